@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// cleanStats counts what one `winnow clean` run did.
+type cleanStats struct {
+	lines, records, rejects int
+	bytes                   int64
+}
+
+func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("winnow clean", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rejects := fs.String("rejects", "", "write dead-letter records of invalid lines to `FILE` (default stderr)")
+	cfgPath := fs.String("config", "", "YAML config `FILE` (the pipeline section is used)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitFatal
+	}
+	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow clean:", err)
+		return exitFatal
+	}
+	p, err := pipeline.New(cfg.Pipeline)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow clean:", err)
+		return exitFatal
+	}
+	rejW := stderr
+	if *rejects != "" {
+		f, err := os.Create(*rejects)
+		if err != nil {
+			fmt.Fprintln(stderr, "winnow clean:", err)
+			return exitFatal
+		}
+		defer f.Close()
+		rejW = f
+	}
+	out := bufio.NewWriterSize(stdout, 1<<20)
+	rej := bufio.NewWriter(rejW)
+	c := &cleaner{p: p, out: json.NewEncoder(out), rej: json.NewEncoder(rej), progress: progressFor(stderr, *quiet)}
+	c.out.SetEscapeHTML(false)
+	c.rej.SetEscapeHTML(false)
+
+	inputs := fs.Args()
+	if len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	for _, name := range inputs {
+		if err := c.file(ctx, name, stdin); err != nil {
+			out.Flush()
+			rej.Flush()
+			fmt.Fprintln(stderr, "winnow clean:", err)
+			return exitFatal
+		}
+	}
+	if err := errors.Join(out.Flush(), rej.Flush()); err != nil {
+		fmt.Fprintln(stderr, "winnow clean:", err)
+		return exitFatal
+	}
+	c.progress.done(c.stats)
+	if c.stats.rejects > 0 {
+		return exitRejected
+	}
+	return exitOK
+}
+
+type cleaner struct {
+	p        *pipeline.Pipeline
+	out, rej *json.Encoder
+	stats    cleanStats
+	progress *progress
+}
+
+func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			if werr := c.line(name, n, line); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+}
+
+func (c *cleaner) line(name string, n int, line []byte) error {
+	c.stats.lines++
+	c.stats.bytes += int64(len(line))
+	body := trimEOL(line)
+	if isBlankBytes(body) {
+		return nil
+	}
+	doc, err := pipeline.Decode(body)
+	if err != nil {
+		var ie *schemas.InputError
+		if !errors.As(err, &ie) {
+			return err
+		}
+		c.stats.rejects++
+		dl := schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, body)
+		dl.Line = n
+		if name != "-" {
+			dl.Subject = name
+		}
+		return c.rej.Encode(dl)
+	}
+	_, rec := c.p.Process(doc)
+	c.stats.records++
+	c.progress.tick(c.stats)
+	return c.out.Encode(rec)
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+func isBlankBytes(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// progress prints a status line on stderr once a second when stderr is a
+// terminal.
+type progress struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+}
+
+func progressFor(w io.Writer, quiet bool) *progress {
+	f, ok := w.(*os.File)
+	if quiet || !ok {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	now := time.Now()
+	return &progress{w: w, start: now, last: now}
+}
+
+func (p *progress) tick(s cleanStats) {
+	if p == nil || s.records%256 != 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= time.Second {
+		p.last = now
+		p.print(s, "\r")
+	}
+}
+
+func (p *progress) done(s cleanStats) {
+	if p != nil {
+		p.print(s, "\r")
+		fmt.Fprintln(p.w)
+	}
+}
+
+func (p *progress) print(s cleanStats, prefix string) {
+	secs := time.Since(p.start).Seconds()
+	fmt.Fprintf(p.w, "%swinnow clean: %d records, %d rejects, %.1f MB, %.1f MB/s   ", prefix,
+		s.records, s.rejects, float64(s.bytes)/1e6, float64(s.bytes)/1e6/max(secs, 1e-9))
+}

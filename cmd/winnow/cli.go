@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFatal    = 1
+	exitRejected = 2 // winnow clean: some input lines were dead-lettered
+)
+
+const usage = `winnow: clean scraped documents (dedupe + moderation)
+
+Usage:
+  winnow [run] [flags]          run the NATS worker (embedded NATS unless --nats-url)
+  winnow clean [flags] [FILE…]  clean JSON lines from FILEs or stdin to stdout
+  winnow eval [flags]           score clean output against a gold set
+  winnow version                print the version
+
+Run 'winnow COMMAND -h' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Main runs the command line args and returns the exit code. It is main
+// without the process: tests call it with their own streams.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runWorker(ctx, args, stdout, stderr)
+	case "clean":
+		return runClean(ctx, args, stdin, stdout, stderr)
+	case "eval":
+		return runEval(ctx, args, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "winnow", version)
+		return exitOK
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "winnow: unknown command %q\n\n%s", cmd, usage)
+	return exitFatal
+}

@@ -1,0 +1,166 @@
+package dedupe
+
+// Cleaner finds the blocks of one document that repeat an earlier block of
+// the same document. It keeps buffers between calls, so it is not safe for
+// concurrent use: give each goroutine its own. Its decisions depend only on
+// the document and the Options, never on earlier calls.
+type Cleaner struct {
+	opts Options
+	norm *Normalizer
+	nbuf []byte
+	set  []uint64
+
+	seenPara map[uint64]int // paragraph (or line) fingerprint -> paragraph/line index, see Analyze
+	seenLine map[uint64]int // line fingerprint -> first line index
+	lineNear nearIndex
+	paraNear nearIndex
+}
+
+// NewCleaner returns a Cleaner for opts, or the error Validate reports.
+func NewCleaner(opts Options) (*Cleaner, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Cleaner{
+		opts:     opts,
+		norm:     NewNormalizer(),
+		seenPara: make(map[uint64]int),
+		seenLine: make(map[uint64]int),
+		lineNear: newNearIndex(opts),
+		paraNear: newNearIndex(opts),
+	}, nil
+}
+
+// Options returns the options the Cleaner was built with.
+func (c *Cleaner) Options() Options { return c.opts }
+
+// Analyze segments and hashes text into a and decides which blocks repeat an
+// earlier block of the document: a paragraph equal to (or near) an earlier
+// paragraph goes whole; otherwise each line equal to an earlier line, or near
+// one when it has at least NearMinWords words, goes. The first occurrence
+// always stays.
+func (c *Cleaner) Analyze(text string, a *Analysis) {
+	a.reset(text)
+	c.hash(a)
+	c.resetState()
+
+	paraOfFirst := 0 // next paragraph index to visit
+	for i := 0; i < len(a.Lines); i++ {
+		l := &a.Lines[i]
+		if l.Para >= 0 && paraOfFirst < len(a.Paragraphs) && a.Paragraphs[paraOfFirst].First == i {
+			p := &a.Paragraphs[paraOfFirst]
+			paraOfFirst++
+			if c.paragraph(a, p) {
+				i = p.Last
+				continue
+			}
+		}
+		if l.W1 > l.W0 {
+			c.line(a, i)
+		}
+	}
+}
+
+// paragraph decides a multi-line paragraph; it reports whether the whole
+// paragraph was removed.
+func (c *Cleaner) paragraph(a *Analysis, p *Paragraph) bool {
+	if ref, ok := c.seenPara[p.FP]; ok {
+		a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonExactRepeat,
+			Ref: c.paraSpan(a, ref), Similarity: 1})
+		return true
+	}
+	words := a.Words[p.W0:p.W1]
+	if len(words) >= c.opts.NearMinWords {
+		c.set = ShingleSet(words, c.opts.ShingleSize, c.set[:0])
+		if ref, sim, ok := c.paraNear.match(c.set); ok {
+			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonNearRepeat,
+				Ref: c.paraSpan(a, ref), Similarity: sim})
+			return true
+		}
+		c.paraNear.add(c.paraKey(a, p), c.set)
+	}
+	c.seenPara[p.FP] = c.paraKey(a, p)
+	return false
+}
+
+// Paragraph keys in seenPara and paraNear: a paragraph index p is stored as
+// -(p+1), a single line's index as itself, so a re-wrapped paragraph matches a
+// single-line one.
+func (c *Cleaner) paraKey(a *Analysis, p *Paragraph) int {
+	return -(a.Lines[p.First].Para + 1)
+}
+
+func (c *Cleaner) paraSpan(a *Analysis, key int) Span {
+	if key < 0 {
+		return a.Paragraphs[-key-1].Span
+	}
+	return a.Lines[key].Span
+}
+
+func (c *Cleaner) line(a *Analysis, i int) {
+	l := &a.Lines[i]
+	if ref, ok := c.seenLine[l.FP]; ok {
+		a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonExactRepeat,
+			Ref: a.Lines[ref].Span, Similarity: 1})
+		return
+	}
+	c.seenLine[l.FP] = i
+	if _, ok := c.seenPara[l.FP]; !ok && a.Lines[i].Para < 0 {
+		c.seenPara[l.FP] = i
+	}
+	words := a.Words[l.W0:l.W1]
+	if len(words) < c.opts.NearMinWords {
+		return
+	}
+	c.set = ShingleSet(words, c.opts.ShingleSize, c.set[:0])
+	if ref, sim, ok := c.lineNear.match(c.set); ok {
+		a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonNearRepeat,
+			Ref: a.Lines[ref].Span, Similarity: sim})
+		delete(c.seenLine, l.FP)
+		return
+	}
+	c.lineNear.add(i, c.set)
+	if l.Para < 0 {
+		c.paraNear.add(i, c.set)
+	}
+}
+
+// hash segments the text and fills lines, paragraphs and word hashes.
+func (c *Cleaner) hash(a *Analysis) {
+	a.blocks = Segment(a.Text, a.blocks)
+	for _, b := range a.blocks {
+		if b.Kind == KindParagraph {
+			first, last := &a.Lines[b.First], &a.Lines[b.Last]
+			idx := len(a.Paragraphs)
+			a.Paragraphs = append(a.Paragraphs, Paragraph{Span: b.Span, First: b.First, Last: b.Last, W0: first.W0, W1: last.W1})
+			p := &a.Paragraphs[idx]
+			p.FP = Combine(a.Words[p.W0:p.W1])
+			for i := b.First; i <= b.Last; i++ {
+				a.Lines[i].Para = idx
+			}
+			continue
+		}
+		c.nbuf = c.norm.Append(c.nbuf[:0], a.Text[b.Start:b.End])
+		w0 := len(a.Words)
+		a.Words = Words(c.nbuf, a.Words)
+		a.Lines = append(a.Lines, Line{Span: b.Span, Kind: b.Kind, Para: -1, W0: w0, W1: len(a.Words),
+			FP: Combine(a.Words[w0:]), Removal: -1})
+	}
+}
+
+func (c *Cleaner) resetState() {
+	resetMap(&c.seenPara)
+	resetMap(&c.seenLine)
+	c.lineNear.reset()
+	c.paraNear.reset()
+}
+
+// resetMap empties m; a map that grew large for one big document is dropped
+// rather than cleared, since clearing costs its capacity on every call.
+func resetMap[K comparable, V any](m *map[K]V) {
+	if len(*m) > 4096 {
+		*m = make(map[K]V)
+		return
+	}
+	clear(*m)
+}

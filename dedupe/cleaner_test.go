@@ -1,0 +1,148 @@
+package dedupe
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func analyze(t *testing.T, text string) *Analysis {
+	t.Helper()
+	c, err := NewCleaner(DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a Analysis
+	c.Analyze(text, &a)
+	return &a
+}
+
+// removedLines returns the indices of removed lines.
+func removedLines(a *Analysis) []int {
+	var out []int
+	for i := range a.Lines {
+		if !a.Kept(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func TestAnalyzeDecisions(t *testing.T) {
+	long := "The State Department on Tuesday ordered non-essential diplomats and their families to leave Myanmar, " +
+		"as a deadly government crackdown on demonstrators protesting last month's coup intensifies"
+	tests := []struct {
+		name    string
+		text    string
+		removed []int
+		reason  Reason
+		ref     int // line index the first removal refers to
+	}{
+		{name: "exact caption", text: "China illustration\nChina illustration", removed: []int{1}, reason: ReasonExactRepeat, ref: 0},
+		{name: "entity nbsp caption",
+			text:    "Police patrol in Beijing&#xa0; - Thomas Peter/Reuters\nPolice patrol in Beijing - Thomas Peter/Reuters",
+			removed: []int{1}, reason: ReasonExactRepeat, ref: 0},
+		{name: "curly quotes and bullets", text: "  • “They aren’t police,” she said\n- \"They aren't police,\" she said", removed: []int{1}, reason: ReasonExactRepeat},
+		{name: "near repeat of a long line", text: long + ".\nOther text here.\n" + strings.Replace(long, "intensifies", "grows", 1) + " now.",
+			removed: []int{2}, reason: ReasonNearRepeat, ref: 0},
+		{name: "short lines repeat only exactly", text: "Read more about it\nRead more about this", removed: nil},
+		{name: "different long lines stay", text: long + "\nThe department also reiterated an earlier warning for Americans not to travel to Myanmar", removed: nil},
+		{name: "blank and punctuation lines never repeat", text: "a b\n\n----\n\n----\n", removed: nil},
+		{name: "rewrapped paragraph", text: "one two three four five six seven\neight nine ten\n\none two three four\nfive six seven eight nine ten",
+			removed: []int{3, 4}, reason: ReasonExactRepeat, ref: 0},
+		{name: "first occurrence stays across three copies", text: "x y z\nq\nx y z\nx y z", removed: []int{2, 3}, reason: ReasonExactRepeat, ref: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := analyze(t, tt.text)
+			got := removedLines(a)
+			if !equalInts(got, tt.removed) {
+				t.Fatalf("removed lines %v, want %v (removals %+v)", got, tt.removed, a.Removals)
+			}
+			if len(tt.removed) == 0 {
+				return
+			}
+			r := a.Removals[0]
+			if r.Reason != tt.reason {
+				t.Errorf("reason %s, want %s", r.Reason, tt.reason)
+			}
+			if r.Ref.Start != a.Lines[tt.ref].Start {
+				t.Errorf("ref offset %d, want %d (line %d)", r.Ref.Start, a.Lines[tt.ref].Start, tt.ref)
+			}
+			if r.Reason == ReasonExactRepeat && r.Similarity != 1 {
+				t.Errorf("similarity %v for an exact repeat", r.Similarity)
+			}
+			if r.Reason == ReasonNearRepeat && (r.Similarity < 0.8 || r.Similarity >= 1) {
+				t.Errorf("similarity %v for a near repeat", r.Similarity)
+			}
+		})
+	}
+}
+
+func TestCleanerReuseIsIndependent(t *testing.T) {
+	c, err := NewCleaner(DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a Analysis
+	c.Analyze("shared line here\nunique one", &a)
+	c.Analyze("shared line here\nunique two", &a)
+	if got := removedLines(&a); len(got) != 0 {
+		t.Fatalf("second document lost lines %v: state leaked between documents", got)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	bad := []func(*Options){
+		func(o *Options) { o.ShingleSize = 0 },
+		func(o *Options) { o.NearThreshold = 1.5 },
+		func(o *Options) { o.NearThreshold = 0 },
+		func(o *Options) { o.NearMinWords = 0 },
+		func(o *Options) { o.MaxPostings = 0 },
+	}
+	for i, mut := range bad {
+		o := DefaultOptions()
+		mut(&o)
+		if _, err := NewCleaner(o); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("case %d: err %v, want ErrInvalidOptions", i, err)
+		}
+	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+}
+
+func TestShinglesAndJaccard(t *testing.T) {
+	n := NewNormalizer()
+	w := func(s string) []uint64 { return Words(n.Append(nil, s), nil) }
+	a := ShingleSet(w("a b c d e f g"), 5, nil)
+	b := ShingleSet(w("a b c d e f h"), 5, nil)
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("want 3 shingles each, got %d and %d", len(a), len(b))
+	}
+	if j := Jaccard(a, b); j != 0.5 {
+		t.Errorf("Jaccard %v, want 0.5 (2 shared of 4)", j)
+	}
+	short := Shingles(w("two words"), 5, nil)
+	if len(short) != 1 || short[0] != Combine(w("two words")) {
+		t.Errorf("a block shorter than k is one shingle equal to its fingerprint")
+	}
+	if Combine(w("a b")) == Combine(w("b a")) {
+		t.Error("Combine must be order-sensitive")
+	}
+	if c := Containment(ShingleSet(w("a b c d e f"), 5, nil), a); c != 1 {
+		t.Errorf("containment %v, want 1", c)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,47 @@
+package dedupe
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidOptions is wrapped by every error Options.Validate returns.
+var ErrInvalidOptions = errors.New("dedupe: invalid options")
+
+// Options tune the in-document decisions. The zero value is not valid; start
+// from DefaultOptions.
+type Options struct {
+	// ShingleSize is k of the word k-shingles (default 5).
+	ShingleSize int `yaml:"shingle_size" json:"shingle_size"`
+	// NearThreshold is the Jaccard similarity of shingle sets at or above
+	// which a block near-duplicates an earlier one (default 0.8).
+	NearThreshold float64 `yaml:"near_threshold" json:"near_threshold"`
+	// NearMinWords is the fewest words a block needs before it can be a near
+	// repeat; shorter blocks (captions, menu words) repeat only exactly
+	// (default 8).
+	NearMinWords int `yaml:"near_min_words" json:"near_min_words"`
+	// MaxPostings bounds how many earlier blocks one shingle points at when
+	// looking for near repeats, so a document of near-identical lines stays
+	// linear (default 32).
+	MaxPostings int `yaml:"max_postings" json:"max_postings"`
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{ShingleSize: 5, NearThreshold: 0.8, NearMinWords: 8, MaxPostings: 32}
+}
+
+// Validate reports the first field that is out of range.
+func (o Options) Validate() error {
+	switch {
+	case o.ShingleSize < 1 || o.ShingleSize > 32:
+		return fmt.Errorf("%w: shingle_size %d: want 1..32", ErrInvalidOptions, o.ShingleSize)
+	case !(o.NearThreshold > 0 && o.NearThreshold <= 1):
+		return fmt.Errorf("%w: near_threshold %v: want (0, 1]", ErrInvalidOptions, o.NearThreshold)
+	case o.NearMinWords < 1:
+		return fmt.Errorf("%w: near_min_words %d: want >= 1", ErrInvalidOptions, o.NearMinWords)
+	case o.MaxPostings < 1:
+		return fmt.Errorf("%w: max_postings %d: want >= 1", ErrInvalidOptions, o.MaxPostings)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// Outcome is where a processed document goes.
+type Outcome int
+
+// Outcomes, one per output subject.
+const (
+	// Clean: a cleaned record (docs.clean.>).
+	Clean Outcome = iota
+	// Duplicate: the whole document near-duplicates an earlier one (docs.dup.>).
+	Duplicate
+	// Rejected: a moderation rule rejected the document (docs.rejected.>).
+	Rejected
+)
+
+var outcomeNames = [...]string{"clean", "duplicate", "rejected"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Config selects and tunes the stages.
+type Config struct {
+	Dedupe dedupe.Options `yaml:"dedupe"`
+}
+
+// DefaultConfig returns the documented defaults: every stage on.
+func DefaultConfig() Config {
+	return Config{Dedupe: dedupe.DefaultOptions()}
+}
+
+// Validate checks every field; the error names the first bad one.
+func (c Config) Validate() error {
+	if err := c.Dedupe.Validate(); err != nil {
+		return fmt.Errorf("pipeline: dedupe: %w", err)
+	}
+	return nil
+}
+
+// Pipeline cleans one document at a time.
+type Pipeline struct {
+	cfg     Config
+	cleaner *dedupe.Cleaner
+	stages  []Stage
+
+	analysis dedupe.Analysis
+	doc      Doc
+	out      []byte
+}
+
+// New builds a pipeline for cfg. Extra stages run after in-document dedupe,
+// in order.
+func New(cfg Config, extra ...Stage) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := dedupe.NewCleaner(cfg.Dedupe)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return &Pipeline{cfg: cfg, cleaner: c, stages: extra}, nil
+}
+
+// Decode decodes one JSON input document; failures are *schemas.InputError.
+func Decode(b []byte) (schemas.Document, error) { return schemas.DecodeDocument(b) }
+
+// Process cleans one valid document and returns its outcome and record. The
+// record shares no memory with the Pipeline.
+func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record) {
+	p.doc = Doc{In: in, A: &p.analysis}
+	p.cleaner.Analyze(in.Text, &p.analysis)
+	for _, s := range p.stages {
+		s.Process(&p.doc)
+	}
+	rec := p.record()
+	switch {
+	case p.doc.Rejected != nil:
+		return Rejected, rec
+	case p.doc.DuplicateOf != "":
+		return Duplicate, rec
+	}
+	return Clean, rec
+}

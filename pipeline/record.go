@@ -1,0 +1,143 @@
+package pipeline
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// record renders the kept text and builds the record for p.doc.
+func (p *Pipeline) record() schemas.Record {
+	d, a := &p.doc, p.doc.A
+	in := d.In
+	rec := schemas.Record{
+		Schema: schemas.RecordV1, ID: in.ID, URL: in.URL, Source: in.Source, Title: in.Title,
+		Lang: in.Lang, FetchedAt: in.FetchedAt, ContentType: in.ContentType, Metadata: in.Metadata,
+		DuplicateOf: d.DuplicateOf, DuplicateSimilarity: d.DuplicateSimilarity,
+		Rejected: d.Rejected, Flags: d.Flags, Removed: make([]schemas.Removal, 0, len(a.Removals)+len(d.Cuts)),
+	}
+	if rec.Flags == nil {
+		rec.Flags = []schemas.Flag{}
+	}
+	byReason := map[string]int{}
+	for i, r := range a.Removals {
+		rm, ok := d.Extra[i]
+		if !ok {
+			rm = inDocRemoval(a.Text, r)
+		}
+		rm.Text, rm.Offset, rm.Length = a.Text[r.Start:r.End], r.Start, r.Len()
+		if rm.Kind == "" {
+			rm.Kind = r.Kind.String()
+		}
+		rec.Removed = append(rec.Removed, rm)
+		byReason[rm.Reason]++
+	}
+	for _, c := range d.Cuts {
+		rm := c.Removal
+		rm.Text, rm.Offset, rm.Length = a.Text[c.Start:c.End], c.Start, c.Len()
+		rec.Removed = append(rec.Removed, rm)
+		byReason[rm.Reason]++
+	}
+	slices.SortStableFunc(rec.Removed, func(x, y schemas.Removal) int { return x.Offset - y.Offset })
+
+	var linesOut int
+	p.out, linesOut = render(p.out[:0], a, d.Cuts)
+	rec.Text = string(p.out)
+	rec.Stats = schemas.Stats{BytesIn: len(in.Text), BytesOut: len(rec.Text), LinesIn: len(a.Lines), LinesOut: linesOut}
+	if len(byReason) > 0 {
+		rec.Stats.RemovedByReason = byReason
+	}
+	return rec
+}
+
+func inDocRemoval(text string, r dedupe.Removal) schemas.Removal {
+	refOff, refLen := r.Ref.Start, r.Ref.Len()
+	return schemas.Removal{Reason: string(r.Reason), RefOffset: &refOff, RefLength: &refLen, Similarity: round4(r.Similarity)}
+}
+
+func round4(f float64) float64 {
+	return float64(int64(f*10000+0.5)) / 10000
+}
+
+// render appends the kept lines of a, tidied and with cuts removed, in
+// original order joined by '\n', and returns the number of lines written.
+// Blank lines stay as they were except where a removal would leave two in a
+// row (or one at either end of the text): there one goes.
+func render(dst []byte, a *dedupe.Analysis, cuts []Cut) ([]byte, int) {
+	lines, lastBlank, removedSince := 0, false, false
+	trailing := 0 // bytes of blank lines written since the last non-blank one
+	ci := 0
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		if l.Removal >= 0 {
+			removedSince = true
+			continue
+		}
+		raw := a.Text[l.Start:l.End]
+		for ci < len(cuts) && cuts[ci].End <= l.Start {
+			ci++
+		}
+		if ci < len(cuts) && cuts[ci].Start < l.End {
+			raw = cutLine(a.Text, l.Span, cuts[ci:])
+		}
+		s := dedupe.Tidy(raw)
+		blank := dedupe.IsBlank(s)
+		if blank && removedSince && (lines == 0 || lastBlank) {
+			continue
+		}
+		n := len(dst)
+		if lines > 0 {
+			dst = append(dst, '\n')
+		}
+		dst = append(dst, s...)
+		lines++
+		if blank {
+			trailing += len(dst) - n
+		} else {
+			trailing, removedSince = 0, false
+		}
+		lastBlank = blank
+	}
+	if removedSince && trailing > 0 {
+		for ; trailing > 0 && lines > 0; lines-- {
+			j := len(dst) - 1
+			for j >= 0 && dst[j] != '\n' {
+				j--
+			}
+			if j < 0 {
+				j = 0
+			}
+			trailing -= len(dst) - j
+			dst = dst[:j]
+		}
+	}
+	return dst, lines
+}
+
+// cutLine returns the line with every cut inside it removed; the text around
+// a cut is joined with one space where both sides are non-space.
+func cutLine(text string, line dedupe.Span, cuts []Cut) string {
+	var b strings.Builder
+	pos := line.Start
+	for _, c := range cuts {
+		if c.Start >= line.End {
+			break
+		}
+		s, e := max(c.Start, pos), min(c.End, line.End)
+		if s > pos {
+			b.WriteString(text[pos:s])
+		}
+		if e > pos {
+			pos = e
+		}
+		if b.Len() > 0 && pos < line.End && !isSpaceByte(b.String()[b.Len()-1]) && !isSpaceByte(text[pos]) {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteString(text[pos:line.End])
+	return b.String()
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' }

@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// Doc is one document on its way through the stages: the input, the
+// in-document analysis (lines and their removals) and what later stages add.
+type Doc struct {
+	In schemas.Document
+	A  *dedupe.Analysis
+
+	// Cuts are spans to remove inside kept lines (sentence redactions), each
+	// with its removal record.
+	Cuts []Cut
+	// Extra holds removals decided by stages after dedupe, aligned with the
+	// dedupe.Analysis removals they added (Analysis.Removals index -> record).
+	Extra map[int]schemas.Removal
+
+	Flags    []schemas.Flag
+	Rejected *schemas.Rejection
+
+	DuplicateOf         string
+	DuplicateSimilarity float64
+}
+
+// Cut is a span removed from inside a kept line, and why.
+type Cut struct {
+	dedupe.Span
+	Removal schemas.Removal
+}
+
+// Stage is one step of the pipeline. A stage reads and annotates the Doc; it
+// never renders text.
+type Stage interface {
+	Process(d *Doc)
+}
+
+// StageFunc adapts a function to Stage.
+type StageFunc func(d *Doc)
+
+// Process calls f(d).
+func (f StageFunc) Process(d *Doc) { f(d) }

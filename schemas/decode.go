@@ -1,0 +1,173 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Reason classifies why an input was dead-lettered.
+type Reason string
+
+// Dead-letter reasons.
+const (
+	ReasonEmpty            Reason = "empty"
+	ReasonInvalidUTF8      Reason = "invalid_utf8"
+	ReasonInvalidJSON      Reason = "invalid_json"
+	ReasonTooDeep          Reason = "too_deep"
+	ReasonWrongType        Reason = "wrong_type"
+	ReasonMissingID        Reason = "missing_id"
+	ReasonMissingText      Reason = "missing_text"
+	ReasonInvalidField     Reason = "invalid_field"
+	ReasonNoID             Reason = "no_id"
+	ReasonTooLarge         Reason = "too_large"
+	ReasonMaxDeliveries    Reason = "max_deliveries"
+	ReasonProcessingFailed Reason = "processing_failed"
+)
+
+// ErrInvalid is wrapped by every *InputError, for callers that only need to
+// know the input (not winnow) is at fault.
+var ErrInvalid = errors.New("schemas: invalid input")
+
+// InputError says why an input is not a valid document.
+type InputError struct {
+	Reason Reason
+	Detail string
+	// ID is the document id when it could be read.
+	ID string
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("schemas: %s: %s", e.Reason, e.Detail)
+}
+
+// Unwrap lets errors.Is(err, ErrInvalid) hold.
+func (e *InputError) Unwrap() error { return ErrInvalid }
+
+// MaxDepth is the deepest nesting of objects and arrays an input may have.
+const MaxDepth = 32
+
+// DecodeDocument decodes and validates one JSON document against
+// winnow.v1.document. Every failure is an *InputError.
+func DecodeDocument(b []byte) (Document, error) {
+	var d Document
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
+		return d, &InputError{Reason: ReasonEmpty, Detail: "empty input"}
+	}
+	if !utf8.Valid(b) {
+		return d, &InputError{Reason: ReasonInvalidUTF8, Detail: "input is not valid UTF-8"}
+	}
+	if depth := nesting(trimmed); depth > MaxDepth {
+		return d, &InputError{Reason: ReasonTooDeep, Detail: fmt.Sprintf("nesting deeper than %d", MaxDepth)}
+	}
+	if trimmed[0] != '{' {
+		return d, &InputError{Reason: ReasonWrongType, Detail: "document must be a JSON object"}
+	}
+	var probe struct {
+		ID   *json.RawMessage `json:"id"`
+		Text *json.RawMessage `json:"text"`
+	}
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return d, &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	}
+	if err := json.Unmarshal(trimmed, &d); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", te.Field, te.Type, te.Value), ID: d.ID}
+		}
+		return d, &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	}
+	switch {
+	case probe.ID == nil || string(*probe.ID) == "null" || d.ID == "":
+		return d, &InputError{Reason: ReasonMissingID, Detail: `field "id" is required and must be a non-empty string`}
+	case len(d.ID) > 1024:
+		return d, &InputError{Reason: ReasonInvalidField, Detail: `field "id" is longer than 1024 bytes`}
+	case probe.Text == nil || string(*probe.Text) == "null":
+		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string`, ID: d.ID}
+	}
+	if d.FetchedAt != "" {
+		if _, err := time.Parse(time.RFC3339Nano, d.FetchedAt); err != nil {
+			return d, &InputError{Reason: ReasonInvalidField, Detail: `field "fetched_at" must be an RFC 3339 date-time`, ID: d.ID}
+		}
+	}
+	if len(d.Metadata) > 0 && !bytes.HasPrefix(bytes.TrimSpace(d.Metadata), []byte("{")) {
+		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
+	}
+	return d, nil
+}
+
+// nesting returns the deepest nesting of arrays and objects in a JSON text,
+// without parsing it (strings are skipped), so a depth bomb is refused before
+// the decoder recurses into it.
+func nesting(b []byte) int {
+	depth, max, inStr := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return max
+}
+
+// KeepBytes is how much of an oversized input a dead letter keeps.
+const KeepBytes = 64 << 10
+
+// NewDeadLetter builds the dead-letter record for an input: the original
+// bytes (as text when valid UTF-8, else base64), at most KeepBytes of them
+// when the input is larger.
+func NewDeadLetter(reason Reason, detail string, id string, data []byte) DeadLetter {
+	dl := DeadLetter{Schema: DeadLetterV1, Reason: reason, Error: detail, ID: id, Size: len(data)}
+	if len(data) > KeepBytes {
+		data = data[:KeepBytes]
+		dl.Truncated = true
+	}
+	if utf8.Valid(data) {
+		dl.Encoding, dl.Data = "utf-8", string(data)
+	} else if dl.Truncated && utf8.Valid(trimPartialRune(data)) {
+		dl.Encoding, dl.Data = "utf-8", string(trimPartialRune(data))
+	} else {
+		dl.Encoding, dl.Data = "base64", base64.StdEncoding.EncodeToString(data)
+	}
+	return dl
+}
+
+// Bytes returns the original bytes a dead letter carries.
+func (dl DeadLetter) Bytes() ([]byte, error) {
+	if dl.Encoding == "base64" {
+		return base64.StdEncoding.DecodeString(dl.Data)
+	}
+	return []byte(dl.Data), nil
+}
+
+func trimPartialRune(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if utf8.Valid(b) {
+			return b
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}

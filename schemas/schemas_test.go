@@ -1,0 +1,169 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+func compile(t *testing.T, typ string) *jsonschema.Schema {
+	t.Helper()
+	b, ok := File(typ)
+	if !ok {
+		t.Fatalf("no schema for %s", typ)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(typ+".json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(typ + ".json")
+	if err != nil {
+		t.Fatalf("compile %s: %v", typ, err)
+	}
+	return s
+}
+
+func validate(s *jsonschema.Schema, b []byte) error {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return s.Validate(inst)
+}
+
+// TestDocumentFixtures checks that the JSON Schema validator and
+// DecodeDocument agree on every good and bad fixture.
+func TestDocumentFixtures(t *testing.T) {
+	s := compile(t, DocumentV1)
+	for _, want := range []string{"good", "bad"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", "document", want, "*.json"))
+		if len(files) == 0 {
+			t.Fatalf("no %s fixtures", want)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			schemaErr := validate(s, b)
+			_, decodeErr := DecodeDocument(b)
+			if want == "good" && (schemaErr != nil || decodeErr != nil) {
+				t.Errorf("%s: schema %v, decoder %v; want both to accept", f, schemaErr, decodeErr)
+			}
+			if want == "bad" && (schemaErr == nil || decodeErr == nil) {
+				t.Errorf("%s: schema %v, decoder %v; want both to reject", f, schemaErr, decodeErr)
+			}
+			if want == "bad" && !errors.Is(decodeErr, ErrInvalid) {
+				t.Errorf("%s: decoder error %v does not wrap ErrInvalid", f, decodeErr)
+			}
+		}
+	}
+}
+
+func TestDecodeReasons(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1)
+	tests := []struct {
+		name string
+		in   string
+		want Reason
+	}{
+		{"empty", "", ReasonEmpty},
+		{"spaces", "  \n", ReasonEmpty},
+		{"invalid utf8", "{\"id\":\"a\",\"text\":\"\xff\"}", ReasonInvalidUTF8},
+		{"invalid json", `{"id":"a",`, ReasonInvalidJSON},
+		{"depth bomb", `{"id":"a","text":"x","metadata":` + deep + `}`, ReasonTooDeep},
+		{"array", `[1]`, ReasonWrongType},
+		{"wrong type", `{"id":1,"text":"x"}`, ReasonWrongType},
+		{"missing id", `{"text":"x"}`, ReasonMissingID},
+		{"null id", `{"id":null,"text":"x"}`, ReasonMissingID},
+		{"missing text", `{"id":"a"}`, ReasonMissingText},
+		{"bad time", `{"id":"a","text":"x","fetched_at":"noon"}`, ReasonInvalidField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeDocument([]byte(tt.in))
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err %v, want *InputError", err)
+			}
+			if ie.Reason != tt.want {
+				t.Errorf("reason %s, want %s (%v)", ie.Reason, tt.want, err)
+			}
+		})
+	}
+}
+
+func TestRecordRoundTripAndSchema(t *testing.T) {
+	off, n := 4, 18
+	rec := Record{
+		Schema: RecordV1, ID: "seed", Text: "kept", Metadata: json.RawMessage(`{"k":"v"}`),
+		Removed: []Removal{{Text: "China illustration", Reason: "exact_repeat", Kind: "line", Offset: 143, Length: 18,
+			RefOffset: &off, RefLength: &n, Similarity: 1}},
+		DuplicateOf: "other", DuplicateSimilarity: 0.93,
+		Flags: []Flag{{Rule: "spam", Score: 0.97}},
+		Stats: Stats{BytesIn: 10, BytesOut: 4, LinesIn: 2, LinesOut: 1, RemovedByReason: map[string]int{"exact_repeat": 1}},
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate(compile(t, RecordV1), b); err != nil {
+		t.Fatalf("record fails its schema: %v\n%s", err, b)
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rec, back) {
+		t.Fatalf("round trip changed the record:\n%+v\n%+v", rec, back)
+	}
+	bad := bytes.Replace(b, []byte(`"winnow.v1.record"`), []byte(`"winnow.v2.record"`), 1)
+	if validate(compile(t, RecordV1), bad) == nil {
+		t.Fatal("schema accepted a record with the wrong type string")
+	}
+}
+
+func TestDeadLetter(t *testing.T) {
+	s := compile(t, DeadLetterV1)
+	tests := []struct {
+		name     string
+		data     []byte
+		encoding string
+		trunc    bool
+	}{
+		{"text", []byte(`{"id":`), "utf-8", false},
+		{"binary", []byte{0xff, 0xfe, 0x00, 'x'}, "base64", false},
+		{"oversized", bytes.Repeat([]byte("é"), KeepBytes), "utf-8", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dl := NewDeadLetter(ReasonInvalidJSON, "detail", "", tt.data)
+			if dl.Encoding != tt.encoding || dl.Truncated != tt.trunc || dl.Size != len(tt.data) {
+				t.Fatalf("got encoding %s truncated %v size %d", dl.Encoding, dl.Truncated, dl.Size)
+			}
+			back, err := dl.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(tt.data, back) || (!tt.trunc && len(back) != len(tt.data)) || len(back) > KeepBytes {
+				t.Fatalf("original bytes not recovered: %d of %d", len(back), len(tt.data))
+			}
+			b, _ := json.Marshal(dl)
+			if err := validate(s, b); err != nil {
+				t.Fatalf("dead letter fails its schema: %v", err)
+			}
+		})
+	}
+}
