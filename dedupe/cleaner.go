@@ -8,10 +8,10 @@ type Cleaner struct {
 	opts Options
 	norm *Normalizer
 	nbuf []byte
-	set  []uint64
+	set  []uint64 // shingles of the block being decided
 
-	seenPara map[uint64]int // paragraph (or line) fingerprint -> paragraph/line index, see Analyze
-	seenLine map[uint64]int // line fingerprint -> first line index
+	seenPara fpTable // paragraph (or line) fingerprint -> key, see paraKey
+	seenLine fpTable // line fingerprint -> first line index
 	lineNear nearIndex
 	paraNear nearIndex
 }
@@ -24,8 +24,6 @@ func NewCleaner(opts Options) (*Cleaner, error) {
 	return &Cleaner{
 		opts:     opts,
 		norm:     NewNormalizer(),
-		seenPara: make(map[uint64]int),
-		seenLine: make(map[uint64]int),
 		lineNear: newNearIndex(opts),
 		paraNear: newNearIndex(opts),
 	}, nil
@@ -64,22 +62,22 @@ func (c *Cleaner) Analyze(text string, a *Analysis) {
 // paragraph decides a multi-line paragraph; it reports whether the whole
 // paragraph was removed.
 func (c *Cleaner) paragraph(a *Analysis, p *Paragraph) bool {
-	if ref, ok := c.seenPara[p.FP]; ok {
+	if ref, ok := c.seenPara.get(p.FP); ok {
 		a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonExactRepeat,
-			Ref: c.paraSpan(a, ref), Similarity: 1})
+			Ref: c.paraSpan(a, int(ref)), Similarity: 1})
 		return true
 	}
 	words := a.Words[p.W0:p.W1]
 	if len(words) >= c.opts.NearMinWords {
-		c.set = ShingleSet(words, c.opts.ShingleSize, c.set[:0])
+		c.shingle(words)
 		if ref, sim, ok := c.paraNear.match(c.set); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonNearRepeat,
 				Ref: c.paraSpan(a, ref), Similarity: sim})
 			return true
 		}
-		c.paraNear.add(c.paraKey(a, p), c.set)
+		c.paraNear.add(c.paraKey(a, p), c.set, true)
 	}
-	c.seenPara[p.FP] = c.paraKey(a, p)
+	c.seenPara.put(p.FP, int32(c.paraKey(a, p)))
 	return false
 }
 
@@ -99,30 +97,35 @@ func (c *Cleaner) paraSpan(a *Analysis, key int) Span {
 
 func (c *Cleaner) line(a *Analysis, i int) {
 	l := &a.Lines[i]
-	if ref, ok := c.seenLine[l.FP]; ok {
+	if ref, ok := c.seenLine.get(l.FP); ok {
 		a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonExactRepeat,
 			Ref: a.Lines[ref].Span, Similarity: 1})
 		return
 	}
-	c.seenLine[l.FP] = i
-	if _, ok := c.seenPara[l.FP]; !ok && a.Lines[i].Para < 0 {
-		c.seenPara[l.FP] = i
+	if _, ok := c.seenPara.get(l.FP); !ok && a.Lines[i].Para < 0 {
+		c.seenPara.put(l.FP, int32(i))
 	}
 	words := a.Words[l.W0:l.W1]
 	if len(words) < c.opts.NearMinWords {
+		c.seenLine.put(l.FP, int32(i))
 		return
 	}
-	c.set = ShingleSet(words, c.opts.ShingleSize, c.set[:0])
+	c.shingle(words)
 	if ref, sim, ok := c.lineNear.match(c.set); ok {
 		a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonNearRepeat,
 			Ref: a.Lines[ref].Span, Similarity: sim})
-		delete(c.seenLine, l.FP)
 		return
 	}
-	c.lineNear.add(i, c.set)
+	c.seenLine.put(l.FP, int32(i))
+	c.lineNear.add(i, c.set, true)
 	if l.Para < 0 {
-		c.paraNear.add(i, c.set)
+		c.paraNear.add(i, c.set, false)
 	}
+}
+
+// shingle fills c.set with the shingles of words.
+func (c *Cleaner) shingle(words []uint64) {
+	c.set = Shingles(words, c.opts.ShingleSize, c.set[:0])
 }
 
 // hash segments the text and fills lines, paragraphs and word hashes.
@@ -140,27 +143,16 @@ func (c *Cleaner) hash(a *Analysis) {
 			}
 			continue
 		}
-		c.nbuf = c.norm.Append(c.nbuf[:0], a.Text[b.Start:b.End])
 		w0 := len(a.Words)
-		a.Words = Words(c.nbuf, a.Words)
+		c.nbuf, a.Words = c.norm.AppendWords(c.nbuf[:0], a.Words, a.Text[b.Start:b.End])
 		a.Lines = append(a.Lines, Line{Span: b.Span, Kind: b.Kind, Para: -1, W0: w0, W1: len(a.Words),
 			FP: Combine(a.Words[w0:]), Removal: -1})
 	}
 }
 
 func (c *Cleaner) resetState() {
-	resetMap(&c.seenPara)
-	resetMap(&c.seenLine)
+	c.seenPara.reset()
+	c.seenLine.reset()
 	c.lineNear.reset()
 	c.paraNear.reset()
-}
-
-// resetMap empties m; a map that grew large for one big document is dropped
-// rather than cleared, since clearing costs its capacity on every call.
-func resetMap[K comparable, V any](m *map[K]V) {
-	if len(*m) > 4096 {
-		*m = make(map[K]V)
-		return
-	}
-	clear(*m)
 }

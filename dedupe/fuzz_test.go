@@ -109,3 +109,31 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendWords checks the fused word hashing against hashing the result.
+func FuzzAppendWords(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add("prefix", s)
+	}
+	f.Fuzz(func(t *testing.T, prefix, s string) {
+		n := NewNormalizer()
+		base := n.Append(nil, prefix)
+		got, words := n.AppendWords(append([]byte(nil), base...), nil, s)
+		if want := n.Append(append([]byte(nil), base...), s); string(got) != string(want) {
+			t.Fatalf("AppendWords text %q, Append %q", got, want)
+		}
+		tail := got[len(base):]
+		if len(tail) > 0 && tail[0] == ' ' {
+			tail = tail[1:]
+		}
+		want := Words(tail, nil)
+		if len(words) != len(want) {
+			t.Fatalf("%d word hashes, want %d", len(words), len(want))
+		}
+		for i := range want {
+			if words[i] != want[i] {
+				t.Fatalf("word %d hash differs", i)
+			}
+		}
+	})
+}

@@ -2,6 +2,9 @@ package dedupe
 
 import (
 	"html"
+	"slices"
+
+	"github.com/cespare/xxhash/v2"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -89,13 +92,23 @@ func NewNormalizer() *Normalizer {
 }
 
 // Append appends the fingerprint form of s to dst, preceded by one space when
-// dst is non-empty and does not already end in one, and returns the result.
-// The result never ends in a space.
+// dst is non-empty and s has a word, and returns the result. The result never
+// ends in a space.
 func (n *Normalizer) Append(dst []byte, s string) []byte {
+	dst, _ = n.appendWords(dst, nil, s, false)
+	return dst
+}
+
+// AppendWords is Append that also appends the xxhash of every word it writes
+// to words: the hashes Words would compute from the result, in one pass.
+func (n *Normalizer) AppendWords(dst []byte, words []uint64, s string) ([]byte, []uint64) {
+	return n.appendWords(dst, words, s, true)
+}
+
+func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
-	pending := true
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -104,46 +117,91 @@ func (n *Normalizer) Append(dst []byte, s string) []byte {
 		}
 	}
 	if ascii {
-		for i := 0; i < len(s); i++ {
-			c := asciiClass[s[i]]
-			if c == 0 {
-				pending = true
-				continue
-			}
-			if pending && len(dst) > 0 && dst[len(dst)-1] != ' ' {
-				dst = append(dst, ' ')
-			}
-			pending = false
-			dst = append(dst, c)
-		}
-		return trimSpace(dst)
+		return appendASCII(dst, words, s, hash)
 	}
 	s = n.foldNFKC(s)
-	for _, r := range s {
-		if r < utf8.RuneSelf {
-			c := asciiClass[r]
-			if c == 0 {
-				pending = true
+	word := -1 // start of the word being written, or -1
+	for i := 0; i < len(s); {
+		c := s[i]
+		var m byte
+		if c < utf8.RuneSelf {
+			i++
+			if m = asciiClass[c]; m == 0 {
+				if word >= 0 {
+					if hash {
+						words = append(words, xxhash.Sum64(dst[word:]))
+					}
+					word = -1
+				}
 				continue
 			}
-			if pending && len(dst) > 0 && dst[len(dst)-1] != ' ' {
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			if !isWordRune(r) {
+				if word >= 0 {
+					if hash {
+						words = append(words, xxhash.Sum64(dst[word:]))
+					}
+					word = -1
+				}
+				continue
+			}
+			if word < 0 {
+				if len(dst) > 0 {
+					dst = append(dst, ' ')
+				}
+				word = len(dst)
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		}
+		if word < 0 {
+			if len(dst) > 0 {
 				dst = append(dst, ' ')
 			}
-			pending = false
-			dst = append(dst, c)
-			continue
+			word = len(dst)
 		}
-		if !isWordRune(r) {
-			pending = true
-			continue
-		}
-		if pending && len(dst) > 0 && dst[len(dst)-1] != ' ' {
-			dst = append(dst, ' ')
-		}
-		pending = false
-		dst = utf8.AppendRune(dst, r)
+		dst = append(dst, m)
 	}
-	return trimSpace(dst)
+	if word >= 0 && hash {
+		words = append(words, xxhash.Sum64(dst[word:]))
+	}
+	return dst, words
+}
+
+// appendASCII is appendWords for ASCII text: one table lookup a byte, into
+// a buffer grown once.
+func appendASCII(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
+	j := len(dst)
+	dst = slices.Grow(dst, len(s)+1)
+	dst = dst[:cap(dst)]
+	word := -1
+	for i := 0; i < len(s); i++ {
+		m := asciiClass[s[i]]
+		if m == 0 {
+			if word >= 0 {
+				if hash {
+					words = append(words, xxhash.Sum64(dst[word:j]))
+				}
+				word = -1
+			}
+			continue
+		}
+		if word < 0 {
+			if j > 0 {
+				dst[j] = ' '
+				j++
+			}
+			word = j
+		}
+		dst[j] = m
+		j++
+	}
+	if word >= 0 && hash {
+		words = append(words, xxhash.Sum64(dst[word:j]))
+	}
+	return dst[:j], words
 }
 
 // String returns the fingerprint form of s.
@@ -171,13 +229,6 @@ func (n *Normalizer) foldNFKC(s string) string {
 func isWordRune(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) ||
 		unicode.Is(unicode.Nl, r) || unicode.Is(unicode.No, r)
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == ' ' {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // Normalize returns the fingerprint form of s. It allocates; hot paths use a

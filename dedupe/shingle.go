@@ -53,19 +53,33 @@ func Combine(words []uint64) uint64 {
 	return fmix64(h ^ uint64(len(words)))
 }
 
+// rollBase is the multiplier of the rolling shingle hash (odd, so powers of
+// it are invertible mod 2^64 and no word's contribution vanishes).
+const rollBase = 0x100000001b3 * 2 + 1
+
 // Shingles appends the k-shingle hashes of a word-hash sequence to dst: one
-// per window of k consecutive words, or one (the block's fingerprint) when the
-// sequence is shorter than k. Shingle hashes are Combine of their window, so a
-// short block's only shingle is its exact fingerprint.
+// per window of k consecutive words, or one (the block's fingerprint,
+// Combine) when the sequence is shorter than k. A window's hash depends only
+// on its k words and their order: it is a polynomial rolling hash of the
+// word hashes (O(1) a window, whatever k), finalised by fmix64.
 func Shingles(words []uint64, k int, dst []uint64) []uint64 {
 	if len(words) == 0 {
 		return dst
 	}
-	if len(words) <= k {
+	if len(words) < k {
 		return append(dst, Combine(words))
 	}
-	for i := 0; i+k <= len(words); i++ {
-		dst = append(dst, Combine(words[i:i+k]))
+	var h, top uint64 = 0, 1 // top = rollBase^(k-1)
+	for i := 0; i < k; i++ {
+		h = h*rollBase + words[i]
+		if i > 0 {
+			top *= rollBase
+		}
+	}
+	dst = append(dst, fmix64(h^uint64(k)))
+	for i := k; i < len(words); i++ {
+		h = (h-words[i-k]*top)*rollBase + words[i]
+		dst = append(dst, fmix64(h^uint64(k)))
 	}
 	return dst
 }

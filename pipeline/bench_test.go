@@ -1,0 +1,219 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/winnow-dev/winnow/internal/corpus"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+var bench struct {
+	once  sync.Once
+	docs  []schemas.Document
+	lines [][]byte
+	bytes int64
+	err   error
+}
+
+// benchDocs loads the bench corpus once (decompressed in memory, so gzip is
+// not measured).
+func benchDocs(b *testing.B) ([]schemas.Document, int64) {
+	bench.once.Do(func() {
+		dir, err := corpus.Dir()
+		if err != nil {
+			bench.err = err
+			return
+		}
+		bench.err = corpus.Each(filepath.Join(dir, "bench.jsonl.gz"), func(line []byte) error {
+			d, err := schemas.DecodeDocument(line)
+			if err != nil {
+				return err
+			}
+			bench.docs = append(bench.docs, d)
+			bench.lines = append(bench.lines, bytes.Clone(line))
+			bench.bytes += int64(len(d.Text))
+			return nil
+		})
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.docs, bench.bytes
+}
+
+// baselineLines only splits lines and hashes each with xxhash.
+func baselineLines(text string) (h uint64) {
+	for start := 0; start <= len(text); {
+		end := strings.IndexByte(text[start:], '\n')
+		if end < 0 {
+			h ^= xxhash.Sum64String(text[start:])
+			break
+		}
+		h ^= xxhash.Sum64String(text[start : start+end])
+		start += end + 1
+	}
+	return h
+}
+
+// baselineShingles is the bare 5-word-shingle pass: split on ASCII white
+// space and xxhash every window of 5 consecutive words as it stands.
+func baselineShingles(text string, starts, ends []int) (uint64, []int, []int) {
+	starts, ends = starts[:0], ends[:0]
+	in := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		sp := c == ' ' || c == '\n' || c == '\t' || c == '\r'
+		if !sp && !in {
+			starts = append(starts, i)
+			in = true
+		} else if sp && in {
+			ends = append(ends, i)
+			in = false
+		}
+	}
+	if in {
+		ends = append(ends, len(text))
+	}
+	var h uint64
+	for i := 0; i+5 <= len(starts); i++ {
+		h ^= xxhash.Sum64String(text[starts[i]:ends[i+4]])
+	}
+	if len(starts) > 0 && len(starts) < 5 {
+		h ^= xxhash.Sum64String(text[starts[0]:ends[len(ends)-1]])
+	}
+	return h, starts, ends
+}
+
+var sink uint64
+
+func BenchmarkBaselineLineHash(b *testing.B) {
+	docs, n := benchDocs(b)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range docs {
+			sink ^= baselineLines(d.Text)
+		}
+	}
+}
+
+func BenchmarkBaselineShingle5(b *testing.B) {
+	docs, n := benchDocs(b)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	var s, e []int
+	for b.Loop() {
+		for _, d := range docs {
+			var h uint64
+			h, s, e = baselineShingles(d.Text, s, e)
+			sink ^= h
+		}
+	}
+}
+
+// BenchmarkProcess is the full cleaning pass (analysis, stages, record with
+// rendered text) over the whole bench corpus, JSON excluded.
+func BenchmarkProcess(b *testing.B) {
+	docs, n := benchDocs(b)
+	p, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range docs {
+			_, rec := p.Process(d)
+			sink += uint64(len(rec.Text))
+		}
+	}
+}
+
+// BenchmarkProcessBySize is the full pass per payload size.
+func BenchmarkProcessBySize(b *testing.B) {
+	docs, _ := benchDocs(b)
+	for _, size := range []struct {
+		name     string
+		min, max int
+	}{{"lt1KB", 0, 1 << 10}, {"1to4KB", 1 << 10, 4 << 10}, {"4to64KB", 4 << 10, 64 << 10}, {"ge64KB", 64 << 10, 1 << 30}} {
+		var sel []schemas.Document
+		var n int64
+		for _, d := range docs {
+			if len(d.Text) >= size.min && len(d.Text) < size.max {
+				sel = append(sel, d)
+				n += int64(len(d.Text))
+			}
+		}
+		b.Run(size.name, func(b *testing.B) {
+			p, _ := New(DefaultConfig())
+			b.SetBytes(n)
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, d := range sel {
+					_, rec := p.Process(d)
+					sink += uint64(len(rec.Text))
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkProcessJSON adds decoding the input line and encoding the record:
+// what `winnow clean` does per line.
+func BenchmarkProcessJSON(b *testing.B) {
+	_, n := benchDocs(b)
+	p, _ := New(DefaultConfig())
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, line := range bench.lines {
+			d, err := Decode(line)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, rec := p.Process(d)
+			buf.Reset()
+			if err := enc.Encode(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkCleanVsShingleBaseline times the full pass and the bare
+// 5-word-shingle pass alternately over the same corpus in the same run and
+// reports their throughput ratio (target >= 0.3), so machine noise hits both.
+func BenchmarkCleanVsShingleBaseline(b *testing.B) {
+	docs, n := benchDocs(b)
+	p, _ := New(DefaultConfig())
+	var base, full time.Duration
+	var s, e []int
+	for b.Loop() {
+		t0 := time.Now()
+		for _, d := range docs {
+			var h uint64
+			h, s, e = baselineShingles(d.Text, s, e)
+			sink ^= h
+		}
+		t1 := time.Now()
+		for _, d := range docs {
+			_, rec := p.Process(d)
+			sink += uint64(len(rec.Text))
+		}
+		base, full = base+t1.Sub(t0), full+time.Since(t1)
+	}
+	mb := float64(n) * float64(b.N) / 1e6
+	b.ReportMetric(mb/base.Seconds(), "baseline-MB/s")
+	b.ReportMetric(mb/full.Seconds(), "clean-MB/s")
+	b.ReportMetric(base.Seconds()/full.Seconds(), "ratio")
+}
