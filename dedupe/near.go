@@ -33,7 +33,7 @@ type nearIndex struct {
 	// preFor is the item index pre was computed for by the last match (the
 	// item add will create), or -1.
 	preFor int
-	stamp uint32
+	stamp  uint32
 }
 
 type posting struct {

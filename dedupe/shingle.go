@@ -55,7 +55,7 @@ func Combine(words []uint64) uint64 {
 
 // rollBase is the multiplier of the rolling shingle hash (odd, so powers of
 // it are invertible mod 2^64 and no word's contribution vanishes).
-const rollBase = 0x100000001b3 * 2 + 1
+const rollBase = 0x100000001b3*2 + 1
 
 // Shingles appends the k-shingle hashes of a word-hash sequence to dst: one
 // per window of k consecutive words, or one (the block's fingerprint,
