@@ -89,6 +89,9 @@ func (a *Analysis) Remove(first, last int, r Removal) int {
 }
 
 func (a *Analysis) reset(text string) {
+	if cap(a.Words) > retainWords || cap(a.Lines) > retainWords {
+		*a = Analysis{}
+	}
 	a.Text = text
 	a.Lines = a.Lines[:0]
 	a.Paragraphs = a.Paragraphs[:0]

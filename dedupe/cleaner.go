@@ -39,8 +39,8 @@ func (c *Cleaner) Options() Options { return c.opts }
 // always stays.
 func (c *Cleaner) Analyze(text string, a *Analysis) {
 	a.reset(text)
-	c.hash(a)
 	c.resetState()
+	c.hash(a)
 
 	paraOfFirst := 0 // next paragraph index to visit
 	for i := 0; i < len(a.Lines); i++ {
@@ -68,7 +68,7 @@ func (c *Cleaner) paragraph(a *Analysis, p *Paragraph) bool {
 		return true
 	}
 	words := a.Words[p.W0:p.W1]
-	if len(words) >= c.opts.NearMinWords {
+	if len(words) >= c.opts.NearMinWords && len(words) <= c.opts.MaxNearWords {
 		c.shingle(words)
 		if ref, sim, ok := c.paraNear.match(c.set); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonNearRepeat,
@@ -106,7 +106,7 @@ func (c *Cleaner) line(a *Analysis, i int) {
 		c.seenPara.put(l.FP, int32(i))
 	}
 	words := a.Words[l.W0:l.W1]
-	if len(words) < c.opts.NearMinWords {
+	if len(words) < c.opts.NearMinWords || len(words) > c.opts.MaxNearWords {
 		c.seenLine.put(l.FP, int32(i))
 		return
 	}
@@ -150,7 +150,18 @@ func (c *Cleaner) hash(a *Analysis) {
 	}
 }
 
+// retainWords bounds the per-document buffers a Cleaner keeps between
+// documents (in words or shingles); one huge document must not pin its
+// buffers for the life of the process.
+const retainWords = 1 << 14
+
 func (c *Cleaner) resetState() {
+	if cap(c.set) > retainWords {
+		c.set = nil
+	}
+	if cap(c.nbuf) > 8*retainWords {
+		c.nbuf = nil
+	}
 	c.seenPara.reset()
 	c.seenLine.reset()
 	c.lineNear.reset()

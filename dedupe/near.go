@@ -51,6 +51,10 @@ func newNearIndex(o Options) nearIndex {
 }
 
 func (x *nearIndex) reset() {
+	if cap(x.sets) > retainWords {
+		*x = newNearIndex(Options{NearThreshold: x.threshold, MaxPostings: x.maxPost})
+		return
+	}
 	x.head.reset()
 	x.posts = x.posts[:0]
 	x.items = x.items[:0]

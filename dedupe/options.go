@@ -24,11 +24,15 @@ type Options struct {
 	// looking for near repeats, so a document of near-identical lines stays
 	// linear (default 32).
 	MaxPostings int `yaml:"max_postings" json:"max_postings"`
+	// MaxNearWords is the most words a block may have and still be compared
+	// for near repeats; longer blocks (a whole page run into one line) repeat
+	// only exactly, which keeps memory per document bounded (default 5000).
+	MaxNearWords int `yaml:"max_near_words" json:"max_near_words"`
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{ShingleSize: 5, NearThreshold: 0.8, NearMinWords: 8, MaxPostings: 32}
+	return Options{ShingleSize: 5, NearThreshold: 0.8, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000}
 }
 
 // Validate reports the first field that is out of range.
@@ -42,6 +46,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: near_min_words %d: want >= 1", ErrInvalidOptions, o.NearMinWords)
 	case o.MaxPostings < 1:
 		return fmt.Errorf("%w: max_postings %d: want >= 1", ErrInvalidOptions, o.MaxPostings)
+	case o.MaxNearWords < o.NearMinWords:
+		return fmt.Errorf("%w: max_near_words %d: want >= near_min_words (%d)", ErrInvalidOptions, o.MaxNearWords, o.NearMinWords)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ const fpTableMin = 256
 
 func (t *fpTable) reset() {
 	// A table that grew for one huge document is dropped rather than kept.
-	if len(t.slots) > 1<<16 && t.n < len(t.slots)/16 {
+	if len(t.slots) > 1<<13 {
 		t.slots = nil
 	}
 	t.n = 0

@@ -77,6 +77,9 @@ func Decode(b []byte) (schemas.Document, error) { return schemas.DecodeDocument(
 // Process cleans one valid document and returns its outcome and record. The
 // record shares no memory with the Pipeline.
 func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record) {
+	if cap(p.out) > 1<<20 {
+		p.out = nil // do not pin one huge document's buffer
+	}
 	p.doc = Doc{In: in, A: &p.analysis}
 	p.cleaner.Analyze(in.Text, &p.analysis)
 	for _, s := range p.stages {

@@ -68,26 +68,22 @@ func DecodeDocument(b []byte) (Document, error) {
 	if trimmed[0] != '{' {
 		return d, &InputError{Reason: ReasonWrongType, Detail: "document must be a JSON object"}
 	}
-	var probe struct {
-		ID   *json.RawMessage `json:"id"`
-		Text *json.RawMessage `json:"text"`
-	}
-	if err := json.Unmarshal(trimmed, &probe); err != nil {
-		return d, &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
-	}
-	if err := json.Unmarshal(trimmed, &d); err != nil {
+	var w wireDocument
+	if err := json.Unmarshal(trimmed, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", te.Field, te.Type, te.Value), ID: d.ID}
+			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", te.Field, te.Type, te.Value), ID: deref(w.ID)}
 		}
 		return d, &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
 	}
+	d = Document{ID: deref(w.ID), Text: deref(w.Text), URL: w.URL, Source: w.Source, Title: w.Title, Lang: w.Lang,
+		FetchedAt: w.FetchedAt, ContentType: w.ContentType, Metadata: w.Metadata}
 	switch {
-	case probe.ID == nil || string(*probe.ID) == "null" || d.ID == "":
+	case d.ID == "":
 		return d, &InputError{Reason: ReasonMissingID, Detail: `field "id" is required and must be a non-empty string`}
 	case len(d.ID) > 1024:
 		return d, &InputError{Reason: ReasonInvalidField, Detail: `field "id" is longer than 1024 bytes`}
-	case probe.Text == nil || string(*probe.Text) == "null":
+	case w.Text == nil:
 		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string`, ID: d.ID}
 	}
 	if d.FetchedAt != "" {
@@ -99,6 +95,27 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
 	}
 	return d, nil
+}
+
+// wireDocument is Document with the required fields as pointers, so one
+// decode tells a missing or null field from an empty one.
+type wireDocument struct {
+	ID          *string         `json:"id"`
+	Text        *string         `json:"text"`
+	URL         string          `json:"url"`
+	Source      string          `json:"source"`
+	Title       string          `json:"title"`
+	Lang        string          `json:"lang"`
+	FetchedAt   string          `json:"fetched_at"`
+	ContentType string          `json:"content_type"`
+	Metadata    json.RawMessage `json:"metadata"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // nesting returns the deepest nesting of arrays and objects in a JSON text,

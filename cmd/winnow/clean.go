@@ -91,6 +91,7 @@ type cleaner struct {
 	out, rej *json.Encoder
 	stats    cleanStats
 	progress *progress
+	buf      []byte
 }
 
 func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error {
@@ -103,9 +104,10 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 		defer f.Close()
 		r = f
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
+		line, err := readLine(br, c.buf[:0])
+		c.buf = line[:0]
 		if len(line) > 0 {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
@@ -148,6 +150,18 @@ func (c *cleaner) line(name string, n int, line []byte) error {
 	c.stats.records++
 	c.progress.tick(c.stats)
 	return c.out.Encode(rec)
+}
+
+// readLine appends the next line (with its '\n', if any) to buf: unlike
+// ReadBytes it reuses one buffer, so a long line costs its length once.
+func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		buf = append(buf, frag...)
+		if err != bufio.ErrBufferFull {
+			return buf, err
+		}
+	}
 }
 
 func trimEOL(b []byte) []byte {
