@@ -42,6 +42,13 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "winnow clean:", err)
 		return exitFatal
 	}
+	if err == nil {
+		err = cfg.Pipeline.Validate()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow clean:", err)
+		return exitFatal
+	}
 	p, err := pipeline.New(cfg.Pipeline)
 	if err != nil {
 		fmt.Fprintln(stderr, "winnow clean:", err)

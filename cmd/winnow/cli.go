@@ -19,6 +19,8 @@ Usage:
   winnow [run] [flags]          run the NATS worker (embedded NATS unless --nats-url)
   winnow clean [flags] [FILE…]  clean JSON lines from FILEs or stdin to stdout
   winnow eval [flags]           score clean output against a gold set
+  winnow audit [flags]          check every input has exactly one outcome on the output stream
+  winnow healthcheck [--url U]  exit 0 when a running winnow is ready
   winnow version                print the version
 
 Run 'winnow COMMAND -h' for a command's flags.
@@ -41,6 +43,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runClean(ctx, args, stdin, stdout, stderr)
 	case "eval":
 		return runEval(ctx, args, stdin, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "winnow", version)
 		return exitOK

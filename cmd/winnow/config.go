@@ -6,24 +6,140 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/worker"
 )
 
-// Config is the whole of winnow's configuration: defaults, then the YAML
-// file, then WINNOW_* environment variables, then flags.
+// Config is the whole of winnow's configuration. Precedence, lowest first:
+// defaults, the YAML file (--config / WINNOW_CONFIG), WINNOW_* environment
+// variables (WINNOW_<SECTION>_<FIELD>, e.g. WINNOW_NATS_URL,
+// WINNOW_WORKER_HANDLERS), then flags.
 type Config struct {
+	NATS     NATSConfig      `yaml:"nats"`
+	Embedded EmbeddedConfig  `yaml:"embedded"`
+	HTTP     HTTPConfig      `yaml:"http"`
+	Log      LogConfig       `yaml:"log"`
+	Worker   worker.Config   `yaml:"worker"`
 	Pipeline pipeline.Config `yaml:"pipeline"`
 }
 
+// NATSConfig says how to reach NATS. With no URL winnow embeds a server.
+type NATSConfig struct {
+	URL            string        `yaml:"url"`
+	Name           string        `yaml:"name"`
+	User           string        `yaml:"user"`
+	Password       string        `yaml:"password"`
+	Token          string        `yaml:"token"`
+	NKeySeedFile   string        `yaml:"nkey_seed_file"`
+	CredsFile      string        `yaml:"creds_file"`
+	TLS            TLSConfig     `yaml:"tls"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+}
+
+// TLSConfig holds the CA that signs the server's certificate and, for
+// mutual TLS, the client certificate and key.
+type TLSConfig struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// EmbeddedConfig configures the nats-server winnow runs when no URL is set.
+type EmbeddedConfig struct {
+	Host       string `yaml:"host"`
+	Port       int    `yaml:"port"`
+	StoreDir   string `yaml:"store_dir"`
+	MaxPayload int    `yaml:"max_payload"`
+}
+
+// HTTPConfig is the health and metrics listener; an empty addr disables it.
+type HTTPConfig struct {
+	Addr string `yaml:"addr"`
+}
+
+// LogConfig selects the log level (debug, info, warn, error) and format
+// (json, console). Document text is logged only at debug.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
 func defaultConfig() Config {
-	return Config{Pipeline: pipeline.DefaultConfig()}
+	return Config{
+		NATS:     NATSConfig{Name: "winnow", ConnectTimeout: 5 * time.Second},
+		Embedded: EmbeddedConfig{Host: "127.0.0.1", Port: 4222, StoreDir: "winnow-data", MaxPayload: 8 << 20},
+		HTTP:     HTTPConfig{Addr: "127.0.0.1:8080"},
+		Log:      LogConfig{Level: "info", Format: "json"},
+		Worker:   worker.DefaultConfig(),
+		Pipeline: pipeline.DefaultConfig(),
+	}
 }
 
 // Validate checks every section; the error names the field.
 func (c Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if c.NATS.URL != "" {
+		for _, u := range strings.Split(c.NATS.URL, ",") {
+			if !strings.Contains(u, "://") && strings.Contains(u, "/") {
+				return bad("nats.url", "%q is not a NATS URL (nats://host:port)", u)
+			}
+		}
+	}
+	n := 0
+	for _, set := range []bool{c.NATS.User != "" || c.NATS.Password != "", c.NATS.Token != "", c.NATS.NKeySeedFile != "", c.NATS.CredsFile != ""} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return bad("nats", "set only one of user/password, token, nkey_seed_file, creds_file")
+	case c.NATS.User != "" && c.NATS.Password == "":
+		return bad("nats.password", "required with nats.user")
+	case (c.NATS.TLS.Cert == "") != (c.NATS.TLS.Key == ""):
+		return bad("nats.tls", "cert and key go together")
+	case c.NATS.ConnectTimeout <= 0:
+		return bad("nats.connect_timeout", "%v: want > 0", c.NATS.ConnectTimeout)
+	}
+	for field, path := range map[string]string{"nats.nkey_seed_file": c.NATS.NKeySeedFile, "nats.creds_file": c.NATS.CredsFile,
+		"nats.tls.ca": c.NATS.TLS.CA, "nats.tls.cert": c.NATS.TLS.Cert, "nats.tls.key": c.NATS.TLS.Key} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return bad(field, "%v", err)
+		}
+	}
+	if c.NATS.URL == "" {
+		switch {
+		case c.Embedded.Host == "":
+			return bad("embedded.host", "required")
+		case c.Embedded.Port < 0 || c.Embedded.Port > 65535:
+			return bad("embedded.port", "%d: want 0..65535", c.Embedded.Port)
+		case c.Embedded.StoreDir == "":
+			return bad("embedded.store_dir", "required")
+		case c.Embedded.MaxPayload < c.Worker.MaxDocBytes:
+			return bad("embedded.max_payload", "%d: want >= worker.max_doc_bytes (%d)", c.Embedded.MaxPayload, c.Worker.MaxDocBytes)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		return bad("log.format", "%q: want json or console", c.Log.Format)
+	}
+	if err := c.Worker.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	if err := c.Pipeline.Validate(); err != nil {
 		return fmt.Errorf("config: pipeline: %w", err)
 	}
@@ -31,9 +147,13 @@ func (c Config) Validate() error {
 }
 
 // loadConfig returns the defaults overlaid with the YAML file at path (if
-// any), validated. Unknown keys in the file are errors.
+// any) and the WINNOW_* environment. Unknown keys in the file are errors.
+// It does not validate: flags may still change it.
 func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, error) {
 	cfg := defaultConfig()
+	if path == "" {
+		path, _ = lookupEnv("WINNOW_CONFIG")
+	}
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -45,7 +165,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := applyEnv(&cfg, "WINNOW", lookupEnv); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

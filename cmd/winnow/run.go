@@ -2,11 +2,169 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/worker"
 )
 
+// runFlags are the flags of `winnow run`; they override file and env.
+func runFlags(fs *flag.FlagSet) (cfgPath *string, check *bool, apply func(*Config)) {
+	cfgPath = fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG)")
+	check = fs.Bool("check-config", false, "validate the configuration, print it and exit")
+	natsURL := fs.String("nats-url", "", "NATS server `URL`s, comma-separated (default: embedded server)")
+	httpAddr := fs.String("http-addr", "", "health and metrics listen `ADDR` (default 127.0.0.1:8080)")
+	storeDir := fs.String("store-dir", "", "embedded server's JetStream store `DIR` (default ./winnow-data)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	handlers := fs.Int("handlers", 0, "documents processed at once (default GOMAXPROCS)")
+	apply = func(c *Config) {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["nats-url"] {
+			c.NATS.URL = *natsURL
+		}
+		if set["http-addr"] {
+			c.HTTP.Addr = *httpAddr
+		}
+		if set["store-dir"] {
+			c.Embedded.StoreDir = *storeDir
+		}
+		if set["log-level"] {
+			c.Log.Level = *logLevel
+		}
+		if set["handlers"] {
+			c.Worker.Handlers = *handlers
+		}
+	}
+	return cfgPath, check, apply
+}
+
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "winnow run: the worker is not built yet")
-	return exitFatal
+	fs := flag.NewFlagSet("winnow run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath, check, apply := runFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow [run] [flags]\n\nConsumes documents from docs.raw.> and publishes cleaned records to docs.clean.>,\nduplicates to docs.dup.>, rejections to docs.rejected.> and dead letters to docs.dlq.>.\nWith no NATS URL it embeds a NATS server on 127.0.0.1:4222.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitFatal
+	}
+	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+	if err == nil {
+		apply(&cfg)
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow:", err)
+		return exitFatal
+	}
+	if *check {
+		fmt.Fprintln(stdout, "winnow: configuration is valid")
+		printConfig(stdout, cfg)
+		return exitOK
+	}
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow:", err)
+		return exitFatal
+	}
+	defer log.Sync()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("winnow stopped", zap.Error(err))
+		fmt.Fprintln(stderr, "winnow:", err)
+		return exitFatal
+	}
+	return exitOK
+}
+
+// serve runs the worker until ctx ends: embedded or remote NATS, the HTTP
+// listener, then drain and close in reverse order.
+func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
+	url := cfg.NATS.URL
+	if url == "" {
+		ns, err := startEmbedded(cfg.Embedded, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}()
+		url = ns.ClientURL()
+	}
+	nc, err := connect(url, cfg.NATS, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	log.Info("connected to nats", zap.String("url", nc.ConnectedUrl()), zap.String("server", nc.ConnectedServerName()))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(cfg.Pipeline) },
+		log.Named("worker"), worker.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	var srv *http.Server
+	if cfg.HTTP.Addr != "" {
+		l, err := net.Listen("tcp", cfg.HTTP.Addr)
+		if err != nil {
+			return fmt.Errorf("http: %w", err)
+		}
+		srv = &http.Server{Handler: w.Handler(reg), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", zap.Error(err))
+			}
+		}()
+		log.Info("health and metrics", zap.String("addr", l.Addr().String()))
+	}
+	runErr := w.Run(ctx)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	if err := nc.Drain(); err != nil {
+		log.Warn("nats drain", zap.Error(err))
+	}
+	for deadline := time.Now().Add(5 * time.Second); !nc.IsClosed() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if runErr == nil {
+		log.Info("stopped cleanly")
+	}
+	return runErr
+}
+
+func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(c.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	ecfg := zap.NewProductionEncoderConfig()
+	ecfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	ecfg.EncodeDuration = zapcore.StringDurationEncoder
+	enc := zapcore.NewJSONEncoder(ecfg)
+	if c.Format == "console" {
+		enc = zapcore.NewConsoleEncoder(ecfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
 }

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/worker"
+)
+
+// auditReport is what `winnow audit` finds on the output stream.
+type auditReport struct {
+	Messages   int            `json:"messages"`
+	ByOutcome  map[string]int `json:"by_outcome"`
+	DistinctID int            `json:"distinct_ids"`
+	IDsTwice   []string       `json:"ids_twice,omitempty"`
+	Expected   int            `json:"expected,omitempty"`
+	Missing    []string       `json:"missing,omitempty"`
+	Unexpected int            `json:"unexpected,omitempty"`
+}
+
+// runAudit reads every record on the output stream and checks that each
+// document id appears exactly once, across all four outcomes.
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("winnow audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath, _, apply := runFlags(fs)
+	idsPath := fs.String("ids", "", "JSON-lines `FILE` of the inputs (their \"id\" fields): report any missing")
+	wait := fs.Duration("wait", 0, "poll until the stream holds as many messages as --ids lists, up to this long")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. Exit 1 when an id is missing or appears twice.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitFatal
+	}
+	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow audit:", err)
+		return exitFatal
+	}
+	apply(&cfg)
+	if cfg.NATS.URL == "" {
+		fmt.Fprintln(stderr, "winnow audit: --nats-url (or WINNOW_NATS_URL) is required")
+		return exitFatal
+	}
+	var want []string
+	if *idsPath != "" {
+		if want, err = readIDs(*idsPath); err != nil {
+			fmt.Fprintln(stderr, "winnow audit:", err)
+			return exitFatal
+		}
+	}
+	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow audit:", err)
+		return exitFatal
+	}
+	defer nc.Close()
+	rep, err := audit(ctx, nc, cfg.Worker, want, *wait)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow audit:", err)
+		return exitFatal
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(rep)
+	if len(rep.IDsTwice) > 0 || len(rep.Missing) > 0 {
+		return exitFatal
+	}
+	return exitOK
+}
+
+func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration) (*auditReport, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, wc.OutputStream)
+	if err != nil {
+		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+	}
+	var total uint64
+	for deadline := time.Now().Add(wait); ; {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		total = info.State.Msgs
+		if total >= uint64(len(want)) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	rep := &auditReport{ByOutcome: map[string]int{}, Expected: len(want)}
+	seen := map[string]int{}
+	prefixes := map[string]string{wc.Subjects.Clean + ".": "clean", wc.Subjects.Dup + ".": "duplicate",
+		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
+	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return nil, err
+	}
+	for uint64(rep.Messages) < total {
+		batch, err := c.FetchNoWait(min(int(total)-rep.Messages, 1000))
+		if err != nil {
+			return nil, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			rep.Messages++
+			outcome := "other"
+			for p, o := range prefixes {
+				if strings.HasPrefix(m.Subject(), p) {
+					outcome = o
+				}
+			}
+			rep.ByOutcome[outcome]++
+			seen[recordID(m)]++
+		}
+		if batch.Error() != nil {
+			return nil, batch.Error()
+		}
+		if got == 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	rep.DistinctID = len(seen)
+	for id, n := range seen {
+		if n > 1 {
+			rep.IDsTwice = append(rep.IDsTwice, id)
+		}
+	}
+	wanted := map[string]bool{}
+	for _, id := range want {
+		wanted[id] = true
+		if seen[id] == 0 {
+			rep.Missing = append(rep.Missing, id)
+		}
+	}
+	if len(want) > 0 {
+		for id := range seen {
+			if !wanted[id] {
+				rep.Unexpected++
+			}
+		}
+	}
+	if len(rep.Missing) > 20 {
+		rep.Missing = append(rep.Missing[:20], fmt.Sprintf("… and %d more", len(rep.Missing)-20))
+	}
+	return rep, nil
+}
+
+// recordID is the document id of an output message: its Nats-Msg-Id, or
+// for a dead letter of an input with no id, the input's stream position.
+func recordID(m jetstream.Msg) string {
+	if id := m.Headers().Get(nats.MsgIdHdr); id != "" {
+		return id
+	}
+	var r struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(m.Data(), &r)
+	return r.ID
+}
+
+func readIDs(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ids []string
+	br := bufio.NewReaderSize(f, 1<<20)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(strings.TrimSpace(string(line))) > 0 {
+			var d struct {
+				ID string `json:"id"`
+			}
+			if jerr := json.Unmarshal(line, &d); jerr != nil || d.ID == "" {
+				return nil, fmt.Errorf("%s:%d: no \"id\"", path, n)
+			}
+			ids = append(ids, d.ID)
+		}
+		if err == io.EOF {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

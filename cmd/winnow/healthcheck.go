@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// runHealthcheck probes a running winnow's readiness endpoint: a health
+// check for images without a shell (exec form).
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("winnow healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "endpoint to probe")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after")
+	if err := fs.Parse(args); err != nil {
+		return exitFatal
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow healthcheck:", err)
+		return exitFatal
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow healthcheck:", err)
+		return exitFatal
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "winnow healthcheck:", *url, resp.Status)
+		return exitFatal
+	}
+	fmt.Fprintln(stdout, "ok")
+	return exitOK
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+)
+
+// startEmbedded runs nats-server with JetStream in this process. A busy
+// port is reported as such, before the server tries it.
+func startEmbedded(c EmbeddedConfig, log *zap.Logger) (*server.Server, error) {
+	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	if c.Port != 0 {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats-server: cannot listen on %s (is another NATS server running? set embedded.port, or nats.url to use it): %w", addr, err)
+		}
+		l.Close()
+	}
+	port := c.Port
+	if port == 0 {
+		port = -1 // nats-server's "any free port"
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName: "winnow-embedded", Host: c.Host, Port: port, JetStream: true, StoreDir: c.StoreDir,
+		MaxPayload: int32(c.MaxPayload), NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats-server: %w", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(15 * time.Second) {
+		s.Shutdown()
+		return nil, errors.New("embedded nats-server: not ready after 15s")
+	}
+	log.Info("embedded nats-server listening", zap.String("url", s.ClientURL()), zap.String("store_dir", c.StoreDir))
+	return s, nil
+}
+
+// connect dials NATS with the configured auth and TLS. Start-up fails fast
+// on a wrong credential; later disconnects reconnect forever.
+func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(c.Name), nats.Timeout(c.ConnectTimeout), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", zap.Error(err)) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", zap.String("url", nc.ConnectedUrl())) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("nats error", zap.Error(err)) }),
+	}
+	switch {
+	case c.User != "":
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	case c.Token != "":
+		opts = append(opts, nats.Token(c.Token))
+	case c.NKeySeedFile != "":
+		o, err := nats.NkeyOptionFromSeed(c.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("nats: nkey_seed_file: %w", err)
+		}
+		opts = append(opts, o)
+	case c.CredsFile != "":
+		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	}
+	if c.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(c.TLS.CA))
+	}
+	if c.TLS.Cert != "" {
+		opts = append(opts, nats.ClientCert(c.TLS.Cert, c.TLS.Key))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect to %s: %w", url, err)
+	}
+	return nc, nil
+}

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"gopkg.in/yaml.v3"
+)
+
+// printConfig writes the effective configuration as YAML, secrets masked.
+func printConfig(w io.Writer, c Config) {
+	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
+		if *s != "" {
+			*s = "********"
+		}
+	}
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		fmt.Fprintln(w, "# cannot print:", err)
+		return
+	}
+	w.Write(b)
+}

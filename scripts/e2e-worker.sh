@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# End-to-end: the worker with the real nats CLI.
+#  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
+#     seed article, the cleaned record read back from docs.clean.demo, repeats gone.
+#  2. The whole bench corpus through one worker on a separate nats-server, with
+#     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
+#     the drain deadline, and afterwards every input has exactly one outcome.
+source "$(dirname "$0")/lib.sh"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+NATS=$(need_natscli)
+build_binaries "$work"
+W="$work/winnow"
+
+# ---- 1. embedded NATS, seed article ------------------------------------------
+nport=$(free_port); hport=$(free_port)
+log "winnow run (embedded NATS on $nport)"
+WINNOW_EMBEDDED_PORT=$nport "$W" run --store-dir "$work/embedded" --http-addr "127.0.0.1:$hport" >"$work/embedded.log" 2>&1 &
+pids+=($!)
+wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { cat "$work/embedded.log"; fail "worker not ready"; }
+
+python3 - "$CORPUS/seed-gold.jsonl" >"$work/seed.json" <<'PY'
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+print(json.dumps({"id": "seed", "text": d["text"]}))
+PY
+"$NATS" -s "nats://127.0.0.1:$nport" sub docs.clean.demo --count 1 --raw >"$work/seed.out" 2>"$work/sub.err" &
+sub=$!
+sleep 0.5
+"$NATS" -s "nats://127.0.0.1:$nport" pub docs.raw.demo --no-templates "$(cat "$work/seed.json")"
+WAIT=20 wait_until test -s "$work/seed.out" || fail "no record on docs.clean.demo"
+wait "$sub" || true
+python3 - "$CORPUS/seed-gold.jsonl" "$work/seed.out" <<'PY'
+import json, sys
+gold = json.loads(open(sys.argv[1]).read())
+rec = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+lines = gold["text"].split("\n")
+raw = gold["text"].encode()
+removed_lines = {raw[:r["offset"]].count(b"\n") for r in rec["removed"]}
+for i in (5, 20, 43, 135, 137):
+    assert i in removed_lines, f"seed line {i} not removed: {lines[i]!r}"
+assert rec["text"].count("China illustration") == 1, "caption still repeated"
+print(f"seed: {len(rec['removed'])} removals, {rec['stats']['bytes_in']} -> {rec['stats']['bytes_out']} bytes")
+PY
+kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
+pids=()
+
+# ---- 2. bench corpus, SIGTERM mid-stream, restart ------------------------------
+nport=$(free_port); hport=$(free_port)
+cat >"$work/nats.conf" <<CONF
+listen: 127.0.0.1:$nport
+max_payload: 8MB
+jetstream { store_dir: "$work/js" }
+CONF
+"$work/nats-server" -c "$work/nats.conf" >"$work/nats.log" 2>&1 &
+pids+=($!)
+URL="nats://127.0.0.1:$nport"
+WAIT=20 wait_until "$NATS" -s "$URL" server check connection || fail "nats-server not up"
+
+start_worker() {
+	"$W" run --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &
+	wpid=$!
+	pids+=($wpid)
+	wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { cat "$work/worker.log"; fail "worker not ready"; }
+}
+start_worker
+zcat "$CORPUS/bench.jsonl.gz" >"$work/bench.jsonl"
+total=$(wc -l <"$work/bench.jsonl")
+log "publishing $total bench documents with JetStream acks"
+"$NATS" -s "$URL" pub docs.raw.bench --send-on newline -J --no-templates --force-stdin <"$work/bench.jsonl" >"$work/pub.log" 2>&1 &
+pub=$!
+
+WAIT=120 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_documents_total\\{outcome=\"clean\"\\}/ {print int(\$2)}')\" -gt 3000 ]" ||
+	fail "worker made no progress"
+# Watch readiness while the worker shuts down.
+( while curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$hport/readyz"; do sleep 0.005; done ) >"$work/ready.log" 2>/dev/null &
+watch=$!
+t0=$(date +%s%N)
+kill -TERM "$wpid"
+code=0; wait "$wpid" || code=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill "$watch" 2>/dev/null || true
+[ "$code" -eq 0 ] || { tail -20 "$work/worker.log"; fail "worker exited $code on SIGTERM"; }
+[ "$ms" -lt 25000 ] || fail "drain took ${ms}ms, over the 25s deadline"
+grep -q "shutting down: unready" "$work/worker.log" || fail "no unready log line"
+grep -q '"drained"' "$work/worker.log" || fail "worker did not report drained"
+grep -q 503 "$work/ready.log" && log "readyz went 503 during shutdown" || log "readyz: the listener closed before a 503 was seen"
+log "SIGTERM: exit 0 after ${ms}ms"
+
+start_worker
+wait "$pub" || { tail -5 "$work/pub.log"; fail "publishing failed"; }
+"$W" audit --nats-url "$URL" --ids "$work/bench.jsonl" --wait 180s | tee "$work/audit.json"
+python3 - "$work/audit.json" "$total" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); total = int(sys.argv[2])
+assert a["messages"] == total and a["distinct_ids"] == total, a
+assert not a.get("missing") and not a.get("ids_twice"), a
+print(f"bench: {total} inputs -> {a['by_outcome']}, none missing, no id twice")
+PY
+log "e2e-worker: PASS"

@@ -1,0 +1,47 @@
+# Shared helpers for the end-to-end scripts. Source it; do not run it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CORPUS=${WINNOW_CORPUS:-$ROOT/../shared/corpus}
+CACHE=${WINNOW_CACHE:-$ROOT/.cache}
+NATSCLI_VERSION=v0.5.0
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+
+# free_port prints a TCP port nothing listens on.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# need_natscli installs the nats CLI (pinned) into $CACHE/bin and prints its path.
+need_natscli() {
+	local bin="$CACHE/bin/nats"
+	if [ ! -x "$bin" ] || ! "$bin" --version 2>/dev/null | grep -q "${NATSCLI_VERSION#v}"; then
+		log "installing nats CLI $NATSCLI_VERSION"
+		mkdir -p "$CACHE/bin"
+		(cd "$ROOT" && GOBIN="$CACHE/bin" go install "github.com/nats-io/natscli/nats@$NATSCLI_VERSION")
+	fi
+	echo "$bin"
+}
+
+# build_binaries builds winnow and nats-server (from the module's own
+# nats-server/v2 dependency) into $1.
+build_binaries() {
+	(cd "$ROOT" && go build -o "$1/winnow" ./cmd/winnow && go build -o "$1/nats-server" github.com/nats-io/nats-server/v2)
+}
+
+# wait_until CMD... retries CMD every 0.2s for up to $WAIT seconds (default 30).
+wait_until() {
+	local deadline=$(( $(date +%s) + ${WAIT:-30} ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# metric NAME{labels} prints a metric's value from a winnow /metrics URL ($2).
+metric() {
+	curl -fs "$2" | awk -v m="$1" 'index($0, m" ") == 1 { print $2 }'
+}

@@ -1,0 +1,175 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// ErrInvalidConfig is wrapped by every error Config.Validate returns.
+var ErrInvalidConfig = errors.New("worker: invalid config")
+
+// Mode selects how the worker consumes.
+type Mode string
+
+// Modes.
+const (
+	// ModeJetStream: one durable pull consumer shared by every replica.
+	ModeJetStream Mode = "jetstream"
+	// ModeCore: a plain core-NATS queue group, for users without JetStream.
+	// At-most-once: a worker that dies loses its in-flight documents.
+	ModeCore Mode = "core"
+)
+
+// Subjects names the input subject and the four output subject prefixes.
+// An input on <input prefix>.<suffix> produces <output prefix>.<suffix>.
+type Subjects struct {
+	Input    string `yaml:"input"`
+	Clean    string `yaml:"clean"`
+	Dup      string `yaml:"dup"`
+	Rejected string `yaml:"rejected"`
+	DLQ      string `yaml:"dlq"`
+}
+
+// Config tunes the worker. Start from DefaultConfig.
+type Config struct {
+	Mode     Mode     `yaml:"mode"`
+	Subjects Subjects `yaml:"subjects"`
+
+	// InputStream and OutputStream are the JetStream stream names.
+	InputStream  string `yaml:"input_stream"`
+	OutputStream string `yaml:"output_stream"`
+	// CreateStreams creates (or updates) both streams and the consumer at
+	// start when true; otherwise they must exist.
+	CreateStreams bool `yaml:"create_streams"`
+	// Replicas of the streams winnow creates.
+	Replicas int `yaml:"replicas"`
+	// DuplicateWindow is the output stream's Nats-Msg-Id window; it must be
+	// longer than AckWait x MaxDeliver plus the backoff, so a redelivered
+	// document's record is always recognised as a duplicate.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+
+	Durable       string          `yaml:"durable"`
+	QueueGroup    string          `yaml:"queue_group"`
+	AckWait       time.Duration   `yaml:"ack_wait"`
+	MaxDeliver    int             `yaml:"max_deliver"`
+	Backoff       []time.Duration `yaml:"backoff"`
+	MaxAckPending int             `yaml:"max_ack_pending"`
+	PullBatch     int             `yaml:"pull_batch"`
+
+	// Handlers is the number of documents processed at once.
+	Handlers int `yaml:"handlers"`
+	// MaxDocBytes is the largest input accepted; larger ones are
+	// dead-lettered with their first 64 KiB.
+	MaxDocBytes int `yaml:"max_doc_bytes"`
+	// PublishTimeout bounds the wait for a PubAck.
+	PublishTimeout time.Duration `yaml:"publish_timeout"`
+	// DrainTimeout bounds shutdown: in-flight documents not finished by then
+	// are left unacked and redelivered elsewhere.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Mode: ModeJetStream,
+		Subjects: Subjects{Input: "docs.raw.>", Clean: "docs.clean", Dup: "docs.dup",
+			Rejected: "docs.rejected", DLQ: "docs.dlq"},
+		InputStream: "WINNOW_RAW", OutputStream: "WINNOW_OUT", CreateStreams: true, Replicas: 1,
+		DuplicateWindow: 10 * time.Minute,
+		Durable:         "winnow", QueueGroup: "winnow",
+		AckWait: 30 * time.Second, MaxDeliver: 5,
+		Backoff:       []time.Duration{time.Second, 5 * time.Second, 30 * time.Second},
+		MaxAckPending: 1024, PullBatch: 128,
+		Handlers:    runtime.GOMAXPROCS(0),
+		MaxDocBytes: 1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
+	}
+}
+
+// InputPrefix is the input subject without its trailing wildcard.
+func (s Subjects) InputPrefix() string {
+	return strings.TrimSuffix(strings.TrimSuffix(s.Input, ">"), ".")
+}
+
+// worstRedelivery is how long a document can take from first delivery to its
+// last: every ack wait plus every backoff.
+func (c Config) worstRedelivery() time.Duration {
+	d := c.AckWait * time.Duration(c.MaxDeliver)
+	for i := 0; i < c.MaxDeliver; i++ {
+		d += c.backoff(i + 1)
+	}
+	return d
+}
+
+// backoff returns the NakWithDelay delay after the given delivery.
+func (c Config) backoff(delivery int) time.Duration {
+	if len(c.Backoff) == 0 {
+		return time.Second
+	}
+	return c.Backoff[min(max(delivery-1, 0), len(c.Backoff)-1)]
+}
+
+// Validate reports the first bad field by its YAML name.
+func (c Config) Validate() error {
+	bad := func(field string, format string, args ...any) error {
+		return fmt.Errorf("%w: worker.%s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Mode != ModeJetStream && c.Mode != ModeCore:
+		return bad("mode", "%q: want jetstream or core", c.Mode)
+	case !strings.HasSuffix(c.Subjects.Input, ".>") || len(c.Subjects.Input) < 3:
+		return bad("subjects.input", "%q: want a prefix ending in .> (e.g. docs.raw.>)", c.Subjects.Input)
+	}
+	for name, s := range map[string]string{"clean": c.Subjects.Clean, "dup": c.Subjects.Dup, "rejected": c.Subjects.Rejected, "dlq": c.Subjects.DLQ} {
+		if s == "" || strings.ContainsAny(s, "*> \t") || strings.HasSuffix(s, ".") {
+			return bad("subjects."+name, "%q: want a literal subject prefix such as docs.%s", s, name)
+		}
+		if strings.HasPrefix(s+".", c.Subjects.InputPrefix()+".") {
+			return bad("subjects."+name, "%q overlaps the input subject %q", s, c.Subjects.Input)
+		}
+	}
+	switch {
+	case c.Handlers < 1:
+		return bad("handlers", "%d: want >= 1", c.Handlers)
+	case c.MaxDocBytes < 1024:
+		return bad("max_doc_bytes", "%d: want >= 1024", c.MaxDocBytes)
+	case c.PublishTimeout <= 0:
+		return bad("publish_timeout", "%v: want > 0", c.PublishTimeout)
+	case c.DrainTimeout <= 0:
+		return bad("drain_timeout", "%v: want > 0", c.DrainTimeout)
+	}
+	if c.Mode == ModeCore {
+		if c.QueueGroup == "" {
+			return bad("queue_group", "required in core mode")
+		}
+		return nil
+	}
+	switch {
+	case c.InputStream == "" || strings.ContainsAny(c.InputStream, ". *>"):
+		return bad("input_stream", "%q: want a stream name", c.InputStream)
+	case c.OutputStream == "" || strings.ContainsAny(c.OutputStream, ". *>") || c.OutputStream == c.InputStream:
+		return bad("output_stream", "%q: want a stream name other than the input's", c.OutputStream)
+	case c.Durable == "" || strings.ContainsAny(c.Durable, ". *>"):
+		return bad("durable", "%q: want a consumer name", c.Durable)
+	case c.Replicas < 1 || c.Replicas > 5:
+		return bad("replicas", "%d: want 1..5", c.Replicas)
+	case c.AckWait < time.Second:
+		return bad("ack_wait", "%v: want >= 1s", c.AckWait)
+	case c.MaxDeliver < 1:
+		return bad("max_deliver", "%d: want >= 1", c.MaxDeliver)
+	case c.MaxAckPending < c.Handlers:
+		return bad("max_ack_pending", "%d: want >= handlers (%d)", c.MaxAckPending, c.Handlers)
+	case c.PullBatch < 1:
+		return bad("pull_batch", "%d: want >= 1", c.PullBatch)
+	case c.DuplicateWindow <= c.worstRedelivery():
+		return bad("duplicate_window", "%v: want longer than ack_wait x max_deliver + backoff (%v)", c.DuplicateWindow, c.worstRedelivery())
+	}
+	for i, b := range c.Backoff {
+		if b <= 0 {
+			return bad(fmt.Sprintf("backoff[%d]", i), "%v: want > 0", b)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// message is what the handler needs of an input, from JetStream or core
+// NATS alike.
+type message struct {
+	subject   string
+	data      []byte
+	header    nats.Header
+	delivered int       // 1 on first delivery
+	published time.Time // zero when unknown
+	dlqID     string    // stable id for a dead letter of an input without a document id
+
+	ack  func() error
+	nak  func(delay time.Duration) error
+	term func(reason string) error
+}
+
+// errPermanent marks a publish failure that retrying cannot fix.
+var errPermanent = errors.New("permanent")
+
+// handle decides and carries out the one outcome of a message: publish the
+// record then ack; dead-letter then term for poison; nak with backoff for
+// transient faults (dead-letter once MaxDeliver is reached).
+func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
+	start := time.Now()
+	w.metrics.inFlightAdd(1)
+	defer w.metrics.inFlightAdd(-1)
+	w.metrics.received(len(m.data), m.delivered)
+
+	if m.delivered > w.cfg.MaxDeliver {
+		w.deadLetter(ctx, m, schemas.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without an outcome (max_deliver %d)", m.delivered, w.cfg.MaxDeliver), headerID(m.header))
+		return
+	}
+	doc, err := decodeInput(m.data, m.header, w.cfg.MaxDocBytes)
+	if err != nil {
+		var ie *schemas.InputError
+		if errors.As(err, &ie) {
+			w.deadLetter(ctx, m, ie.Reason, ie.Detail, ie.ID)
+			return
+		}
+		w.transient(ctx, m, "decode", err, "")
+		return
+	}
+	outcome, rec, err := process(p, doc)
+	if err != nil {
+		w.transient(ctx, m, "panic", err, doc.ID)
+		return
+	}
+	body, err := json.Marshal(rec)
+	if err != nil {
+		w.transient(ctx, m, "encode", err, doc.ID)
+		return
+	}
+	h := nats.Header{}
+	h.Set(HeaderOutcome, outcome.String())
+	h.Set(HeaderSubject, m.subject)
+	err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+	switch {
+	case errors.Is(err, errPermanent):
+		w.deadLetter(ctx, m, schemas.ReasonTooLarge, "record not accepted by the server: "+err.Error(), doc.ID)
+		return
+	case err != nil:
+		w.transient(ctx, m, "publish", err, doc.ID)
+		return
+	}
+	if err := m.ack(); err != nil {
+		// The record is durable; a redelivery will find it a duplicate.
+		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))
+	}
+	w.metrics.done(outcome.String(), rec, start, m.published)
+	if w.log.Core().Enabled(zap.DebugLevel) {
+		w.log.Debug("document", zap.String("id", doc.ID), zap.String("outcome", outcome.String()),
+			zap.Int("removed", len(rec.Removed)), zap.String("text", rec.Text))
+	}
+}
+
+// process runs the pipeline, turning a panic into an error.
+func process(p *pipeline.Pipeline, doc schemas.Document) (o pipeline.Outcome, rec schemas.Record, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("worker: pipeline panic: %v", r)
+		}
+	}()
+	o, rec = p.Process(doc)
+	return o, rec, nil
+}
+
+// transient naks with backoff, or dead-letters once MaxDeliver is reached.
+func (w *Worker) transient(ctx context.Context, m *message, cause string, err error, id string) {
+	if m.delivered >= w.cfg.MaxDeliver {
+		w.deadLetter(ctx, m, schemas.ReasonProcessingFailed,
+			fmt.Sprintf("%s failed on delivery %d of %d: %v", cause, m.delivered, w.cfg.MaxDeliver, err), id)
+		return
+	}
+	delay := w.cfg.backoff(m.delivered)
+	w.log.Warn("transient failure, will retry", zap.String("cause", cause), zap.String("id", id),
+		zap.Int("delivery", m.delivered), zap.Duration("delay", delay), zap.Error(err))
+	w.metrics.nak(cause)
+	if nerr := m.nak(delay); nerr != nil {
+		w.log.Warn("nak failed; the message will be redelivered after ack_wait", zap.Error(nerr))
+	}
+}
+
+// deadLetter publishes the input with its reason to the dead-letter subject,
+// then terminates it. If the dead letter cannot be published the input is
+// nak'ed instead: it is never dropped.
+func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
+	dl := schemas.NewDeadLetter(reason, detail, id, m.data)
+	dl.Subject = m.subject
+	body, err := json.Marshal(dl)
+	if err != nil {
+		w.log.Error("encode dead letter", zap.Error(err))
+		_ = m.nak(w.cfg.backoff(m.delivered))
+		return
+	}
+	h := nats.Header{}
+	h.Set(HeaderReason, string(reason))
+	h.Set(HeaderError, truncate(detail, 512))
+	h.Set(HeaderSubject, m.subject)
+	h.Set(HeaderOutcome, "dead_letter")
+	msgID := id
+	if msgID == "" {
+		msgID = m.dlqID
+	}
+	if err := w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h); err != nil {
+		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))
+		w.metrics.nak("dead_letter_publish")
+		_ = m.nak(w.cfg.backoff(m.delivered))
+		return
+	}
+	if err := m.term(string(reason)); err != nil {
+		w.log.Warn("term failed", zap.Error(err))
+	}
+	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
+		zap.String("subject", m.subject), zap.Int("bytes", len(m.data)), zap.String("error", truncate(detail, 200)))
+	w.metrics.deadLetter(string(reason))
+}
+
+// suffix returns the part of an input subject after the input prefix.
+func (w *Worker) suffix(subject string) string {
+	s := strings.TrimPrefix(subject, w.cfg.Subjects.InputPrefix()+".")
+	if s == subject || s == "" {
+		return "_"
+	}
+	return s
+}
+
+func (w *Worker) outputSubject(o pipeline.Outcome, in string) string {
+	prefix := w.cfg.Subjects.Clean
+	switch o {
+	case pipeline.Duplicate:
+		prefix = w.cfg.Subjects.Dup
+	case pipeline.Rejected:
+		prefix = w.cfg.Subjects.Rejected
+	}
+	return prefix + "." + w.suffix(in)
+}
+
+func (w *Worker) dlqSubject(in string) string { return w.cfg.Subjects.DLQ + "." + w.suffix(in) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func seqID(stream string, seq uint64) string {
+	return "dlq:" + stream + ":" + strconv.FormatUint(seq, 10)
+}

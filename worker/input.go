@@ -1,0 +1,62 @@
+package worker
+
+import (
+	"bytes"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// Header names winnow reads and writes.
+const (
+	// HeaderID carries a plain-text document's id.
+	HeaderID = "Winnow-Id"
+	// HeaderReason and HeaderError explain a dead letter.
+	HeaderReason = "Winnow-Reason"
+	HeaderError  = "Winnow-Error"
+	// HeaderSubject is the subject an input arrived on.
+	HeaderSubject = "Winnow-Subject"
+	// HeaderOutcome is the outcome a record stands for.
+	HeaderOutcome = "Winnow-Outcome"
+)
+
+// decodeInput turns a message body into a document. A body whose first
+// non-space byte is '{' is a JSON document; any other body is plain text
+// whose id comes from the Winnow-Id or Nats-Msg-Id header. Failures are
+// *schemas.InputError.
+func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
+	if len(data) > maxBytes {
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
+			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit", len(data), maxBytes), ID: headerID(h)}
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		return pipeline.Decode(data)
+	}
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "empty body", ID: headerID(h)}
+	case !utf8.Valid(data):
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: "plain-text body is not valid UTF-8", ID: headerID(h)}
+	}
+	id := headerID(h)
+	if id == "" {
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonNoID,
+			Detail: "plain-text body without a " + HeaderID + " or " + nats.MsgIdHdr + " header"}
+	}
+	return schemas.Document{ID: id, Text: string(data)}, nil
+}
+
+func headerID(h nats.Header) string {
+	if h == nil {
+		return ""
+	}
+	if id := h.Get(HeaderID); id != "" {
+		return id
+	}
+	return h.Get(nats.MsgIdHdr)
+}

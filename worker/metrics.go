@@ -1,0 +1,122 @@
+package worker
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// Metrics are the worker's Prometheus collectors, all prefixed winnow_.
+// Build them with NewMetrics on a registry the caller owns; a nil *Metrics
+// records nothing.
+type Metrics struct {
+	documents     *prometheus.CounterVec
+	removed       *prometheus.CounterVec
+	deadLetters   *prometheus.CounterVec
+	bytesIn       prometheus.Counter
+	bytesOut      prometheus.Counter
+	processing    prometheus.Histogram
+	endToEnd      prometheus.Histogram
+	inFlight      prometheus.Gauge
+	redeliveries  prometheus.Counter
+	naks          *prometheus.CounterVec
+	duplicateAcks prometheus.Counter
+	ready         prometheus.Gauge
+}
+
+// NewMetrics registers the worker's collectors on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	lat := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	m := &Metrics{
+		documents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_documents_total",
+			Help: "Documents finished, by outcome (clean, duplicate, rejected, dead_letter)."}, []string{"outcome"}),
+		removed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_blocks_removed_total",
+			Help: "Blocks removed from documents, by reason."}, []string{"reason"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_dead_letters_total",
+			Help: "Inputs dead-lettered, by reason."}, []string{"reason"}),
+		bytesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_in_total", Help: "Input message bytes."}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_out_total", Help: "Cleaned text bytes written."}),
+		processing: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_processing_seconds",
+			Help: "Time from a message's arrival at a handler to its ack.", Buckets: lat}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_end_to_end_seconds",
+			Help: "Time from the input's publication (stream timestamp) to its ack.", Buckets: lat}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_in_flight", Help: "Documents being processed now."}),
+		redeliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_redeliveries_total",
+			Help: "Messages received with a delivery count above 1."}),
+		naks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_naks_total",
+			Help: "Messages negatively acknowledged for redelivery, by cause."}, []string{"cause"}),
+		duplicateAcks: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
+			Help: "Records the output stream already had (a redelivery after a crash)."}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
+	}
+	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
+		m.inFlight, m.redeliveries, m.naks, m.duplicateAcks, m.ready)
+	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
+		m.documents.WithLabelValues(o)
+	}
+	return m
+}
+
+func (m *Metrics) inFlightAdd(d float64) {
+	if m != nil {
+		m.inFlight.Add(d)
+	}
+}
+
+func (m *Metrics) received(bytes, delivered int) {
+	if m == nil {
+		return
+	}
+	m.bytesIn.Add(float64(bytes))
+	if delivered > 1 {
+		m.redeliveries.Inc()
+	}
+}
+
+func (m *Metrics) done(outcome string, rec schemas.Record, start, published time.Time) {
+	if m == nil {
+		return
+	}
+	now := time.Now()
+	m.documents.WithLabelValues(outcome).Inc()
+	m.bytesOut.Add(float64(len(rec.Text)))
+	for reason, n := range rec.Stats.RemovedByReason {
+		m.removed.WithLabelValues(reason).Add(float64(n))
+	}
+	m.processing.Observe(now.Sub(start).Seconds())
+	if !published.IsZero() {
+		m.endToEnd.Observe(now.Sub(published).Seconds())
+	}
+}
+
+func (m *Metrics) nak(cause string) {
+	if m != nil {
+		m.naks.WithLabelValues(cause).Inc()
+	}
+}
+
+func (m *Metrics) deadLetter(reason string) {
+	if m != nil {
+		m.documents.WithLabelValues("dead_letter").Inc()
+		m.deadLetters.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) duplicateAck() {
+	if m != nil {
+		m.duplicateAcks.Inc()
+	}
+}
+
+func (m *Metrics) setReady(ok bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.ready.Set(v)
+}

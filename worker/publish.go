@@ -1,0 +1,53 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publisher writes one output message and reports when it is durable.
+type publisher interface {
+	publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) error
+}
+
+// jsPublisher publishes to JetStream and waits for the PubAck. A Duplicate
+// ack (the stream already has this Nats-Msg-Id) is success.
+type jsPublisher struct {
+	js jetstream.JetStream
+	w  *Worker
+}
+
+func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) error {
+	ctx, cancel := context.WithTimeout(ctx, p.w.cfg.PublishTimeout)
+	defer cancel()
+	ack, err := p.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: body, Header: h}, jetstream.WithMsgID(msgID))
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
+	}
+	if err != nil {
+		return err
+	}
+	if ack.Duplicate {
+		p.w.metrics.duplicateAck()
+	}
+	return nil
+}
+
+// corePublisher publishes with core NATS: no acknowledgement, so delivery is
+// at most once. Nats-Msg-Id is still set for downstream deduplication.
+type corePublisher struct {
+	nc *nats.Conn
+}
+
+func (p *corePublisher) publish(_ context.Context, subject, msgID string, body []byte, h nats.Header) error {
+	h.Set(nats.MsgIdHdr, msgID)
+	err := p.nc.PublishMsg(&nats.Msg{Subject: subject, Data: body, Header: h})
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
+	}
+	return err
+}

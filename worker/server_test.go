@@ -1,0 +1,203 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// startServer runs a real nats-server with JetStream in-process on a random
+// port, as nats-server's own tests do.
+func startServer(t *testing.T) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// testConfig is DefaultConfig with short timers for tests.
+func testConfig() Config {
+	c := DefaultConfig()
+	c.Handlers = 2
+	c.AckWait = 2 * time.Second
+	c.Backoff = []time.Duration{50 * time.Millisecond}
+	c.MaxDeliver = 3
+	c.DuplicateWindow = time.Minute
+	c.DrainTimeout = 5 * time.Second
+	return c
+}
+
+type running struct {
+	w      *Worker
+	reg    *prometheus.Registry
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returns
+	err    error         // what Run returned, once done is closed
+}
+
+// stop cancels the worker and returns what Run returned.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop")
+		return nil
+	}
+}
+
+// startWorker runs a worker on its own connection until the test ends.
+func startWorker(t *testing.T, s *server.Server, cfg Config, stages ...pipeline.Stage) *running {
+	t.Helper()
+	nc, _ := connect(t, s)
+	reg := prometheus.NewRegistry()
+	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) {
+		return pipeline.New(pipeline.DefaultConfig(), stages...)
+	}, zaptest.NewLogger(t), NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{w: w, reg: reg, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = w.Run(ctx)
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	waitFor(t, "worker ready", w.Ready)
+	return r
+}
+
+// waitFor polls cond until it holds, failing the test after 20s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// output is one message read back from the output stream.
+type output struct {
+	subject string
+	header  nats.Header
+	data    []byte
+}
+
+// readOutputs reads every message on the output stream.
+func readOutputs(t *testing.T, js jetstream.JetStream, stream string) []output {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := info.State.Msgs
+	if n == 0 {
+		return nil
+	}
+	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []output
+	for uint64(len(out)) < n {
+		batch, err := c.Fetch(int(n)-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			out = append(out, output{subject: m.Subject(), header: m.Headers(), data: m.Data()})
+		}
+		if batch.Error() != nil {
+			t.Fatal(batch.Error())
+		}
+	}
+	return out
+}
+
+// outputCount returns how many messages the output stream holds.
+func outputCount(t *testing.T, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		return 0
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func publishDoc(t *testing.T, js jetstream.JetStream, subject string, doc any) {
+	t.Helper()
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishRaw(t, js, &nats.Msg{Subject: subject, Data: b})
+}
+
+func publishRaw(t *testing.T, js jetstream.JetStream, m *nats.Msg) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatalf("publish %s: %v", m.Subject, err)
+	}
+}
+
+func decodeRecord(t *testing.T, b []byte) schemas.Record {
+	t.Helper()
+	var r schemas.Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("record: %v: %s", err, b)
+	}
+	return r
+}

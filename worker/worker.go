@@ -1,0 +1,224 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/pipeline"
+)
+
+// NewPipeline builds one pipeline; the worker calls it once per handler.
+type NewPipeline func() (*pipeline.Pipeline, error)
+
+// Worker consumes documents from NATS, cleans them and publishes records.
+type Worker struct {
+	cfg         Config
+	nc          *nats.Conn
+	log         *zap.Logger
+	metrics     *Metrics
+	newPipeline NewPipeline
+	pub         publisher
+
+	consuming atomic.Bool
+}
+
+// New returns a worker on an open connection. log and metrics may be nil.
+func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, metrics *Metrics) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if nc == nil || newPipeline == nil {
+		return nil, errors.New("worker: a connection and a pipeline constructor are required")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	w := &Worker{cfg: cfg, nc: nc, log: log, metrics: metrics, newPipeline: newPipeline}
+	if mp := nc.MaxPayload(); mp > 0 && int64(cfg.MaxDocBytes) > mp {
+		log.Warn("max_doc_bytes is above the server's max_payload: such documents cannot arrive, and records near it may be refused",
+			zap.Int("max_doc_bytes", cfg.MaxDocBytes), zap.Int64("max_payload", mp))
+	}
+	return w, nil
+}
+
+// Ready reports whether the worker is connected and consuming. It turns
+// false first thing on shutdown.
+func (w *Worker) Ready() bool {
+	return w.consuming.Load() && w.nc.IsConnected()
+}
+
+// Run consumes until ctx is cancelled, then drains: it turns unready, stops
+// pulling, finishes the documents already received within DrainTimeout and
+// returns. Documents not finished by then stay unacked and are redelivered.
+// Run returns nil after a clean drain.
+func (w *Worker) Run(ctx context.Context) error {
+	pipes := make([]*pipeline.Pipeline, w.cfg.Handlers)
+	for i := range pipes {
+		p, err := w.newPipeline()
+		if err != nil {
+			return fmt.Errorf("worker: pipeline: %w", err)
+		}
+		pipes[i] = p
+	}
+	if w.cfg.Mode == ModeCore {
+		return w.runCore(ctx, pipes)
+	}
+	return w.runJetStream(ctx, pipes)
+}
+
+func (w *Worker) runJetStream(ctx context.Context, pipes []*pipeline.Pipeline) error {
+	js, err := jetstream.New(w.nc)
+	if err != nil {
+		return fmt.Errorf("worker: jetstream: %w", err)
+	}
+	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cons, err := w.cfg.ensure(setupCtx, js)
+	cancel()
+	if err != nil {
+		return err
+	}
+	w.pub = &jsPublisher{js: js, w: w}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch))
+	if err != nil {
+		return fmt.Errorf("worker: consume: %w", err)
+	}
+
+	// hctx outlives ctx until the drain deadline: in-flight publishes finish.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	work := make(chan jetstream.Msg)
+	var wg sync.WaitGroup
+	for _, p := range pipes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msg := range work {
+				w.handle(hctx, p, w.fromJetStream(msg))
+			}
+		}()
+	}
+
+	finished := make(chan struct{})
+	defer close(finished)
+	deadline := make(chan struct{}) // closed when the drain deadline passes
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finished:
+			return
+		}
+		w.setConsuming(false)
+		w.log.Info("shutting down: unready, draining the pull consumer", zap.Duration("deadline", w.cfg.DrainTimeout))
+		iter.Drain()
+		select {
+		case <-time.After(w.cfg.DrainTimeout):
+			close(deadline)
+			iter.Stop()
+			hcancel()
+		case <-finished:
+		}
+	}()
+	w.setConsuming(true)
+	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
+		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", len(pipes)))
+
+	var runErr error
+loop:
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				runErr = fmt.Errorf("worker: next message: %w", err)
+				iter.Stop()
+			}
+			break
+		}
+		select {
+		case work <- msg:
+		case <-deadline: // left unacked: redelivered to another worker
+			break loop
+		}
+	}
+	w.setConsuming(false)
+	close(work)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-deadline:
+		<-done
+		return errors.Join(runErr, fmt.Errorf("worker: drain deadline %v passed; unfinished documents will be redelivered", w.cfg.DrainTimeout))
+	}
+	w.log.Info("drained")
+	return runErr
+}
+
+func (w *Worker) setConsuming(ok bool) {
+	w.consuming.Store(ok)
+	w.metrics.setReady(ok && w.nc.IsConnected())
+}
+
+func (w *Worker) fromJetStream(msg jetstream.Msg) *message {
+	m := &message{subject: msg.Subject(), data: msg.Data(), header: msg.Headers(), delivered: 1,
+		ack: msg.Ack, nak: msg.NakWithDelay, term: msg.TermWithReason}
+	if md, err := msg.Metadata(); err == nil {
+		m.delivered = int(md.NumDelivered)
+		m.published = md.Timestamp
+		m.dlqID = seqID(md.Stream, md.Sequence.Stream)
+	}
+	return m
+}
+
+// runCore consumes with a plain core-NATS queue group: one subscription per
+// handler, so the server spreads messages over them and over replicas.
+func (w *Worker) runCore(ctx context.Context, pipes []*pipeline.Pipeline) error {
+	w.pub = &corePublisher{nc: w.nc}
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	var wg sync.WaitGroup
+	subs := make([]*nats.Subscription, 0, len(pipes))
+	for _, p := range pipes {
+		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
+			wg.Add(1)
+			defer wg.Done()
+			noop := func() error { return nil }
+			w.handle(hctx, p, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
+				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
+		})
+		if err != nil {
+			return fmt.Errorf("worker: queue subscribe: %w", err)
+		}
+		subs = append(subs, sub)
+	}
+	w.setConsuming(true)
+	w.log.Info("consuming (core NATS, at most once)", zap.String("subject", w.cfg.Subjects.Input), zap.String("queue", w.cfg.QueueGroup))
+	<-ctx.Done()
+	w.setConsuming(false)
+	for _, s := range subs {
+		_ = s.Drain()
+	}
+	deadline := time.Now().Add(w.cfg.DrainTimeout)
+	for _, s := range subs {
+		for s.IsValid() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(time.Until(deadline)):
+		hcancel()
+		<-done
+		return fmt.Errorf("worker: drain deadline %v passed; unfinished documents are lost (core mode)", w.cfg.DrainTimeout)
+	}
+}

@@ -1,0 +1,291 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+const seedLike = "China illustration\nChina illustration\n\nThe body of the story stays.\nChina continues to harass exiles\nChina continues to harass exiles"
+
+func TestCleanRecordPublished(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.demo", map[string]any{"id": "seed", "text": seedLike, "url": "https://example.test/a"})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	out := readOutputs(t, js, cfg.OutputStream)[0]
+	if out.subject != "docs.clean.demo" {
+		t.Fatalf("subject %s, want docs.clean.demo", out.subject)
+	}
+	rec := decodeRecord(t, out.data)
+	if rec.Text != "China illustration\n\nThe body of the story stays.\nChina continues to harass exiles" {
+		t.Errorf("text %q", rec.Text)
+	}
+	if len(rec.Removed) != 2 || rec.Removed[0].Reason != "exact_repeat" || rec.URL != "https://example.test/a" {
+		t.Errorf("record %+v", rec)
+	}
+	if got := out.header.Get(nats.MsgIdHdr); got != "seed" {
+		t.Errorf("Nats-Msg-Id %q, want the document id", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("clean")); got != 1 {
+		t.Errorf("winnow_documents_total{outcome=clean} = %v", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.removed.WithLabelValues("exact_repeat")); got != 2 {
+		t.Errorf("winnow_blocks_removed_total{reason=exact_repeat} = %v", got)
+	}
+}
+
+func TestPlainTextDocuments(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	h := nats.Header{}
+	h.Set(HeaderID, "plain-1")
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.txt", Data: []byte("a line\na line\n"), Header: h})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	out := readOutputs(t, js, cfg.OutputStream)[0]
+	rec := decodeRecord(t, out.data)
+	if out.subject != "docs.clean.txt" || rec.ID != "plain-1" || rec.Text != "a line" {
+		t.Fatalf("subject %s record %+v", out.subject, rec)
+	}
+}
+
+func TestBadInputsAreDeadLettered(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.MaxDocBytes = 4096
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	cases := []struct {
+		name   string
+		data   []byte
+		reason schemas.Reason
+	}{
+		{"invalid-json", []byte(`{"id":"x","text":`), schemas.ReasonInvalidJSON},
+		{"invalid-utf8", []byte("{\"id\":\"x\",\"text\":\"\xff\"}"), schemas.ReasonInvalidUTF8},
+		{"plain-invalid-utf8", []byte("text \xff\xfe"), schemas.ReasonInvalidUTF8},
+		{"empty", []byte("   "), schemas.ReasonEmpty},
+		{"missing-id", []byte(`{"text":"x"}`), schemas.ReasonMissingID},
+		{"wrong-type", []byte(`{"id":"x","text":42}`), schemas.ReasonWrongType},
+		{"depth-bomb", []byte(`{"id":"x","text":"t","metadata":{"a":` + deep + `}}`), schemas.ReasonTooDeep},
+		{"too-large", bytes.Repeat([]byte("a"), 5000), schemas.ReasonTooLarge},
+		{"plain-no-id", []byte("just text"), schemas.ReasonNoID},
+	}
+	for _, c := range cases {
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.data})
+	}
+	waitFor(t, "every dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
+	got := map[string]output{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[o.subject] = o
+	}
+	for _, c := range cases {
+		o, ok := got["docs.dlq."+c.name]
+		if !ok {
+			t.Errorf("%s: no dead letter on docs.dlq.%s", c.name, c.name)
+			continue
+		}
+		if o.header.Get(HeaderReason) != string(c.reason) || o.header.Get(HeaderError) == "" {
+			t.Errorf("%s: headers %v, want reason %s", c.name, o.header, c.reason)
+		}
+		var dl schemas.DeadLetter
+		if err := json.Unmarshal(o.data, &dl); err != nil {
+			t.Fatal(err)
+		}
+		orig, err := dl.Bytes()
+		if err != nil || !bytes.HasPrefix(c.data, orig) || dl.Size != len(c.data) || dl.Reason != c.reason {
+			t.Errorf("%s: dead letter %+v does not carry the original bytes", c.name, dl)
+		}
+	}
+	if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("dead_letter")); got != float64(len(cases)) {
+		t.Errorf("dead_letter outcomes %v, want %d", got, len(cases))
+	}
+}
+
+// panicOnce is a real pipeline stage that panics the first time it sees a
+// given document id, and always for "poison".
+type panicOnce struct{ seen atomic.Int32 }
+
+func (p *panicOnce) Process(d *pipeline.Doc) {
+	if d.In.ID == "poison" || (d.In.ID == "flaky" && p.seen.Add(1) == 1) {
+		panic("stage fault on " + d.In.ID)
+	}
+}
+
+func TestRedeliveryAfterHandlerFault(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	stage := &panicOnce{}
+	r := startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "flaky", "text": "hello"})
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "poison", "text": "hello"})
+	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	subjects := map[string]string{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		subjects[o.subject] = o.header.Get(HeaderReason)
+	}
+	if _, ok := subjects["docs.clean.a"]; !ok {
+		t.Errorf("flaky document not cleaned after redelivery: %v", subjects)
+	}
+	if subjects["docs.dlq.a"] != string(schemas.ReasonProcessingFailed) {
+		t.Errorf("poison document not dead-lettered after max_deliver: %v", subjects)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.redeliveries); got < 3 { // flaky once, poison twice
+		t.Errorf("redeliveries %v, want >= 3", got)
+	}
+}
+
+func TestPublishFaultIsRetried(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	ctx := context.Background()
+	// Take docs.clean.> away from the output stream: publishing fails.
+	st, err := js.Stream(ctx, cfg.OutputStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := st.Info(ctx)
+	broken := info.Config
+	broken.Subjects = []string{cfg.Subjects.DLQ + ".>"}
+	if _, err := js.UpdateStream(ctx, broken); err != nil {
+		t.Fatal(err)
+	}
+	publishDoc(t, js, "docs.raw.b", map[string]string{"id": "late", "text": "hello"})
+	time.Sleep(200 * time.Millisecond) // let the first attempt fail
+	if _, err := js.UpdateStream(ctx, info.Config); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	if o := readOutputs(t, js, cfg.OutputStream)[0]; o.subject != "docs.clean.b" {
+		t.Fatalf("got %s, want docs.clean.b", o.subject)
+	}
+}
+
+// TestDrainAndRestart stops a worker mid-stream and starts another: every
+// document ends as exactly one record, none twice.
+func TestDrainAndRestart(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.PullBatch = 16
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	const n = 400
+	for i := 0; i < n; i++ {
+		publishDoc(t, js, "docs.raw.d", map[string]string{"id": fmt.Sprint("doc-", i), "text": strings.Repeat(fmt.Sprint("line ", i, "\n"), 3)})
+	}
+	waitFor(t, "some progress", func() bool { return outputCount(t, js, cfg.OutputStream) > 20 })
+	if err := r.stop(t); err != nil {
+		t.Fatalf("Run after drain: %v", err)
+	}
+	if r.w.Ready() {
+		t.Fatal("worker still ready after shutdown")
+	}
+	mid := outputCount(t, js, cfg.OutputStream)
+	startWorker(t, s, cfg)
+	waitFor(t, "all outputs", func() bool { return outputCount(t, js, cfg.OutputStream) >= n })
+	time.Sleep(300 * time.Millisecond) // anything extra would show up now
+	seen := map[string]int{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		seen[decodeRecord(t, o.data).ID]++
+	}
+	for i := 0; i < n; i++ {
+		if c := seen[fmt.Sprint("doc-", i)]; c != 1 {
+			t.Errorf("doc-%d has %d records", i, c)
+		}
+	}
+	t.Logf("%d of %d done before the drain", mid, n)
+}
+
+func TestReadinessAndMetricsEndpoints(t *testing.T) {
+	s := startServer(t)
+	r := startWorker(t, s, testConfig())
+	h := r.w.Handler(r.reg)
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz %d while consuming", code)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "winnow_documents_total") {
+		t.Errorf("/metrics %d without winnow_documents_total", code)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get("/readyz"); code != 503 {
+		t.Errorf("/readyz %d after shutdown, want 503", code)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz %d", code)
+	}
+}
+
+func TestCoreQueueGroupMode(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.Mode = ModeCore
+	startWorker(t, s, cfg)
+	nc, _ := connect(t, s)
+	sub, err := nc.SubscribeSync("docs.clean.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]string{"id": "c1", "text": "x\nx"})
+	if err := nc.Publish("docs.raw.core", b); err != nil {
+		t.Fatal(err)
+	}
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := decodeRecord(t, m.Data); m.Subject != "docs.clean.core" || rec.Text != "x" {
+		t.Fatalf("%s %+v", m.Subject, rec)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	bad := map[string]func(*Config){
+		"worker.mode":             func(c *Config) { c.Mode = "kafka" },
+		"worker.subjects.input":   func(c *Config) { c.Subjects.Input = "docs.raw" },
+		"worker.subjects.clean":   func(c *Config) { c.Subjects.Clean = "docs.raw.clean" },
+		"worker.handlers":         func(c *Config) { c.Handlers = 0 },
+		"worker.duplicate_window": func(c *Config) { c.DuplicateWindow = time.Second },
+		"worker.max_ack_pending":  func(c *Config) { c.MaxAckPending = 0 },
+		"worker.output_stream":    func(c *Config) { c.OutputStream = c.InputStream },
+	}
+	for field, mut := range bad {
+		c := DefaultConfig()
+		mut(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: error %v does not name the field", field, err)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ jetstream.Msg // the handler is written against jetstream.Msg
