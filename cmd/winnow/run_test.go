@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer is a bytes.Buffer safe to read while Main writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "winnow.yaml")
+	os.WriteFile(file, []byte("worker:\n  handlers: 3\n  ack_wait: 45s\npipeline:\n  dedupe:\n    near_threshold: 0.9\n"), 0o644)
+	env := map[string]string{"WINNOW_WORKER_HANDLERS": "4", "WINNOW_WORKER_BACKOFF": "1s,2s", "WINNOW_NATS_URL": "nats://x:4222"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := loadConfig(file, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Worker.Handlers != 4 || cfg.Worker.AckWait != 45*time.Second || cfg.Pipeline.Dedupe.NearThreshold != 0.9 ||
+		cfg.NATS.URL != "nats://x:4222" || len(cfg.Worker.Backoff) != 2 || cfg.Worker.Backoff[1] != 2*time.Second {
+		t.Fatalf("file and env not applied: %+v", cfg.Worker)
+	}
+	os.WriteFile(file, []byte("worker:\n  handlerz: 3\n"), 0o644)
+	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "handlerz") {
+		t.Errorf("unknown key: %v", err)
+	}
+	env["WINNOW_WORKER_ACK_WAIT"] = "soon"
+	if _, err := loadConfig("", lookup); err == nil || !strings.Contains(err.Error(), "WINNOW_WORKER_ACK_WAIT") {
+		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"run", "--check-config", "--handlers", "7"}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "handlers: 7") {
+		t.Errorf("flag not in the printed config:\n%s", out.String())
+	}
+	t.Setenv("WINNOW_WORKER_MAX_DELIVER", "0")
+	errb.Reset()
+	if code := Main(context.Background(), []string{"--check-config"}, nil, &out, &errb); code != exitFatal || !strings.Contains(errb.String(), "worker.max_deliver") {
+		t.Errorf("exit %d, stderr %q: want 1 naming worker.max_deliver", code, errb.String())
+	}
+}
+
+func TestEmbeddedPortBusy(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("WINNOW_EMBEDDED_PORT", fmt.Sprint(l.Addr().(*net.TCPAddr).Port))
+	var errb bytes.Buffer
+	code := Main(context.Background(), []string{"run", "--store-dir", t.TempDir(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
+	if code != exitFatal || !strings.Contains(errb.String(), "cannot listen") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestRunEmbedded starts `winnow run` with its embedded server, cleans one
+// document through it, and stops it as SIGTERM would (context cancel).
+func TestRunEmbedded(t *testing.T) {
+	port, hport := freePort(t), freePort(t)
+	t.Setenv("WINNOW_EMBEDDED_PORT", fmt.Sprint(port))
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "--store-dir", t.TempDir(), "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, &stderr)
+	}()
+	url := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
+	deadline := time.Now().Add(20 * time.Second)
+	for Main(context.Background(), []string{"healthcheck", "--url", url}, nil, &bytes.Buffer{}, &bytes.Buffer{}) != exitOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	nc, err := nats.Connect(fmt.Sprint("nats://127.0.0.1:", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, _ := nc.SubscribeSync("docs.clean.t")
+	b, _ := json.Marshal(map[string]string{"id": "e1", "text": "same\nsame"})
+	nc.Publish("docs.raw.t", b)
+	m, err := sub.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(m.Data), `"text":"same"`) {
+		t.Errorf("record %s", m.Data)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit %d after shutdown: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop")
+	}
+	if !strings.Contains(stderr.String(), "stopped cleanly") {
+		t.Errorf("log lacks the clean stop: %s", stderr.String())
+	}
+}
+
+func TestWrongCredentialFailsStartup(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Username: "winnow", Password: "right", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Setenv("WINNOW_NATS_USER", "winnow")
+	t.Setenv("WINNOW_NATS_PASSWORD", "wrong")
+	var errb bytes.Buffer
+	code := Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
+	if code != exitFatal || !strings.Contains(strings.ToLower(errb.String()), "authorization violation") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
