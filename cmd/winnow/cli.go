@@ -21,6 +21,7 @@ Usage:
   winnow eval [flags]           score clean output against a gold set
   winnow audit [flags]          check every input has exactly one outcome on the output stream
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
+  winnow train-spam [flags]     train the spam model on ../shared/corpus/spam-train.txt
   winnow version                print the version
 
 Run 'winnow COMMAND -h' for a command's flags.
@@ -43,6 +44,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runClean(ctx, args, stdin, stdout, stderr)
 	case "eval":
 		return runEval(ctx, args, stdin, stdout, stderr)
+	case "train-spam":
+		return runTrainSpam(ctx, args, stdin, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args, stdout, stderr)
 	case "healthcheck":

@@ -112,3 +112,28 @@ func TestGoldScores(t *testing.T) {
 		t.Errorf("body lines wrongly removed %.4f > 0.005: %q", r.BodyWronglyRemoved, r.WrongBody)
 	}
 }
+
+// TestTrainSpamReproducible retrains the spam model with `winnow
+// train-spam` and compares it with the committed file byte for byte.
+func TestTrainSpamReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("retrains the spam model")
+	}
+	dir, err := corpus.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "spam.bin")
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"train-spam", "--corpus", dir, "--out", out}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	got, _ := os.ReadFile(out)
+	want, err := os.ReadFile("../../moderate/model/spam.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("retrained model (%d bytes) differs from moderate/model/spam.bin (%d bytes); %s", len(got), len(want), stdout.String())
+	}
+}
