@@ -35,6 +35,11 @@ type Line struct {
 	// FP is the exact fingerprint of the line's normalised text (0 when it
 	// has no words).
 	FP uint64
+	// Digits counts the line's ASCII digits and At says it holds an '@'
+	// (gathered while normalising, for rules that look for numbers and
+	// addresses).
+	Digits int
+	At     bool
 	// Removal is the index into Analysis.Removals of the removal covering the
 	// line, or -1 while the line is kept.
 	Removal int

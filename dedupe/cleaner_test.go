@@ -146,3 +146,16 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestLineDigitsAndAt(t *testing.T) {
+	a := analyze(t, "call 555-0100 now\nmail a@b.org\nÜber 42 Straße @home\nnone")
+	want := []struct {
+		digits int
+		at     bool
+	}{{7, false}, {0, true}, {2, true}, {0, false}}
+	for i, w := range want {
+		if l := a.Lines[i]; l.Digits != w.digits || l.At != w.at {
+			t.Errorf("line %d: digits %d at %v, want %d %v", i, l.Digits, l.At, w.digits, w.at)
+		}
+	}
+}

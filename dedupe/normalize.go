@@ -84,6 +84,12 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 type Normalizer struct {
 	fold cases.Caser
 	buf  []byte
+
+	// Digits and At describe the text of the last AppendWords call: how
+	// many ASCII digits it held and whether it held an '@'. Later stages
+	// (personal-data rules) use them to skip lines without another pass.
+	Digits int
+	At     bool
 }
 
 // NewNormalizer returns a Normalizer ready for use.
@@ -117,7 +123,13 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 		}
 	}
 	if ascii {
-		return appendASCII(dst, words, s, hash)
+		return n.appendASCII(dst, words, s, hash)
+	}
+	n.Digits, n.At = 0, strings.IndexByte(s, '@') >= 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n.Digits++
+		}
 	}
 	s = n.foldNFKC(s)
 	word := -1 // start of the word being written, or -1
@@ -172,13 +184,20 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 
 // appendASCII is appendWords for ASCII text: one table lookup a byte, into
 // a buffer grown once.
-func appendASCII(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
+func (n *Normalizer) appendASCII(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
 	j := len(dst)
 	dst = slices.Grow(dst, len(s)+1)
 	dst = dst[:cap(dst)]
-	word := -1
+	word, digits, at := -1, 0, false
 	for i := 0; i < len(s); i++ {
 		m := asciiClass[s[i]]
+		if m <= '9' { // 0 (a separator) or a digit: letters and '_' map above '9'
+			if m != 0 {
+				digits++
+			} else if s[i] == '@' {
+				at = true
+			}
+		}
 		if m == 0 {
 			if word >= 0 {
 				if hash {
@@ -201,6 +220,7 @@ func appendASCII(dst []byte, words []uint64, s string, hash bool) ([]byte, []uin
 	if word >= 0 && hash {
 		words = append(words, xxhash.Sum64(dst[word:j]))
 	}
+	n.Digits, n.At = digits, at
 	return dst[:j], words
 }
 

@@ -30,32 +30,50 @@ const (
 	spamMagic     = "WNSPAM"
 	subjectSalt   = 0x5bd1e9955bd1e995
 	bigramSalt    = 0x27d4eb2f165667c5
-	defaultBits   = 18
+	defaultBits   = 16
 	weightEpsilon = 1e-4
 )
 
 // SpamFeatures returns the sorted, distinct feature buckets of a document
 // (subject line, blank line, body, as the mail corpus stores them; any text
-// works, its first line counts as the subject).
+// works, its first line counts as the subject), appended to dst.
 func SpamFeatures(n *dedupe.Normalizer, text string, bits uint8, buf []byte, words []uint64, dst []uint32) []uint32 {
-	n0 := len(dst)
-	mask := uint64(1)<<bits - 1
 	subject, body, _ := strings.Cut(text, "\n")
-	add := func(s string, salt uint64) {
-		words = words[:0]
-		buf, words = n.AppendWords(buf[:0], words, s)
-		for i, w := range words {
-			dst = append(dst, uint32((w^salt)&mask))
+	buf, words = n.AppendWords(buf[:0], words[:0], subject)
+	split := len(words)
+	_, words = n.AppendWords(buf[:0], words, body)
+	return SpamFeaturesFromWords(words[:split], words[split:], bits, dst)
+}
+
+// SpamFeaturesFromWords computes the features from word hashes already made
+// (a dedupe.Analysis has them): every word and adjacent pair, subject salted
+// apart from body, into 2^bits buckets; sorted and distinct.
+func SpamFeaturesFromWords(subject, body []uint64, bits uint8, dst []uint32) []uint32 {
+	n0 := len(dst)
+	for _, part := range [2]struct {
+		words []uint64
+		salt  uint64
+	}{{subject, subjectSalt}, {body, 0}} {
+		for i, w := range part.words {
+			dst = append(dst, unigramBucket(w, part.salt, bits))
 			if i > 0 {
-				dst = append(dst, uint32((dedupe.Combine(words[i-1:i+1])^salt^bigramSalt)&mask))
+				dst = append(dst, bigramBucket(part.words[i-1], w, part.salt, bits))
 			}
 		}
 	}
-	add(subject, subjectSalt)
-	add(body, 0)
 	set := dst[n0:]
 	slices.Sort(set)
 	return dst[:n0+len(slices.Compact(set))]
+}
+
+// unigramBucket and bigramBucket map word hashes (xxhash, already uniform)
+// to buckets by multiply-shift: the top bits of an odd multiple.
+func unigramBucket(w, salt uint64, bits uint8) uint32 {
+	return uint32(((w ^ salt) * 0x9e3779b97f4a7c15) >> (64 - bits))
+}
+
+func bigramBucket(prev, w, salt uint64, bits uint8) uint32 {
+	return uint32((((prev^salt^bigramSalt)*0xc2b2ae3d27d4eb4f + w) * 0x9e3779b97f4a7c15) >> (64 - bits))
 }
 
 // Score returns the spam probability of a feature set.

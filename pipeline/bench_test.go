@@ -190,12 +190,16 @@ func BenchmarkProcessJSON(b *testing.B) {
 	}
 }
 
-// BenchmarkCleanVsShingleBaseline times the full pass and the bare
-// 5-word-shingle pass alternately over the same corpus in the same run and
-// reports their throughput ratio (target >= 0.3), so machine noise hits both.
+// BenchmarkCleanVsShingleBaseline times the cleaning core (in-document
+// dedupe and the record, moderation off) and the bare 5-word-shingle pass
+// alternately over the same corpus in the same run and reports their
+// throughput ratio (target >= 0.3), so machine noise hits both.
+// BenchmarkModerationOverhead measures what moderation adds on top.
 func BenchmarkCleanVsShingleBaseline(b *testing.B) {
 	docs, n := benchDocs(b)
-	p, _ := New(DefaultConfig())
+	cfg := DefaultConfig()
+	cfg.Moderate = false
+	p, _ := New(cfg)
 	var base, full time.Duration
 	var s, e []int
 	for b.Loop() {
@@ -216,4 +220,37 @@ func BenchmarkCleanVsShingleBaseline(b *testing.B) {
 	b.ReportMetric(mb/base.Seconds(), "baseline-MB/s")
 	b.ReportMetric(mb/full.Seconds(), "clean-MB/s")
 	b.ReportMetric(base.Seconds()/full.Seconds(), "ratio")
+}
+
+// BenchmarkModerationOverhead runs the full pass with and without the
+// moderation stage over the bench corpus, alternating every 256 documents so
+// both see the same machine noise, and reports the time moderation adds
+// (target <= 0.30 of the cleaning core's time).
+func BenchmarkModerationOverhead(b *testing.B) {
+	docs, n := benchDocs(b)
+	off := DefaultConfig()
+	off.Moderate = false
+	core, _ := New(off)
+	full, _ := New(DefaultConfig())
+	var tCore, tFull time.Duration
+	for b.Loop() {
+		for i := 0; i < len(docs); i += 256 {
+			chunk := docs[i:min(i+256, len(docs))]
+			t0 := time.Now()
+			for _, d := range chunk {
+				_, rec := core.Process(d)
+				sink += uint64(len(rec.Text))
+			}
+			t1 := time.Now()
+			for _, d := range chunk {
+				_, rec := full.Process(d)
+				sink += uint64(len(rec.Text))
+			}
+			tCore, tFull = tCore+t1.Sub(t0), tFull+time.Since(t1)
+		}
+	}
+	mb := float64(n) * float64(b.N) / 1e6
+	b.ReportMetric(mb/tCore.Seconds(), "core-MB/s")
+	b.ReportMetric(mb/tFull.Seconds(), "moderated-MB/s")
+	b.ReportMetric(tFull.Seconds()/tCore.Seconds()-1, "added")
 }

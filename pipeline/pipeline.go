@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
@@ -32,17 +33,28 @@ func (o Outcome) String() string {
 // Config selects and tunes the stages.
 type Config struct {
 	Dedupe dedupe.Options `yaml:"dedupe"`
+	// Moderation is the content policy (see moderate.Policy); Moderate
+	// turns the stage off altogether.
+	Moderate   bool            `yaml:"moderate"`
+	Moderation moderate.Policy `yaml:"moderation"`
+	// ModerationOptions carries what the policy names but the pure
+	// packages cannot read (the spam model file, the blocklist file); the
+	// caller fills it.
+	ModerationOptions moderate.Options `yaml:"-"`
 }
 
 // DefaultConfig returns the documented defaults: every stage on.
 func DefaultConfig() Config {
-	return Config{Dedupe: dedupe.DefaultOptions()}
+	return Config{Dedupe: dedupe.DefaultOptions(), Moderate: true, Moderation: moderate.DefaultPolicy()}
 }
 
 // Validate checks every field; the error names the first bad one.
 func (c Config) Validate() error {
 	if err := c.Dedupe.Validate(); err != nil {
 		return fmt.Errorf("pipeline: dedupe: %w", err)
+	}
+	if err := c.Moderation.Validate(); err != nil {
+		return fmt.Errorf("pipeline: moderation: %w", err)
 	}
 	return nil
 }
@@ -68,7 +80,15 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	return &Pipeline{cfg: cfg, cleaner: c, stages: extra}, nil
+	var stages []Stage
+	if cfg.Moderate {
+		m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		stages = append(stages, &moderation{m: m})
+	}
+	return &Pipeline{cfg: cfg, cleaner: c, stages: append(stages, extra...)}, nil
 }
 
 // Decode decodes one JSON input document; failures are *schemas.InputError.

@@ -37,6 +37,9 @@ func (p *Pipeline) record() schemas.Record {
 	for _, c := range d.Cuts {
 		rm := c.Removal
 		rm.Text, rm.Offset, rm.Length = a.Text[c.Start:c.End], c.Start, c.Len()
+		if c.Masked != "" {
+			rm.Text = c.Masked
+		}
 		rec.Removed = append(rec.Removed, rm)
 		byReason[rm.Reason]++
 	}
@@ -132,7 +135,9 @@ func cutLine(text string, line dedupe.Span, cuts []Cut) string {
 		if e > pos {
 			pos = e
 		}
-		if b.Len() > 0 && pos < line.End && !isSpaceByte(b.String()[b.Len()-1]) && !isSpaceByte(text[pos]) {
+		if c.Replace != "" {
+			b.WriteString(c.Replace)
+		} else if b.Len() > 0 && pos < line.End && !isSpaceByte(b.String()[b.Len()-1]) && !isSpaceByte(text[pos]) {
 			b.WriteByte(' ')
 		}
 	}

@@ -25,9 +25,13 @@ type Doc struct {
 	DuplicateSimilarity float64
 }
 
-// Cut is a span removed from inside a kept line, and why.
+// Cut is a span removed from inside a kept line, and why. Replace is
+// written in its place; Masked, when set, stands for the removed text in
+// the record (personal data is not copied into evidence).
 type Cut struct {
 	dedupe.Span
+	Replace string
+	Masked  string
 	Removal schemas.Removal
 }
 

@@ -27,6 +27,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	rejects := fs.String("rejects", "", "write dead-letter records of invalid lines to `FILE` (default stderr)")
 	cfgPath := fs.String("config", "", "YAML config `FILE` (the pipeline section is used)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
+	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
@@ -41,6 +42,9 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		fmt.Fprintln(stderr, "winnow clean:", err)
 		return exitFatal
+	}
+	if err == nil {
+		err = applyPolicy(&cfg.Pipeline, *policy)
 	}
 	if err == nil {
 		err = cfg.Pipeline.Validate()

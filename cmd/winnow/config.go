@@ -26,6 +26,8 @@ type Config struct {
 	Log      LogConfig       `yaml:"log"`
 	Worker   worker.Config   `yaml:"worker"`
 	Pipeline pipeline.Config `yaml:"pipeline"`
+
+	policyFile string // --policy, read by applyPolicy
 }
 
 // NATSConfig says how to reach NATS. With no URL winnow embeds a server.

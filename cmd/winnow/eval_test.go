@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/winnow-dev/winnow/internal/corpus"
@@ -41,7 +42,9 @@ func TestSeedArticle(t *testing.T) {
 	var rec struct {
 		Text    string `json:"text"`
 		Removed []struct {
+			Text      string `json:"text"`
 			Reason    string `json:"reason"`
+			Action    string `json:"action"`
 			Offset    int    `json:"offset"`
 			RefOffset *int   `json:"ref_offset"`
 		} `json:"removed"`
@@ -66,9 +69,43 @@ func TestSeedArticle(t *testing.T) {
 			t.Errorf("line %d not removed with ref_offset at line %d", drop, ref)
 		}
 	}
-	for _, d := range rep.DropKept {
-		if _, ok := repeats[d]; ok {
-			t.Errorf("repeat line %d kept", d)
+	if len(rep.DropKept) > 0 {
+		t.Errorf("drop lines kept: %v", rep.DropKept)
+	}
+	// Moderation: the shopping ad (line 85) goes whole; line 69 loses only
+	// its two "Subscribe for free" pitches.
+	var ad bool
+	var pitches []string
+	for _, r := range rec.Removed {
+		switch {
+		case lineAt(r.Offset) == 85 && r.Reason == "promotional" && r.Action == "drop_block":
+			ad = true
+		case lineAt(r.Offset) == 69 && r.Reason == "promotional":
+			if r.Action != "redact" {
+				t.Errorf("line 69 %s: want redact", r.Action)
+			}
+			pitches = append(pitches, r.Text)
+		}
+	}
+	if !ad {
+		t.Error("shopping ad (line 85) not removed as promotional")
+	}
+	subscribe := 0
+	for _, p := range pitches {
+		if strings.Contains(p, "Subscribe for free") {
+			subscribe++
+		}
+		if strings.Contains(p, "Burmese") || strings.Contains(p, "Blinken") {
+			t.Errorf("redaction %q took blurb content", p)
+		}
+	}
+	if subscribe != 2 {
+		t.Errorf("line 69 redactions %q: want both Subscribe for free pitches", pitches)
+	}
+	kept := strings.Split(rec.Text, "\n")
+	for _, l := range kept {
+		if strings.Contains(l, "Subscribe for free") {
+			t.Errorf("pitch still in the text: %.80q", l)
 		}
 	}
 }
@@ -107,6 +144,9 @@ func TestGoldScores(t *testing.T) {
 	}
 	if r.InDocRecall < 0.98 {
 		t.Errorf("in-document repeat recall %.4f < 0.98; misses: %q", r.InDocRecall, r.MissedInDoc)
+	}
+	if r.SpamF1 < 0.95 || r.HamFlaggedFP > 0.01 {
+		t.Errorf("spam F1 %.4f (want >= 0.95), ham FPR %.4f (want <= 0.01)", r.SpamF1, r.HamFlaggedFP)
 	}
 	if r.BodyWronglyRemoved > 0.005 {
 		t.Errorf("body lines wrongly removed %.4f > 0.005: %q", r.BodyWronglyRemoved, r.WrongBody)

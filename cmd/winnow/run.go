@@ -29,6 +29,7 @@ func runFlags(fs *flag.FlagSet) (cfgPath *string, check *bool, apply func(*Confi
 	storeDir := fs.String("store-dir", "", "embedded server's JetStream store `DIR` (default ./winnow-data)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	handlers := fs.Int("handlers", 0, "documents processed at once (default GOMAXPROCS)")
+	policy := fs.String("policy", "", "moderation policy YAML `FILE` (overrides pipeline.moderation)")
 	apply = func(c *Config) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -47,6 +48,7 @@ func runFlags(fs *flag.FlagSet) (cfgPath *string, check *bool, apply func(*Confi
 		if set["handlers"] {
 			c.Worker.Handlers = *handlers
 		}
+		c.policyFile = *policy
 	}
 	return cfgPath, check, apply
 }
@@ -68,6 +70,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
 	if err == nil {
 		apply(&cfg)
+		err = applyPolicy(&cfg.Pipeline, cfg.policyFile)
+	}
+	if err == nil {
 		err = cfg.Validate()
 	}
 	if err != nil {

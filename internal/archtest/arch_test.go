@@ -19,7 +19,7 @@ var forbidden = []string{
 }
 
 func TestPurePackagesStayPure(t *testing.T) {
-	for _, pkg := range []string{"dedupe", "pipeline", "schemas"} {
+	for _, pkg := range []string{"dedupe", "moderate", "pipeline", "schemas"} {
 		path := "github.com/winnow-dev/winnow/" + pkg
 		out, err := exec.Command("go", "list", "-deps", path).CombinedOutput()
 		if err != nil {

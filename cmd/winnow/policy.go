@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/winnow-dev/winnow/moderate"
+	"github.com/winnow-dev/winnow/pipeline"
+)
+
+// applyPolicy overlays the moderation policy file at path (if any) on the
+// pipeline config and reads the files the policy names (a replacement spam
+// model, a blocklist file), which the pure packages cannot read themselves.
+// `winnow clean --policy` and the worker's --policy / pipeline.moderation
+// go through here, so batch and stream moderate alike.
+func applyPolicy(pc *pipeline.Config, path string) error {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("policy: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&pc.Moderation); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("policy: %s: %w", path, err)
+		}
+	}
+	p := pc.Moderation
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	if p.Spam.ModelFile != "" {
+		b, err := os.ReadFile(p.Spam.ModelFile)
+		if err != nil {
+			return fmt.Errorf("policy: spam.model_file: %w", err)
+		}
+		m := new(moderate.SpamModel)
+		if err := m.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("policy: spam.model_file %s: %w", p.Spam.ModelFile, err)
+		}
+		pc.ModerationOptions.SpamModel = m
+	}
+	if p.Blocklist.File != "" {
+		b, err := os.ReadFile(p.Blocklist.File)
+		if err != nil {
+			return fmt.Errorf("policy: blocklist.file: %w", err)
+		}
+		pc.ModerationOptions.ExtraBlocklist = moderate.ReadPhrases(b)
+	}
+	return nil
+}

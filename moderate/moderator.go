@@ -1,0 +1,308 @@
+package moderate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/winnow-dev/winnow/dedupe"
+)
+
+// Rule ids, used as removal reasons and flag rules.
+const (
+	RulePromotional = "promotional"
+	RuleSpam        = "spam"
+	RuleBlocklist   = "blocklist"
+	RuleBoilerplate = "boilerplate"
+	rulePIIPrefix   = "pii."
+)
+
+// Finding is one rule's decision with its evidence.
+type Finding struct {
+	Rule   string
+	Action Action
+	// Line is the line a drop_block or redact applies to, -1 for the
+	// document.
+	Line int
+	// Span is the redacted span (redact) or the line (drop_block).
+	Span     dedupe.Span
+	Score    float64
+	Evidence string
+	// Replace is written where a redacted span was ("" cuts it out).
+	Replace string
+	// Masked, when set, stands for the redacted text in the record, so
+	// personal data is not copied into the evidence.
+	Masked string
+}
+
+// Moderator applies a policy to documents. It keeps buffers: one per
+// goroutine.
+type Moderator struct {
+	policy       Policy
+	spam         *SpamModel
+	spamThr      float64
+	promoPhrases *compiledPhrases
+	strong       *wordMatcher // the strong promotional phrases alone
+	block        *compiledPhrases
+	boiler       *compiledPhrases
+
+	tok     *tokenizer
+	toks    []token
+	words   []uint64
+	matches []match
+	sents   []dedupe.Span
+	parts   []dedupe.Span
+	feats   []uint32
+	seen    []uint64 // bitset over spam feature buckets, empty between documents
+	piis    []piiFinding
+	promos  []promoLine
+}
+
+// Options carry what a policy names but the pure package cannot read: the
+// spam model and blocklist file contents, loaded by the caller.
+type Options struct {
+	// SpamModel replaces the embedded model when non-nil.
+	SpamModel *SpamModel
+	// ExtraBlocklist adds phrases (e.g. read from Policy.Blocklist.File).
+	ExtraBlocklist []string
+}
+
+// New returns a Moderator for p.
+func New(p Policy, o Options) (*Moderator, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Moderator{policy: p, tok: newTokenizer()}
+	if p.Spam.Enabled {
+		m.spam = o.SpamModel
+		if m.spam == nil {
+			var err error
+			if m.spam, err = BuiltinSpamModel(); err != nil {
+				return nil, err
+			}
+		}
+		m.spamThr = float64(m.spam.Threshold)
+		if p.Spam.Threshold > 0 {
+			m.spamThr = p.Spam.Threshold
+		}
+	}
+	m.promoPhrases = compilePhrases(phraseGroup{strongPromo, 1}, phraseGroup{p.Promotional.ExtraPhrases, 1}, phraseGroup{weakPromo, 0.5})
+	m.strong = compilePhrases(phraseGroup{strongPromo, 1}, phraseGroup{p.Promotional.ExtraPhrases, 1}).m
+	m.block = compilePhrases(phraseGroup{append(append([]string(nil), p.Blocklist.Phrases...), o.ExtraBlocklist...), 1})
+	m.boiler = compilePhrases(phraseGroup{boilerplatePhrases, 1})
+	return m, nil
+}
+
+// ReadPhrases parses a blocklist file's contents: one phrase a line, blank
+// lines and lines starting with # ignored.
+func ReadPhrases(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Moderate appends the findings for the document a describes (its kept
+// lines only) to dst.
+func (m *Moderator) Moderate(a *dedupe.Analysis, dst []Finding) []Finding {
+	if m.spam != nil {
+		dst = m.spamFinding(a, dst)
+	}
+	text := a.Text
+	m.promos = m.promos[:0]
+	content := 0
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		if !a.Kept(i) || l.W1 == l.W0 {
+			continue
+		}
+		words := a.LineWords(i)
+		if len(words) >= 3 {
+			content++
+		}
+		sig := m.wordSignals(words)
+		sig.digits, sig.hasAt = l.Digits, l.At
+		if m.policy.Promotional.Enabled && sig.promo && m.mayPromo(text, l.Span, words) {
+			if p, ok := m.promo(text, i, l.Span); ok {
+				m.promos = append(m.promos, p)
+			}
+		}
+		if m.policy.Blocklist.Enabled && len(m.block.texts) > 0 && m.block.m.mayMatch(words) {
+			dst = m.blocklist(text, i, l.Span, dst)
+		}
+		if m.policy.Boilerplate.Enabled && len(words) <= boilerplateMaxWords && m.boiler.m.mayMatch(words) {
+			m.matches = m.boiler.m.find(words, m.matches[:0])
+			if len(m.matches) > 0 {
+				dst = append(dst, Finding{Rule: RuleBoilerplate, Action: m.policy.Boilerplate.Action, Line: i, Span: l.Span,
+					Score: 1, Evidence: m.boiler.texts[m.matches[0].Phrase]})
+			}
+		}
+		if m.policy.PII.Enabled {
+			dst = m.piiFindings(text, i, l.Span, sig, dst)
+		}
+	}
+	return m.promoFindings(content, dst)
+}
+
+// lineSignals is what one pass over a line's word hashes tells the rules.
+type lineSignals struct {
+	promo   bool // a strong promotional phrase may start here
+	at, dot bool // the words "at" and "dot": an obfuscated address may be here
+	// From the analysis: ASCII digits in the line and whether it has '@'.
+	digits int
+	hasAt  bool
+}
+
+func (m *Moderator) wordSignals(words []uint64) lineSignals {
+	var s lineSignals
+	bitsf := &m.strong.firstBits
+	for _, w := range words {
+		if bitsf[(w>>6)&(1<<10-1)]&(1<<(w&63)) != 0 && m.strong.first[w] {
+			s.promo = true
+		}
+		s.at = s.at || w == atWord
+		s.dot = s.dot || w == dotWord
+	}
+	return s
+}
+
+// mayPromo is the cheap test before the sentence-level pass: a strong
+// phrase among the line's words, or a strong phrase's first word in a line
+// where scraped blocks were glued together ("…for freeWhat…", which the
+// words alone do not show).
+func (m *Moderator) mayPromo(text string, span dedupe.Span, words []uint64) bool {
+	m.matches = m.strong.find(words, m.matches[:0])
+	return len(m.matches) > 0 || hasGlue(text[span.Start:span.End])
+}
+
+func (m *Moderator) spamFinding(a *dedupe.Analysis, dst []Finding) []Finding {
+	var subject, body []uint64
+	if len(a.Lines) > 0 {
+		subject, body = a.LineWords(0), a.Words[a.Lines[0].W1:]
+	}
+	m.feats = m.spamFeatures(subject, body, m.feats[:0])
+	p := m.spam.Score(m.feats)
+	if p < m.spamThr {
+		return dst
+	}
+	return append(dst, Finding{Rule: RuleSpam, Action: m.policy.Spam.Action, Line: -1, Score: round3(p),
+		Evidence: fmt.Sprintf("%s p=%.3f >= %.3f", m.spam.Version, p, m.spamThr)})
+}
+
+// promoFindings turns the promotional lines into drops and redactions, or
+// into one document flag when most of the document is promotional.
+func (m *Moderator) promoFindings(content int, dst []Finding) []Finding {
+	if len(m.promos) == 0 {
+		return dst
+	}
+	if ratio := float64(len(m.promos)) / float64(max(content, 1)); len(m.promos) >= 2 && ratio > m.policy.Promotional.DocumentRatio {
+		return append(dst, Finding{Rule: RulePromotional, Action: ActionFlag, Line: -1, Score: round3(ratio),
+			Evidence: fmt.Sprintf("%d of %d content lines promotional", len(m.promos), content)})
+	}
+	for _, p := range m.promos {
+		if p.drop {
+			dst = append(dst, Finding{Rule: RulePromotional, Action: ActionDropBlock, Line: p.line, Score: round3(p.score),
+				Evidence: strings.Join(p.evidence, "; ")})
+			continue
+		}
+		for k, s := range p.redact {
+			dst = append(dst, Finding{Rule: RulePromotional, Action: ActionRedact, Line: p.line, Span: s, Score: round3(p.scores[k]),
+				Evidence: p.evidence[min(k, len(p.evidence)-1)]})
+		}
+	}
+	return dst
+}
+
+func (m *Moderator) blocklist(text string, li int, span dedupe.Span, dst []Finding) []Finding {
+	m.toks = m.tok.tokens(text, span, m.toks[:0])
+	m.words = m.words[:0]
+	for _, t := range m.toks {
+		m.words = append(m.words, t.Hash)
+	}
+	m.matches = m.block.m.find(m.words, m.matches[:0])
+	for _, mt := range m.matches {
+		f := Finding{Rule: RuleBlocklist, Action: m.policy.Blocklist.Action, Line: li, Score: 1, Evidence: m.block.texts[mt.Phrase]}
+		switch f.Action {
+		case ActionRedact:
+			f.Span = dedupe.Span{Start: m.toks[mt.Start].Start, End: m.toks[mt.End-1].End}
+		case ActionDropBlock:
+			f.Span = span
+		default:
+			f.Line = -1
+		}
+		dst = append(dst, f)
+	}
+	return dst
+}
+
+func (m *Moderator) piiFindings(text string, li int, span dedupe.Span, sig lineSignals, dst []Finding) []Finding {
+	m.piis = pii(text, span, &sig, m.piis[:0])
+	for _, p := range m.piis {
+		action := map[string]Action{PIIEmail: m.policy.PII.Email, PIIPhone: m.policy.PII.Phone, PIICard: m.policy.PII.Card}[p.kind]
+		if action == ActionOff {
+			continue
+		}
+		f := Finding{Rule: rulePIIPrefix + p.kind, Action: action, Line: li, Span: p.span, Score: 1,
+			Evidence: maskPII(p.kind, text[p.span.Start:p.span.End]), Masked: "[" + p.kind + "]"}
+		if action == ActionRedact {
+			f.Replace = "[" + p.kind + "]"
+		} else {
+			f.Line = -1
+		}
+		dst = append(dst, f)
+	}
+	return dst
+}
+
+// spamFeatures is SpamFeaturesFromWords without the sort: repeats are
+// dropped with a bitset (8 KiB at 2^16 buckets, cleared through the list
+// it built), so scoring costs one pass over the words.
+func (m *Moderator) spamFeatures(subject, body []uint64, dst []uint32) []uint32 {
+	bits := m.spam.Bits
+	if len(m.seen) != 1<<bits/64 {
+		m.seen = make([]uint64, 1<<bits/64)
+	}
+	seen := m.seen
+	n0 := len(dst)
+	dst = appendNew(seen, dst, subject, subjectSalt, bits)
+	dst = appendNew(seen, dst, body, 0, bits)
+	for _, f := range dst[n0:] { // leave the bitset empty for the next document
+		seen[f>>6] = 0
+	}
+	return dst
+}
+
+// appendNew appends the unigram and bigram buckets of words not yet in
+// seen. It is branch-free: every bucket is written and the length advances
+// by one only when the bucket was new, since whether a word repeats is a
+// coin toss the branch predictor cannot learn.
+func appendNew(seen []uint64, dst []uint32, words []uint64, salt uint64, bits uint8) []uint32 {
+	n := len(dst)
+	dst = slices.Grow(dst, 2*len(words))[:n+2*len(words)]
+	prev := uint64(0)
+	for i, w := range words {
+		f := unigramBucket(w, salt, bits)
+		word := seen[f>>6]
+		dst[n] = f
+		n += int(^word >> (f & 63) & 1)
+		seen[f>>6] = word | 1<<(f&63)
+		if i > 0 {
+			f = bigramBucket(prev, w, salt, bits)
+			word = seen[f>>6]
+			dst[n] = f
+			n += int(^word >> (f & 63) & 1)
+			seen[f>>6] = word | 1<<(f&63)
+		}
+		prev = w
+	}
+	return dst[:n]
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// spamFeaturesSorted is SpamFeaturesFromWords; kept beside spamFeatures so a
+// test can hold them equal.
+var spamFeaturesSorted = SpamFeaturesFromWords

@@ -1,0 +1,301 @@
+package moderate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/winnow-dev/winnow/dedupe"
+)
+
+func line(s string) (string, dedupe.Span) { return s, dedupe.Span{Start: 0, End: len(s)} }
+
+func TestPII(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string // kind:matched text, in order found
+	}{
+		{"plain email", "Write to jane.doe+news@mail.example.co.uk today", []string{"email:jane.doe+news@mail.example.co.uk"}},
+		{"bracketed obfuscation", "contact: jane [at] example [dot] com", []string{"email:jane [at] example [dot] com"}},
+		{"parenthesised at, real dot", "jane(at)example.org wrote", []string{"email:jane(at)example.org"}},
+		{"spelled out", "mail john at example dot com please", []string{"email:john at example dot com"}},
+		{"at without dot is prose", "we met john at the station", nil},
+		{"not an address", "price @ 5 each; user@localhost", nil},
+		{"visa passes luhn", "card 4111 1111 1111 1111 exp 12/29", []string{"card:4111 1111 1111 1111"}},
+		{"amex dashed", "amex 3782-822463-10005", []string{"card:3782-822463-10005"}},
+		{"fails luhn", "card 4111 1111 1111 1112", nil},
+		{"luhn but no network prefix", "order 9999 9999 9999 9995", nil},
+		{"us phone", "Call (555) 123-4567 or +1 555 987 6543.", []string{"phone:(555) 123-4567", "phone:+1 555 987 6543"}},
+		{"date is not a phone", "On 2002-08-23 at 10:22", nil},
+		{"decimal is not a phone", "rose 1234567.8901 points", nil},
+		{"long id glued to letters", "ref AB12345678901", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, span := line(tt.in)
+			var got []string
+			_, words := dedupe.NewNormalizer().AppendWords(nil, nil, text)
+			m, _ := New(DefaultPolicy(), Options{})
+			sig := m.wordSignals(words)
+			sig.digits, sig.hasAt = countDigitsAt(text)
+			for _, f := range pii(text, span, &sig, nil) {
+				got = append(got, f.kind+":"+text[f.span.Start:f.span.End])
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLuhn(t *testing.T) {
+	for s, want := range map[string]bool{"79927398713": true, "79927398710": false, "4012888888881881": true, "0": true} {
+		var d []byte
+		for _, c := range s {
+			d = append(d, byte(c-'0'))
+		}
+		if luhn(d) != want {
+			t.Errorf("luhn(%s) = %v", s, !want)
+		}
+	}
+}
+
+func TestBlocklistOverlappingPhrases(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"acme", "acme corp", "corp layoffs", "Layoffs at ACME"}
+	m, err := New(p, Options{ExtraBlocklist: []string{"secret project"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	text := "News: ACME-Corp layoffs announced.\nLayoffs at Acme hit the Secret   Project.\nNothing here."
+	c.Analyze(text, &a)
+	var got []string
+	for _, f := range m.Moderate(&a, nil) {
+		got = append(got, f.Evidence+"="+text[f.Span.Start:f.Span.End])
+	}
+	want := []string{"acme=ACME", "acme corp=ACME-Corp", "corp layoffs=Corp layoffs",
+		"Layoffs at ACME=Layoffs at Acme", "acme=Acme", "secret project=Secret   Project"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestWordMatcherFindsAllOverlaps(t *testing.T) {
+	h := func(ws ...string) []uint64 {
+		_, w := dedupe.NewNormalizer().AppendWords(nil, nil, strings.Join(ws, " "))
+		return w
+	}
+	m := newWordMatcher([][]uint64{h("a", "b", "c"), h("b", "c", "d"), h("c"), h("a", "b", "c", "d", "e")})
+	got := m.find(h("x", "a", "b", "c", "d", "e"), nil)
+	want := []match{{0, 1, 4}, {2, 3, 4}, {1, 2, 5}, {3, 1, 6}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestPromotional(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	body := "The committee met on Tuesday and approved the budget after a long debate about schools and roads."
+	tests := []struct {
+		name   string
+		text   string
+		action Action
+		cut    string
+	}{
+		{"ad blurb", body + "\nOrganic materials soften a room. Get it now! The mirrored chest recalls the Empire style. Get it now!", ActionDropBlock, ""},
+		{"pitch inside content", body + "\nThe junta killed protesters, AP reported. Officials fled the capital. Banks closed early. Stay on top of the latest market trends with Axios Markets. Subscribe for freeWhat they're saying: the army will stay. Talks resume Monday.",
+			ActionRedact, "Stay on top of the latest market trends with Axios Markets.|Subscribe for free"},
+		{"pitch words in a long body sentence", body + "\nIf you want a router, this is a future pick that you can buy now, and the reviewers at the lab agree after weeks of tests in four homes with many devices connected at once.", "", ""},
+		{"weak words alone", body + "\nThe sale of the company to its rival was a deal worth billions, the newsletter said.", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a dedupe.Analysis
+			c.Analyze(tt.text, &a)
+			fs := m.Moderate(&a, nil)
+			if tt.action == "" {
+				if len(fs) != 0 {
+					t.Fatalf("findings %+v, want none", fs)
+				}
+				return
+			}
+			var cuts []string
+			for _, f := range fs {
+				if f.Action != tt.action || f.Line != 1 || f.Rule != RulePromotional {
+					t.Fatalf("finding %+v, want %s on line 1", f, tt.action)
+				}
+				if f.Action == ActionRedact {
+					cuts = append(cuts, tt.text[f.Span.Start:f.Span.End])
+				}
+			}
+			if len(fs) == 0 || strings.Join(cuts, "|") != tt.cut {
+				t.Fatalf("findings %+v, cuts %q, want %q", fs, cuts, tt.cut)
+			}
+		})
+	}
+}
+
+func TestPromotionalDocumentIsFlaggedNotGutted(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	m, _ := New(p, Options{})
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	c.Analyze("Huge savings this week\nOrder now and save!\nFree shipping on every order\nUse code SAVE20 at checkout\nOne line of other text here", &a)
+	fs := m.Moderate(&a, nil)
+	if len(fs) != 1 || fs[0].Action != ActionFlag || fs[0].Rule != RulePromotional {
+		t.Fatalf("findings %+v, want one promotional flag", fs)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for field, mut := range map[string]func(*Policy){
+		"spam.action":                func(p *Policy) { p.Spam.Action = ActionRedact },
+		"pii.email":                  func(p *Policy) { p.PII.Email = "shred" },
+		"promotional.block_ratio":    func(p *Policy) { p.Promotional.BlockRatio = 0 },
+		"blocklist.phrases[0]":       func(p *Policy) { p.Blocklist.Phrases = []string{"--"} },
+		"boilerplate.action":         func(p *Policy) { p.Boilerplate.Action = ActionReject },
+		"promotional.document_ratio": func(p *Policy) { p.Promotional.DocumentRatio = 2 },
+	} {
+		p := DefaultPolicy()
+		mut(&p)
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+}
+
+// TestSpamFeaturesFromAnalysis: the moderator scores from the dedupe
+// analysis' word hashes; they must give the features training used.
+func TestSpamFeaturesFromAnalysis(t *testing.T) {
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	fx := NewFeaturizer(18)
+	for _, text := range []string{"Subject here\n\nBody &amp; more\nsecond line", "one line only", "", "Ünïcödé ﬁne\n½ price"} {
+		var a dedupe.Analysis
+		c.Analyze(text, &a)
+		want := fx.Features(text, nil)
+		got := SpamFeaturesFromWords(a.LineWords(0), a.Words[a.Lines[0].W1:], 18, nil)
+		if strings.Trim(strings.Join(strings.Fields(fmtInts(got)), ","), "[]") != strings.Trim(strings.Join(strings.Fields(fmtInts(want)), ","), "[]") {
+			t.Errorf("%q: features differ", text)
+		}
+	}
+}
+
+func fmtInts(v []uint32) string {
+	var b strings.Builder
+	for _, x := range v {
+		b.WriteString(itoa(int(x)))
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func TestCountDigits(t *testing.T) {
+	for _, s := range []string{"", "abc", "0123456789", "a1b2c3d4e5f6g7h8i9j0", "/:09\x80\xff\xb0\xb9 99 x", strings.Repeat("7z", 50), "abcdefg@", "@", "abcdefgh@ijk", "\xc0abcdefg"} {
+		want := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] >= '0' && s[i] <= '9' {
+				want++
+			}
+		}
+		if got, at := countDigitsAt(s); got != want || at != strings.Contains(s, "@") {
+			t.Errorf("countDigitsAt(%q) = %d, %v; want %d", s, got, at, want)
+		}
+	}
+}
+
+func TestHasGlue(t *testing.T) {
+	for s, want := range map[string]bool{"Subscribe for freeWhat": true, "iPhone and McDonald": false, "YouTube": true, "ALLCAPS Word": false, "éteÉtait": true} {
+		if hasGlue(s) != want {
+			t.Errorf("hasGlue(%q) = %v", s, !want)
+		}
+	}
+}
+
+// TestEmailAroundMatchesRegexp checks the hand-written matcher against
+// emailRe on tricky lines.
+func TestEmailAroundMatchesRegexp(t *testing.T) {
+	for _, s := range []string{
+		"a@b.co", "x jane.doe+tag@mail.example.co.uk, y", "<ilug@linux.ie>", "-- user@host", "a@b", "@example.com",
+		"foo@bar.c", "foo@-bar.com", "foo@bar-.com", "foo@bar.com.", "x@y.z1", "x@y.com1", "x@y.abc.d4", "..a@b.org",
+		"name@domain.com>text", "tom@example.org.uk@", "list-admin@example.org?subject=unsubscribe",
+	} {
+		var want []string
+		for _, l := range emailRe.FindAllStringIndex(s, -1) {
+			want = append(want, s[l[0]:l[1]])
+		}
+		var got []string
+		for _, f := range pii(s, dedupe.Span{Start: 0, End: len(s)}, nil, nil) {
+			if f.kind == PIIEmail {
+				got = append(got, s[f.span.Start:f.span.End])
+			}
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%q: got %q, regexp %q", s, got, want)
+		}
+	}
+}
+
+func FuzzEmailMatchesRegexp(f *testing.F) {
+	for _, s := range []string{"a@b.co", "x@y.com1", "<ilug@linux.ie>", "a.b@c-d.e.fg.h1", "@@a@b.cc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []string
+		for _, l := range emailRe.FindAllStringIndex(s, -1) {
+			want = append(want, s[l[0]:l[1]])
+		}
+		var got []string
+		for _, p := range pii(s, dedupe.Span{Start: 0, End: len(s)}, nil, nil) {
+			if p.kind == PIIEmail {
+				got = append(got, s[p.span.Start:p.span.End])
+			}
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("%q: got %q, regexp %q", s, got, want)
+		}
+	})
+}
+
+// TestSpamScoreMatchesSortedFeatures: the moderator's bitset-deduplicated
+// features score like the sorted set training used.
+func TestSpamScoreMatchesSortedFeatures(t *testing.T) {
+	m, err := New(DefaultPolicy(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	for _, text := range []string{"FREE money!!! Click here\n\nbuy buy buy now now", "Re: meeting\n\nsee you at noon, same room as last week", "", "x"} {
+		var a dedupe.Analysis
+		c.Analyze(text, &a)
+		sub, body := a.LineWords(0), a.Words[a.Lines[0].W1:]
+		want := spamFeaturesSorted(sub, body, m.spam.Bits, nil)
+		got := m.spamFeatures(sub, body, nil)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d features, want %d", text, len(got), len(want))
+		}
+		if d := m.spam.Score(got) - m.spam.Score(want); d > 1e-9 || d < -1e-9 {
+			t.Errorf("%q: scores differ by %v", text, d)
+		}
+		for _, w := range m.seen {
+			if w != 0 {
+				t.Fatal("bitset not left empty")
+			}
+		}
+	}
+}
