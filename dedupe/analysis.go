@@ -11,6 +11,9 @@ const (
 	// ReasonNearRepeat: the block's shingle set is at least NearThreshold
 	// Jaccard-similar to an earlier block's.
 	ReasonNearRepeat Reason = "near_repeat"
+	// ReasonCrossRepeat: the block repeats a block of an earlier document
+	// (RefDoc), or a quoted passage is contained in one.
+	ReasonCrossRepeat Reason = "cross_repeat"
 )
 
 // Removal is one removed block with its evidence.
@@ -20,8 +23,12 @@ type Removal struct {
 	Reason Reason
 	// Ref is the span of the earlier block this one repeats.
 	Ref Span
-	// Similarity is 1 for an exact repeat, else the measured Jaccard.
+	// Similarity is 1 for an exact repeat, else the measured Jaccard (or,
+	// for a quoted passage, its containment in RefDoc).
 	Similarity float64
+	// RefDoc names the earlier document of a cross-document repeat; Ref is
+	// then zero.
+	RefDoc string
 }
 
 // Line is what the analysis knows about one line.

@@ -14,7 +14,7 @@ type Options struct {
 	// ShingleSize is k of the word k-shingles (default 5).
 	ShingleSize int `yaml:"shingle_size" json:"shingle_size"`
 	// NearThreshold is the Jaccard similarity of shingle sets at or above
-	// which a block near-duplicates an earlier one (default 0.8).
+	// which a block near-duplicates an earlier one (default 0.85).
 	NearThreshold float64 `yaml:"near_threshold" json:"near_threshold"`
 	// NearMinWords is the fewest words a block needs before it can be a near
 	// repeat; shorter blocks (captions, menu words) repeat only exactly
@@ -32,7 +32,7 @@ type Options struct {
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{ShingleSize: 5, NearThreshold: 0.8, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000}
+	return Options{ShingleSize: 5, NearThreshold: 0.85, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000}
 }
 
 // Validate reports the first field that is out of range.

@@ -33,6 +33,14 @@ func (o Outcome) String() string {
 // Config selects and tunes the stages.
 type Config struct {
 	Dedupe dedupe.Options `yaml:"dedupe"`
+	// Cross turns on cross-document dedup (near-duplicate documents,
+	// recurring blocks, quoted passages) against Memory.
+	Cross        bool                `yaml:"cross"`
+	CrossOptions dedupe.CrossOptions `yaml:"cross_options"`
+	// Memory is the cross-document state, shared by every pipeline that
+	// should see the same stream; nil gives each pipeline its own in-memory
+	// one (batch mode).
+	Memory dedupe.Memory `yaml:"-"`
 	// Moderation is the content policy (see moderate.Policy); Moderate
 	// turns the stage off altogether.
 	Moderate   bool            `yaml:"moderate"`
@@ -45,13 +53,17 @@ type Config struct {
 
 // DefaultConfig returns the documented defaults: every stage on.
 func DefaultConfig() Config {
-	return Config{Dedupe: dedupe.DefaultOptions(), Moderate: true, Moderation: moderate.DefaultPolicy()}
+	return Config{Dedupe: dedupe.DefaultOptions(), Cross: true, CrossOptions: dedupe.DefaultCrossOptions(),
+		Moderate: true, Moderation: moderate.DefaultPolicy()}
 }
 
 // Validate checks every field; the error names the first bad one.
 func (c Config) Validate() error {
 	if err := c.Dedupe.Validate(); err != nil {
 		return fmt.Errorf("pipeline: dedupe: %w", err)
+	}
+	if err := c.CrossOptions.Validate(); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	if err := c.Moderation.Validate(); err != nil {
 		return fmt.Errorf("pipeline: moderation: %w", err)
@@ -63,6 +75,7 @@ func (c Config) Validate() error {
 type Pipeline struct {
 	cfg     Config
 	cleaner *dedupe.Cleaner
+	cross   *crossStage
 	stages  []Stage
 
 	analysis dedupe.Analysis
@@ -81,6 +94,19 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	var stages []Stage
+	var cross *crossStage
+	if cfg.Cross {
+		mem := cfg.Memory
+		if mem == nil {
+			mem = dedupe.NewMemory(cfg.CrossOptions.Memory)
+		}
+		x, err := dedupe.NewCross(cfg.CrossOptions, cfg.Dedupe.ShingleSize, mem)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		cross = &crossStage{x: x, mem: mem}
+		stages = append(stages, cross)
+	}
 	if cfg.Moderate {
 		m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
 		if err != nil {
@@ -88,7 +114,18 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 		}
 		stages = append(stages, &moderation{m: m})
 	}
-	return &Pipeline{cfg: cfg, cleaner: c, stages: append(stages, extra...)}, nil
+	return &Pipeline{cfg: cfg, cleaner: c, cross: cross, stages: append(stages, extra...)}, nil
+}
+
+// Commit records the last processed document in the cross-document
+// memory. Call it once the document's record is durable (batch mode: at
+// once), so a document that is redelivered after a crash is not taken for a
+// duplicate of itself. Duplicates and rejected documents commit nothing.
+func (p *Pipeline) Commit() {
+	if p.cross != nil && p.cross.pending && p.doc.Rejected == nil {
+		p.cross.mem.Commit(&p.cross.dec.Commit)
+		p.cross.pending = false
+	}
 }
 
 // Decode decodes one JSON input document; failures are *schemas.InputError.
@@ -101,6 +138,9 @@ func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record) {
 		p.out = nil // do not pin one huge document's buffer
 	}
 	p.doc = Doc{In: in, A: &p.analysis}
+	if p.cross != nil {
+		p.cross.pending = false
+	}
 	p.cleaner.Analyze(in.Text, &p.analysis)
 	for _, s := range p.stages {
 		s.Process(&p.doc)

@@ -56,6 +56,9 @@ func (p *Pipeline) record() schemas.Record {
 }
 
 func inDocRemoval(text string, r dedupe.Removal) schemas.Removal {
+	if r.RefDoc != "" {
+		return schemas.Removal{Reason: string(r.Reason), RefDoc: r.RefDoc, Similarity: round4(r.Similarity)}
+	}
 	refOff, refLen := r.Ref.Start, r.Ref.Len()
 	return schemas.Removal{Reason: string(r.Reason), RefOffset: &refOff, RefLength: &refLen, Similarity: round4(r.Similarity)}
 }

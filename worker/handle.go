@@ -79,6 +79,11 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 		w.transient(ctx, m, "publish", err, doc.ID)
 		return
 	}
+	// The record is durable: only now may the document's blocks and sketch
+	// enter the cross-document memory, so a redelivery after a crash before
+	// this point is judged as the first time, and one after it finds its own
+	// commit and is not taken for a duplicate of itself.
+	p.Commit()
 	if err := m.ack(); err != nil {
 		// The record is durable; a redelivery will find it a duplicate.
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))

@@ -158,6 +158,7 @@ func (c *cleaner) line(name string, n int, line []byte) error {
 		return c.rej.Encode(dl)
 	}
 	_, rec := c.p.Process(doc)
+	c.p.Commit() // batch output is durable once written, in order
 	c.stats.records++
 	c.progress.tick(c.stats)
 	return c.out.Encode(rec)

@@ -145,6 +145,13 @@ func TestGoldScores(t *testing.T) {
 	if r.InDocRecall < 0.98 {
 		t.Errorf("in-document repeat recall %.4f < 0.98; misses: %q", r.InDocRecall, r.MissedInDoc)
 	}
+	if r.CrossDocRecall < 0.90 {
+		t.Errorf("cross-document repeat recall %.4f < 0.90; misses: %q", r.CrossDocRecall, r.MissedCross)
+	}
+	if r.DupPrecision < 0.99 || r.DupRecall < 0.95 || r.ReplyQuotesFP != 0 {
+		t.Errorf("duplicates: precision %.4f (>= 0.99), recall %.4f (>= 0.95), reply FP %d (0); missed %q, false %q",
+			r.DupPrecision, r.DupRecall, r.ReplyQuotesFP, r.MissedDups, r.FalseDups)
+	}
 	if r.SpamF1 < 0.95 || r.HamFlaggedFP > 0.01 {
 		t.Errorf("spam F1 %.4f (want >= 0.95), ham FPR %.4f (want <= 0.01)", r.SpamF1, r.HamFlaggedFP)
 	}

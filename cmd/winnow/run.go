@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -122,7 +123,13 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(cfg.Pipeline) },
+	pc := cfg.Pipeline
+	if pc.Cross && pc.Memory == nil {
+		// One memory for every handler: they see one stream. (Replicas each
+		// have their own; see README, cross-document dedup.)
+		pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
+	}
+	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) },
 		log.Named("worker"), worker.NewMetrics(reg))
 	if err != nil {
 		return err

@@ -1,0 +1,362 @@
+package dedupe
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// CrossOptions tune the cross-document decisions.
+type CrossOptions struct {
+	// MinBlockWords: blocks (lines, paragraphs) shorter than this are not
+	// remembered or removed across documents (default 6).
+	MinBlockWords int `yaml:"min_block_words" json:"min_block_words"`
+	// RecurringDocs: a block already held by this many distinct earlier
+	// documents is boilerplate (a widget, a trailer) and does not count
+	// towards document similarity (default 2).
+	RecurringDocs int `yaml:"recurring_docs" json:"recurring_docs"`
+	// DupJaccard and DupContainment: a document whose own text reaches
+	// either against an earlier document's is its duplicate. Containment is
+	// of the smaller text in the larger (default 0.5 and 0.8).
+	DupJaccard     float64 `yaml:"dup_jaccard" json:"dup_jaccard"`
+	DupContainment float64 `yaml:"dup_containment" json:"dup_containment"`
+	// MinDupShingles: documents with fewer own shingles are not judged as
+	// duplicates (a headline alone is not a story) (default 20).
+	MinDupShingles int `yaml:"min_dup_shingles" json:"min_dup_shingles"`
+	// QuoteContainment: a quoted passage whose shingles are at least this
+	// contained in one earlier document is removed (default 0.5).
+	QuoteContainment float64 `yaml:"quote_containment" json:"quote_containment"`
+	// Memory bounds the in-memory state.
+	Memory MemoryOptions `yaml:"memory" json:"memory"`
+}
+
+// DefaultCrossOptions returns the documented defaults.
+func DefaultCrossOptions() CrossOptions {
+	return CrossOptions{MinBlockWords: 6, RecurringDocs: 3, DupJaccard: 0.5, DupContainment: 0.8,
+		MinDupShingles: 20, QuoteContainment: 0.5, Memory: DefaultMemoryOptions()}
+}
+
+// Validate reports the first bad field.
+func (o CrossOptions) Validate() error {
+	bad := func(f string, v any) error {
+		return fmt.Errorf("%w: cross.%s: %v out of range", ErrInvalidOptions, f, v)
+	}
+	switch {
+	case o.MinBlockWords < 1:
+		return bad("min_block_words", o.MinBlockWords)
+	case o.RecurringDocs < 1:
+		return bad("recurring_docs", o.RecurringDocs)
+	case !(o.DupJaccard > 0 && o.DupJaccard <= 1):
+		return bad("dup_jaccard", o.DupJaccard)
+	case !(o.DupContainment > 0 && o.DupContainment <= 1):
+		return bad("dup_containment", o.DupContainment)
+	case o.MinDupShingles < 1:
+		return bad("min_dup_shingles", o.MinDupShingles)
+	case !(o.QuoteContainment > 0 && o.QuoteContainment <= 1):
+		return bad("quote_containment", o.QuoteContainment)
+	case o.Memory.MaxDocs < 1 || o.Memory.MaxBlocks < 1 || o.Memory.MaxShingles < 1:
+		return bad("memory", o.Memory)
+	}
+	return nil
+}
+
+// Cross-document block keys. A line is keyed by its fingerprint; a
+// paragraph by its lines' fingerprints in order, so across documents a
+// paragraph repeats only with its line breaks (a mailing-list trailer) and a
+// re-wrapped one is matched, if at all, as quoted text. (Inside a document
+// paragraphs match however they are wrapped.)
+const lineKeySalt = 0x6a09e667f3bcc909
+
+func lineKey(fp uint64) uint64 { return fp ^ lineKeySalt }
+
+func paraKey(a *Analysis, p *Paragraph, buf []uint64) uint64 {
+	buf = buf[:0]
+	for i := p.First; i <= p.Last; i++ {
+		buf = append(buf, a.Lines[i].FP)
+	}
+	return Combine(buf)
+}
+
+// shingleSampled keeps a consistent half of all shingles in the memory's
+// shingle index: enough to estimate a quoted passage's containment, at
+// half the memory.
+func shingleSampled(h uint64) bool { return h&1 == 0 }
+
+// CrossDecision is the outcome of Decide for one document: whether it
+// duplicates an earlier one, the removals it added to the analysis, and
+// what to commit once its output is durable.
+type CrossDecision struct {
+	DuplicateOf string
+	Similarity  float64
+	Commit      Commit
+}
+
+// Cross decides, for one document at a time, against a Memory of earlier
+// ones. Not safe for concurrent use (buffers); several Cross may share one
+// Memory.
+type Cross struct {
+	opts   CrossOptions
+	k      int
+	mem    Memory
+	quoted []bool
+	own    []uint64
+	all    []uint64
+	sh     []uint64
+	qwords []uint64
+	norm   *Normalizer
+	nbuf   []byte
+	counts map[DocRef]int
+	keys   []uint64
+}
+
+// ErrNoMemory is returned by NewCross without a Memory.
+var ErrNoMemory = errors.New("dedupe: cross-document dedup needs a Memory")
+
+// NewCross returns a Cross over mem; k is the shingle size.
+func NewCross(o CrossOptions, k int, mem Memory) (*Cross, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if mem == nil {
+		return nil, ErrNoMemory
+	}
+	return &Cross{opts: o, k: k, mem: mem, norm: NewNormalizer(), counts: map[DocRef]int{}}, nil
+}
+
+// Decide judges document id (analysed in a) against the memory. A near
+// duplicate of an earlier document is decided first: d.DuplicateOf is set
+// and nothing else changes. Otherwise blocks that repeat an earlier
+// document's, and quoted passages contained in one, are removed from a as
+// cross_repeat. The decision's Commit is for the caller to pass to
+// Memory.Commit once the output is durable (never for a duplicate).
+func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
+	*d = CrossDecision{Commit: Commit{ID: id, Blocks: d.Commit.Blocks[:0], Shingles: d.Commit.Shingles[:0]}}
+	x.quoted = QuotedLines(a, x.quoted)
+	x.own, x.all = x.own[:0], x.all[:0]
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		if !a.Kept(i) || x.quoted[i] || l.W1 == l.W0 {
+			continue
+		}
+		words := a.Words[l.W0:l.W1]
+		x.all = append(x.all, words...)
+		if !x.recurring(id, lineKey(l.FP), a, i) {
+			x.own = append(x.own, words...)
+		}
+	}
+	x.sh = Shingles(x.own, x.k, x.sh[:0])
+	if len(x.sh) >= x.opts.MinDupShingles {
+		sk := NewSketch(x.sh, len(x.sh))
+		d.Commit.Sketch, d.Commit.Bands, d.Commit.Sketched = sk, sk.BandKeys(), true
+		if dupID, sim, ok := x.duplicate(id, &sk, &d.Commit.Bands); ok {
+			d.DuplicateOf, d.Similarity = dupID, sim
+			return
+		}
+	}
+	x.repeats(id, a)
+	x.quotes(id, a)
+	x.commitSet(a, &d.Commit)
+}
+
+// recurring reports whether line i (or its paragraph) is a block that
+// distinct earlier documents other than id already hold often enough to be
+// boilerplate.
+func (x *Cross) recurring(id string, fp uint64, a *Analysis, i int) bool {
+	if a.Lines[i].NWords() < x.opts.MinBlockWords {
+		return false
+	}
+	b, ok := x.mem.Block(fp)
+	if !ok || b.Docs < x.opts.RecurringDocs {
+		return false
+	}
+	first, _, _ := x.mem.Doc(b.First)
+	return first != id
+}
+
+// duplicate finds the most similar earlier document among the LSH
+// candidates and verifies it on the sketches.
+func (x *Cross) duplicate(id string, sk *Sketch, bands *[Bands]uint64) (string, float64, bool) {
+	best, bestSim := "", 0.0
+	seen := [Bands]DocRef{}
+	for b, key := range bands {
+		ref, ok := x.mem.Band(key)
+		if !ok {
+			continue
+		}
+		dup := false
+		for _, r := range seen[:b] {
+			dup = dup || r == ref
+		}
+		seen[b] = ref
+		if dup {
+			continue
+		}
+		otherID, other, ok := x.mem.Doc(ref)
+		if !ok || other == nil || otherID == id {
+			continue
+		}
+		j := sk.Jaccard(other)
+		c := sk.Containment(other)
+		if other.Size < sk.Size {
+			c = other.Containment(sk)
+		}
+		sim := max(j, c)
+		if (j >= x.opts.DupJaccard || c >= x.opts.DupContainment) && sim > bestSim {
+			best, bestSim = otherID, sim
+		}
+	}
+	return best, bestSim, best != ""
+}
+
+// repeats removes paragraphs and lines that an earlier document held.
+// Quoted text is left to quotes: '>' passages are matched whole, and text
+// under a quote header stays (see quotes).
+func (x *Cross) repeats(id string, a *Analysis) {
+	for pi := range a.Paragraphs {
+		p := &a.Paragraphs[pi]
+		if p.NWords() < x.opts.MinBlockWords || !a.Kept(p.First) || x.quoted[p.First] {
+			continue
+		}
+		if ref, ok := x.earlier(id, paraKey(a, p, x.keys)); ok {
+			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
+		}
+	}
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		if !a.Kept(i) || l.NWords() < x.opts.MinBlockWords || x.quoted[i] {
+			continue
+		}
+		if ref, ok := x.earlier(id, lineKey(l.FP)); ok {
+			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
+		}
+	}
+}
+
+func (x *Cross) earlier(id string, fp uint64) (string, bool) {
+	b, ok := x.mem.Block(fp)
+	if !ok {
+		return "", false
+	}
+	first, _, ok := x.mem.Doc(b.First)
+	return first, ok && first != id
+}
+
+// quotes removes quoted passages (runs of quoted lines, blank lines
+// inside allowed) contained in an earlier document, matched as a whole on
+// sampled shingles since quoting re-wraps lines.
+//
+// Only '>'-marked runs are removed: text under an "Original Message"
+// header or an attribution line is left out of similarity but kept, since
+// it is often re-wrapped or edited and so not reliably the parent's.
+func (x *Cross) quotes(id string, a *Analysis) {
+	marked := func(i int) bool {
+		return x.quoted[i] && isQuoteMarker(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
+	}
+	for i := 0; i < len(a.Lines); {
+		if !marked(i) {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(a.Lines) && (marked(j+1) || IsBlank(a.Text[a.Lines[j+1].Start:a.Lines[j+1].End])) {
+			j++
+		}
+		for j > i && !marked(j) {
+			j--
+		}
+		x.quotePassage(id, a, i, j)
+		i = j + 1
+	}
+}
+
+func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
+	x.qwords = x.qwords[:0]
+	for i := first; i <= last; i++ {
+		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
+		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
+	}
+	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
+	clear(x.counts)
+	n, found := 0, 0
+	for _, h := range x.sh {
+		if !shingleSampled(h) {
+			continue
+		}
+		n++
+		if ref, ok := x.mem.Shingle(h); ok {
+			if rid, _, _ := x.mem.Doc(ref); rid != id {
+				x.counts[ref]++
+				found++
+			}
+		}
+	}
+	if n < 2 {
+		return
+	}
+	// Containment in the earlier documents together (a quote of a quote
+	// spans the parent and the grandparent); the evidence names the one
+	// holding most of it.
+	c := float64(found) / float64(n)
+	if c < x.opts.QuoteContainment {
+		return
+	}
+	var best DocRef
+	bestN := 0
+	for ref, k := range x.counts {
+		if k > bestN || (k == bestN && ref < best) {
+			best, bestN = ref, k
+		}
+	}
+	ref, _, ok := x.mem.Doc(best)
+	if !ok {
+		return
+	}
+	a.Remove(first, last, Removal{Span: Span{Start: a.Lines[first].Start, End: a.Lines[last].End}, Kind: KindParagraph,
+		Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: round4(c)})
+}
+
+// commitSet fills what the document adds to the memory: the fingerprints of
+// its kept, unquoted blocks and the sampled shingles of its unquoted text.
+func (x *Cross) commitSet(a *Analysis, c *Commit) {
+	for pi := range a.Paragraphs {
+		p := &a.Paragraphs[pi]
+		if p.NWords() >= x.opts.MinBlockWords && !x.quoted[p.First] && (a.Kept(p.First) ||
+			a.Removals[a.Lines[p.First].Removal].Reason == ReasonCrossRepeat) {
+			c.Blocks = append(c.Blocks, paraKey(a, p, x.keys))
+		}
+	}
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		// Lines removed as cross-document repeats count too: how many
+		// documents hold a block is what tells boilerplate from content.
+		if !x.quoted[i] && l.NWords() >= x.opts.MinBlockWords &&
+			(a.Kept(i) || a.Removals[l.Removal].Reason == ReasonCrossRepeat) {
+			c.Blocks = append(c.Blocks, lineKey(l.FP))
+		}
+	}
+	slices.Sort(c.Blocks) // each document counts once per block
+	c.Blocks = slices.Compact(c.Blocks)
+	// The shingle index holds quoted text too (markers stripped): a reply
+	// to a reply quotes its parent's quote.
+	x.qwords = x.qwords[:0]
+	for i := range a.Lines {
+		if !a.Kept(i) && a.Removals[a.Lines[i].Removal].Reason != ReasonCrossRepeat {
+			continue
+		}
+		if !x.quoted[i] {
+			x.qwords = append(x.qwords, a.Words[a.Lines[i].W0:a.Lines[i].W1]...)
+			continue
+		}
+		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
+		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
+	}
+	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
+	for _, h := range x.sh {
+		if shingleSampled(h) {
+			c.Shingles = append(c.Shingles, h)
+		}
+	}
+}
+
+func round4(f float64) float64 { return float64(int64(f*10000+0.5)) / 10000 }

@@ -1,0 +1,220 @@
+package dedupe_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/internal/corpus"
+)
+
+type story struct{ Title, Dateline, Body string }
+
+// reutersStories reads n stories with bodies of at least minBytes, none a
+// near-duplicate of another (the newswire re-sent some stories under new
+// titles; a test of "different stories" must not pick those).
+func reutersStories(t *testing.T, n, minBytes int) []story {
+	t.Helper()
+	dir, err := corpus.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "reuters.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(gz)
+	sc.Buffer(nil, 1<<20)
+	var out []story
+	var sets [][]uint64
+	norm := dedupe.NewNormalizer()
+	for sc.Scan() && len(out) < n {
+		var s story
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Body) < minBytes || s.Title == "" {
+			continue
+		}
+		_, words := norm.AppendWords(nil, nil, s.Body)
+		set := dedupe.ShingleSet(words, 5, nil)
+		distinct := true
+		for _, o := range sets {
+			distinct = distinct && dedupe.Jaccard(set, o) < 0.2
+		}
+		if distinct {
+			out, sets = append(out, s), append(sets, set)
+		}
+	}
+	return out
+}
+
+// page composes a scraped page: the site's own header, caption and
+// "Recommended Stories" widget around a story.
+func page(site string, s story, widget []story, edit func(string) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s - Home | World | Business | Markets\n%s\n%s photo caption: %s\n\n", site, s.Title, site, s.Title)
+	body := s.Dateline + " " + s.Body
+	if edit != nil {
+		body = edit(body)
+	}
+	b.WriteString(body)
+	b.WriteString("\n\nRecommended Stories\n")
+	for _, w := range widget {
+		fmt.Fprintf(&b, "  • %s\n    %s\n", w.Title, strings.SplitN(w.Body, "\n", 2)[0])
+	}
+	fmt.Fprintf(&b, "(c) %s. All rights reserved.\n", site)
+	return b.String()
+}
+
+type cross struct {
+	t *testing.T
+	c *dedupe.Cleaner
+	x *dedupe.Cross
+	m dedupe.Memory
+}
+
+func newCross(t *testing.T) *cross {
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	m := dedupe.NewMemory(dedupe.DefaultMemoryOptions())
+	x, err := dedupe.NewCross(dedupe.DefaultCrossOptions(), 5, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cross{t: t, c: c, x: x, m: m}
+}
+
+// feed decides one document and commits it unless it is a duplicate.
+func (c *cross) feed(id, text string) (*dedupe.Analysis, dedupe.CrossDecision) {
+	var a dedupe.Analysis
+	var d dedupe.CrossDecision
+	c.c.Analyze(text, &a)
+	c.x.Decide(id, &a, &d)
+	if d.DuplicateOf == "" {
+		c.m.Commit(&d.Commit)
+	}
+	return &a, d
+}
+
+// TestSyndicatedStories: a story re-published on another site with that
+// site's own chrome and a few words changed is a duplicate; a different
+// story on the same site, sharing its widget, is not.
+func TestSyndicatedStories(t *testing.T) {
+	st := reutersStories(t, 40, 1500)
+	widgetA, widgetB := st[20:26], st[26:32]
+	x := newCross(t)
+	dups, falses := 0, 0
+	for i := 0; i < 10; i++ {
+		orig := fmt.Sprint("siteA/", i)
+		if _, d := x.feed(orig, page("Daily Planet", st[i], widgetA, nil)); d.DuplicateOf != "" {
+			t.Errorf("%s: original marked duplicate of %s", orig, d.DuplicateOf)
+			falses++
+		}
+		edit := func(s string) string {
+			s = strings.Replace(s, " said ", " told reporters ", 2)
+			return strings.Replace(s, " the ", " a ", 3)
+		}
+		_, d := x.feed(fmt.Sprint("siteB/", i), page("Evening Star", st[i], widgetB, edit))
+		if d.DuplicateOf != orig {
+			t.Errorf("syndicated copy of %s: duplicate_of %q (similarity %.2f)", orig, d.DuplicateOf, d.Similarity)
+		} else {
+			dups++
+		}
+	}
+	t.Logf("%d of 10 syndicated copies found; %d false duplicates among 10 different stories sharing a widget", dups, falses)
+}
+
+// TestReplyIsJudgedOnWhatItAdds: a reply quoting its parent in full is
+// not a duplicate; its quote is removed as a cross-document repeat.
+func TestReplyIsJudgedOnWhatItAdds(t *testing.T) {
+	st := reutersStories(t, 2, 1500)
+	x := newCross(t)
+	parent := "Re: cocoa\n\n" + st[0].Body
+	x.feed("mail/1", parent)
+	var q strings.Builder
+	q.WriteString("Re: cocoa\n\nI doubt the crop figures; the rains came late and the\nexporters will say so on Monday, mark my words.\n\nOn Mon, Feb 26, Bob wrote:\n")
+	for _, l := range strings.Split(st[0].Body, "\n") {
+		q.WriteString("> " + strings.TrimSpace(l) + "\n")
+	}
+	a, d := x.feed("mail/2", q.String())
+	if d.DuplicateOf != "" {
+		t.Fatalf("reply marked duplicate of %s", d.DuplicateOf)
+	}
+	var quote *dedupe.Removal
+	for i := range a.Removals {
+		if a.Removals[i].Reason == dedupe.ReasonCrossRepeat && a.Removals[i].RefDoc == "mail/1" {
+			quote = &a.Removals[i]
+		}
+	}
+	if quote == nil || !strings.HasPrefix(a.Text[quote.Start:quote.End], "> ") || quote.Similarity < 0.9 {
+		t.Fatalf("quoted passage not removed as a cross_repeat of mail/1: %+v", a.Removals)
+	}
+	if strings.Contains(a.Text[quote.Start:quote.End], "mark my words") {
+		t.Fatal("the reply's own text went with the quote")
+	}
+}
+
+// TestCopyWhoseLinesWereSeen: a re-sent document is a duplicate even
+// though every one of its lines was seen before.
+func TestCopyWhoseLinesWereSeen(t *testing.T) {
+	st := reutersStories(t, 1, 1500)
+	x := newCross(t)
+	doc := st[0].Title + "\n\n" + st[0].Body
+	x.feed("a", doc)
+	if _, d := x.feed("b", doc); d.DuplicateOf != "a" || d.Similarity < 0.9 {
+		t.Fatalf("copy: %+v", d)
+	}
+	// A redelivery of "a" finds its own commit and is not its own duplicate.
+	if a, d := x.feed("a", doc); d.DuplicateOf != "" || len(a.Removals) != 0 {
+		t.Fatalf("redelivered original judged against itself: dup %q, removals %d", d.DuplicateOf, len(a.Removals))
+	}
+}
+
+// TestRecurringTrailer: a list trailer after many messages is removed from
+// every message but the first, and does not make them duplicates.
+func TestRecurringTrailer(t *testing.T) {
+	st := reutersStories(t, 8, 800)
+	x := newCross(t)
+	trailer := "_______________________________________________\nRPM-List mailing list <RPM-List@freshrpms.net>\nhttp://lists.freshrpms.net/mailman/listinfo/rpm-list"
+	for i, s := range st {
+		a, d := x.feed(fmt.Sprint("m", i), "Subject "+s.Title+"\n\n"+s.Body+"\n\n"+trailer)
+		if d.DuplicateOf != "" {
+			t.Fatalf("message %d marked duplicate of %s through the trailer", i, d.DuplicateOf)
+		}
+		removed := false
+		for _, r := range a.Removals {
+			removed = removed || (r.Reason == dedupe.ReasonCrossRepeat && strings.Contains(a.Text[r.Start:r.End], "RPM-List mailing list"))
+		}
+		if removed != (i > 0) {
+			t.Errorf("message %d: trailer removed %v", i, removed)
+		}
+	}
+}
+
+// TestMemoryIsBounded: the window forgets documents older than MaxDocs.
+func TestMemoryIsBounded(t *testing.T) {
+	m := dedupe.NewMemory(dedupe.MemoryOptions{MaxDocs: 3, MaxBlocks: 1024, MaxShingles: 1024})
+	for i := 0; i < 5; i++ {
+		m.Commit(&dedupe.Commit{ID: fmt.Sprint(i), Blocks: []uint64{uint64(100 + i)}, Shingles: []uint64{uint64(200 + i)}})
+	}
+	if _, ok := m.Block(100); ok {
+		t.Error("block of document 0 still remembered after 5 documents with MaxDocs 3")
+	}
+	if b, ok := m.Block(104); !ok || b.Docs != 1 {
+		t.Errorf("block of the newest document: %+v %v", b, ok)
+	}
+	if id, _, ok := m.Doc(5); !ok || id != "4" {
+		t.Errorf("Doc(5) = %q %v", id, ok)
+	}
+}

@@ -1,0 +1,296 @@
+package dedupe
+
+import (
+	"sync"
+)
+
+// DocRef names a remembered document by its position in the stream (1 for
+// the first document committed).
+type DocRef uint64
+
+// BlockInfo is what the memory knows of a block fingerprint: the first
+// document that held it and how many distinct documents have (saturating).
+type BlockInfo struct {
+	First DocRef
+	Docs  int
+}
+
+// Memory is the cross-document state: what earlier documents held. The
+// in-memory implementation (NewMemory) serves batch mode and single
+// workers; a shared one (the worker's, on NATS) serves a fleet. Lookups
+// of a document's own earlier commit (a redelivery) must be recognisable:
+// DocID tells whose a reference is.
+type Memory interface {
+	// Block looks up a block fingerprint.
+	Block(fp uint64) (BlockInfo, bool)
+	// Shingle returns the first document that held a (sampled) shingle.
+	Shingle(h uint64) (DocRef, bool)
+	// Band returns the first document with an LSH band key.
+	Band(key uint64) (DocRef, bool)
+	// Doc returns a remembered document's id and sketch (nil when it had
+	// none). The sketch must not be modified.
+	Doc(ref DocRef) (id string, sk *Sketch, ok bool)
+	// Commit records a document and returns its reference.
+	Commit(c *Commit) DocRef
+}
+
+// Commit is what one document adds to the memory once its output is
+// durable.
+type Commit struct {
+	ID       string
+	Blocks   []uint64 // block fingerprints (lines and paragraphs)
+	Shingles []uint64 // sampled shingles of its own text
+	Sketch   Sketch
+	Bands    [Bands]uint64
+	// Sketched is false for documents too short to judge: no sketch or
+	// bands are stored.
+	Sketched bool
+}
+
+// MemoryOptions bound the in-memory state.
+type MemoryOptions struct {
+	// MaxDocs is the window in documents: anything older is forgotten.
+	MaxDocs int `yaml:"max_docs" json:"max_docs"`
+	// MaxBlocks and MaxShingles bound the remembered block fingerprints and
+	// sampled shingles (the oldest go first).
+	MaxBlocks   int `yaml:"max_blocks" json:"max_blocks"`
+	MaxShingles int `yaml:"max_shingles" json:"max_shingles"`
+}
+
+// DefaultMemoryOptions: a window of 10,000 documents, at most 1M block
+// fingerprints and 2M sampled shingles (tables of at most 32 + 64 MB),
+// plus about 1 KB a document for its id, sketch and band keys. A crawler
+// that re-publishes over days wants a larger window: size it by documents
+// per day (memory grows with it, see BenchmarkMemoryPer*).
+func DefaultMemoryOptions() MemoryOptions {
+	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 20, MaxShingles: 2 << 20}
+}
+
+// memory is the in-memory Memory: generational hash tables (see genTable)
+// and a ring of the window's documents. Safe for concurrent use.
+type memory struct {
+	mu       sync.RWMutex
+	opts     MemoryOptions
+	next     DocRef
+	genStart DocRef // first document of the young generation
+	blocks   *genTable
+	shingles *genTable
+	bands    *genTable
+	docs     []memDoc // ring indexed by ref % MaxDocs
+}
+
+type memDoc struct {
+	ref    DocRef
+	id     string
+	sketch *Sketch // nil for documents too short to sketch
+}
+
+// NewMemory returns an in-memory Memory bounded by o.
+func NewMemory(o MemoryOptions) Memory {
+	o.MaxDocs = max(o.MaxDocs, 1)
+	return &memory{
+		opts: o, next: 1, genStart: 1,
+		blocks:   newGenTable(max(o.MaxBlocks, 1024)),
+		shingles: newGenTable(max(o.MaxShingles, 1024)),
+		bands:    newGenTable(max(o.MaxDocs*Bands, 1024)),
+		docs:     make([]memDoc, min(o.MaxDocs, 1<<16)),
+	}
+}
+
+// live reports whether ref is inside the window.
+func (m *memory) live(ref DocRef) bool {
+	return ref > 0 && ref < m.next && m.next-ref <= DocRef(m.opts.MaxDocs)
+}
+
+// Block values pack the first document (48 bits) and the count (16 bits).
+func (m *memory) Block(fp uint64) (BlockInfo, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.blocks.get(fp)
+	if !ok || !m.live(DocRef(v>>16)) {
+		return BlockInfo{}, false
+	}
+	return BlockInfo{First: DocRef(v >> 16), Docs: int(v & 0xffff)}, true
+}
+
+func (m *memory) Shingle(h uint64) (DocRef, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.shingles.get(h)
+	if !ok || !m.live(DocRef(v)) {
+		return 0, false
+	}
+	return DocRef(v), true
+}
+
+func (m *memory) Band(key uint64) (DocRef, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	v, ok := m.bands.get(key)
+	if !ok || !m.live(DocRef(v)) {
+		return 0, false
+	}
+	return DocRef(v), true
+}
+
+func (m *memory) Doc(ref DocRef) (string, *Sketch, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.live(ref) {
+		return "", nil, false
+	}
+	d := &m.docs[int(uint64(ref)%uint64(len(m.docs)))]
+	if d.ref != ref {
+		return "", nil, false
+	}
+	return d.id, d.sketch, true
+}
+
+func (m *memory) Commit(c *Commit) DocRef {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ref := m.next
+	m.next++
+	// Each generation spans at most half the window, so nothing older than
+	// the window outlives the next rotation: memory follows the window, not
+	// the length of the stream.
+	if int(ref-m.genStart) >= max(m.opts.MaxDocs/2, 1) {
+		m.blocks.rotate()
+		m.shingles.rotate()
+		m.bands.rotate()
+		m.genStart = ref
+	}
+	if len(m.docs) < m.opts.MaxDocs && int(ref) >= len(m.docs) {
+		m.docs = append(m.docs, make([]memDoc, min(len(m.docs), m.opts.MaxDocs-len(m.docs)))...)
+	}
+	d := memDoc{ref: ref, id: c.ID}
+	if c.Sketched {
+		sk := c.Sketch
+		d.sketch = &sk
+	}
+	m.docs[int(uint64(ref)%uint64(len(m.docs)))] = d
+	for _, fp := range c.Blocks {
+		v, ok := m.blocks.get(fp)
+		if !ok || !m.live(DocRef(v>>16)) {
+			m.blocks.put(fp, uint64(ref)<<16|1)
+			continue
+		}
+		if v&0xffff < 0xffff {
+			m.blocks.put(fp, v+1)
+		}
+	}
+	for _, h := range c.Shingles {
+		if v, ok := m.shingles.get(h); !ok || !m.live(DocRef(v)) {
+			m.shingles.put(h, uint64(ref))
+		}
+	}
+	if c.Sketched {
+		for _, k := range c.Bands {
+			if v, ok := m.bands.get(k); !ok || !m.live(DocRef(v)) {
+				m.bands.put(k, uint64(ref))
+			}
+		}
+	}
+	return ref
+}
+
+// genTable is a bounded map from uint64 to uint64 in two generations of
+// open-addressing tables (16 bytes a slot). Writes go to the young table,
+// which doubles as it fills up to its maximum size; once that is 70% full
+// the old table is dropped and the young one ages, so the oldest entries
+// are forgotten first and memory stays within two tables: at most
+// 16 / 0.35 = 46 bytes per entry, 16 / 0.7 = 23 while the first table fills.
+type genTable struct {
+	young, old []slot
+	n          int
+	max        int // slots of a full-grown table
+}
+
+type slot struct{ key, val uint64 }
+
+func newGenTable(capacity int) *genTable {
+	size := 1
+	for size < capacity {
+		size <<= 1
+	}
+	return &genTable{young: make([]slot, min(size, 1024)), max: size}
+}
+
+// Keys are stored +1 so that 0 can mark an empty slot (key ^uint64(0)
+// collides with 0 and is remapped).
+func slotKey(k uint64) uint64 {
+	if k == ^uint64(0) {
+		return 1
+	}
+	return k + 1
+}
+
+func find(t []slot, k uint64) (int, bool) {
+	if len(t) == 0 {
+		return -1, false
+	}
+	mask := uint64(len(t) - 1)
+	for i := fmix64(k) & mask; ; i = (i + 1) & mask {
+		switch t[i].key {
+		case k:
+			return int(i), true
+		case 0:
+			return int(i), false
+		}
+	}
+}
+
+func (g *genTable) get(key uint64) (uint64, bool) {
+	k := slotKey(key)
+	if i, ok := find(g.young, k); ok {
+		return g.young[i].val, true
+	}
+	if i, ok := find(g.old, k); ok {
+		return g.old[i].val, true
+	}
+	return 0, false
+}
+
+func (g *genTable) put(key, val uint64) {
+	k := slotKey(key)
+	i, ok := find(g.young, k)
+	if !ok {
+		if g.n >= len(g.young)*7/10 {
+			if len(g.young) < g.max {
+				g.grow()
+			} else {
+				g.old, g.young, g.n = g.young, make([]slot, len(g.young)), 0
+			}
+			i, _ = find(g.young, k)
+		}
+		g.n++
+	}
+	g.young[i] = slot{k, val}
+}
+
+// rotate drops the old generation and starts a new young one.
+func (g *genTable) rotate() {
+	g.old, g.young, g.n = g.young, make([]slot, 1024), 0
+}
+
+func (g *genTable) grow() {
+	old := g.young
+	g.young = make([]slot, 2*len(old))
+	for _, s := range old {
+		if s.key != 0 {
+			i, _ := find(g.young, s.key)
+			g.young[i] = s
+		}
+	}
+}
+
+// Len returns how many entries the tables hold (young and old).
+func (g *genTable) Len() int {
+	n := g.n
+	for _, s := range g.old {
+		if s.key != 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,21 @@
+package pipeline
+
+import "github.com/winnow-dev/winnow/dedupe"
+
+// crossStage applies cross-document dedup and holds the commit until the
+// caller says the output is durable (Pipeline.Commit).
+type crossStage struct {
+	x       *dedupe.Cross
+	mem     dedupe.Memory
+	dec     dedupe.CrossDecision
+	pending bool
+}
+
+func (s *crossStage) Process(d *Doc) {
+	s.x.Decide(d.In.ID, d.A, &s.dec)
+	if s.dec.DuplicateOf != "" {
+		d.DuplicateOf, d.DuplicateSimilarity = s.dec.DuplicateOf, round4(s.dec.Similarity)
+		return
+	}
+	s.pending = true
+}
