@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/pipeline"
@@ -139,9 +140,12 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	h.Set(HeaderError, truncate(detail, 512))
 	h.Set(HeaderSubject, m.subject)
 	h.Set(HeaderOutcome, "dead_letter")
-	msgID := id
-	if msgID == "" {
-		msgID = m.dlqID
+	// A dead letter is about an input message, not a document id (two bad
+	// messages may claim one id): its Nats-Msg-Id is the message's stream
+	// position, the same on every redelivery.
+	msgID := m.dlqID
+	if msgID == "" { // core NATS: no stream position
+		msgID = "dlq:" + nuid.Next()
 	}
 	if err := w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h); err != nil {
 		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))

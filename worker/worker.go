@@ -134,6 +134,12 @@ func (w *Worker) runJetStream(ctx context.Context, pipes []*pipeline.Pipeline) e
 loop:
 	for {
 		msg, err := iter.Next()
+		if errors.Is(err, jetstream.ErrNoHeartbeat) {
+			// The server went quiet (restarting, a leader moving); the
+			// iterator re-pulls once the connection is back.
+			w.log.Warn("no heartbeat from the consumer; waiting for the server", zap.Error(err))
+			continue
+		}
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				runErr = fmt.Errorf("worker: next message: %w", err)

@@ -165,17 +165,17 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	return rep, nil
 }
 
-// recordID is the document id of an output message: its Nats-Msg-Id, or
-// for a dead letter of an input with no id, the input's stream position.
+// recordID is the document id of an output message: the record's id, or
+// for a dead letter of an input with no readable id, its Nats-Msg-Id (the
+// input's stream position).
 func recordID(m jetstream.Msg) string {
-	if id := m.Headers().Get(nats.MsgIdHdr); id != "" {
-		return id
-	}
 	var r struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(m.Data(), &r)
-	return r.ID
+	if json.Unmarshal(m.Data(), &r) == nil && r.ID != "" {
+		return r.ID
+	}
+	return m.Headers().Get(nats.MsgIdHdr)
 }
 
 func readIDs(path string) ([]string, error) {

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Crash test: winnow against a separate nats-server, 100k documents (the bench
+# corpus cycled, ids rewritten per cycle so every document is new) published
+# with JetStream acks. Phase 1: kill -9 the worker 5 times at random moments,
+# restarting it each time. Phase 2: the same stream again with the NATS server
+# restarted once mid-stream. After each: every input has exactly one outcome
+# (clean, duplicate, rejected or dead letter), none missing, no id twice.
+source "$(dirname "$0")/lib.sh"
+
+N=${CRASH_DOCS:-100000}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	touch "$work/stop"
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	[ -f "$work/worker.pid" ] && kill -9 "$(cat "$work/worker.pid")" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+exec 2> >(grep -v --line-buffered ' Killed ' >&2) # bash's notices of the kills we make
+
+build_binaries "$work"
+W="$work/winnow"
+python3 - "$CORPUS/bench.jsonl.gz" "$N" "$work/docs.jsonl" <<'PY'
+import gzip, json, sys
+src, n, out = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "w")
+docs = [json.loads(l) for l in gzip.open(src, "rt", encoding="utf-8")]
+k = 0
+while k < n:
+    for d in docs:
+        if k == n:
+            break
+        c = k // len(docs) + 1
+        out.write(json.dumps({"id": d["id"] if c == 1 else f"c{c}/{d['id']}", "text": d["text"]}) + "\n")
+        k += 1
+PY
+
+nport=$(free_port); hport=$(free_port)
+URL="nats://127.0.0.1:$nport"
+cat >"$work/nats.conf" <<CONF
+listen: 127.0.0.1:$nport
+max_payload: 8MB
+jetstream { store_dir: "$work/js" }
+CONF
+start_nats() {
+	"$work/nats-server" -c "$work/nats.conf" >>"$work/nats.log" 2>&1 &
+	npid=$!
+	pids+=($npid)
+	WAIT=30 wait_until bash -c "echo >/dev/tcp/127.0.0.1/$nport" || fail "nats-server did not start"
+}
+export WINNOW_WORKER_ACK_WAIT=5s WINNOW_LOG_LEVEL=warn
+# supervise restarts the worker whenever it dies, as a container runtime would.
+supervise() {
+	while [ ! -e "$work/stop" ]; do
+		"$W" run --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &
+		echo $! >"$work/worker.pid"
+		wait $! || true
+		sleep 0.2
+	done
+}
+clean_count() {
+	curl -fs "http://127.0.0.1:$hport/metrics" 2>/dev/null | awk '/^winnow_documents_total/ {s += $2} END {print int(s)}'
+}
+
+run_phase() { # $1: phase name, $2: chaos function
+	rm -rf "$work/js" "$work/stop"
+	start_nats
+	sleep 0.5
+	supervise 2>/dev/null &
+	sup=$!
+	WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { tail -20 "$work/worker.log"; fail "$1: worker not ready"; }
+	# Rate-limited so the chaos lands while documents are still arriving.
+	"$W" publish --nats-url "$URL" --subject docs.raw.crash --rate "${CRASH_RATE:-6000}" "$work/docs.jsonl" >"$work/publish.log" 2>&1 &
+	pub=$!
+	"$2"
+	wait "$pub" || { cat "$work/publish.log"; fail "$1: publisher failed"; }
+	log "$1: $(cat "$work/publish.log")"
+	"$W" audit --nats-url "$URL" --ids "$work/docs.jsonl" --wait 300s >"$work/audit.json" || true
+	touch "$work/stop"
+	kill -9 "$(cat "$work/worker.pid")" 2>/dev/null || true
+	wait "$sup" 2>/dev/null || true
+	kill -TERM "$npid" 2>/dev/null || true
+	wait "$npid" 2>/dev/null || true
+	python3 - "$work/audit.json" "$N" "$1" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+missing, twice = a.get("missing") or [], a.get("ids_twice") or []
+print(f"{sys.argv[3]}: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
+assert not missing and not twice and a["distinct_ids"] == n, (missing[:5], twice[:5])
+PY
+}
+
+kill_worker_5_times() {
+	for i in 1 2 3 4 5; do
+		sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 3.0), 2))')"
+		pid=$(cat "$work/worker.pid")
+		log "kill -9 worker ($pid) after $(clean_count) outcomes"
+		kill -9 "$pid" 2>/dev/null || true
+		sleep 0.5
+		WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || fail "worker did not come back"
+	done
+}
+
+restart_nats_once() {
+	sleep 4
+	log "restarting nats-server after $(clean_count) outcomes"
+	kill -TERM "$npid"
+	wait "$npid" 2>/dev/null || true
+	sleep 1
+	start_nats
+}
+
+run_phase "kill -9 x5" kill_worker_5_times
+rm -f "$work/worker.pid"
+run_phase "nats-server restart" restart_nats_once
+log "e2e-crash: PASS"
