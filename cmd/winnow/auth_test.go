@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+// startAuthServer runs an in-process JetStream server configured by opt.
+func startAuthServer(t *testing.T, opt func(*server.Options)) *server.Server {
+	t.Helper()
+	o := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	opt(o)
+	s, err := server.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// runUntilReady runs `winnow run` with env and waits until it is ready,
+// then stops it; it returns the exit code and stderr. A run that fails
+// before it is ready returns at once.
+func runUntilReady(t *testing.T, url string, env map[string]string) (int, string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	hport := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, &stderr)
+	}()
+	probe := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case code := <-done:
+			return code, stderr.String()
+		default:
+		}
+		if Main(context.Background(), []string{"healthcheck", "--url", probe}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK {
+			cancel()
+			return <-done, stderr.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("neither ready nor failed: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestAuthMatrix(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// NKey user.
+	ukp, _ := nkeys.CreateUser()
+	upub, _ := ukp.PublicKey()
+	useed, _ := ukp.Seed()
+	otherKP, _ := nkeys.CreateUser()
+	otherSeed, _ := otherKP.Seed()
+
+	// Operator mode: operator -> account (JetStream enabled) -> user creds.
+	okp, _ := nkeys.CreateOperator()
+	opub, _ := okp.PublicKey()
+	oc := jwt.NewOperatorClaims(opub)
+	akp, _ := nkeys.CreateAccount()
+	apub, _ := akp.PublicKey()
+	ac := jwt.NewAccountClaims(apub)
+	ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
+	ajwt, err := ac.Encode(okp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skp, _ := nkeys.CreateAccount() // the system account operator mode needs
+	spub, _ := skp.PublicKey()
+	sysJWT, err := jwt.NewAccountClaims(spub).Encode(okp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckp, _ := nkeys.CreateUser()
+	cpub, _ := ckp.PublicKey()
+	cseed, _ := ckp.Seed()
+	ujwt, err := jwt.NewUserClaims(cpub).Encode(akp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := jwt.FormatUserConfig(ujwt, cseed)
+	strangerKP, _ := nkeys.CreateAccount() // signs a user the server does not trust
+	sjwt, _ := jwt.NewUserClaims(cpub).Encode(strangerKP)
+	badCreds, _ := jwt.FormatUserConfig(sjwt, cseed)
+
+	// TLS with client certificates.
+	pki := newPKI(t, dir)
+
+	cases := []struct {
+		name     string
+		server   func(*server.Options)
+		scheme   string
+		good     map[string]string
+		bad      map[string]string
+		badError string
+	}{
+		{"user/password", func(o *server.Options) { o.Username, o.Password = "winnow", "s3cret" }, "nats",
+			map[string]string{"WINNOW_NATS_USER": "winnow", "WINNOW_NATS_PASSWORD": "s3cret"},
+			map[string]string{"WINNOW_NATS_USER": "winnow", "WINNOW_NATS_PASSWORD": "wrong"}, "authorization violation"},
+		{"token", func(o *server.Options) { o.Authorization = "tok-123" }, "nats",
+			map[string]string{"WINNOW_NATS_TOKEN": "tok-123"},
+			map[string]string{"WINNOW_NATS_TOKEN": "tok-999"}, "authorization violation"},
+		{"nkey", func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: upub}} }, "nats",
+			map[string]string{"WINNOW_NATS_NKEY_SEED_FILE": write("user.nk", useed)},
+			map[string]string{"WINNOW_NATS_NKEY_SEED_FILE": write("other.nk", otherSeed)}, "authorization violation"},
+		{"creds (JWT)", func(o *server.Options) {
+			o.TrustedOperators = []*jwt.OperatorClaims{oc}
+			r := &server.MemAccResolver{}
+			r.Store(apub, ajwt)
+			r.Store(spub, sysJWT)
+			o.AccountResolver = r
+			o.SystemAccount = spub
+		}, "nats",
+			map[string]string{"WINNOW_NATS_CREDS_FILE": write("user.creds", creds)},
+			map[string]string{"WINNOW_NATS_CREDS_FILE": write("bad.creds", badCreds)}, "authorization violation"},
+		{"TLS client certificate", func(o *server.Options) {
+			o.TLSConfig = pki.serverConfig
+			o.TLSVerify = true
+			o.TLS = true
+		}, "tls",
+			map[string]string{"WINNOW_NATS_TLS_CA": pki.ca, "WINNOW_NATS_TLS_CERT": pki.clientCert, "WINNOW_NATS_TLS_KEY": pki.clientKey},
+			map[string]string{"WINNOW_NATS_TLS_CA": pki.ca, "WINNOW_NATS_TLS_CERT": pki.rogueCert, "WINNOW_NATS_TLS_KEY": pki.rogueKey}, "tls"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := startAuthServer(t, c.server)
+			url := strings.Replace(s.ClientURL(), "nats://", c.scheme+"://", 1)
+			if code, stderr := runUntilReady(t, url, c.good); code != exitOK {
+				t.Fatalf("good credentials: exit %d: %s", code, stderr)
+			}
+			code, stderr := runUntilReady(t, url, c.bad)
+			if code != exitFatal || !strings.Contains(strings.ToLower(stderr), c.badError) {
+				t.Fatalf("wrong credentials: exit %d, stderr %q; want exit 1 mentioning %q", code, stderr, c.badError)
+			}
+			t.Logf("wrong credential: %s", strings.TrimSpace(stderr[strings.LastIndex(stderr[:len(stderr)-1], "\n")+1:]))
+		})
+	}
+}
+
+type pki struct {
+	ca, clientCert, clientKey, rogueCert, rogueKey string
+	serverConfig                                   *tls.Config
+}
+
+// newPKI makes a CA, a server certificate for 127.0.0.1, a client
+// certificate the CA signed and a self-signed "rogue" one.
+func newPKI(t *testing.T, dir string) *pki {
+	t.Helper()
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	serial := int64(1)
+	cert := func(cn string, k *ecdsa.PrivateKey, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, isCA bool, usage x509.ExtKeyUsage) (*x509.Certificate, []byte) {
+		serial++
+		tpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: isCA,
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		if !isCA {
+			tpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
+		}
+		if parent == nil {
+			parent, parentKey = tpl, k
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tpl, parent, &k.PublicKey, parentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	keyPEM := func(k *ecdsa.PrivateKey) []byte {
+		b, _ := x509.MarshalECPrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: b})
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caKey := key()
+	caCert, caPEM := cert("winnow test CA", caKey, nil, nil, true, 0)
+	srvKey := key()
+	_, srvPEM := cert("127.0.0.1", srvKey, caCert, caKey, false, x509.ExtKeyUsageServerAuth)
+	cliKey := key()
+	_, cliPEM := cert("winnow", cliKey, caCert, caKey, false, x509.ExtKeyUsageClientAuth)
+	rogueKey := key()
+	_, roguePEM := cert("rogue", rogueKey, nil, nil, false, x509.ExtKeyUsageClientAuth)
+
+	srvPair, err := tls.X509KeyPair(srvPEM, keyPEM(srvKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return &pki{
+		ca: write("ca.pem", caPEM), clientCert: write("client.pem", cliPEM), clientKey: write("client.key", keyPEM(cliKey)),
+		rogueCert: write("rogue.pem", roguePEM), rogueKey: write("rogue.key", keyPEM(rogueKey)),
+		serverConfig: &tls.Config{Certificates: []tls.Certificate{srvPair}, ClientCAs: pool,
+			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12},
+	}
+}
