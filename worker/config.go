@@ -69,6 +69,10 @@ type Config struct {
 	// DrainTimeout bounds shutdown: in-flight documents not finished by then
 	// are left unacked and redelivered elsewhere.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// PassThrough publishes each decoded document as its record without
+	// cleaning: the baseline `winnow bench` measures the worker against
+	// (same NATS path, same publish and ack protocol).
+	PassThrough bool `yaml:"pass_through"`
 }
 
 // DefaultConfig returns the documented defaults.

@@ -58,7 +58,12 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 		w.transient(ctx, m, "decode", err, "")
 		return
 	}
-	outcome, rec, err := process(p, doc)
+	outcome, rec, err := pipeline.Clean, schemas.Record{}, error(nil)
+	if w.cfg.PassThrough {
+		rec = schemas.Record{Schema: schemas.RecordV1, ID: doc.ID, Text: doc.Text, Removed: []schemas.Removal{}, Flags: []schemas.Flag{}}
+	} else {
+		outcome, rec, err = process(p, doc)
+	}
 	if err != nil {
 		w.transient(ctx, m, "panic", err, doc.ID)
 		return

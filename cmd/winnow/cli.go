@@ -19,6 +19,7 @@ Usage:
   winnow [run] [flags]          run the NATS worker (embedded NATS unless --nats-url)
   winnow clean [flags] [FILE…]  clean JSON lines from FILEs or stdin to stdout
   winnow eval [flags]           score clean output against a gold set
+  winnow bench [flags]          load test: end-to-end docs/s and latency, beside a pass-through worker
   winnow publish [flags] [FILE] publish JSON lines to the input subject with acks and retries
   winnow audit [flags]          check every input has exactly one outcome on the output stream
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
@@ -47,6 +48,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runEval(ctx, args, stdin, stdout, stderr)
 	case "train-spam":
 		return runTrainSpam(ctx, args, stdin, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, stdin, stdout, stderr)
 	case "publish":
 		return runPublish(ctx, args, stdin, stdout, stderr)
 	case "audit":

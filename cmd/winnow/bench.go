@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/internal/corpus"
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/worker"
+)
+
+// benchResult is one measured run of the load tool.
+type benchResult struct {
+	Mode          string        `json:"mode"`
+	Docs          int           `json:"docs"`
+	Bytes         int64         `json:"bytes"`
+	Seconds       float64       `json:"seconds"`
+	DocsPerSec    float64       `json:"docs_per_sec"`
+	MBPerSec      float64       `json:"mb_per_sec"`
+	P50, P99, Max time.Duration `json:"-"`
+}
+
+// runBench is the load tool: it publishes documents to the input subject
+// (at full speed or --rate) through an embedded nats-server to a worker in
+// this process and measures end-to-end throughput and latency, first for a
+// pass-through worker (same NATS path, publish and ack protocol, no
+// cleaning), then for the cleaning worker, in the same run.
+func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("winnow bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	input := fs.String("docs", "../shared/corpus/bench.jsonl.gz", "JSON-lines `FILE` of documents (.gz allowed)")
+	size := fs.String("size", "as-is", "document size: as-is, or 4k (consecutive documents concatenated to at least 4 KB)")
+	n := fs.Int("n", 20000, "documents to send per run")
+	rate := fs.Float64("rate", 0, "documents per second (0: as fast as the publisher can)")
+	handlers := fs.Int("handlers", 0, "worker handlers (default GOMAXPROCS)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitFatal
+	}
+	docs, err := benchInput(*input, *size, *n)
+	if err != nil {
+		fmt.Fprintln(stderr, "winnow bench:", err)
+		return exitFatal
+	}
+	var results []benchResult
+	for _, mode := range []string{"pass-through", "winnow"} {
+		r, err := benchRun(ctx, mode, docs, *rate, *handlers)
+		if err != nil {
+			fmt.Fprintln(stderr, "winnow bench:", err)
+			return exitFatal
+		}
+		results = append(results, r)
+		fmt.Fprintf(stdout, "%-12s %6d docs (%s, %.1f MB) in %5.2fs: %7.0f docs/s %6.2f MB/s  latency p50 %v p99 %v max %v\n",
+			r.Mode, r.Docs, *size, float64(r.Bytes)/1e6, r.Seconds, r.DocsPerSec, r.MBPerSec,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
+	}
+	fmt.Fprintf(stdout, "ratio winnow / pass-through: %.2f (docs/s)\n", results[1].DocsPerSec/results[0].DocsPerSec)
+	return exitOK
+}
+
+// benchInput loads n documents, as they are or concatenated to >= 4 KB.
+func benchInput(path, size string, n int) ([][]byte, error) {
+	src, err := corpus.Docs(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for i := 0; len(out) < n && len(src) > 0; {
+		d := src[i%len(src)]
+		cycle := i / len(src)
+		id := fmt.Sprintf("b%d/%s", cycle, d.ID)
+		text := d.Text
+		i++
+		if size == "4k" {
+			var b strings.Builder
+			b.WriteString(text)
+			for b.Len() < 4096 {
+				b.WriteString("\n\n")
+				b.WriteString(src[i%len(src)].Text)
+				i++
+			}
+			text = b.String()
+		} else if size != "as-is" {
+			return nil, fmt.Errorf("--size %q: want as-is or 4k", size)
+		}
+		line, _ := json.Marshal(corpus.Doc{ID: id, Text: text})
+		out = append(out, line)
+	}
+	return out, nil
+}
+
+func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, handlers int) (benchResult, error) {
+	dir, err := os.MkdirTemp("", "winnow-bench")
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	ns, err := startEmbedded(EmbeddedConfig{Host: "127.0.0.1", Port: 0, StoreDir: dir, MaxPayload: 8 << 20}, zap.NewNop())
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer ns.Shutdown()
+	url := ns.ClientURL()
+	wc := worker.DefaultConfig()
+	wc.PassThrough = mode == "pass-through"
+	if handlers > 0 {
+		wc.Handlers = handlers
+	}
+	pc := pipeline.DefaultConfig()
+	pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
+	wnc, err := nats.Connect(url)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer wnc.Close()
+	w, err := worker.New(wnc, wc, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) }, nil, nil)
+	if err != nil {
+		return benchResult{}, err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	werr := make(chan error, 1)
+	go func() { werr <- w.Run(wctx) }()
+	for !w.Ready() {
+		select {
+		case err := <-werr:
+			return benchResult{}, err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+
+	// Latency: from the publish call to the record's arrival.
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer nc.Close()
+	sent := make([]time.Time, len(docs))
+	lat := make([]time.Duration, 0, len(docs))
+	index := make(map[string]int, len(docs))
+	for i, d := range docs {
+		var doc corpus.Doc
+		_ = json.Unmarshal(d, &doc)
+		index[doc.ID] = i
+	}
+	var mu sync.Mutex
+	done := make(chan struct{})
+	got := 0
+	for _, prefix := range []string{wc.Subjects.Clean, wc.Subjects.Dup, wc.Subjects.Rejected, wc.Subjects.DLQ} {
+		if _, err := nc.Subscribe(prefix+".>", func(m *nats.Msg) {
+			now := time.Now()
+			id := m.Header.Get(nats.MsgIdHdr) // not the body: the harness must not spend the CPU it measures
+			mu.Lock()
+			defer mu.Unlock()
+			if i, ok := index[id]; ok && !sent[i].IsZero() {
+				lat = append(lat, now.Sub(sent[i]))
+				got++
+				if got == len(docs) {
+					close(done)
+				}
+			}
+		}); err != nil {
+			return benchResult{}, err
+		}
+	}
+	nc.Flush()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(512))
+	if err != nil {
+		return benchResult{}, err
+	}
+	var total int64
+	start := time.Now()
+	var tick <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	for i, d := range docs {
+		if tick != nil {
+			<-tick
+		}
+		total += int64(len(d))
+		mu.Lock()
+		sent[i] = time.Now()
+		mu.Unlock()
+		for {
+			if _, err := js.PublishAsync("docs.raw.bench", d); err == nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		return benchResult{}, fmt.Errorf("%s: %d of %d records after 5 minutes", mode, got, len(docs))
+	}
+	secs := time.Since(start).Seconds()
+	stop()
+	<-werr
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return benchResult{Mode: mode, Docs: len(docs), Bytes: total, Seconds: secs, DocsPerSec: float64(len(docs)) / secs,
+		MBPerSec: float64(total) / 1e6 / secs, P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1]}, nil
+}
