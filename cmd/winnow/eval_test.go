@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -182,5 +183,23 @@ func TestTrainSpamReproducible(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("retrained model (%d bytes) differs from moderate/model/spam.bin (%d bytes); %s", len(got), len(want), stdout.String())
+	}
+}
+
+// TestCleanIsDeterministic: the same input gives byte-identical output,
+// whatever GOMAXPROCS.
+func TestCleanIsDeterministic(t *testing.T) {
+	dir, err := corpus.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "gold", "docs.jsonl")
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(1)
+	a := cleanFile(t, in)
+	runtime.GOMAXPROCS(4)
+	b := cleanFile(t, in)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("outputs differ (%d and %d bytes)", len(a), len(b))
 	}
 }
