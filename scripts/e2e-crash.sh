@@ -38,16 +38,12 @@ PY
 
 nport=$(free_port); hport=$(free_port)
 URL="nats://127.0.0.1:$nport"
-cat >"$work/nats.conf" <<CONF
-listen: 127.0.0.1:$nport
-max_payload: 8MB
-jetstream { store_dir: "$work/js" }
-CONF
+nats_conf "$nport" "$work/js" "$work/nats.conf"
 start_nats() {
 	"$work/nats-server" -c "$work/nats.conf" >>"$work/nats.log" 2>&1 &
 	npid=$!
 	pids+=($npid)
-	WAIT=30 wait_until bash -c "echo >/dev/tcp/127.0.0.1/$nport" || fail "nats-server did not start"
+	wait_port "$nport" || fail "nats-server did not start"
 }
 export WINNOW_WORKER_ACK_WAIT=5s WINNOW_LOG_LEVEL=warn
 # supervise restarts the worker whenever it dies, as a container runtime would.

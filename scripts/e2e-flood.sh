@@ -21,14 +21,10 @@ build_binaries "$work"
 W="$work/winnow"
 nport=$(free_port); hport=$(free_port)
 URL="nats://127.0.0.1:$nport"
-cat >"$work/nats.conf" <<CONF
-listen: 127.0.0.1:$nport
-max_payload: 8MB
-jetstream { store_dir: "$work/js" }
-CONF
+nats_conf "$nport" "$work/js" "$work/nats.conf"
 "$work/nats-server" -c "$work/nats.conf" >"$work/nats.log" 2>&1 &
 pids+=($!)
-WAIT=20 wait_until bash -c "echo >/dev/tcp/127.0.0.1/$nport" || fail "nats-server did not start"
+wait_port "$nport" || fail "nats-server did not start"
 WINNOW_WORKER_MAX_DOC_BYTES=65536 "$W" run --nats-url "$URL" --http-addr "127.0.0.1:$hport" >"$work/worker.log" 2>&1 &
 wpid=$!
 pids+=($wpid)

@@ -54,15 +54,11 @@ pids=()
 
 # ---- 2. bench corpus, SIGTERM mid-stream, restart ------------------------------
 nport=$(free_port); hport=$(free_port)
-cat >"$work/nats.conf" <<CONF
-listen: 127.0.0.1:$nport
-max_payload: 8MB
-jetstream { store_dir: "$work/js" }
-CONF
+nats_conf "$nport" "$work/js" "$work/nats.conf"
 "$work/nats-server" -c "$work/nats.conf" >"$work/nats.log" 2>&1 &
 pids+=($!)
 URL="nats://127.0.0.1:$nport"
-WAIT=20 wait_until "$NATS" -s "$URL" server check connection || fail "nats-server not up"
+wait_port "$nport" || fail "nats-server not up"
 
 start_worker() {
 	"$W" run --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &

@@ -45,3 +45,19 @@ wait_until() {
 metric() {
 	curl -fs "$2" | awk -v m="$1" 'index($0, m" ") == 1 { print $2 }'
 }
+
+# nats_conf PORT STOREDIR FILE writes a nats-server config: loopback only,
+# JetStream in STOREDIR, 8 MB max payload (winnow's records can be larger
+# than its 1 MiB input limit).
+nats_conf() {
+	cat >"$3" <<CONF
+listen: 127.0.0.1:$1
+max_payload: 8MB
+jetstream { store_dir: "$2" }
+CONF
+}
+
+# wait_port PORT waits until something accepts connections on it.
+wait_port() {
+	WAIT=${WAIT:-30} wait_until bash -c "echo >/dev/tcp/127.0.0.1/$1"
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,39 +41,27 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. Exit 1 when an id is missing or appears twice.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
-	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+	cfg, err := remoteConfig(*cfgPath, apply)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow audit:", err)
-		return exitFatal
-	}
-	apply(&cfg)
-	if cfg.NATS.URL == "" {
-		fmt.Fprintln(stderr, "winnow audit: --nats-url (or WINNOW_NATS_URL) is required")
-		return exitFatal
+		return fail(stderr, "winnow audit", err)
 	}
 	var want []string
 	if *idsPath != "" {
 		if want, err = readIDs(*idsPath); err != nil {
-			fmt.Fprintln(stderr, "winnow audit:", err)
-			return exitFatal
+			return fail(stderr, "winnow audit", err)
 		}
 	}
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow audit:", err)
-		return exitFatal
+		return fail(stderr, "winnow audit", err)
 	}
 	defer nc.Close()
 	rep, err := audit(ctx, nc, cfg.Worker, want, *wait)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow audit:", err)
-		return exitFatal
+		return fail(stderr, "winnow audit", err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

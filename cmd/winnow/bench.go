@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,23 +46,18 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	n := fs.Int("n", 20000, "documents to send per run")
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as the publisher can)")
 	handlers := fs.Int("handlers", 0, "worker handlers (default GOMAXPROCS)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	docs, err := benchInput(*input, *size, *n)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow bench:", err)
-		return exitFatal
+		return fail(stderr, "winnow bench", err)
 	}
 	var results []benchResult
 	for _, mode := range []string{"pass-through", "winnow"} {
 		r, err := benchRun(ctx, mode, docs, *rate, *handlers)
 		if err != nil {
-			fmt.Fprintln(stderr, "winnow bench:", err)
-			return exitFatal
+			return fail(stderr, "winnow bench", err)
 		}
 		results = append(results, r)
 		fmt.Fprintf(stdout, "%-12s %6d docs (%s, %.1f MB) in %5.2fs: %7.0f docs/s %6.2f MB/s  latency p50 %v p99 %v max %v\n",

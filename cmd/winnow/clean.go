@@ -32,16 +32,12 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow clean:", err)
-		return exitFatal
+		return fail(stderr, "winnow clean", err)
 	}
 	if err == nil {
 		err = applyPolicy(&cfg.Pipeline, *policy)
@@ -50,20 +46,17 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = cfg.Pipeline.Validate()
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow clean:", err)
-		return exitFatal
+		return fail(stderr, "winnow clean", err)
 	}
 	p, err := pipeline.New(cfg.Pipeline)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow clean:", err)
-		return exitFatal
+		return fail(stderr, "winnow clean", err)
 	}
 	rejW := stderr
 	if *rejects != "" {
 		f, err := os.Create(*rejects)
 		if err != nil {
-			fmt.Fprintln(stderr, "winnow clean:", err)
-			return exitFatal
+			return fail(stderr, "winnow clean", err)
 		}
 		defer f.Close()
 		rejW = f
@@ -82,13 +75,11 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := c.file(ctx, name, stdin); err != nil {
 			out.Flush()
 			rej.Flush()
-			fmt.Fprintln(stderr, "winnow clean:", err)
-			return exitFatal
+			return fail(stderr, "winnow clean", err)
 		}
 	}
 	if err := errors.Join(out.Flush(), rej.Flush()); err != nil {
-		fmt.Fprintln(stderr, "winnow clean:", err)
-		return exitFatal
+		return fail(stderr, "winnow clean", err)
 	}
 	c.progress.done(c.stats)
 	if c.stats.rejects > 0 {

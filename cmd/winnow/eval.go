@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,39 +20,32 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file, or stdin) against a gold set as\nshared/corpus/EVALUATION.md describes, and prints the report as JSON.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	r := stdin
 	if fs.NArg() > 0 {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
-			fmt.Fprintln(stderr, "winnow eval:", err)
-			return exitFatal
+			return fail(stderr, "winnow eval", err)
 		}
 		defer f.Close()
 		r = f
 	}
 	g, err := evaluate.LoadGold(*gold)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow eval:", err)
-		return exitFatal
+		return fail(stderr, "winnow eval", err)
 	}
 	outs, err := evaluate.ReadOutputs(r)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow eval:", err)
-		return exitFatal
+		return fail(stderr, "winnow eval", err)
 	}
 	rep := evaluate.Score(g, outs, *examples)
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(rep); err != nil {
-		fmt.Fprintln(stderr, "winnow eval:", err)
-		return exitFatal
+		return fail(stderr, "winnow eval", err)
 	}
 	return exitOK
 }

@@ -23,13 +23,11 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow healthcheck:", err)
-		return exitFatal
+		return fail(stderr, "winnow healthcheck", err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow healthcheck:", err)
-		return exitFatal
+		return fail(stderr, "winnow healthcheck", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

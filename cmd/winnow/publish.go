@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,29 +29,19 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as acks allow)")
 	pending := fs.Int("max-pending", 256, "unacknowledged publishes in flight")
 	noMsgID := fs.Bool("no-msg-id", false, "do not set Nats-Msg-Id (to send several messages that claim one id)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
-	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+	cfg, err := remoteConfig(*cfgPath, apply)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow publish:", err)
-		return exitFatal
-	}
-	apply(&cfg)
-	if cfg.NATS.URL == "" {
-		fmt.Fprintln(stderr, "winnow publish: --nats-url (or WINNOW_NATS_URL) is required")
-		return exitFatal
+		return fail(stderr, "winnow publish", err)
 	}
 	var lines [][]byte
 	r := stdin
 	if fs.NArg() > 0 {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
-			fmt.Fprintln(stderr, "winnow publish:", err)
-			return exitFatal
+			return fail(stderr, "winnow publish", err)
 		}
 		defer f.Close()
 		r = f
@@ -69,22 +58,19 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow publish:", err)
-		return exitFatal
+		return fail(stderr, "winnow publish", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(*pending))
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow publish:", err)
-		return exitFatal
+		return fail(stderr, "winnow publish", err)
 	}
 	start := time.Now()
 	n, bytes, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID)
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "published %d documents (%.1f MB) in %.1fs: %.0f docs/s\n", n, float64(bytes)/1e6, secs, float64(n)/secs)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow publish:", err)
-		return exitFatal
+		return fail(stderr, "winnow publish", err)
 	}
 	return exitOK
 }

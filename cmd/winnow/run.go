@@ -62,11 +62,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, "Usage: winnow [run] [flags]\n\nConsumes documents from docs.raw.> and publishes cleaned records to docs.clean.>,\nduplicates to docs.dup.>, rejections to docs.rejected.> and dead letters to docs.dlq.>.\nWith no NATS URL it embeds a NATS server on 127.0.0.1:4222.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
 	if err == nil {

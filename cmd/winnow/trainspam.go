@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,16 +27,12 @@ func runTrainSpam(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	dir := fs.String("corpus", "../shared/corpus", "corpus `DIR` holding spam-train.txt and bench.jsonl.gz")
 	out := fs.String("out", "moderate/model/spam.bin", "model `FILE` to write")
 	maxFPR := fs.Float64("max-fpr", 0.01, "highest cross-validated ham false-positive rate the threshold may give")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitFatal
+	if code, done := parse(fs, args); done {
+		return code
 	}
 	examples, err := loadTraining(*dir)
 	if err != nil {
-		fmt.Fprintln(stderr, "winnow train-spam:", err)
-		return exitFatal
+		return fail(stderr, "winnow train-spam", err)
 	}
 	opts := moderate.DefaultTrainOptions()
 	thr, cv := moderate.ChooseThreshold(examples, opts, 5, *maxFPR)
@@ -45,12 +40,10 @@ func runTrainSpam(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	m.Threshold = float32(thr)
 	b, _ := m.MarshalBinary()
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		fmt.Fprintln(stderr, "winnow train-spam:", err)
-		return exitFatal
+		return fail(stderr, "winnow train-spam", err)
 	}
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
-		fmt.Fprintln(stderr, "winnow train-spam:", err)
-		return exitFatal
+		return fail(stderr, "winnow train-spam", err)
 	}
 	spam := 0
 	for _, e := range examples {

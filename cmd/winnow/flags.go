@@ -1,0 +1,43 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// parse parses a subcommand's flags. When done is true the command returns
+// code at once: 0 after -h, 1 after a bad flag (the flag package has
+// printed why).
+func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, true
+		}
+		return exitFatal, true
+	}
+	return 0, false
+}
+
+// fail prints a subcommand's error on w and returns the fatal exit code.
+func fail(w io.Writer, cmd string, err error) int {
+	fmt.Fprintf(w, "%s: %v\n", cmd, err)
+	return exitFatal
+}
+
+// remoteConfig is the configuration of a subcommand that talks to a running
+// NATS server (audit, publish): file, environment, then flags; a URL is
+// required since there is nothing to embed.
+func remoteConfig(cfgPath string, apply func(*Config)) (Config, error) {
+	cfg, err := loadConfig(cfgPath, os.LookupEnv)
+	if err != nil {
+		return cfg, err
+	}
+	apply(&cfg)
+	if cfg.NATS.URL == "" {
+		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required")
+	}
+	return cfg, nil
+}
