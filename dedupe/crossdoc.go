@@ -90,6 +90,9 @@ type CrossDecision struct {
 	DuplicateOf string
 	Similarity  float64
 	Commit      Commit
+	// Err reports a shared memory that could not be reached; nothing was
+	// decided.
+	Err error
 }
 
 // Cross decides, for one document at a time, against a Memory of earlier
@@ -146,6 +149,21 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		}
 	}
 	x.sh = Shingles(x.own, x.k, x.sh[:0])
+	if len(x.all) >= x.opts.MinBlockWords {
+		// An exact copy is settled by a claim on its content (all its kept,
+		// unquoted words: not the own text, which depends on what the
+		// memory holds), atomically in a shared memory: two copies in
+		// flight on two workers cannot both be the original.
+		owner, err := x.mem.Claim(Combine(x.all), id)
+		if err != nil {
+			d.Err = err
+			return
+		}
+		if owner != id {
+			d.DuplicateOf, d.Similarity = owner, 1
+			return
+		}
+	}
 	if len(x.sh) >= x.opts.MinDupShingles {
 		sk := NewSketch(x.sh, len(x.sh))
 		d.Commit.Sketch, d.Commit.Bands, d.Commit.Sketched = sk, sk.BandKeys(), true

@@ -32,6 +32,11 @@ type Memory interface {
 	Doc(ref DocRef) (id string, sk *Sketch, ok bool)
 	// Commit records a document and returns its reference.
 	Commit(c *Commit) DocRef
+	// Claim records id as the owner of a content key unless another
+	// document owns it already, and returns the owner. Claims are
+	// idempotent: a redelivered document finds its own claim. The error is
+	// for shared implementations whose store cannot be reached.
+	Claim(key uint64, id string) (owner string, err error)
 }
 
 // Commit is what one document adds to the memory once its output is
@@ -77,6 +82,12 @@ type memory struct {
 	shingles *genTable
 	bands    *genTable
 	docs     []memDoc // ring indexed by ref % MaxDocs
+	claims   map[uint64]claim
+}
+
+type claim struct {
+	id string
+	at DocRef // the document position when it was claimed
 }
 
 type memDoc struct {
@@ -94,7 +105,27 @@ func NewMemory(o MemoryOptions) Memory {
 		shingles: newGenTable(max(o.MaxShingles, 1024)),
 		bands:    newGenTable(max(o.MaxDocs*Bands, 1024)),
 		docs:     make([]memDoc, min(o.MaxDocs, 1<<16)),
+		claims:   map[uint64]claim{},
 	}
+}
+
+// Claim keeps the first id to claim each key inside the window: a claim
+// made at document position ref lives as long as that document would.
+func (m *memory) Claim(key uint64, id string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.claims[key]; ok && (c.at+DocRef(m.opts.MaxDocs) >= m.next) {
+		return c.id, nil
+	}
+	m.claims[key] = claim{id: id, at: m.next}
+	if len(m.claims) > 2*m.opts.MaxDocs {
+		for k, c := range m.claims {
+			if c.at+DocRef(m.opts.MaxDocs) < m.next {
+				delete(m.claims, k)
+			}
+		}
+	}
+	return id, nil
 }
 
 // live reports whether ref is inside the window.

@@ -131,7 +131,7 @@ func BenchmarkProcess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, d := range docs {
-			_, rec := p.Process(d)
+			_, rec, _ := p.Process(d)
 			sink += uint64(len(rec.Text))
 		}
 	}
@@ -158,7 +158,7 @@ func BenchmarkProcessBySize(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, d := range sel {
-					_, rec := p.Process(d)
+					_, rec, _ := p.Process(d)
 					sink += uint64(len(rec.Text))
 				}
 			}
@@ -181,7 +181,7 @@ func BenchmarkProcessJSON(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			_, rec := p.Process(d)
+			_, rec, _ := p.Process(d)
 			buf.Reset()
 			if err := enc.Encode(rec); err != nil {
 				b.Fatal(err)
@@ -211,7 +211,7 @@ func BenchmarkCleanVsShingleBaseline(b *testing.B) {
 		}
 		t1 := time.Now()
 		for _, d := range docs {
-			_, rec := p.Process(d)
+			_, rec, _ := p.Process(d)
 			sink += uint64(len(rec.Text))
 		}
 		base, full = base+t1.Sub(t0), full+time.Since(t1)
@@ -238,12 +238,12 @@ func BenchmarkModerationOverhead(b *testing.B) {
 			chunk := docs[i:min(i+256, len(docs))]
 			t0 := time.Now()
 			for _, d := range chunk {
-				_, rec := core.Process(d)
+				_, rec, _ := core.Process(d)
 				sink += uint64(len(rec.Text))
 			}
 			t1 := time.Now()
 			for _, d := range chunk {
-				_, rec := full.Process(d)
+				_, rec, _ := full.Process(d)
 				sink += uint64(len(rec.Text))
 			}
 			tCore, tFull = tCore+t1.Sub(t0), tFull+time.Since(t1)

@@ -13,6 +13,10 @@ type crossStage struct {
 
 func (s *crossStage) Process(d *Doc) {
 	s.x.Decide(d.In.ID, d.A, &s.dec)
+	if s.dec.Err != nil {
+		d.Err = s.dec.Err
+		return
+	}
 	if s.dec.DuplicateOf != "" {
 		d.DuplicateOf, d.DuplicateSimilarity = s.dec.DuplicateOf, round4(s.dec.Similarity)
 		return

@@ -132,8 +132,9 @@ func (p *Pipeline) Commit() {
 func Decode(b []byte) (schemas.Document, error) { return schemas.DecodeDocument(b) }
 
 // Process cleans one valid document and returns its outcome and record. The
-// record shares no memory with the Pipeline.
-func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record) {
+// record shares no memory with the Pipeline. An error is never the
+// document's fault (it is a stage's shared state failing): retry later.
+func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record, error) {
 	if cap(p.out) > 1<<20 {
 		p.out = nil // do not pin one huge document's buffer
 	}
@@ -144,13 +145,19 @@ func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record) {
 	p.cleaner.Analyze(in.Text, &p.analysis)
 	for _, s := range p.stages {
 		s.Process(&p.doc)
+		if p.doc.Err != nil {
+			if p.cross != nil {
+				p.cross.pending = false
+			}
+			return Clean, schemas.Record{}, fmt.Errorf("pipeline: %w", p.doc.Err)
+		}
 	}
 	rec := p.record()
 	switch {
 	case p.doc.Rejected != nil:
-		return Rejected, rec
+		return Rejected, rec, nil
 	case p.doc.DuplicateOf != "":
-		return Duplicate, rec
+		return Duplicate, rec, nil
 	}
-	return Clean, rec
+	return Clean, rec, nil
 }

@@ -24,7 +24,7 @@ func TestRenderBlankLinesAroundRemovals(t *testing.T) {
 		{"dup line\n\ndup line\n\ntail", "dup line\n\ntail"},
 	}
 	for _, tt := range tests {
-		_, rec := p.Process(schemas.Document{ID: "t", Text: tt.in})
+		_, rec, _ := p.Process(schemas.Document{ID: "t", Text: tt.in})
 		if rec.Text != tt.want {
 			t.Errorf("%q -> %q, want %q", tt.in, rec.Text, tt.want)
 		}
@@ -43,11 +43,11 @@ func TestModerationOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, rec := p.Process(schemas.Document{ID: "r", Text: "A note on the Forbidden  Topic here."})
+	o, rec, _ := p.Process(schemas.Document{ID: "r", Text: "A note on the Forbidden  Topic here."})
 	if o != Rejected || rec.Rejected == nil || rec.Rejected.Rule != moderate.RuleBlocklist {
 		t.Fatalf("outcome %v, rejected %+v", o, rec.Rejected)
 	}
-	o, rec = p.Process(schemas.Document{ID: "e", Text: "Reach me at jane@example.com or jane@example.org any day of the week."})
+	o, rec, _ = p.Process(schemas.Document{ID: "e", Text: "Reach me at jane@example.com or jane@example.org any day of the week."})
 	if o != Clean || rec.Text != "Reach me at [email] or [email] any day of the week." {
 		t.Fatalf("outcome %v text %q", o, rec.Text)
 	}
@@ -59,7 +59,7 @@ func TestModerationOutcomes(t *testing.T) {
 	cfg.Moderation.PII.Email = moderate.ActionFlag
 	cfg.Moderation.Spam.Enabled = false
 	p, _ = New(cfg)
-	_, rec = p.Process(schemas.Document{ID: "f", Text: "a@example.com\nb@example.com"})
+	_, rec, _ = p.Process(schemas.Document{ID: "f", Text: "a@example.com\nb@example.com"})
 	if len(rec.Flags) != 1 || rec.Flags[0].Rule != "pii.email" || rec.Flags[0].Score != 2 {
 		t.Fatalf("flags %+v, want one pii.email flag counting 2", rec.Flags)
 	}

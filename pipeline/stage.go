@@ -23,6 +23,10 @@ type Doc struct {
 
 	DuplicateOf         string
 	DuplicateSimilarity float64
+
+	// Err, set by a stage, stops the pipeline: a fault outside the
+	// document (shared state unreachable), so the caller retries it later.
+	Err error
 }
 
 // Cut is a span removed from inside a kept line, and why. Replace is

@@ -73,6 +73,12 @@ type Config struct {
 	// cleaning: the baseline `winnow bench` measures the worker against
 	// (same NATS path, same publish and ack protocol).
 	PassThrough bool `yaml:"pass_through"`
+
+	// State selects where cross-document dedup state lives: "memory" (this
+	// process's handlers share it; replicas do not) or "kv" (every replica
+	// shares it through a JetStream KV bucket, see SharedMemory).
+	State  string       `yaml:"state"`
+	Shared SharedConfig `yaml:"shared"`
 }
 
 // DefaultConfig returns the documented defaults.
@@ -89,6 +95,7 @@ func DefaultConfig() Config {
 		MaxAckPending: 1024, PullBatch: 128,
 		Handlers:    runtime.GOMAXPROCS(0),
 		MaxDocBytes: 1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
+		State: "memory", Shared: DefaultSharedConfig(),
 	}
 }
 
@@ -143,6 +150,16 @@ func (c Config) Validate() error {
 		return bad("publish_timeout", "%v: want > 0", c.PublishTimeout)
 	case c.DrainTimeout <= 0:
 		return bad("drain_timeout", "%v: want > 0", c.DrainTimeout)
+	}
+	switch {
+	case c.State != "memory" && c.State != "kv":
+		return bad("state", "%q: want memory or kv", c.State)
+	case c.State == "kv" && c.Mode == ModeCore:
+		return bad("state", "kv needs JetStream (mode jetstream)")
+	case c.State == "kv" && (c.Shared.Bucket == "" || strings.ContainsAny(c.Shared.Bucket, ". *>")):
+		return bad("shared.bucket", "%q: want a bucket name", c.Shared.Bucket)
+	case c.State == "kv" && c.Shared.TTL < time.Minute:
+		return bad("shared.ttl", "%v: want >= 1m", c.Shared.TTL)
 	}
 	if c.Mode == ModeCore {
 		if c.QueueGroup == "" {

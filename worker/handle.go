@@ -108,8 +108,7 @@ func process(p *pipeline.Pipeline, doc schemas.Document) (o pipeline.Outcome, re
 			err = fmt.Errorf("worker: pipeline panic: %v", r)
 		}
 	}()
-	o, rec = p.Process(doc)
-	return o, rec, nil
+	return p.Process(doc)
 }
 
 // transient naks with backoff, or dead-letters once MaxDeliver is reached.

@@ -24,6 +24,7 @@ type Metrics struct {
 	naks          *prometheus.CounterVec
 	duplicateAcks prometheus.Counter
 	ready         prometheus.Gauge
+	kvSeconds     prometheus.Histogram
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -50,9 +51,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		duplicateAcks: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
 			Help: "Records the output stream already had (a redelivery after a crash)."}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
+		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
+			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
-		m.inFlight, m.redeliveries, m.naks, m.duplicateAcks, m.ready)
+		m.inFlight, m.redeliveries, m.naks, m.duplicateAcks, m.ready, m.kvSeconds)
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
 		m.documents.WithLabelValues(o)
 	}
@@ -119,4 +122,10 @@ func (m *Metrics) setReady(ok bool) {
 		v = 1
 	}
 	m.ready.Set(v)
+}
+
+func (m *Metrics) kvLatency(d time.Duration) {
+	if m != nil {
+		m.kvSeconds.Observe(d.Seconds())
+	}
 }

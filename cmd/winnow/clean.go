@@ -148,7 +148,10 @@ func (c *cleaner) line(name string, n int, line []byte) error {
 		}
 		return c.rej.Encode(dl)
 	}
-	_, rec := c.p.Process(doc)
+	_, rec, err := c.p.Process(doc)
+	if err != nil {
+		return err // batch state is in memory: this does not happen, but is fatal if it does
+	}
 	c.p.Commit() // batch output is durable once written, in order
 	c.stats.records++
 	c.progress.tick(c.stats)

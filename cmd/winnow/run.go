@@ -120,14 +120,22 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := worker.NewMetrics(reg)
 	pc := cfg.Pipeline
 	if pc.Cross && pc.Memory == nil {
-		// One memory for every handler: they see one stream. (Replicas each
-		// have their own; see README, cross-document dedup.)
-		pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
+		switch cfg.Worker.State {
+		case "kv": // shared by every replica through a JetStream KV bucket
+			mem, err := worker.NewSharedMemory(ctx, nc, cfg.Worker.Shared, pc.CrossOptions.Memory, log.Named("dedupe"), metrics)
+			if err != nil {
+				return err
+			}
+			pc.Memory = mem
+		default: // one memory for this process's handlers
+			pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
+		}
 	}
 	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) },
-		log.Named("worker"), worker.NewMetrics(reg))
+		log.Named("worker"), metrics)
 	if err != nil {
 		return err
 	}

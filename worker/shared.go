@@ -1,0 +1,207 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/dedupe"
+)
+
+// SharedConfig configures the cross-document state every replica shares.
+type SharedConfig struct {
+	// Bucket is the JetStream KV bucket (created if absent).
+	Bucket string `yaml:"bucket"`
+	// TTL is how long commits and claims live: the window in time.
+	TTL time.Duration `yaml:"ttl"`
+	// Replicas of the bucket's stream.
+	Replicas int `yaml:"replicas"`
+}
+
+// DefaultSharedConfig: bucket WINNOW_DEDUPE, 24h, one replica.
+func DefaultSharedConfig() SharedConfig {
+	return SharedConfig{Bucket: "WINNOW_DEDUPE", TTL: 24 * time.Hour, Replicas: 1}
+}
+
+// SharedMemory is a dedupe.Memory shared by every worker through a
+// JetStream KV bucket, with an in-process replica in front.
+//
+// A round trip per block lookup would throttle the fleet (a page has tens
+// of blocks and hundreds of shingles), so the index is replicated through
+// the bucket's stream instead: each worker puts every document it commits
+// under c.<worker>.<seq> (asynchronously: it is already durable downstream),
+// and watches the bucket, applying the other workers' commits to its local
+// dedupe.Memory. Lookups are local; a start-up replays the bucket, so a
+// restarted worker remembers the window. Replication lags by a round trip,
+// so documents in flight on two workers at the same moment may not see each
+// other; exact copies are still settled between them by claims: Create
+// k.<content key> = document id is atomic, and a redelivered document finds
+// its own claim.
+type SharedMemory struct {
+	local  dedupe.Memory
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	cfg    SharedConfig
+	origin string
+	seq    atomic.Uint64
+	log    *zap.Logger
+	m      *Metrics
+
+	mu     sync.Mutex
+	claims map[uint64]string // positive cache of settled claims
+
+	applied atomic.Int64 // remote commits applied
+	pending chan jetstream.PubAckFuture
+}
+
+// NewSharedMemory opens (or creates) the bucket and replays it into a local
+// memory bounded by o, then keeps watching until ctx ends.
+func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o dedupe.MemoryOptions, log *zap.Logger, m *Metrics) (*SharedMemory, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024))
+	if err != nil {
+		return nil, err
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.Bucket, TTL: cfg.TTL,
+		Replicas: cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
+	if err != nil {
+		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", cfg.Bucket, err)
+	}
+	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, kv: kv, cfg: cfg, origin: nuid.Next(), log: log, m: m,
+		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096)}
+	w, err := kv.Watch(ctx, "c.>")
+	if err != nil {
+		return nil, fmt.Errorf("worker: watch %s: %w", cfg.Bucket, err)
+	}
+	replayed := make(chan struct{})
+	go s.follow(ctx, w, replayed)
+	go s.checkPuts(ctx)
+	select {
+	case <-replayed:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	log.Info("dedupe state replayed", zap.String("bucket", cfg.Bucket), zap.Int64("documents", s.applied.Load()))
+	return s, nil
+}
+
+// follow applies the other workers' commits as they arrive.
+func (s *SharedMemory) follow(ctx context.Context, w jetstream.KeyWatcher, replayed chan struct{}) {
+	defer w.Stop()
+	var c dedupe.Commit
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil { // end of the initial replay
+				close(replayed)
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut || strings.HasPrefix(e.Key(), "c."+s.origin+".") {
+				continue
+			}
+			if err := c.UnmarshalBinary(e.Value()); err != nil {
+				s.log.Warn("undecodable dedupe commit", zap.String("key", e.Key()), zap.Error(err))
+				continue
+			}
+			s.local.Commit(&c)
+			s.applied.Add(1)
+		}
+	}
+}
+
+// checkPuts logs commits the bucket did not take; they cost only recall.
+func (s *SharedMemory) checkPuts(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-s.pending:
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				s.log.Warn("dedupe commit not replicated", zap.Error(err))
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (s *SharedMemory) Block(fp uint64) (dedupe.BlockInfo, bool) { return s.local.Block(fp) }
+func (s *SharedMemory) Shingle(h uint64) (dedupe.DocRef, bool)   { return s.local.Shingle(h) }
+func (s *SharedMemory) Band(key uint64) (dedupe.DocRef, bool)    { return s.local.Band(key) }
+func (s *SharedMemory) Doc(ref dedupe.DocRef) (string, *dedupe.Sketch, bool) {
+	return s.local.Doc(ref)
+}
+
+// Commit applies the commit locally and replicates it through the bucket.
+func (s *SharedMemory) Commit(c *dedupe.Commit) dedupe.DocRef {
+	ref := s.local.Commit(c)
+	b, _ := c.MarshalBinary()
+	key := "c." + s.origin + "." + strconv.FormatUint(s.seq.Add(1), 10)
+	f, err := s.js.PublishAsync("$KV."+s.cfg.Bucket+"."+key, b)
+	if err != nil {
+		s.log.Warn("dedupe commit not replicated", zap.Error(err))
+		return ref
+	}
+	select {
+	case s.pending <- f:
+	default: // checkPuts is behind; the future's error, if any, goes unlogged
+	}
+	return ref
+}
+
+// Claim settles the owner of a content key with an atomic Create.
+func (s *SharedMemory) Claim(key uint64, id string) (string, error) {
+	s.mu.Lock()
+	owner, ok := s.claims[key]
+	s.mu.Unlock()
+	if ok {
+		return owner, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	k := "k." + strconv.FormatUint(key, 16)
+	_, err := s.kv.Create(ctx, k, []byte(id))
+	switch {
+	case err == nil:
+		owner = id
+	case errors.Is(err, jetstream.ErrKeyExists):
+		e, gerr := s.kv.Get(ctx, k)
+		if gerr != nil {
+			return "", fmt.Errorf("worker: dedupe claim %s: %w", k, gerr)
+		}
+		owner = string(e.Value())
+	default:
+		return "", fmt.Errorf("worker: dedupe claim %s: %w", k, err)
+	}
+	s.m.kvLatency(time.Since(start))
+	s.mu.Lock()
+	if len(s.claims) > 1<<16 {
+		clear(s.claims)
+	}
+	s.claims[key] = owner
+	s.mu.Unlock()
+	return owner, nil
+}
+
+// Replicated returns how many other workers' commits have been applied.
+func (s *SharedMemory) Replicated() int64 { return s.applied.Load() }

@@ -1,0 +1,61 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/dedupe/dedupetest"
+)
+
+var bucketSeq atomic.Int64
+
+func TestSharedMemoryConformance(t *testing.T) {
+	s := startServer(t)
+	dedupetest.TestMemory(t, func(t *testing.T, o dedupe.MemoryOptions) dedupe.Memory {
+		nc, _ := connect(t, s)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		cfg := DefaultSharedConfig()
+		cfg.Bucket = fmt.Sprint("CONF_", bucketSeq.Add(1))
+		m, err := NewSharedMemory(ctx, nc, cfg, o, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	})
+}
+
+// TestSharedMemoryReplicates: what one worker commits, another sees; a
+// worker started later replays it; claims hold across workers.
+func TestSharedMemoryReplicates(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func() *SharedMemory {
+		nc, _ := connect(t, s)
+		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := open(), open()
+	a.Commit(&dedupe.Commit{ID: "doc-a", Blocks: []uint64{4242}})
+	waitFor(t, "replication to b", func() bool { _, ok := b.Block(4242); return ok })
+	if owner, err := a.Claim(7, "doc-a"); err != nil || owner != "doc-a" {
+		t.Fatalf("claim on a: %q %v", owner, err)
+	}
+	if owner, err := b.Claim(7, "doc-b"); err != nil || owner != "doc-a" {
+		t.Fatalf("claim on b: %q %v, want doc-a", owner, err)
+	}
+	late := open()
+	if bi, ok := late.Block(4242); !ok || bi.Docs != 1 {
+		t.Fatalf("a worker started later did not replay the bucket: %+v %v", bi, ok)
+	}
+	if late.Replicated() < 1 {
+		t.Fatal("replay not counted")
+	}
+}
