@@ -71,6 +71,23 @@ func DefaultMemoryOptions() MemoryOptions {
 	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 20, MaxShingles: 2 << 20}
 }
 
+// MemoryStats describe an in-memory Memory, for metrics.
+type MemoryStats struct {
+	Documents int // committed documents inside the window
+	Blocks    int // block fingerprints held
+	Shingles  int // sampled shingles held
+	Rotations int // generations dropped (evictions of the oldest entries)
+}
+
+// Stats returns the memory's sizes. It walks the old generations: call it
+// on a metrics scrape, not per document.
+func (m *memory) Stats() MemoryStats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return MemoryStats{Documents: min(int(m.next-1), m.opts.MaxDocs), Blocks: m.blocks.Len(), Shingles: m.shingles.Len(),
+		Rotations: m.blocks.rotations + m.shingles.rotations}
+}
+
 // memory is the in-memory Memory: generational hash tables (see genTable)
 // and a ring of the window's documents. Safe for concurrent use.
 type memory struct {
@@ -235,6 +252,7 @@ type genTable struct {
 	young, old []slot
 	n          int
 	max        int // slots of a full-grown table
+	rotations  int
 }
 
 type slot struct{ key, val uint64 }
@@ -291,6 +309,7 @@ func (g *genTable) put(key, val uint64) {
 				g.grow()
 			} else {
 				g.old, g.young, g.n = g.young, make([]slot, len(g.young)), 0
+				g.rotations++
 			}
 			i, _ = find(g.young, k)
 		}
@@ -302,6 +321,7 @@ func (g *genTable) put(key, val uint64) {
 // rotate drops the old generation and starts a new young one.
 func (g *genTable) rotate() {
 	g.old, g.young, g.n = g.young, make([]slot, 1024), 0
+	g.rotations++
 }
 
 func (g *genTable) grow() {

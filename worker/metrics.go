@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
@@ -127,5 +128,28 @@ func (m *Metrics) setReady(ok bool) {
 func (m *Metrics) kvLatency(d time.Duration) {
 	if m != nil {
 		m.kvSeconds.Observe(d.Seconds())
+	}
+}
+
+// RegisterMemory exports a cross-document memory's sizes (read on scrape)
+// and, for a shared one, how many other workers' commits it applied.
+func RegisterMemory(reg prometheus.Registerer, mem any) {
+	st, ok := mem.(interface{ Stats() dedupe.MemoryStats })
+	if !ok {
+		return
+	}
+	gauge := func(name, help string, f func(dedupe.MemoryStats) int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f(st.Stats())) })
+	}
+	reg.MustRegister(
+		gauge("winnow_dedupe_index_documents", "Documents inside the cross-document window.", func(s dedupe.MemoryStats) int { return s.Documents }),
+		gauge("winnow_dedupe_index_blocks", "Block fingerprints held.", func(s dedupe.MemoryStats) int { return s.Blocks }),
+		gauge("winnow_dedupe_index_shingles", "Sampled shingles held.", func(s dedupe.MemoryStats) int { return s.Shingles }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_index_rotations_total",
+			Help: "Generations of the index dropped (the oldest entries evicted)."}, func() float64 { return float64(st.Stats().Rotations) }),
+	)
+	if sh, ok := mem.(*SharedMemory); ok {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
+			Help: "Other workers' commits applied from the shared bucket."}, func() float64 { return float64(sh.Replicated()) }))
 	}
 }

@@ -203,5 +203,13 @@ func (s *SharedMemory) Claim(key uint64, id string) (string, error) {
 	return owner, nil
 }
 
+// Stats returns the local replica's sizes.
+func (s *SharedMemory) Stats() dedupe.MemoryStats {
+	if st, ok := s.local.(interface{ Stats() dedupe.MemoryStats }); ok {
+		return st.Stats()
+	}
+	return dedupe.MemoryStats{}
+}
+
 // Replicated returns how many other workers' commits have been applied.
 func (s *SharedMemory) Replicated() int64 { return s.applied.Load() }

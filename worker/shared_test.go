@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/dedupe/dedupetest"
 )
@@ -57,5 +59,24 @@ func TestSharedMemoryReplicates(t *testing.T) {
 	}
 	if late.Replicated() < 1 {
 		t.Fatal("replay not counted")
+	}
+}
+
+func TestMemoryMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	mem := dedupe.NewMemory(dedupe.DefaultMemoryOptions())
+	RegisterMemory(reg, mem)
+	mem.Commit(&dedupe.Commit{ID: "a", Blocks: []uint64{1, 2, 3}, Shingles: []uint64{4}})
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	if got["winnow_dedupe_index_blocks"] != 3 || got["winnow_dedupe_index_shingles"] != 1 || got["winnow_dedupe_index_documents"] != 1 {
+		t.Fatalf("index metrics %v", got)
 	}
 }

@@ -27,6 +27,9 @@ type auditReport struct {
 	Expected   int            `json:"expected,omitempty"`
 	Missing    []string       `json:"missing,omitempty"`
 	Unexpected int            `json:"unexpected,omitempty"`
+	// SelfDuplicates lists records whose duplicate_of names themselves
+	// (with --self-dups).
+	SelfDuplicates []string `json:"self_duplicates,omitempty"`
 }
 
 // runAudit reads every record on the output stream and checks that each
@@ -37,6 +40,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath, _, apply := runFlags(fs)
 	idsPath := fs.String("ids", "", "JSON-lines `FILE` of the inputs (their \"id\" fields): report any missing")
 	wait := fs.Duration("wait", 0, "poll until the stream holds as many messages as --ids lists, up to this long")
+	selfDups := fs.Bool("self-dups", false, "also report records marked duplicates of themselves (exit 1 if any)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. Exit 1 when an id is missing or appears twice.\n\n")
 		fs.PrintDefaults()
@@ -59,20 +63,20 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "winnow audit", err)
 	}
 	defer nc.Close()
-	rep, err := audit(ctx, nc, cfg.Worker, want, *wait)
+	rep, err := audit(ctx, nc, cfg.Worker, want, *wait, *selfDups)
 	if err != nil {
 		return fail(stderr, "winnow audit", err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.Encode(rep)
-	if len(rep.IDsTwice) > 0 || len(rep.Missing) > 0 {
+	if len(rep.IDsTwice) > 0 || len(rep.Missing) > 0 || len(rep.SelfDuplicates) > 0 {
 		return exitFatal
 	}
 	return exitOK
 }
 
-func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration) (*auditReport, error) {
+func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool) (*auditReport, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -117,7 +121,16 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 				}
 			}
 			rep.ByOutcome[outcome]++
-			seen[recordID(m)]++
+			id := recordID(m)
+			seen[id]++
+			if selfDups && outcome == "duplicate" {
+				var r struct {
+					DuplicateOf string `json:"duplicate_of"`
+				}
+				if json.Unmarshal(m.Data(), &r) == nil && r.DuplicateOf == id {
+					rep.SelfDuplicates = append(rep.SelfDuplicates, id)
+				}
+			}
 		}
 		if batch.Error() != nil {
 			return nil, batch.Error()

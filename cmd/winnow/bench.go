@@ -37,7 +37,8 @@ type benchResult struct {
 // (at full speed or --rate) through an embedded nats-server to a worker in
 // this process and measures end-to-end throughput and latency, first for a
 // pass-through worker (same NATS path, publish and ack protocol, no
-// cleaning), then for the cleaning worker, in the same run.
+// cleaning), then for the cleaning worker with in-memory state, then with
+// the shared KV state, in the same run.
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -54,7 +55,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return fail(stderr, "winnow bench", err)
 	}
 	var results []benchResult
-	for _, mode := range []string{"pass-through", "winnow"} {
+	for _, mode := range []string{"pass-through", "winnow", "winnow-kv"} {
 		r, err := benchRun(ctx, mode, docs, *rate, *handlers)
 		if err != nil {
 			return fail(stderr, "winnow bench", err)
@@ -64,7 +65,8 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			r.Mode, r.Docs, *size, float64(r.Bytes)/1e6, r.Seconds, r.DocsPerSec, r.MBPerSec,
 			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 	}
-	fmt.Fprintf(stdout, "ratio winnow / pass-through: %.2f (docs/s)\n", results[1].DocsPerSec/results[0].DocsPerSec)
+	fmt.Fprintf(stdout, "ratio winnow / pass-through: %.2f; winnow with KV state / with in-memory state: %.2f (docs/s)\n",
+		results[1].DocsPerSec/results[0].DocsPerSec, results[2].DocsPerSec/results[1].DocsPerSec)
 	return exitOK
 }
 
@@ -116,19 +118,25 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 	if handlers > 0 {
 		wc.Handlers = handlers
 	}
-	pc := pipeline.DefaultConfig()
-	pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
 	wnc, err := nats.Connect(url)
 	if err != nil {
 		return benchResult{}, err
 	}
 	defer wnc.Close()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pc := pipeline.DefaultConfig()
+	if mode == "winnow-kv" {
+		if pc.Memory, err = worker.NewSharedMemory(wctx, wnc, worker.DefaultSharedConfig(), pc.CrossOptions.Memory, nil, nil); err != nil {
+			return benchResult{}, err
+		}
+	} else {
+		pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
+	}
 	w, err := worker.New(wnc, wc, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) }, nil, nil)
 	if err != nil {
 		return benchResult{}, err
 	}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
 	werr := make(chan error, 1)
 	go func() { werr <- w.Run(wctx) }()
 	for !w.Ready() {

@@ -133,6 +133,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 		default: // one memory for this process's handlers
 			pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
 		}
+		worker.RegisterMemory(reg, pc.Memory)
 	}
 	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) },
 		log.Named("worker"), metrics)
