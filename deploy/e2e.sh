@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Deployment end to end: build the images, bring up deploy/compose.yaml (3-node
+# NATS JetStream cluster, 3 winnow replicas sharing one durable consumer and
+# the KV dedupe state), publish the bench corpus as the crawler user, kill one
+# winnow container and one NATS node mid-stream and bring them back, then
+# check that every document ended as exactly one outcome with no id twice,
+# that the worker's NATS user is refused outside its permissions, that the
+# image is non-root and under 30 MB, and that a replica stopped with SIGTERM
+# turns unready, drains and exits 0. Everything is torn down, even on failure.
+source "$(dirname "$0")/../scripts/lib.sh"
+
+P=winnow-e2e-$$
+DC=(docker-compose -p "$P" -f "$ROOT/deploy/compose.yaml")
+docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null && DC=(docker compose -p "$P" -f "$ROOT/deploy/compose.yaml")
+work=$(mktemp -d)
+cleanup() {
+	"${DC[@]}" logs --no-color >"$work/compose.log" 2>&1 || true
+	[ "${KEEP_LOGS:-}" ] && cp "$work/compose.log" "$KEEP_LOGS"
+	"${DC[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export TAG=${TAG:-e2e}
+
+log "building images"
+bash "$ROOT/deploy/build-images.sh" 2>/dev/null
+(cd "$ROOT" && go build -o "$work/winnow" ./cmd/winnow)
+W="$work/winnow"
+NATS=$(need_natscli)
+
+size=$(docker image inspect -f '{{.Size}}' "winnow/winnow:$TAG")
+user=$(docker image inspect -f '{{.Config.User}}' "winnow/winnow:$TAG")
+[ "$size" -lt $((30 * 1000 * 1000)) ] || fail "image is $size bytes, over 30 MB"
+[ "$user" = "65532:65532" ] || fail "image runs as '$user', not non-root"
+log "image winnow/winnow:$TAG: $((size / 1000000)) MB, user $user"
+
+"${DC[@]}" up -d >/dev/null 2>&1
+healthy() {
+	for s in winnow-1 winnow-2 winnow-3 nats-1 nats-2 nats-3; do
+		id=$("${DC[@]}" ps -q "$s")
+		[ "$(docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] || return 1
+	done
+}
+WAIT=180 wait_until healthy || { "${DC[@]}" ps; "${DC[@]}" logs --tail=20; fail "stack not healthy"; }
+log "stack healthy"
+
+ADMIN=nats://admin:${ADMIN_PASSWORD:-admin-dev}@127.0.0.1:4222
+CRAWLER=nats://crawler:${CRAWLER_PASSWORD:-crawler-dev}@127.0.0.1:4222
+WORKER=nats://winnow:${WINNOW_PASSWORD:-winnow-dev}@127.0.0.1:4222
+
+# The worker's user may not publish raw documents nor read outside its inbox.
+if "$NATS" -s "$WORKER" pub docs.raw.x hello >"$work/perm1" 2>&1 && ! grep -q "Permissions Violation" "$work/perm1"; then
+	fail "the winnow user could publish to docs.raw.>"
+fi
+grep -q "Permissions Violation" "$work/perm1" || fail "no permissions violation for publish: $(cat "$work/perm1")"
+timeout 5 "$NATS" -s "$WORKER" sub 'docs.clean.>' >"$work/perm2" 2>&1 || true
+grep -q "Permissions Violation" "$work/perm2" || fail "the winnow user could subscribe to docs.clean.>: $(cat "$work/perm2")"
+log "winnow user refused: publish docs.raw.x, subscribe docs.clean.>"
+
+zcat "$CORPUS/bench.jsonl.gz" >"$work/bench.jsonl"
+total=$(wc -l <"$work/bench.jsonl")
+log "publishing $total documents as the crawler"
+"$W" publish --nats-url "$CRAWLER" --subject docs.raw.e2e --rate "${E2E_RATE:-3000}" "$work/bench.jsonl" >"$work/publish.log" 2>&1 &
+pub=$!
+sleep 3
+log "killing winnow-2 and nats-2 mid-stream"
+docker kill "$("${DC[@]}" ps -q winnow-2)" "$("${DC[@]}" ps -q nats-2)" >/dev/null
+sleep 4
+docker start "$("${DC[@]}" ps -q winnow-2)" "$("${DC[@]}" ps -q nats-2)" >/dev/null
+wait "$pub" || { cat "$work/publish.log"; fail "publisher failed"; }
+log "$(cat "$work/publish.log")"
+"$W" audit --nats-url "$ADMIN" --ids "$work/bench.jsonl" --wait 600s --self-dups >"$work/audit.json" || true
+python3 - "$work/audit.json" "$total" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+missing, twice = a.get("missing") or [], a.get("ids_twice") or []
+print(f"compose: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
+assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_duplicates"), a
+PY
+
+# SIGTERM: unready first, drain, exit 0 within the grace period.
+id=$("${DC[@]}" ps -q winnow-3)
+docker stop -t 40 "$id" >/dev/null
+code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
+docker logs "$id" 2>&1 | tail -20 >"$work/stop.log"
+[ "$code" = 0 ] || { cat "$work/stop.log"; fail "winnow-3 exited $code on SIGTERM"; }
+grep -q "shutting down: unready" "$work/stop.log" && grep -q '"drained"' "$work/stop.log" ||
+	{ cat "$work/stop.log"; fail "winnow-3 did not turn unready and drain"; }
+log "SIGTERM: winnow-3 turned unready, drained, exit 0"
+log "deploy/e2e.sh: PASS"
