@@ -57,8 +57,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.naks, m.duplicateAcks, m.ready, m.kvSeconds)
+	// Known label values start at zero, so rates and alerts see them
+	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
 		m.documents.WithLabelValues(o)
+	}
+	for _, r := range []schemas.Reason{schemas.ReasonEmpty, schemas.ReasonInvalidUTF8, schemas.ReasonInvalidJSON,
+		schemas.ReasonTooDeep, schemas.ReasonWrongType, schemas.ReasonMissingID, schemas.ReasonMissingText,
+		schemas.ReasonInvalidField, schemas.ReasonNoID, schemas.ReasonTooLarge, schemas.ReasonMaxDeliveries,
+		schemas.ReasonProcessingFailed} {
+		m.deadLetters.WithLabelValues(string(r))
+	}
+	for _, c := range []string{"decode", "panic", "encode", "publish", "dead_letter_publish"} {
+		m.naks.WithLabelValues(c)
+	}
+	for _, r := range []string{"exact_repeat", "near_repeat", "cross_repeat", "promotional", "blocklist", "boilerplate",
+		"pii.email", "pii.phone", "pii.card"} {
+		m.removed.WithLabelValues(r)
 	}
 	return m
 }
@@ -148,8 +163,10 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_index_rotations_total",
 			Help: "Generations of the index dropped (the oldest entries evicted)."}, func() float64 { return float64(st.Stats().Rotations) }),
 	)
+	replicated := func() float64 { return 0 } // a process-local memory replicates nothing
 	if sh, ok := mem.(*SharedMemory); ok {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
-			Help: "Other workers' commits applied from the shared bucket."}, func() float64 { return float64(sh.Replicated()) }))
+		replicated = func() float64 { return float64(sh.Replicated()) }
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
+		Help: "Other workers' commits applied from the shared bucket."}, replicated))
 }

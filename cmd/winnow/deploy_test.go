@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/worker"
+)
+
+// scaledObject follows KEDA's documented ScaledObject fields
+// (keda.sh/v1alpha1) and its nats-jetstream trigger's metadata; decoding is
+// strict, so a misspelt field fails.
+type scaledObject struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+	} `json:"metadata"`
+	Spec struct {
+		ScaleTargetRef struct {
+			APIVersion string `json:"apiVersion,omitempty"`
+			Kind       string `json:"kind,omitempty"`
+			Name       string `json:"name"`
+		} `json:"scaleTargetRef"`
+		PollingInterval  *int `json:"pollingInterval,omitempty"`
+		CooldownPeriod   *int `json:"cooldownPeriod,omitempty"`
+		IdleReplicaCount *int `json:"idleReplicaCount,omitempty"`
+		MinReplicaCount  *int `json:"minReplicaCount,omitempty"`
+		MaxReplicaCount  *int `json:"maxReplicaCount,omitempty"`
+		Triggers         []struct {
+			Type     string `json:"type"`
+			Metadata struct {
+				NatsServerMonitoringEndpoint string `json:"natsServerMonitoringEndpoint"`
+				Account                      string `json:"account,omitempty"`
+				Stream                       string `json:"stream"`
+				Consumer                     string `json:"consumer"`
+				LagThreshold                 string `json:"lagThreshold"`
+				ActivationLagThreshold       string `json:"activationLagThreshold,omitempty"`
+				UseHTTPS                     string `json:"useHttps,omitempty"`
+			} `json:"metadata"`
+			AuthenticationRef *struct {
+				Name string `json:"name"`
+			} `json:"authenticationRef,omitempty"`
+		} `json:"triggers"`
+	} `json:"spec"`
+}
+
+// strict decodes one YAML object into v, refusing unknown fields.
+func strict(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
+}
+
+// TestKubernetesManifests decodes every object of deploy/k8s strictly into
+// its API type and checks what the deployment relies on.
+func TestKubernetesManifests(t *testing.T) {
+	files, _ := filepath.Glob("../../deploy/k8s/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no manifests in deploy/k8s")
+	}
+	kinds := map[string]int{}
+	var dep appsv1.Deployment
+	var so scaledObject
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range bytes.Split(b, []byte("\n---\n")) {
+			var head struct {
+				Kind string `json:"kind"`
+			}
+			if err := yaml.Unmarshal(doc, &head); err != nil || head.Kind == "" {
+				t.Fatalf("%s: object without a kind: %v", f, err)
+			}
+			kinds[head.Kind]++
+			switch head.Kind {
+			case "Deployment":
+				strict(t, doc, &dep)
+			case "ConfigMap":
+				var cm corev1.ConfigMap
+				strict(t, doc, &cm)
+				p := filepath.Join(t.TempDir(), "winnow.yaml")
+				os.WriteFile(p, []byte(cm.Data["winnow.yaml"]), 0o644)
+				cfg, err := loadConfig(p, func(string) (string, bool) { return "", false })
+				if err == nil {
+					err = cfg.Validate()
+				}
+				if err != nil {
+					t.Errorf("ConfigMap winnow.yaml: %v", err)
+				}
+			case "Service":
+				strict(t, doc, &corev1.Service{})
+			case "PodDisruptionBudget":
+				strict(t, doc, &policyv1.PodDisruptionBudget{})
+			case "ServiceMonitor":
+				strict(t, doc, &monitoringv1.ServiceMonitor{})
+			case "ScaledObject":
+				strict(t, doc, &so)
+			default:
+				t.Errorf("%s: no check for kind %s", f, head.Kind)
+			}
+		}
+	}
+	for _, k := range []string{"Deployment", "ConfigMap", "Service", "PodDisruptionBudget", "ScaledObject", "ServiceMonitor"} {
+		if kinds[k] != 1 {
+			t.Errorf("%d objects of kind %s, want 1", kinds[k], k)
+		}
+	}
+	pod := dep.Spec.Template.Spec
+	c := pod.Containers[0]
+	switch {
+	case c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz":
+		t.Error("readiness probe must be GET /readyz")
+	case c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/healthz":
+		t.Error("liveness probe must be GET /healthz")
+	case pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot:
+		t.Error("pod must run as non-root")
+	case c.SecurityContext == nil || c.SecurityContext.ReadOnlyRootFilesystem == nil || !*c.SecurityContext.ReadOnlyRootFilesystem:
+		t.Error("container root filesystem must be read-only")
+	case c.Resources.Limits.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero():
+		t.Error("resources must be set")
+	case pod.TerminationGracePeriodSeconds == nil || *pod.TerminationGracePeriodSeconds <= int64(worker.DefaultConfig().DrainTimeout.Seconds()):
+		t.Error("terminationGracePeriodSeconds must exceed the drain deadline")
+	}
+	tr := so.Spec.Triggers
+	if len(tr) != 1 || tr[0].Type != "nats-jetstream" || tr[0].Metadata.Stream != worker.DefaultConfig().InputStream ||
+		tr[0].Metadata.Consumer != worker.DefaultConfig().Durable || so.Spec.ScaleTargetRef.Name != dep.Name {
+		t.Errorf("ScaledObject must scale the Deployment on WINNOW_RAW/winnow lag: %+v", so.Spec)
+	}
+}
+
+// TestObservabilityNamesRealMetrics: every winnow_ metric the alert rules
+// and the dashboard query is one winnow exports.
+func TestObservabilityNamesRealMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	worker.NewMetrics(reg)
+	worker.RegisterMemory(reg, dedupe.NewMemory(dedupe.DefaultMemoryOptions()))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, mf := range mfs {
+		known[mf.GetName()] = true
+	}
+	re := regexp.MustCompile(`winnow_[a-z_]+`)
+	for _, f := range []string{"../../deploy/observability/alerts.yaml", "../../deploy/observability/dashboard.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".json") && !json.Valid(b) {
+			t.Fatalf("%s is not valid JSON", f)
+		}
+		if strings.HasSuffix(f, ".yaml") {
+			var rules struct {
+				Groups []struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						Alert       string            `json:"alert"`
+						Expr        string            `json:"expr"`
+						For         string            `json:"for"`
+						Labels      map[string]string `json:"labels"`
+						Annotations map[string]string `json:"annotations"`
+					} `json:"rules"`
+				} `json:"groups"`
+			}
+			strict(t, b, &rules)
+			if len(rules.Groups) == 0 || len(rules.Groups[0].Rules) == 0 {
+				t.Fatalf("%s: no rules", f)
+			}
+		}
+		var unknown []string
+		for _, name := range re.FindAllString(string(b), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+			if !known[name] && !known[base] {
+				unknown = append(unknown, name)
+			}
+		}
+		sort.Strings(unknown)
+		if len(unknown) > 0 {
+			t.Errorf("%s names metrics winnow does not export: %v", f, unknown)
+		}
+	}
+}
