@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // Reason classifies why an input was dead-lettered.
@@ -68,9 +70,18 @@ func DecodeDocument(b []byte) (Document, error) {
 	if trimmed[0] != '{' {
 		return d, &InputError{Reason: ReasonWrongType, Detail: "document must be a JSON object"}
 	}
+	// encoding/json's validator first: goccy/go-json skips unknown fields
+	// without checking them (a fuzz test found it accepting {"":{{}}}).
+	if !json.Valid(trimmed) {
+		var v any
+		err := json.Unmarshal(trimmed, &v) // for the message
+		return d, &InputError{Reason: ReasonInvalidJSON, Detail: fmt.Sprint(err)}
+	}
 	var w wireDocument
-	if err := json.Unmarshal(trimmed, &w); err != nil {
-		var te *json.UnmarshalTypeError
+	// goccy/go-json decodes into the struct at two to three times
+	// encoding/json's speed.
+	if err := gojson.Unmarshal(trimmed, &w); err != nil {
+		var te *gojson.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", te.Field, te.Type, te.Value), ID: deref(w.ID)}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 	"go.uber.org/zap"
@@ -68,7 +69,7 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 		w.transient(ctx, m, "panic", err, doc.ID)
 		return
 	}
-	body, err := json.Marshal(rec)
+	body, err := gojson.Marshal(rec)
 	if err != nil {
 		w.transient(ctx, m, "encode", err, doc.ID)
 		return

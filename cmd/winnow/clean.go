@@ -3,13 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
@@ -63,7 +64,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	out := bufio.NewWriterSize(stdout, 1<<20)
 	rej := bufio.NewWriter(rejW)
-	c := &cleaner{p: p, out: json.NewEncoder(out), rej: json.NewEncoder(rej), progress: progressFor(stderr, *quiet)}
+	c := &cleaner{p: p, out: gojson.NewEncoder(out), rej: gojson.NewEncoder(rej), progress: progressFor(stderr, *quiet)}
 	c.out.SetEscapeHTML(false)
 	c.rej.SetEscapeHTML(false)
 
@@ -90,7 +91,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 type cleaner struct {
 	p        *pipeline.Pipeline
-	out, rej *json.Encoder
+	out, rej *gojson.Encoder
 	stats    cleanStats
 	progress *progress
 	buf      []byte
