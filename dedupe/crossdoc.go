@@ -173,6 +173,7 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		}
 	}
 	x.repeats(id, a)
+	x.truncated(id, a)
 	x.quotes(id, a)
 	x.commitSet(a, &d.Commit)
 }
@@ -251,6 +252,48 @@ func (x *Cross) repeats(id string, a *Analysis) {
 	}
 }
 
+// truncationMarks end a teaser cut short of the block it repeats.
+var truncationMarks = []string{"…", "...", "read more", "continue reading", "more »", "[...]", "(more)"}
+
+// truncatedAt returns where a line's text ends before a truncation mark,
+// or -1 when it has none.
+func truncatedAt(line string) int {
+	t := strings.TrimRight(line, " \t\r")
+	low := strings.ToLower(t)
+	for _, m := range truncationMarks {
+		if strings.HasSuffix(low, m) {
+			return len(t) - len(m)
+		}
+	}
+	return -1
+}
+
+// truncated removes teasers cut short of an earlier document's block ("…",
+// "Read more"): their shingles, but for the last word (often cut mid-way),
+// must be contained in earlier documents, like a quoted passage.
+func (x *Cross) truncated(id string, a *Analysis) {
+	for i := range a.Lines {
+		l := &a.Lines[i]
+		if !a.Kept(i) || x.quoted[i] || l.NWords() < x.opts.MinBlockWords+1 {
+			continue
+		}
+		s := a.Text[l.Start:l.End]
+		cut := truncatedAt(s)
+		if cut < 0 {
+			continue
+		}
+		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords[:0], s[:cut])
+		if len(x.qwords) < x.opts.MinBlockWords+1 {
+			continue
+		}
+		words := x.qwords[:len(x.qwords)-1] // the last word may be cut
+		x.sh = Shingles(words, x.k, x.sh[:0])
+		if ref, c, ok := x.contained(id, x.sh, 0.8); ok {
+			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: round4(c)})
+		}
+	}
+}
+
 func (x *Cross) earlier(id string, fp uint64) (string, bool) {
 	b, ok := x.mem.Block(fp)
 	if !ok {
@@ -288,16 +331,13 @@ func (x *Cross) quotes(id string, a *Analysis) {
 	}
 }
 
-func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
-	x.qwords = x.qwords[:0]
-	for i := first; i <= last; i++ {
-		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
-		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
-	}
-	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
+// contained measures how much of a shingle list (its sampled half) earlier
+// documents other than id hold together, a quote of a quote spanning a
+// parent and a grandparent, and names the document holding most of it.
+func (x *Cross) contained(id string, shingles []uint64, threshold float64) (string, float64, bool) {
 	clear(x.counts)
 	n, found := 0, 0
-	for _, h := range x.sh {
+	for _, h := range shingles {
 		if !shingleSampled(h) {
 			continue
 		}
@@ -309,15 +349,8 @@ func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
 			}
 		}
 	}
-	if n < 2 {
-		return
-	}
-	// Containment in the earlier documents together (a quote of a quote
-	// spans the parent and the grandparent); the evidence names the one
-	// holding most of it.
-	c := float64(found) / float64(n)
-	if c < x.opts.QuoteContainment {
-		return
+	if n < 2 || float64(found)/float64(n) < threshold {
+		return "", 0, false
 	}
 	var best DocRef
 	bestN := 0
@@ -327,6 +360,17 @@ func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
 		}
 	}
 	ref, _, ok := x.mem.Doc(best)
+	return ref, float64(found) / float64(n), ok
+}
+
+func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
+	x.qwords = x.qwords[:0]
+	for i := first; i <= last; i++ {
+		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
+		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
+	}
+	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
+	ref, c, ok := x.contained(id, x.sh, x.opts.QuoteContainment)
 	if !ok {
 		return
 	}

@@ -218,3 +218,22 @@ func TestMemoryIsBounded(t *testing.T) {
 		t.Errorf("Doc(5) = %q %v", id, ok)
 	}
 }
+
+// TestTruncatedTeaser: a blurb cut short with "…" or "Read more" on a later
+// page is removed as a repeat of the full one.
+func TestTruncatedTeaser(t *testing.T) {
+	st := reutersStories(t, 3, 1500)
+	x := newCross(t)
+	blurb := "The State Department on Tuesday ordered non-essential diplomats and their families to leave Myanmar, as a deadly crackdown on protesters intensified and the junta cut internet access across the country"
+	x.feed("page/1", st[0].Title+"\n\n"+st[0].Body+"\n\n"+blurb+"\n")
+	for i, cut := range []string{blurb[:120] + "…", blurb[:140] + " Read more"} {
+		a, _ := x.feed(fmt.Sprint("page/", i+2), st[i+1].Title+"\n\n"+st[i+1].Body+"\n\n"+cut+"\n")
+		found := false
+		for _, r := range a.Removals {
+			found = found || (r.Reason == dedupe.ReasonCrossRepeat && r.RefDoc == "page/1" && strings.HasPrefix(a.Text[r.Start:r.End], "The State Department"))
+		}
+		if !found {
+			t.Errorf("teaser %q not removed as a repeat of page/1: %+v", cut[len(cut)-12:], a.Removals)
+		}
+	}
+}
