@@ -15,7 +15,8 @@ var ErrBadCommit = errors.New("dedupe: bad commit encoding")
 // present. About 1.5 KB for a typical page.
 func (c *Commit) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 16+len(c.ID)+8*(len(c.Blocks)+len(c.Shingles))+8*SketchSize+8*Bands)
-	b = append(b, 1)
+	b = append(b, 2)
+	b = binary.AppendVarint(b, c.At)
 	b = binary.AppendUvarint(b, uint64(len(c.ID)))
 	b = append(b, c.ID...)
 	for _, list := range [][]uint64{c.Blocks, c.Shingles} {
@@ -41,10 +42,14 @@ func (c *Commit) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes MarshalBinary's output into c.
 func (c *Commit) UnmarshalBinary(b []byte) error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrBadCommit, what) }
-	if len(b) == 0 || b[0] != 1 {
+	if len(b) == 0 || b[0] != 2 {
 		return bad("version")
 	}
-	b = b[1:]
+	at, k := binary.Varint(b[1:])
+	if k <= 0 {
+		return bad("time")
+	}
+	c.At, b = at, b[1+k:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || uint64(len(b)-k) < n {
 		return bad("id")

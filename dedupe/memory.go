@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"sync"
+	"time"
 )
 
 // DocRef names a remembered document by its position in the stream (1 for
@@ -50,6 +51,8 @@ type Commit struct {
 	// Sketched is false for documents too short to judge: no sketch or
 	// bands are stored.
 	Sketched bool
+	// At is the document's fetched_at in Unix nanoseconds, 0 when unknown.
+	At int64
 }
 
 // MemoryOptions bound the in-memory state.
@@ -60,6 +63,11 @@ type MemoryOptions struct {
 	// sampled shingles (the oldest go first).
 	MaxBlocks   int `yaml:"max_blocks" json:"max_blocks"`
 	MaxShingles int `yaml:"max_shingles" json:"max_shingles"`
+	// MaxAge, when set, also forgets documents fetched longer than this
+	// before the newest one, by the documents' own fetched_at (never the
+	// wall clock, so batch output stays deterministic). Documents without
+	// a fetched_at age by MaxDocs only.
+	MaxAge time.Duration `yaml:"max_age" json:"max_age"`
 }
 
 // DefaultMemoryOptions: a window of 10,000 documents, at most 1M block
@@ -94,6 +102,7 @@ type memory struct {
 	mu       sync.RWMutex
 	opts     MemoryOptions
 	next     DocRef
+	newest   int64  // latest fetched_at committed (Unix nanoseconds)
 	genStart DocRef // first document of the young generation
 	blocks   *genTable
 	shingles *genTable
@@ -111,6 +120,7 @@ type memDoc struct {
 	ref    DocRef
 	id     string
 	sketch *Sketch // nil for documents too short to sketch
+	at     int64   // fetched_at, Unix nanoseconds; 0 when unknown
 }
 
 // NewMemory returns an in-memory Memory bounded by o.
@@ -145,9 +155,17 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 	return id, nil
 }
 
-// live reports whether ref is inside the window.
+// live reports whether ref is inside the window: among the last MaxDocs
+// documents and, with MaxAge, fetched within MaxAge of the newest.
 func (m *memory) live(ref DocRef) bool {
-	return ref > 0 && ref < m.next && m.next-ref <= DocRef(m.opts.MaxDocs)
+	if ref == 0 || ref >= m.next || m.next-ref > DocRef(m.opts.MaxDocs) {
+		return false
+	}
+	if m.opts.MaxAge <= 0 {
+		return true
+	}
+	d := &m.docs[int(uint64(ref)%uint64(len(m.docs)))]
+	return d.ref != ref || d.at == 0 || d.at >= m.newest-int64(m.opts.MaxAge)
 }
 
 // Block values pack the first document (48 bits) and the count (16 bits).
@@ -211,7 +229,8 @@ func (m *memory) Commit(c *Commit) DocRef {
 	if len(m.docs) < m.opts.MaxDocs && int(ref) >= len(m.docs) {
 		m.docs = append(m.docs, make([]memDoc, min(len(m.docs), m.opts.MaxDocs-len(m.docs)))...)
 	}
-	d := memDoc{ref: ref, id: c.ID}
+	d := memDoc{ref: ref, id: c.ID, at: c.At}
+	m.newest = max(m.newest, c.At)
 	if c.Sketched {
 		sk := c.Sketch
 		d.sketch = &sk

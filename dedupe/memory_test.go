@@ -2,6 +2,7 @@ package dedupe_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/dedupe/dedupetest"
@@ -14,7 +15,7 @@ func TestInMemoryConformance(t *testing.T) {
 func TestCommitRoundTrip(t *testing.T) {
 	sk := dedupe.NewSketch([]uint64{1, 2, 3, 4, 5}, 5)
 	for _, c := range []dedupe.Commit{
-		{ID: "x", Blocks: []uint64{1, 2}, Shingles: []uint64{3}},
+		{ID: "x", Blocks: []uint64{1, 2}, Shingles: []uint64{3}, At: -5},
 		{ID: "ü/日本", Sketch: sk, Bands: sk.BandKeys(), Sketched: true, Shingles: []uint64{9, 10, 11}},
 		{},
 	} {
@@ -23,12 +24,31 @@ func TestCommitRoundTrip(t *testing.T) {
 		if err := back.UnmarshalBinary(b); err != nil {
 			t.Fatal(err)
 		}
-		if back.ID != c.ID || len(back.Blocks) != len(c.Blocks) || len(back.Shingles) != len(c.Shingles) ||
+		if back.ID != c.ID || back.At != c.At || len(back.Blocks) != len(c.Blocks) || len(back.Shingles) != len(c.Shingles) ||
 			back.Sketched != c.Sketched || back.Sketch != c.Sketch || back.Bands != c.Bands {
 			t.Fatalf("round trip: %+v -> %+v", c, back)
 		}
 		if err := back.UnmarshalBinary(b[:len(b)-1]); err == nil && len(b) > 1 {
 			t.Fatal("truncated commit decoded")
 		}
+	}
+}
+
+// TestMemoryMaxAge: with MaxAge the window also follows the documents' own
+// fetched_at.
+func TestMemoryMaxAge(t *testing.T) {
+	m := dedupe.NewMemory(dedupe.MemoryOptions{MaxDocs: 100, MaxBlocks: 1024, MaxShingles: 1024, MaxAge: time.Hour})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m.Commit(&dedupe.Commit{ID: "old", Blocks: []uint64{1}, At: t0.UnixNano()})
+	m.Commit(&dedupe.Commit{ID: "undated", Blocks: []uint64{2}})
+	if _, ok := m.Block(1); !ok {
+		t.Fatal("block forgotten before its hour")
+	}
+	m.Commit(&dedupe.Commit{ID: "new", Blocks: []uint64{3}, At: t0.Add(2 * time.Hour).UnixNano()})
+	if _, ok := m.Block(1); ok {
+		t.Fatal("block fetched 2h before the newest document still remembered with MaxAge 1h")
+	}
+	if _, ok := m.Block(2); !ok {
+		t.Fatal("an undated document aged out by time")
 	}
 }

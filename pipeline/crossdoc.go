@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/winnow-dev/winnow/dedupe"
+import (
+	"time"
+
+	"github.com/winnow-dev/winnow/dedupe"
+)
 
 // crossStage applies cross-document dedup and holds the commit until the
 // caller says the output is durable (Pipeline.Commit).
@@ -13,6 +17,9 @@ type crossStage struct {
 
 func (s *crossStage) Process(d *Doc) {
 	s.x.Decide(d.In.ID, d.A, &s.dec)
+	if t, err := time.Parse(time.RFC3339Nano, d.In.FetchedAt); err == nil {
+		s.dec.Commit.At = t.UnixNano()
+	}
 	if s.dec.Err != nil {
 		d.Err = s.dec.Err
 		return
