@@ -179,20 +179,14 @@ func (m *memory) Block(fp uint64) (BlockInfo, bool) {
 	return BlockInfo{First: DocRef(v >> 16), Docs: int(v & 0xffff)}, true
 }
 
-func (m *memory) Shingle(h uint64) (DocRef, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	v, ok := m.shingles.get(h)
-	if !ok || !m.live(DocRef(v)) {
-		return 0, false
-	}
-	return DocRef(v), true
-}
+func (m *memory) Shingle(h uint64) (DocRef, bool) { return m.ref(m.shingles, h) }
+func (m *memory) Band(key uint64) (DocRef, bool)  { return m.ref(m.bands, key) }
 
-func (m *memory) Band(key uint64) (DocRef, bool) {
+// ref looks up a table whose values are document references.
+func (m *memory) ref(t *genTable, key uint64) (DocRef, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	v, ok := m.bands.get(key)
+	v, ok := t.get(key)
 	if !ok || !m.live(DocRef(v)) {
 		return 0, false
 	}

@@ -30,9 +30,26 @@ func isWord(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
+// glue finds where two scraped blocks were glued together: an upper-case
+// letter after a run of two or more lower-case ones, followed by a
+// lower-case letter ("freeWhat"). Feed it every rune in order.
+type glue struct{ lower int }
+
+// step reports whether r starts a new part; next is the rune after r.
+func (g *glue) step(r, next rune) bool {
+	point := g.lower >= 2 && unicode.IsUpper(r) && unicode.IsLower(next)
+	if unicode.IsLower(r) {
+		g.lower++
+	} else {
+		g.lower = 0
+	}
+	return point
+}
+
 // tokens appends the words of text[span] to dst.
 func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
-	start, lower := -1, 0
+	start := -1
+	var g glue
 	emit := func(end int) {
 		if start >= 0 && end > start {
 			t.words = t.words[:0]
@@ -41,27 +58,18 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 				dst = append(dst, token{Span: dedupe.Span{Start: start, End: end}, Hash: w})
 			}
 		}
-		start, lower = -1, 0
+		start = -1
 	}
 	for i := span.Start; i < span.End; {
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
+		next, _ := utf8.DecodeRuneInString(text[i+size : span.End])
+		if g.step(r, next) {
+			emit(i)
+		}
 		if !isWord(r) {
 			emit(i)
-			i += size
-			continue
-		}
-		if start >= 0 && unicode.IsUpper(r) && lower >= 2 {
-			if next, _ := utf8.DecodeRuneInString(text[i+size : span.End]); unicode.IsLower(next) {
-				emit(i)
-			}
-		}
-		if start < 0 {
+		} else if start < 0 {
 			start = i
-		}
-		if unicode.IsLower(r) {
-			lower++
-		} else {
-			lower = 0
 		}
 		i += size
 	}
@@ -69,58 +77,50 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	return dst
 }
 
-// splitGlue appends the parts of text[span] between glue points (see
-// tokenizer) to dst: "Subscribe for freeWhat they're saying" is two
-// sentences that lost their separator when the page was scraped.
+// splitGlue appends the parts of text[span] between glue points to dst:
+// "Subscribe for freeWhat they're saying" is two sentences that lost their
+// separator when the page was scraped.
 func splitGlue(text string, span dedupe.Span, dst []dedupe.Span) []dedupe.Span {
-	start, lower := span.Start, 0
+	start := span.Start
+	var g glue
 	for i := span.Start; i < span.End; {
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
-		if unicode.IsUpper(r) && lower >= 2 {
-			if next, _ := utf8.DecodeRuneInString(text[i+size : span.End]); unicode.IsLower(next) {
-				dst = append(dst, dedupe.Span{Start: start, End: i})
-				start = i
-			}
-		}
-		if unicode.IsLower(r) {
-			lower++
-		} else {
-			lower = 0
+		next, _ := utf8.DecodeRuneInString(text[i+size : span.End])
+		if g.step(r, next) {
+			dst = append(dst, dedupe.Span{Start: start, End: i})
+			start = i
 		}
 		i += size
 	}
 	return append(dst, dedupe.Span{Start: start, End: span.End})
 }
 
-// hasGlue reports a glue point (see splitGlue) in s.
+// hasGlue reports a glue point in s; ASCII is tested byte by byte, the hot
+// path of every line that might hold a pitch.
 func hasGlue(s string) bool {
-	lower := 0
+	var g glue
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-			lower++
-		case c >= 'A' && c <= 'Z':
-			if lower >= 2 && i+1 < len(s) && s[i+1] >= 'a' && s[i+1] <= 'z' {
-				return true
+		if c < utf8.RuneSelf {
+			next := rune(0)
+			if i+1 < len(s) {
+				next = rune(s[i+1])
 			}
-			lower = 0
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if unicode.IsUpper(r) && lower >= 2 {
-				if next, _ := utf8.DecodeRuneInString(s[i+size:]); unicode.IsLower(next) {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+				if g.step(rune(c), next) {
 					return true
 				}
-			}
-			if unicode.IsLower(r) {
-				lower++
 			} else {
-				lower = 0
+				g.lower = 0
 			}
-			i += size - 1
-		default:
-			lower = 0
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		next, _ := utf8.DecodeRuneInString(s[i+size:])
+		if g.step(r, next) {
+			return true
+		}
+		i += size - 1
 	}
 	return false
 }
