@@ -234,42 +234,6 @@ func luhn(d []byte) bool {
 	return sum%10 == 0
 }
 
-// hasFold reports whether s contains the lower-case ASCII word w in any
-// case.
-func hasFold(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		if s[i]|0x20 != w[0] {
-			continue
-		}
-		j := 1
-		for j < len(w) && s[i+j]|0x20 == w[j] {
-			j++
-		}
-		if j == len(w) {
-			return true
-		}
-	}
-	return false
-}
-
-// hasBracketAt reports "[at]", "(at)", "{at}" or "<at>" (any case, spaces
-// allowed inside).
-func hasBracketAt(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '[' && c != '(' && c != '{' && c != '<' {
-			continue
-		}
-		j := i + 1
-		for j < len(s) && s[j] == ' ' {
-			j++
-		}
-		if j+1 < len(s) && s[j]|0x20 == 'a' && s[j+1]|0x20 == 't' {
-			return true
-		}
-	}
-	return false
-}
-
 // mayBeObfuscated is the cheap test before the obfuscated-address
 // expression: the word "at", and either "dot" or a bracket that could hold
 // the "at".
@@ -301,16 +265,11 @@ func mayBeObfuscated(s string, sig *lineSignals) bool {
 	return strings.Contains(s, " dot ") || strings.Contains(s, " DOT ") || strings.Contains(s, " Dot ")
 }
 
-// countDigits counts ASCII digits eight bytes at a time (SWAR): a byte is a
-// digit when adding 0x50 sets its high bit (>= '0') and adding 0x46 does
-// not (<= '9'), and its own high bit is clear.
-func countDigits(s string) int {
-	n, _ := countDigitsAt(s)
-	return n
-}
-
-// countDigitsAt is countDigits that also reports an '@' (a byte equal to
-// '@' is one whose XOR with '@' is zero: zero bytes found the same way).
+// countDigitsAt counts ASCII digits eight bytes at a time (SWAR) and
+// reports an '@': a byte is a digit when adding 0x50 sets its high bit
+// (>= '0') and adding 0x46 does not (<= '9'), and its own high bit is
+// clear; a byte equal to '@' is one whose XOR with '@' is zero. Used when
+// a line's counts did not come from normalisation.
 func countDigitsAt(s string) (int, bool) {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
 	n, i, at := 0, 0, uint64(0)
