@@ -61,7 +61,9 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, "winnow publish", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(*pending))
+	// A publish whose ack never comes (a stream leader moving) times out and
+	// is retried, instead of holding a pending slot for ever.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(*pending), jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}
@@ -141,20 +143,20 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			}
 			futures[i] = f
 		}
+		// One deadline for the whole round, not one per future: thousands of
+		// unanswered publishes must not wait in turn.
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(30 * time.Second):
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		}
 		var failed []item
 		for i, f := range futures {
-			if f == nil {
-				failed = append(failed, todo[i])
-				continue
-			}
 			select {
 			case <-f.Ok():
-			case <-f.Err():
+			default: // failed, or still unanswered: publish again (the msg id makes it safe)
 				failed = append(failed, todo[i])
-			case <-time.After(30 * time.Second):
-				failed = append(failed, todo[i])
-			case <-ctx.Done():
-				return 0, 0, ctx.Err()
 			}
 		}
 		todo = failed
