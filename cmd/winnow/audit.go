@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -81,19 +82,26 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	if err != nil {
 		return nil, err
 	}
-	st, err := js.Stream(ctx, wc.OutputStream)
-	if err != nil {
-		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
-	}
+	// A cluster that just lost a node answers "no responders" or times out
+	// while it elects leaders: keep asking (at least 30s) through such errors.
+	errDeadline := time.Now().Add(max(wait, 30*time.Second))
+	countDeadline := time.Now().Add(wait)
+	var st jetstream.Stream
 	var total uint64
-	for deadline := time.Now().Add(wait); ; {
-		info, err := st.Info(ctx)
-		if err != nil {
-			return nil, err
+	for {
+		var info *jetstream.StreamInfo
+		if st == nil {
+			st, err = js.Stream(ctx, wc.OutputStream)
 		}
-		total = info.State.Msgs
-		if total >= uint64(len(want)) || time.Now().After(deadline) {
-			break
+		if err == nil {
+			if info, err = st.Info(ctx); err == nil {
+				if total = info.State.Msgs; total >= uint64(len(want)) || time.Now().After(countDeadline) {
+					break
+				}
+			}
+		}
+		if err != nil && (errors.Is(err, jetstream.ErrStreamNotFound) || time.Now().After(errDeadline)) {
+			return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -101,14 +109,23 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	seen := map[string]int{}
 	prefixes := map[string]string{wc.Subjects.Clean + ".": "clean", wc.Subjects.Dup + ".": "duplicate",
 		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
-	c, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return nil, err
+	var c jetstream.Consumer
+	for c == nil {
+		if c, err = st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err != nil {
+			if time.Now().After(errDeadline) {
+				return nil, err
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 	}
 	for uint64(rep.Messages) < total {
 		batch, err := c.FetchNoWait(min(int(total)-rep.Messages, 1000))
 		if err != nil {
-			return nil, err
+			if time.Now().After(errDeadline.Add(time.Minute)) {
+				return nil, err
+			}
+			time.Sleep(250 * time.Millisecond)
+			continue
 		}
 		got := 0
 		for m := range batch.Messages() {
@@ -132,8 +149,13 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 				}
 			}
 		}
-		if batch.Error() != nil {
-			return nil, batch.Error()
+		if err := batch.Error(); err != nil && got == 0 {
+			// the ordered consumer resets itself; give it until the deadline
+			if time.Now().After(errDeadline.Add(time.Minute)) {
+				return nil, err
+			}
+			time.Sleep(250 * time.Millisecond)
+			continue
 		}
 		if got == 0 {
 			time.Sleep(50 * time.Millisecond)
