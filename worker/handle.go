@@ -36,6 +36,9 @@ type message struct {
 // errPermanent marks a publish failure that retrying cannot fix.
 var errPermanent = errors.New("permanent")
 
+// errPanic marks a pipeline panic, recovered and retried as transient.
+var errPanic = errors.New("worker: pipeline panic")
+
 // handle decides and carries out the one outcome of a message: publish the
 // record then ack; dead-letter then term for poison; nak with backoff for
 // transient faults (dead-letter once MaxDeliver is reached).
@@ -66,7 +69,11 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 		outcome, rec, err = process(p, doc)
 	}
 	if err != nil {
-		w.transient(ctx, m, "panic", err, doc.ID)
+		cause := "state" // the shared dedupe state could not be reached
+		if errors.Is(err, errPanic) {
+			cause = "panic"
+		}
+		w.transient(ctx, m, cause, err, doc.ID)
 		return
 	}
 	body, err := gojson.Marshal(rec)
@@ -106,7 +113,7 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 func process(p *pipeline.Pipeline, doc schemas.Document) (o pipeline.Outcome, rec schemas.Record, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("worker: pipeline panic: %v", r)
+			err = fmt.Errorf("%w: %v", errPanic, r)
 		}
 	}()
 	return p.Process(doc)

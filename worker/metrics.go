@@ -68,7 +68,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		schemas.ReasonProcessingFailed} {
 		m.deadLetters.WithLabelValues(string(r))
 	}
-	for _, c := range []string{"decode", "panic", "encode", "publish", "dead_letter_publish"} {
+	for _, c := range []string{"decode", "panic", "state", "encode", "publish", "dead_letter_publish"} {
 		m.naks.WithLabelValues(c)
 	}
 	for _, r := range []string{"exact_repeat", "near_repeat", "cross_repeat", "promotional", "blocklist", "boilerplate",
