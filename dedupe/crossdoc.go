@@ -259,9 +259,11 @@ var truncationMarks = []string{"…", "...", "read more", "continue reading", "m
 // or -1 when it has none.
 func truncatedAt(line string) int {
 	t := strings.TrimRight(line, " \t\r")
-	low := strings.ToLower(t)
+	if t == "" || !strings.ContainsRune(".…eEgG»])", rune(t[len(t)-1])) && t[len(t)-1] != 0xa6 && t[len(t)-1] != 0xbb {
+		return -1 // no mark ends like this (0xa6, 0xbb: last bytes of "…", "»")
+	}
 	for _, m := range truncationMarks {
-		if strings.HasSuffix(low, m) {
+		if len(t) >= len(m) && strings.EqualFold(t[len(t)-len(m):], m) {
 			return len(t) - len(m)
 		}
 	}

@@ -109,6 +109,7 @@ type memory struct {
 	bands    *genTable
 	docs     []memDoc // ring indexed by ref % MaxDocs
 	claims   map[uint64]claim
+	prune    int // claims map size at which expired claims are swept
 }
 
 type claim struct {
@@ -133,6 +134,7 @@ func NewMemory(o MemoryOptions) Memory {
 		bands:    newGenTable(max(o.MaxDocs*Bands, 1024)),
 		docs:     make([]memDoc, min(o.MaxDocs, 1<<16)),
 		claims:   map[uint64]claim{},
+		prune:    2 * o.MaxDocs,
 	}
 }
 
@@ -145,12 +147,15 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 		return c.id, nil
 	}
 	m.claims[key] = claim{id: id, at: m.next}
-	if len(m.claims) > 2*m.opts.MaxDocs {
+	if len(m.claims) >= m.prune {
 		for k, c := range m.claims {
 			if c.at+DocRef(m.opts.MaxDocs) < m.next {
 				delete(m.claims, k)
 			}
 		}
+		// Duplicates commit nothing, so a run of them expires nothing: the
+		// next sweep waits until the map has doubled (amortised O(1)).
+		m.prune = max(2*m.opts.MaxDocs, 2*len(m.claims))
 	}
 	return id, nil
 }

@@ -1,6 +1,9 @@
 package dedupe
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // QuotedLines marks the lines of a mail that quote another message: lines
 // opening with '>' (or a short attribution prefix such as "SL>"), and
@@ -9,15 +12,16 @@ import "strings"
 // these lines are left out of its similarity to other documents and matched
 // as whole passages against earlier ones.
 func QuotedLines(a *Analysis, dst []bool) []bool {
-	dst = append(dst[:0], make([]bool, len(a.Lines))...)
+	dst = slices.Grow(dst[:0], len(a.Lines))[:len(a.Lines)]
+	clear(dst)
 	for i := range a.Lines {
 		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
 		t := strings.TrimLeft(s, " \t")
 		switch {
 		case isQuoteMarker(t):
 			dst[i] = true
-		case strings.Contains(t, "-----Original Message-----") || strings.HasPrefix(t, "-----Forwarded message") ||
-			strings.HasPrefix(t, "---------- Forwarded message"):
+		case strings.HasPrefix(t, "-----") && (strings.Contains(t, "-----Original Message-----") ||
+			strings.HasPrefix(t, "-----Forwarded message") || strings.HasPrefix(t, "---------- Forwarded message")):
 			for j := i; j < len(dst); j++ {
 				dst[j] = true
 			}

@@ -191,14 +191,15 @@ func BenchmarkProcessJSON(b *testing.B) {
 }
 
 // BenchmarkCleanVsShingleBaseline times the cleaning core (in-document
-// dedupe and the record, moderation off) and the bare 5-word-shingle pass
+// dedupe and the record; cross-document dedup and moderation off) and the
+// bare 5-word-shingle pass
 // alternately over the same corpus in the same run and reports their
 // throughput ratio (target >= 0.3), so machine noise hits both.
 // BenchmarkModerationOverhead measures what moderation adds on top.
 func BenchmarkCleanVsShingleBaseline(b *testing.B) {
 	docs, n := benchDocs(b)
 	cfg := DefaultConfig()
-	cfg.Moderate = false
+	cfg.Moderate, cfg.Cross = false, false
 	p, _ := New(cfg)
 	var base, full time.Duration
 	var s, e []int
