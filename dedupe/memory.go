@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -76,7 +77,7 @@ type MemoryOptions struct {
 // that re-publishes over days wants a larger window: size it by documents
 // per day (memory grows with it, see BenchmarkMemoryPer*).
 func DefaultMemoryOptions() MemoryOptions {
-	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 20, MaxShingles: 2 << 20}
+	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 19, MaxShingles: 1 << 20}
 }
 
 // MemoryStats describe an in-memory Memory, for metrics.
@@ -146,7 +147,7 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 	if c, ok := m.claims[key]; ok && (c.at+DocRef(m.opts.MaxDocs) >= m.next) {
 		return c.id, nil
 	}
-	m.claims[key] = claim{id: id, at: m.next}
+	m.claims[key] = claim{id: strings.Clone(id), at: m.next}
 	if len(m.claims) >= m.prune {
 		for k, c := range m.claims {
 			if c.at+DocRef(m.opts.MaxDocs) < m.next {
@@ -228,7 +229,9 @@ func (m *memory) Commit(c *Commit) DocRef {
 	if len(m.docs) < m.opts.MaxDocs && int(ref) >= len(m.docs) {
 		m.docs = append(m.docs, make([]memDoc, min(len(m.docs), m.opts.MaxDocs-len(m.docs)))...)
 	}
-	d := memDoc{ref: ref, id: c.ID, at: c.At}
+	// The id is cloned: a decoder may hand out strings that share the whole
+	// input's buffer, and the window must not keep every input alive.
+	d := memDoc{ref: ref, id: strings.Clone(c.ID), at: c.At}
 	m.newest = max(m.newest, c.At)
 	if c.Sketched {
 		sk := c.Sketch
@@ -326,8 +329,7 @@ func (g *genTable) put(key, val uint64) {
 			if len(g.young) < g.max {
 				g.grow()
 			} else {
-				g.old, g.young, g.n = g.young, make([]slot, len(g.young)), 0
-				g.rotations++
+				g.rotate()
 			}
 			i, _ = find(g.young, k)
 		}
@@ -336,9 +338,16 @@ func (g *genTable) put(key, val uint64) {
 	g.young[i] = slot{k, val}
 }
 
-// rotate drops the old generation and starts a new young one.
+// rotate drops the old generation and starts a new young one in the old
+// one's memory: a long stream then reuses two tables instead of churning
+// through large allocations (which the process keeps as RSS).
 func (g *genTable) rotate() {
-	g.old, g.young, g.n = g.young, make([]slot, 1024), 0
+	free := g.old
+	clear(free)
+	if len(free) < 1024 {
+		free = make([]slot, 1024)
+	}
+	g.old, g.young, g.n = g.young, free, 0
 	g.rotations++
 }
 

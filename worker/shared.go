@@ -60,8 +60,9 @@ type SharedMemory struct {
 	mu     sync.Mutex
 	claims map[uint64]string // positive cache of settled claims
 
-	applied atomic.Int64 // remote commits applied
-	pending chan jetstream.PubAckFuture
+	applied   atomic.Int64 // remote commits applied
+	committed atomic.Int64 // own commits
+	pending   chan jetstream.PubAckFuture
 }
 
 // NewSharedMemory opens (or creates) the bucket and replays it into a local
@@ -154,6 +155,7 @@ func (s *SharedMemory) Doc(ref dedupe.DocRef) (string, *dedupe.Sketch, bool) {
 // Commit applies the commit locally and replicates it through the bucket.
 func (s *SharedMemory) Commit(c *dedupe.Commit) dedupe.DocRef {
 	ref := s.local.Commit(c)
+	s.committed.Add(1)
 	b, _ := c.MarshalBinary()
 	key := "c." + s.origin + "." + strconv.FormatUint(s.seq.Add(1), 10)
 	f, err := s.js.PublishAsync("$KV."+s.cfg.Bucket+"."+key, b)
@@ -210,6 +212,9 @@ func (s *SharedMemory) Stats() dedupe.MemoryStats {
 	}
 	return dedupe.MemoryStats{}
 }
+
+// Committed returns how many commits this worker made.
+func (s *SharedMemory) Committed() int64 { return s.committed.Load() }
 
 // Replicated returns how many other workers' commits have been applied.
 func (s *SharedMemory) Replicated() int64 { return s.applied.Load() }

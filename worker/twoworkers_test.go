@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +22,7 @@ type decision struct {
 
 // kvWorker starts a worker whose cross-document state is the shared KV
 // bucket.
-func kvWorker(t *testing.T, s *server.Server, cfg Config) *running {
+func kvWorker(t *testing.T, s *server.Server, cfg Config) (*running, *SharedMemory) {
 	t.Helper()
 	nc, _ := connect(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,27 +42,51 @@ func kvWorker(t *testing.T, s *server.Server, cfg Config) *running {
 	go func() { r.err = w.Run(ctx); close(r.done) }()
 	t.Cleanup(func() { cancel(); <-r.done })
 	waitFor(t, "worker ready", w.Ready)
-	return r
+	return r, mem
 }
 
 // decide runs docs through `workers` KV-state workers on a fresh server and
 // returns every document's decision. Paced, each document is published once
-// the previous one has its outcome and its commit has had a moment to
-// replicate; otherwise all are published at once.
+// the previous one has its outcome and every worker has applied its commit;
+// otherwise all are published at once.
 func decide(t *testing.T, docs []corpus.Doc, workers int, paced bool) map[string]decision {
 	s := startServer(t)
 	cfg := testConfig()
 	cfg.Handlers = 1
 	cfg.State = "kv"
+	var mems []*SharedMemory
 	for i := 0; i < workers; i++ {
-		kvWorker(t, s, cfg)
+		_, mem := kvWorker(t, s, cfg)
+		mems = append(mems, mem)
+	}
+	// replicated: every worker has applied every other worker's commits.
+	replicated := func() bool {
+		var total int64
+		for _, m := range mems {
+			total += m.Committed()
+		}
+		for _, m := range mems {
+			if m.Committed()+m.Replicated() != total {
+				return false
+			}
+		}
+		return true
 	}
 	_, js := connect(t, s)
+	cons, err := js.Consumer(context.Background(), cfg.InputStream, cfg.Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, d := range docs {
 		publishDoc(t, js, "docs.raw.two", d)
 		if paced {
 			waitFor(t, "the outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(i+1) })
-			time.Sleep(3 * time.Millisecond)
+			// Acked means committed (the worker commits before it acks).
+			waitFor(t, "the ack", func() bool {
+				info, err := cons.Info(context.Background())
+				return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+			})
+			waitFor(t, "the commit to replicate", replicated)
 		}
 	}
 	waitFor(t, "every outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(docs)) })
