@@ -77,7 +77,7 @@ type MemoryOptions struct {
 // that re-publishes over days wants a larger window: size it by documents
 // per day (memory grows with it, see BenchmarkMemoryPer*).
 func DefaultMemoryOptions() MemoryOptions {
-	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 19, MaxShingles: 1 << 20}
+	return MemoryOptions{MaxDocs: 10_000, MaxBlocks: 1 << 20, MaxShingles: 2 << 20}
 }
 
 // MemoryStats describe an in-memory Memory, for metrics.
