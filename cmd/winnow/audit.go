@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/worker"
 )
 
@@ -207,23 +207,15 @@ func readIDs(path string) ([]string, error) {
 	}
 	defer f.Close()
 	var ids []string
-	br := bufio.NewReaderSize(f, 1<<20)
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if len(strings.TrimSpace(string(line))) > 0 {
-			var d struct {
-				ID string `json:"id"`
-			}
-			if jerr := json.Unmarshal(line, &d); jerr != nil || d.ID == "" {
-				return nil, fmt.Errorf("%s:%d: no \"id\"", path, n)
-			}
-			ids = append(ids, d.ID)
+	err = corpus.Lines(f, func(n int, line []byte) error {
+		var d struct {
+			ID string `json:"id"`
 		}
-		if err == io.EOF {
-			return ids, nil
+		if err := json.Unmarshal(line, &d); err != nil || d.ID == "" {
+			return fmt.Errorf("%s:%d: no \"id\"", path, n)
 		}
-		if err != nil {
-			return nil, err
-		}
-	}
+		ids = append(ids, d.ID)
+		return nil
+	})
+	return ids, err
 }

@@ -1,11 +1,12 @@
 // Package corpus locates the shared corpus (../shared/corpus beside the
-// repository, or $WINNOW_CORPUS) for tests, benchmarks and evaluation, and
-// reads its JSON-lines files. It is test support: no production code
-// imports it.
+// repository, or $WINNOW_CORPUS) and reads JSON-lines files, plain or
+// gzipped: the one line reader of tests, benchmarks, evaluation and the
+// tools that read document files (winnow eval, audit, train-spam, bench).
 package corpus
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -43,8 +44,8 @@ type Doc struct {
 	Text string `json:"text"`
 }
 
-// Each calls fn for every JSON line of a file (gzip-decompressed when it
-// ends in .gz) with the raw line, without its newline.
+// Each calls fn for every non-blank line of a JSON-lines file
+// (gzip-decompressed when its name ends in .gz), without its newline.
 func Each(path string, fn func(line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -60,12 +61,18 @@ func Each(path string, fn func(line []byte) error) error {
 		defer gz.Close()
 		r = gz
 	}
+	return Lines(r, func(_ int, line []byte) error { return fn(line) })
+}
+
+// Lines calls fn for every non-blank line of r with its 1-based line
+// number, without the newline. Lines may be longer than any buffer (the
+// bench corpus has one of 200 KB).
+func Lines(r io.Reader, fn func(n int, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	for {
+	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
-		line = []byte(strings.TrimRight(string(line), "\n"))
-		if len(line) > 0 {
-			if ferr := fn(line); ferr != nil {
+		if len(bytes.TrimSpace(line)) > 0 {
+			if ferr := fn(n, bytes.TrimRight(line, "\r\n")); ferr != nil {
 				return ferr
 			}
 		}

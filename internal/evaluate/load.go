@@ -1,12 +1,13 @@
 package evaluate
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/winnow-dev/winnow/internal/corpus"
 )
 
 // Output is what the scorer reads of one `winnow clean` record.
@@ -127,7 +128,7 @@ func readJSONL(path string, fn func([]byte) error) error {
 		return err
 	}
 	defer f.Close()
-	return eachLine(f, func(n int, b []byte) error {
+	return corpus.Lines(f, func(n int, b []byte) error {
 		if err := fn(b); err != nil {
 			return fmt.Errorf("evaluate: %s:%d: %w", path, n, err)
 		}
@@ -135,28 +136,10 @@ func readJSONL(path string, fn func([]byte) error) error {
 	})
 }
 
-func eachLine(r io.Reader, fn func(n int, b []byte) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	for n := 1; ; n++ {
-		b, err := br.ReadBytes('\n')
-		if len(strings.TrimSpace(string(b))) > 0 {
-			if ferr := fn(n, b); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 // ReadOutputs reads `winnow clean` records (JSON lines) keyed by id.
 func ReadOutputs(r io.Reader) (map[string]Output, error) {
 	out := map[string]Output{}
-	err := eachLine(r, func(n int, b []byte) error {
+	err := corpus.Lines(r, func(n int, b []byte) error {
 		var o Output
 		if err := json.Unmarshal(b, &o); err != nil {
 			return fmt.Errorf("evaluate: output line %d: %w", n, err)
