@@ -137,6 +137,27 @@ func BenchmarkProcess(b *testing.B) {
 	}
 }
 
+// BenchmarkStream is what a worker does per document: the full pass, then
+// the commit into the cross-document memory, over the bench corpus as one
+// stream (a fresh memory each iteration, so the corpus is new every time;
+// building the pipeline is timed too, as a stream start).
+func BenchmarkStream(b *testing.B) {
+	docs, n := benchDocs(b)
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := New(DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range docs {
+			_, rec, _ := p.Process(d)
+			p.Commit()
+			sink += uint64(len(rec.Text))
+		}
+	}
+}
+
 // BenchmarkProcessBySize is the full pass per payload size.
 func BenchmarkProcessBySize(b *testing.B) {
 	docs, _ := benchDocs(b)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,6 +32,7 @@ type benchResult struct {
 	Seconds       float64       `json:"seconds"`
 	DocsPerSec    float64       `json:"docs_per_sec"`
 	MBPerSec      float64       `json:"mb_per_sec"`
+	CPUPerDoc     float64       `json:"cpu_us_per_doc"` // process CPU (user+system), server included
 	P50, P99, Max time.Duration `json:"-"`
 }
 
@@ -47,6 +50,10 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	n := fs.Int("n", 20000, "documents to send per run")
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as the publisher can)")
 	handlers := fs.Int("handlers", 0, "worker handlers (default GOMAXPROCS)")
+	rounds := fs.Int("rounds", 1, "rounds of all the runs; ratios are taken within a round and summarised over them")
+	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>")
+	memProfile := fs.String("memprofile", "", "write an allocation profile after each run to `PREFIX`.<run> (counting from the process start)")
 	if code, done := parse(fs, args); done {
 		return code
 	}
@@ -54,19 +61,67 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err != nil {
 		return fail(stderr, "winnow bench", err)
 	}
-	var results []benchResult
-	for _, mode := range []string{"pass-through", "winnow", "winnow-kv"} {
-		r, err := benchRun(ctx, mode, docs, *rate, *handlers)
-		if err != nil {
-			return fail(stderr, "winnow bench", err)
+	runs := strings.Split(*modes, ",")
+	for _, mode := range runs {
+		if !slices.Contains([]string{"pass-through", "winnow", "winnow-kv"}, mode) {
+			return fail(stderr, "winnow bench", fmt.Errorf("--modes: unknown run %q", mode))
 		}
-		results = append(results, r)
-		fmt.Fprintf(stdout, "%-12s %6d docs (%s, %.1f MB) in %5.2fs: %7.0f docs/s %6.2f MB/s  latency p50 %v p99 %v max %v\n",
-			r.Mode, r.Docs, *size, float64(r.Bytes)/1e6, r.Seconds, r.DocsPerSec, r.MBPerSec,
-			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 	}
-	fmt.Fprintf(stdout, "ratio winnow / pass-through: %.2f; winnow with KV state / with in-memory state: %.2f (docs/s)\n",
-		results[1].DocsPerSec/results[0].DocsPerSec, results[2].DocsPerSec/results[1].DocsPerSec)
+	if *rounds < 1 {
+		return fail(stderr, "winnow bench", fmt.Errorf("--rounds %d: want at least 1", *rounds))
+	}
+	// Each round runs every mode in turn; the ratios are taken within a
+	// round, so a noisy neighbour slows both sides of a ratio alike.
+	var vsPass, kvVsMem []float64
+	for round := 1; round <= *rounds; round++ {
+		byMode := map[string]benchResult{}
+		for _, mode := range runs {
+			var prof io.Closer
+			suffix := fmt.Sprintf(".%s.%d", mode, round)
+			if *profile != "" {
+				if prof, err = startCPUProfile(*profile + suffix); err != nil {
+					return fail(stderr, "winnow bench", err)
+				}
+			}
+			r, err := benchRun(ctx, mode, docs, *rate, *handlers)
+			if prof != nil {
+				prof.Close()
+			}
+			if err != nil {
+				return fail(stderr, "winnow bench", err)
+			}
+			if *memProfile != "" {
+				if err := writeAllocProfile(*memProfile + suffix); err != nil {
+					return fail(stderr, "winnow bench", err)
+				}
+			}
+			byMode[mode] = r
+			fmt.Fprintf(stdout, "%-12s %6d docs (%s, %.1f MB) in %5.2fs: %7.0f docs/s %6.2f MB/s  cpu %4.0f µs/doc (%.2f cores)  latency p50 %v p99 %v max %v\n",
+				r.Mode, r.Docs, *size, float64(r.Bytes)/1e6, r.Seconds, r.DocsPerSec, r.MBPerSec, r.CPUPerDoc, r.CPUPerDoc*r.DocsPerSec/1e6,
+				r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
+		}
+		pt, okP := byMode["pass-through"]
+		w, okW := byMode["winnow"]
+		kv, okK := byMode["winnow-kv"]
+		if okP && okW {
+			vsPass = append(vsPass, w.DocsPerSec/pt.DocsPerSec)
+			fmt.Fprintf(stdout, "round %d: winnow / pass-through %.2f (docs/s), CPU per document %.2fx\n",
+				round, w.DocsPerSec/pt.DocsPerSec, w.CPUPerDoc/pt.CPUPerDoc)
+		}
+		if okW && okK {
+			kvVsMem = append(kvVsMem, kv.DocsPerSec/w.DocsPerSec)
+			fmt.Fprintf(stdout, "round %d: winnow with KV state / with in-memory state %.2f (docs/s)\n", round, kv.DocsPerSec/w.DocsPerSec)
+		}
+	}
+	summary := func(name string, v []float64) {
+		if len(v) == 0 {
+			return
+		}
+		slices.Sort(v)
+		fmt.Fprintf(stdout, "%s: median %.2f, range %.2f-%.2f over %d rounds\n", name, v[len(v)/2], v[0], v[len(v)-1], len(v))
+	}
+	summary("winnow / pass-through", vsPass)
+	summary("KV state / in-memory state", kvVsMem)
 	return exitOK
 }
 
@@ -187,6 +242,7 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 		return benchResult{}, err
 	}
 	var total int64
+	cpu0 := processCPU()
 	start := time.Now()
 	var tick <-chan time.Time
 	if rate > 0 {
@@ -215,6 +271,7 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 		return benchResult{}, fmt.Errorf("%s: %d of %d records after 5 minutes", mode, got, len(docs))
 	}
 	secs := time.Since(start).Seconds()
+	cpu := processCPU() - cpu0
 	stop()
 	<-werr
 	mu.Lock()
@@ -222,5 +279,44 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	return benchResult{Mode: mode, Docs: len(docs), Bytes: total, Seconds: secs, DocsPerSec: float64(len(docs)) / secs,
-		MBPerSec: float64(total) / 1e6 / secs, P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1]}, nil
+		MBPerSec: float64(total) / 1e6 / secs, CPUPerDoc: float64(cpu.Microseconds()) / float64(len(docs)), P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1]}, nil
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type profileFile struct{ f *os.File }
+
+func (p profileFile) Close() error { pprof.StopCPUProfile(); return p.f.Close() }
+
+func startCPUProfile(path string) (io.Closer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return profileFile{f}, nil
+}
+
+// writeAllocProfile writes the allocations since the process started (the
+// documents loaded before the runs are a fixed share of it).
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
