@@ -163,15 +163,16 @@ func TestLineDigitsAndAt(t *testing.T) {
 func TestGenTableGrowsThenForgetsOldest(t *testing.T) {
 	g := newGenTable(4096)
 	for k := uint64(1); k <= 10000; k++ {
-		g.put(k, k*2)
+		v, _ := g.upsert(k)
+		*v = k * 2
 	}
 	if len(g.young) != 4096 {
 		t.Fatalf("young table %d slots, want it grown to 4096", len(g.young))
 	}
-	if v, ok := g.get(10000); !ok || v != 20000 {
+	if v, _, ok, _ := g.get(10000); !ok || v != 20000 {
 		t.Fatal("newest entry lost")
 	}
-	if _, ok := g.get(1); ok {
+	if _, _, inYoung, inOld := g.get(1); inYoung || inOld {
 		t.Fatal("oldest entry kept past two generations")
 	}
 	if n := g.Len(); n > 2*4096*7/10 || n < 4096*7/10 {

@@ -70,12 +70,12 @@ const lineKeySalt = 0x6a09e667f3bcc909
 
 func lineKey(fp uint64) uint64 { return fp ^ lineKeySalt }
 
-func paraKey(a *Analysis, p *Paragraph, buf []uint64) uint64 {
-	buf = buf[:0]
+func (x *Cross) paraKey(a *Analysis, p *Paragraph) uint64 {
+	x.keys = x.keys[:0]
 	for i := p.First; i <= p.Last; i++ {
-		buf = append(buf, a.Lines[i].FP)
+		x.keys = append(x.keys, a.Lines[i].FP)
 	}
-	return Combine(buf)
+	return Combine(x.keys)
 }
 
 // shingleSampled keeps a consistent half of all shingles in the memory's
@@ -111,6 +111,15 @@ type Cross struct {
 	nbuf   []byte
 	counts map[DocRef]int
 	keys   []uint64
+	// lines[i] is line i's block as Decide first looked it up, for
+	// repeats to reuse.
+	lines  []lineBlock
+	lookup []uint64
+}
+
+type lineBlock struct {
+	info BlockInfo
+	ok   bool
 }
 
 // ErrNoMemory is returned by NewCross without a Memory.
@@ -137,6 +146,23 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	*d = CrossDecision{Commit: Commit{ID: id, Blocks: d.Commit.Blocks[:0], Shingles: d.Commit.Shingles[:0]}}
 	x.quoted = QuotedLines(a, x.quoted)
 	x.own, x.all = x.own[:0], x.all[:0]
+	x.lines = slices.Grow(x.lines[:0], len(a.Lines))[:len(a.Lines)]
+	clear(x.lines)
+	pf, _ := x.mem.(Prefetcher)
+	if pf != nil {
+		x.lookup = x.lookup[:0]
+		for i := range a.Lines {
+			if l := &a.Lines[i]; l.NWords() >= x.opts.MinBlockWords && a.Kept(i) && !x.quoted[i] {
+				x.lookup = append(x.lookup, lineKey(l.FP))
+			}
+		}
+		for pi := range a.Paragraphs {
+			if p := &a.Paragraphs[pi]; p.NWords() >= x.opts.MinBlockWords && a.Kept(p.First) && !x.quoted[p.First] {
+				x.lookup = append(x.lookup, x.paraKey(a, p))
+			}
+		}
+		pf.Prefetch(x.lookup, nil)
+	}
 	for i := range a.Lines {
 		l := &a.Lines[i]
 		if !a.Kept(i) || x.quoted[i] || l.W1 == l.W0 {
@@ -167,6 +193,9 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	if len(x.sh) >= x.opts.MinDupShingles {
 		sk := NewSketch(x.sh, len(x.sh))
 		d.Commit.Sketch, d.Commit.Bands, d.Commit.Sketched = sk, sk.BandKeys(), true
+		if pf != nil {
+			pf.Prefetch(nil, d.Commit.Bands[:])
+		}
 		if dupID, sim, ok := x.duplicate(id, &sk, &d.Commit.Bands); ok {
 			d.DuplicateOf, d.Similarity = dupID, sim
 			return
@@ -186,6 +215,7 @@ func (x *Cross) recurring(id string, fp uint64, a *Analysis, i int) bool {
 		return false
 	}
 	b, ok := x.mem.Block(fp)
+	x.lines[i] = lineBlock{b, ok}
 	if !ok || b.Docs < x.opts.RecurringDocs {
 		return false
 	}
@@ -237,7 +267,7 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if p.NWords() < x.opts.MinBlockWords || !a.Kept(p.First) || x.quoted[p.First] {
 			continue
 		}
-		if ref, ok := x.earlier(id, paraKey(a, p, x.keys)); ok {
+		if ref, ok := x.earlier(id, x.paraKey(a, p)); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
@@ -246,7 +276,11 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if !a.Kept(i) || l.NWords() < x.opts.MinBlockWords || x.quoted[i] {
 			continue
 		}
-		if ref, ok := x.earlier(id, lineKey(l.FP)); ok {
+		b := x.lines[i] // looked up by recurring: the line was kept then too
+		if !b.ok {
+			continue
+		}
+		if ref, _, ok := x.mem.Doc(b.info.First); ok && ref != id {
 			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
@@ -387,7 +421,7 @@ func (x *Cross) commitSet(a *Analysis, c *Commit) {
 		p := &a.Paragraphs[pi]
 		if p.NWords() >= x.opts.MinBlockWords && !x.quoted[p.First] && (a.Kept(p.First) ||
 			a.Removals[a.Lines[p.First].Removal].Reason == ReasonCrossRepeat) {
-			c.Blocks = append(c.Blocks, paraKey(a, p, x.keys))
+			c.Blocks = append(c.Blocks, x.paraKey(a, p))
 		}
 	}
 	for i := range a.Lines {

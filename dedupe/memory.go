@@ -3,6 +3,7 @@ package dedupe
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,13 @@ type Commit struct {
 	Sketched bool
 	// At is the document's fetched_at in Unix nanoseconds, 0 when unknown.
 	At int64
+}
+
+// Prefetcher is implemented by memories whose lookups are cheaper when
+// announced: Prefetch warms the cache for the block fingerprints and band
+// keys about to be looked up. It changes nothing a lookup returns.
+type Prefetcher interface {
+	Prefetch(blocks, bands []uint64)
 }
 
 // MemoryOptions bound the in-memory state.
@@ -175,28 +183,51 @@ func (m *memory) live(ref DocRef) bool {
 }
 
 // Block values pack the first document (48 bits) and the count (16 bits).
+// Each generation counts the documents committed while it was young; a
+// block's count is the sum over the two (a document counts once per block,
+// in the generation it was committed in), its first document the oldest
+// still inside the window.
 func (m *memory) Block(fp uint64) (BlockInfo, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	v, ok := m.blocks.get(fp)
-	if !ok || !m.live(DocRef(v>>16)) {
-		return BlockInfo{}, false
+	y, o, yok, ook := m.blocks.get(fp)
+	var b BlockInfo
+	if ook && m.live(DocRef(o>>16)) {
+		b = BlockInfo{First: DocRef(o >> 16), Docs: int(o & 0xffff)}
 	}
-	return BlockInfo{First: DocRef(v >> 16), Docs: int(v & 0xffff)}, true
+	if yok && m.live(DocRef(y>>16)) {
+		if b.First == 0 {
+			b.First = DocRef(y >> 16)
+		}
+		b.Docs = min(b.Docs+int(y&0xffff), 0xffff)
+	}
+	return b, b.First != 0
 }
 
 func (m *memory) Shingle(h uint64) (DocRef, bool) { return m.ref(m.shingles, h) }
 func (m *memory) Band(key uint64) (DocRef, bool)  { return m.ref(m.bands, key) }
 
-// ref looks up a table whose values are document references.
+// ref looks up a table whose values are document references: the old
+// generation's, the earlier, when it is inside the window.
 func (m *memory) ref(t *genTable, key uint64) (DocRef, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	v, ok := t.get(key)
-	if !ok || !m.live(DocRef(v)) {
-		return 0, false
+	y, o, yok, ook := t.get(key)
+	if ook && m.live(DocRef(o)) {
+		return DocRef(o), true
 	}
-	return DocRef(v), true
+	if yok && m.live(DocRef(y)) {
+		return DocRef(y), true
+	}
+	return 0, false
+}
+
+// Prefetch warms both generations' slots for the keys (see
+// genTable.prefetch).
+func (m *memory) Prefetch(blocks, bands []uint64) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	keep(m.blocks.prefetchAll(blocks) + m.bands.prefetchAll(bands))
 }
 
 func (m *memory) Doc(ref DocRef) (string, *Sketch, bool) {
@@ -238,25 +269,30 @@ func (m *memory) Commit(c *Commit) DocRef {
 		d.sketch = &sk
 	}
 	m.docs[int(uint64(ref)%uint64(len(m.docs)))] = d
+	// A commit writes to the young generations only, one probe per key;
+	// lookups combine both (see Block and ref). The probes' cache misses
+	// are overlapped first (see prefetch).
+	keep(m.blocks.prefetch(c.Blocks) + m.shingles.prefetch(c.Shingles))
+	if c.Sketched {
+		keep(m.bands.prefetch(c.Bands[:]))
+	}
 	for _, fp := range c.Blocks {
-		v, ok := m.blocks.get(fp)
-		if !ok || !m.live(DocRef(v>>16)) {
-			m.blocks.put(fp, uint64(ref)<<16|1)
-			continue
-		}
-		if v&0xffff < 0xffff {
-			m.blocks.put(fp, v+1)
+		v, ok := m.blocks.upsert(fp)
+		if !ok || !m.live(DocRef(*v>>16)) {
+			*v = uint64(ref)<<16 | 1
+		} else if *v&0xffff < 0xffff {
+			*v++
 		}
 	}
 	for _, h := range c.Shingles {
-		if v, ok := m.shingles.get(h); !ok || !m.live(DocRef(v)) {
-			m.shingles.put(h, uint64(ref))
+		if v, ok := m.shingles.upsert(h); !ok || !m.live(DocRef(*v)) {
+			*v = uint64(ref)
 		}
 	}
 	if c.Sketched {
 		for _, k := range c.Bands {
-			if v, ok := m.bands.get(k); !ok || !m.live(DocRef(v)) {
-				m.bands.put(k, uint64(ref))
+			if v, ok := m.bands.upsert(k); !ok || !m.live(DocRef(*v)) {
+				*v = uint64(ref)
 			}
 		}
 	}
@@ -264,11 +300,13 @@ func (m *memory) Commit(c *Commit) DocRef {
 }
 
 // genTable is a bounded map from uint64 to uint64 in two generations of
-// open-addressing tables (16 bytes a slot). Writes go to the young table,
-// which doubles as it fills up to its maximum size; once that is 70% full
-// the old table is dropped and the young one ages, so the oldest entries
-// are forgotten first and memory stays within two tables: at most
-// 16 / 0.35 = 46 bytes per entry, 16 / 0.7 = 23 while the first table fills.
+// open-addressing tables (16 bytes a slot). Writes go to the young table
+// only (a key may then be in both: lookups return both values and the
+// memory combines them), which doubles as it fills up to its maximum size;
+// once that is 70% full the old table is dropped and the young one ages,
+// so the oldest entries are forgotten first and memory stays within two
+// tables: at most 16 / 0.35 = 46 bytes per entry, 16 / 0.7 = 23 while the
+// first table fills.
 type genTable struct {
 	young, old []slot
 	n          int
@@ -310,32 +348,77 @@ func find(t []slot, k uint64) (int, bool) {
 	}
 }
 
-func (g *genTable) get(key uint64) (uint64, bool) {
+// get returns the key's values in the young and the old generation.
+func (g *genTable) get(key uint64) (young, old uint64, inYoung, inOld bool) {
 	k := slotKey(key)
 	if i, ok := find(g.young, k); ok {
-		return g.young[i].val, true
+		young, inYoung = g.young[i].val, true
 	}
 	if i, ok := find(g.old, k); ok {
-		return g.old[i].val, true
+		old, inOld = g.old[i].val, true
 	}
-	return 0, false
+	return young, old, inYoung, inOld
 }
 
-func (g *genTable) put(key, val uint64) {
+// upsert returns the key's value slot in the young generation, adding the
+// key (value 0) when it is not there; ok reports that it was. The pointer
+// is valid until the next upsert.
+func (g *genTable) upsert(key uint64) (v *uint64, ok bool) {
 	k := slotKey(key)
 	i, ok := find(g.young, k)
-	if !ok {
-		if g.n >= len(g.young)*7/10 {
-			if len(g.young) < g.max {
-				g.grow()
-			} else {
-				g.rotate()
-			}
-			i, _ = find(g.young, k)
-		}
-		g.n++
+	if ok {
+		return &g.young[i].val, true
 	}
-	g.young[i] = slot{k, val}
+	if g.n >= len(g.young)*7/10 {
+		if len(g.young) < g.max {
+			g.grow()
+		} else {
+			g.rotate()
+		}
+		i, _ = find(g.young, k)
+	}
+	g.n++
+	g.young[i] = slot{key: k}
+	return &g.young[i].val, false
+}
+
+// prefetch loads the cache lines a young-generation probe for each key
+// starts on (its home slot's and the next, where a probe runs on) and
+// returns a value that depends on them (for keep). The loads are
+// independent, so the processor overlaps their cache misses: the probes
+// that follow find their slots in cache instead of waiting on main memory
+// once per key, as a large table otherwise makes them do.
+func (g *genTable) prefetch(keys []uint64) uint64 {
+	var s uint64
+	mask := uint64(len(g.young) - 1)
+	for _, k := range keys {
+		i := fmix64(slotKey(k)) & mask
+		s += g.young[i].key + g.young[(i+4)&mask].key
+	}
+	return s
+}
+
+// keep makes a prefetch's loads observable, so the compiler cannot drop
+// them as unused; the branch is practically never taken.
+func keep(s uint64) {
+	if s == 0x9e3779b97f4a7c15 {
+		keepSink.Store(s)
+	}
+}
+
+var keepSink atomic.Uint64
+
+// prefetchAll is prefetch in both generations, for lookups.
+func (g *genTable) prefetchAll(keys []uint64) uint64 {
+	s := g.prefetch(keys)
+	if len(g.old) > 0 {
+		mask := uint64(len(g.old) - 1)
+		for _, k := range keys {
+			i := fmix64(slotKey(k)) & mask
+			s += g.old[i].key + g.old[(i+4)&mask].key
+		}
+	}
+	return s
 }
 
 // rotate drops the old generation and starts a new young one in the old

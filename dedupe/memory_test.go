@@ -52,3 +52,40 @@ func TestMemoryMaxAge(t *testing.T) {
 		t.Fatal("an undated document aged out by time")
 	}
 }
+
+// TestMemoryGenerations: a block committed in two generations counts the
+// documents of both, and its first document is the oldest still inside the
+// window; shingles and bands name their oldest holder inside the window.
+func TestMemoryGenerations(t *testing.T) {
+	// MaxDocs 4: a generation is 2 documents, so commits 1-2, 3-4, 5-6
+	// each fill one.
+	m := dedupe.NewMemory(dedupe.MemoryOptions{MaxDocs: 4, MaxBlocks: 1024, MaxShingles: 1024})
+	commit := func(id string, blocks ...uint64) dedupe.DocRef {
+		return m.Commit(&dedupe.Commit{ID: id, Blocks: blocks, Shingles: blocks})
+	}
+	commit("a", 7) // ref 1
+	commit("b")    // ref 2
+	commit("c", 7) // ref 3, young generation
+	commit("d", 7) // ref 4
+	b, ok := m.Block(7)
+	if !ok || b.First != 1 || b.Docs != 3 {
+		t.Fatalf("block after three documents over two generations: %+v %v, want first 1, 3 documents", b, ok)
+	}
+	if ref, ok := m.Shingle(7); !ok || ref != 1 {
+		t.Fatalf("shingle holder %d %v, want the oldest (1)", ref, ok)
+	}
+	commit("e") // ref 5: documents 1 and 2 leave the window
+	b, ok = m.Block(7)
+	if !ok || b.First != 3 || b.Docs != 2 {
+		t.Fatalf("block once its first document left the window: %+v %v, want first 3, 2 documents", b, ok)
+	}
+	if ref, ok := m.Shingle(7); !ok || ref != 3 {
+		t.Fatalf("shingle holder %d %v, want 3", ref, ok)
+	}
+	commit("f")
+	commit("g")
+	commit("h") // ref 8: 3 and 4 have left
+	if b, ok := m.Block(7); ok {
+		t.Fatalf("block remembered after every holder left the window: %+v", b)
+	}
+}

@@ -148,6 +148,14 @@ func (s *SharedMemory) checkPuts(ctx context.Context) {
 func (s *SharedMemory) Block(fp uint64) (dedupe.BlockInfo, bool) { return s.local.Block(fp) }
 func (s *SharedMemory) Shingle(h uint64) (dedupe.DocRef, bool)   { return s.local.Shingle(h) }
 func (s *SharedMemory) Band(key uint64) (dedupe.DocRef, bool)    { return s.local.Band(key) }
+
+// Prefetch passes the hint to the local replica.
+func (s *SharedMemory) Prefetch(blocks, bands []uint64) {
+	if p, ok := s.local.(dedupe.Prefetcher); ok {
+		p.Prefetch(blocks, bands)
+	}
+}
+
 func (s *SharedMemory) Doc(ref dedupe.DocRef) (string, *dedupe.Sketch, bool) {
 	return s.local.Doc(ref)
 }
