@@ -76,7 +76,7 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 		w.transient(ctx, m, cause, err, doc.ID)
 		return
 	}
-	body, err := gojson.Marshal(rec)
+	body, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape()) // as `winnow clean` writes records
 	if err != nil {
 		w.transient(ctx, m, "encode", err, doc.ID)
 		return

@@ -57,12 +57,16 @@ func TestPlainTextDocuments(t *testing.T) {
 	_, js := connect(t, s)
 	h := nats.Header{}
 	h.Set(HeaderID, "plain-1")
-	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.txt", Data: []byte("a line\na line\n"), Header: h})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.txt", Data: []byte("a <b>line</b> & more\na <b>line</b> & more\n"), Header: h})
 	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
 	out := readOutputs(t, js, cfg.OutputStream)[0]
 	rec := decodeRecord(t, out.data)
-	if out.subject != "docs.clean.txt" || rec.ID != "plain-1" || rec.Text != "a line" {
+	if out.subject != "docs.clean.txt" || rec.ID != "plain-1" || rec.Text != "a <b>line</b> & more" {
 		t.Fatalf("subject %s record %+v", out.subject, rec)
+	}
+	// Written as `winnow clean` writes records: no HTML escapes.
+	if !bytes.Contains(out.data, []byte(`"text":"a <b>line</b> & more"`)) {
+		t.Fatalf("record text escaped: %s", out.data)
 	}
 }
 
