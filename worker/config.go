@@ -59,7 +59,10 @@ type Config struct {
 	MaxAckPending int             `yaml:"max_ack_pending"`
 	PullBatch     int             `yaml:"pull_batch"`
 
-	// Handlers is the number of documents processed at once.
+	// Handlers is the number of documents processed at once (default
+	// 4 x GOMAXPROCS: a handler spends most of a document waiting for its
+	// record's PubAck, so one per core leaves the cores idle; each has its
+	// own pipeline buffers).
 	Handlers int `yaml:"handlers"`
 	// MaxDocBytes is the largest input accepted; larger ones are
 	// dead-lettered with their first 64 KiB.
@@ -93,7 +96,7 @@ func DefaultConfig() Config {
 		AckWait: 30 * time.Second, MaxDeliver: 5,
 		Backoff:       []time.Duration{time.Second, 5 * time.Second, 30 * time.Second},
 		MaxAckPending: 1024, PullBatch: 128,
-		Handlers:    runtime.GOMAXPROCS(0),
+		Handlers:    4 * runtime.GOMAXPROCS(0),
 		MaxDocBytes: 1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
 		State: "memory", Shared: DefaultSharedConfig(),
 	}

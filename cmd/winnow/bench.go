@@ -49,7 +49,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	size := fs.String("size", "as-is", "document size: as-is, or 4k (consecutive documents concatenated to at least 4 KB)")
 	n := fs.Int("n", 20000, "documents to send per run")
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as the publisher can)")
-	handlers := fs.Int("handlers", 0, "worker handlers (default GOMAXPROCS)")
+	handlers := fs.Int("handlers", 0, "worker handlers (default 4 x GOMAXPROCS, as `winnow run`)")
 	rounds := fs.Int("rounds", 1, "rounds of all the runs; ratios are taken within a round and summarised over them")
 	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>")

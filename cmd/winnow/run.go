@@ -29,7 +29,7 @@ func runFlags(fs *flag.FlagSet) (cfgPath *string, check *bool, apply func(*Confi
 	httpAddr := fs.String("http-addr", "", "health and metrics listen `ADDR` (default 127.0.0.1:8080)")
 	storeDir := fs.String("store-dir", "", "embedded server's JetStream store `DIR` (default ./winnow-data)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
-	handlers := fs.Int("handlers", 0, "documents processed at once (default GOMAXPROCS)")
+	handlers := fs.Int("handlers", 0, "documents processed at once (default 4 x GOMAXPROCS)")
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (overrides pipeline.moderation)")
 	apply = func(c *Config) {
 		set := map[string]bool{}
