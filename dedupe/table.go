@@ -18,9 +18,19 @@ type fpSlot struct {
 const fpTableMin = 256
 
 func (t *fpTable) reset() {
-	// A table that grew for one huge document is dropped rather than kept.
+	// A table that grew for one huge document is dropped rather than kept,
+	// and one far larger than the last document needed shrinks to fit it:
+	// its probes would scatter over memory the cache cannot hold for them
+	// (a worker runs a Cleaner per handler, beside the NATS client).
 	if len(t.slots) > 1<<13 {
 		t.slots = nil
+	} else if len(t.slots) > fpTableMin && 16*t.n < len(t.slots) {
+		size := fpTableMin
+		for size < 4*t.n {
+			size <<= 1
+		}
+		t.slots = make([]fpSlot, size)
+		t.gen = 1
 	}
 	t.n = 0
 	t.gen++
