@@ -128,6 +128,40 @@ func (p *Pipeline) Commit() {
 	}
 }
 
+// Pending is a processed document's commit detached from its Pipeline, so
+// the pipeline can take the next document while this one's record is being
+// published. The zero value is ready; its buffers are reused by the next
+// Detach into it.
+type Pending struct {
+	mem dedupe.Memory
+	c   dedupe.Commit
+	ok  bool
+}
+
+// Detach moves the last processed document's commit into d (as Commit
+// would record it) and leaves the Pipeline with nothing to commit.
+func (p *Pipeline) Detach(d *Pending) {
+	d.ok = false
+	if p.cross == nil || !p.cross.pending || p.doc.Rejected != nil {
+		return
+	}
+	src := &p.cross.dec.Commit
+	blocks, shingles := append(d.c.Blocks[:0], src.Blocks...), append(d.c.Shingles[:0], src.Shingles...)
+	d.c = *src
+	d.c.Blocks, d.c.Shingles = blocks, shingles
+	d.mem, d.ok = p.cross.mem, true
+	p.cross.pending = false
+}
+
+// Commit records the detached document in the cross-document memory (see
+// Pipeline.Commit); a second call does nothing.
+func (d *Pending) Commit() {
+	if d.ok {
+		d.mem.Commit(&d.c)
+		d.ok = false
+	}
+}
+
 // Decode decodes one JSON input document; failures are *schemas.InputError.
 func Decode(b []byte) (schemas.Document, error) { return schemas.DecodeDocument(b) }
 

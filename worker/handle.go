@@ -42,7 +42,7 @@ var errPanic = errors.New("worker: pipeline panic")
 // handle decides and carries out the one outcome of a message: publish the
 // record then ack; dead-letter then term for poison; nak with backoff for
 // transient faults (dead-letter once MaxDeliver is reached).
-func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
+func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend *pipeline.Pending, m *message) {
 	start := time.Now()
 	w.metrics.inFlightAdd(1)
 	defer w.metrics.inFlightAdd(-1)
@@ -66,7 +66,10 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 	if w.cfg.PassThrough {
 		rec = schemas.Record{Schema: schemas.RecordV1, ID: doc.ID, Text: doc.Text, Removed: []schemas.Removal{}, Flags: []schemas.Flag{}}
 	} else {
+		p := <-pipes
 		outcome, rec, err = process(p, doc)
+		p.Detach(pend) // nothing to commit after an error
+		pipes <- p
 	}
 	if err != nil {
 		cause := "state" // the shared dedupe state could not be reached
@@ -97,7 +100,7 @@ func (w *Worker) handle(ctx context.Context, p *pipeline.Pipeline, m *message) {
 	// enter the cross-document memory, so a redelivery after a crash before
 	// this point is judged as the first time, and one after it finds its own
 	// commit and is not taken for a duplicate of itself.
-	p.Commit()
+	pend.Commit()
 	if err := m.ack(); err != nil {
 		// The record is durable; a redelivery will find it a duplicate.
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,13 +61,17 @@ func (w *Worker) Ready() bool {
 // returns. Documents not finished by then stay unacked and are redelivered.
 // Run returns nil after a clean drain.
 func (w *Worker) Run(ctx context.Context) error {
-	pipes := make([]*pipeline.Pipeline, w.cfg.Handlers)
-	for i := range pipes {
+	// Handlers wait on PubAcks most of the time; pipelines (buffers a
+	// document's analysis fills) are only needed while one computes, so
+	// there are no more of them than cores, and their buffers stay in
+	// cache. A handler detaches its document's commit before publishing.
+	pipes := make(chan *pipeline.Pipeline, min(w.cfg.Handlers, runtime.GOMAXPROCS(0)))
+	for range cap(pipes) {
 		p, err := w.newPipeline()
 		if err != nil {
 			return fmt.Errorf("worker: pipeline: %w", err)
 		}
-		pipes[i] = p
+		pipes <- p
 	}
 	if w.cfg.Mode == ModeCore {
 		return w.runCore(ctx, pipes)
@@ -74,7 +79,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	return w.runJetStream(ctx, pipes)
 }
 
-func (w *Worker) runJetStream(ctx context.Context, pipes []*pipeline.Pipeline) error {
+func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline) error {
 	js, err := jetstream.New(w.nc)
 	if err != nil {
 		return fmt.Errorf("worker: jetstream: %w", err)
@@ -96,12 +101,13 @@ func (w *Worker) runJetStream(ctx context.Context, pipes []*pipeline.Pipeline) e
 	defer hcancel()
 	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
-	for _, p := range pipes {
+	for range w.cfg.Handlers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var pend pipeline.Pending
 			for msg := range work {
-				w.handle(hctx, p, w.fromJetStream(msg))
+				w.handle(hctx, pipes, &pend, w.fromJetStream(msg))
 			}
 		}()
 	}
@@ -128,7 +134,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes []*pipeline.Pipeline) e
 	}()
 	w.setConsuming(true)
 	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
-		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", len(pipes)))
+		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
 
 	var runErr error
 loop:
@@ -185,18 +191,19 @@ func (w *Worker) fromJetStream(msg jetstream.Msg) *message {
 
 // runCore consumes with a plain core-NATS queue group: one subscription per
 // handler, so the server spreads messages over them and over replicas.
-func (w *Worker) runCore(ctx context.Context, pipes []*pipeline.Pipeline) error {
+func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) error {
 	w.pub = &corePublisher{nc: w.nc}
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	var wg sync.WaitGroup
-	subs := make([]*nats.Subscription, 0, len(pipes))
-	for _, p := range pipes {
+	subs := make([]*nats.Subscription, 0, w.cfg.Handlers)
+	for range w.cfg.Handlers {
+		var pend pipeline.Pending // a subscription's callbacks run one at a time
 		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
 			wg.Add(1)
 			defer wg.Done()
 			noop := func() error { return nil }
-			w.handle(hctx, p, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
+			w.handle(hctx, pipes, &pend, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
 				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
 		})
 		if err != nil {
