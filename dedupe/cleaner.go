@@ -7,7 +7,6 @@ package dedupe
 type Cleaner struct {
 	opts Options
 	norm *Normalizer
-	nbuf []byte
 	set  []uint64 // shingles of the block being decided
 
 	seenPara fpTable // paragraph (or line) fingerprint -> key, see paraKey
@@ -144,7 +143,7 @@ func (c *Cleaner) hash(a *Analysis) {
 			continue
 		}
 		w0 := len(a.Words)
-		c.nbuf, a.Words = c.norm.AppendWords(c.nbuf[:0], a.Words, a.Text[b.Start:b.End])
+		a.Words = c.norm.HashWords(a.Words, a.Text[b.Start:b.End])
 		a.Lines = append(a.Lines, Line{Span: b.Span, Kind: b.Kind, Para: -1, W0: w0, W1: len(a.Words),
 			FP: Combine(a.Words[w0:]), Removal: -1, Digits: c.norm.Digits, At: c.norm.At})
 	}
@@ -158,9 +157,6 @@ const retainWords = 1 << 14
 func (c *Cleaner) resetState() {
 	if cap(c.set) > retainWords {
 		c.set = nil
-	}
-	if cap(c.nbuf) > 8*retainWords {
-		c.nbuf = nil
 	}
 	c.seenPara.reset()
 	c.seenLine.reset()

@@ -108,7 +108,6 @@ type Cross struct {
 	sh     []uint64
 	qwords []uint64
 	norm   *Normalizer
-	nbuf   []byte
 	counts map[DocRef]int
 	keys   []uint64
 	// lines[i] is line i's block as Decide first looked it up, for
@@ -318,7 +317,7 @@ func (x *Cross) truncated(id string, a *Analysis) {
 		if cut < 0 {
 			continue
 		}
-		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords[:0], s[:cut])
+		x.qwords = x.norm.HashWords(x.qwords[:0], s[:cut])
 		if len(x.qwords) < x.opts.MinBlockWords+1 {
 			continue
 		}
@@ -403,7 +402,7 @@ func (x *Cross) quotePassage(id string, a *Analysis, first, last int) {
 	x.qwords = x.qwords[:0]
 	for i := first; i <= last; i++ {
 		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
-		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
+		x.qwords = x.norm.HashWords(x.qwords, s[quotePrefixLen(s):])
 	}
 	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
 	ref, c, ok := x.contained(id, x.sh, x.opts.QuoteContainment)
@@ -447,7 +446,7 @@ func (x *Cross) commitSet(a *Analysis, c *Commit) {
 			continue
 		}
 		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
-		x.nbuf, x.qwords = x.norm.AppendWords(x.nbuf[:0], x.qwords, s[quotePrefixLen(s):])
+		x.qwords = x.norm.HashWords(x.qwords, s[quotePrefixLen(s):])
 	}
 	x.sh = Shingles(x.qwords, x.k, x.sh[:0])
 	for _, h := range x.sh {

@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -134,6 +135,26 @@ func FuzzAppendWords(f *testing.F) {
 			if words[i] != want[i] {
 				t.Fatalf("word %d hash differs", i)
 			}
+		}
+	})
+}
+
+// FuzzHashWords checks HashWords against AppendWords: the same hashes,
+// digit count and '@'.
+func FuzzHashWords(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Add("Hello, World_42 & co@x.org")
+	f.Fuzz(func(t *testing.T, s string) {
+		a, b := NewNormalizer(), NewNormalizer()
+		_, want := a.AppendWords(nil, []uint64{7}, s)
+		got := b.HashWords([]uint64{7}, s)
+		if !slices.Equal(got, want) {
+			t.Fatalf("HashWords %x, AppendWords %x", got, want)
+		}
+		if a.Digits != b.Digits || a.At != b.At {
+			t.Fatalf("HashWords digits %d at %v, AppendWords %d %v", b.Digits, b.At, a.Digits, a.At)
 		}
 	})
 }

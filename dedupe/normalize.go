@@ -182,6 +182,87 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 	return dst, words
 }
 
+// Byte kinds for HashWords' ASCII scan.
+const (
+	kindSep   = iota // separator
+	kindWord         // lower-case letter or '_': hashed as it stands
+	kindDigit        // counted in Digits
+	kindUpper        // the word is lower-cased before hashing
+	kindAt           // a separator that sets At
+	kindSlow         // non-ASCII or '&' (an entity): the general path
+)
+
+var byteKind = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z', c == '_':
+			t[c] = kindWord
+		case c >= '0' && c <= '9':
+			t[c] = kindDigit
+		case c >= 'A' && c <= 'Z':
+			t[c] = kindUpper
+		case c == '@':
+			t[c] = kindAt
+		case c == '&' || c >= utf8.RuneSelf:
+			t[c] = kindSlow
+		}
+	}
+	return t
+}()
+
+// HashWords appends to words the xxhash of every word of s's fingerprint
+// form, as AppendWords does, and sets Digits and At, without building the
+// form: a word of plain ASCII text is hashed where it stands (lower-cased
+// into a scratch buffer only when it holds a capital), one tight loop over
+// the separators and one over the word. Other text takes AppendWords' way.
+func (n *Normalizer) HashWords(words []uint64, s string) []uint64 {
+	n0 := len(words)
+	digits, at := 0, false
+	for i := 0; i < len(s); {
+		for i < len(s) {
+			k := byteKind[s[i]]
+			if k != kindSep && k != kindAt {
+				break
+			}
+			at = at || k == kindAt
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		start, upper := i, false
+	word:
+		for ; i < len(s); i++ {
+			switch byteKind[s[i]] {
+			case kindWord:
+			case kindDigit:
+				digits++
+			case kindUpper:
+				upper = true
+			case kindSlow:
+				n.buf, words = n.appendWords(n.buf[:0], words[:n0], s, true)
+				if cap(n.buf) > 1<<17 { // one huge line must not pin its buffer
+					n.buf = nil
+				}
+				return words
+			default:
+				break word
+			}
+		}
+		if !upper {
+			words = append(words, xxhash.Sum64String(s[start:i]))
+			continue
+		}
+		n.buf = append(n.buf[:0], s[start:i]...)
+		for j, c := range n.buf {
+			n.buf[j] = asciiClass[c]
+		}
+		words = append(words, xxhash.Sum64(n.buf))
+	}
+	n.Digits, n.At = digits, at
+	return words
+}
+
 // appendASCII is appendWords for ASCII text: one table lookup a byte, into
 // a buffer grown once.
 func (n *Normalizer) appendASCII(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {

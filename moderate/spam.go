@@ -36,13 +36,20 @@ const (
 
 // SpamFeatures returns the sorted, distinct feature buckets of a document
 // (subject line, blank line, body, as the mail corpus stores them; any text
-// works, its first line counts as the subject), appended to dst.
-func SpamFeatures(n *dedupe.Normalizer, text string, bits uint8, buf []byte, words []uint64, dst []uint32) []uint32 {
+// works, its first line counts as the subject), appended to dst. A
+// Featurizer does the same with reusable buffers.
+func SpamFeatures(n *dedupe.Normalizer, text string, bits uint8, dst []uint32) []uint32 {
+	dst, _ = spamFeatures(n, text, bits, nil, dst)
+	return dst
+}
+
+// spamFeatures is SpamFeatures with a word buffer, returned for reuse.
+func spamFeatures(n *dedupe.Normalizer, text string, bits uint8, words []uint64, dst []uint32) ([]uint32, []uint64) {
 	subject, body, _ := strings.Cut(text, "\n")
-	buf, words = n.AppendWords(buf[:0], words[:0], subject)
+	words = n.HashWords(words[:0], subject)
 	split := len(words)
-	_, words = n.AppendWords(buf[:0], words, body)
-	return SpamFeaturesFromWords(words[:split], words[split:], bits, dst)
+	words = n.HashWords(words, body)
+	return SpamFeaturesFromWords(words[:split], words[split:], bits, dst), words
 }
 
 // SpamFeaturesFromWords computes the features from word hashes already made

@@ -20,7 +20,6 @@ type token struct {
 // or more letters followed by an upper-case letter and a lower-case one.
 type tokenizer struct {
 	n     *dedupe.Normalizer
-	buf   []byte
 	words []uint64
 }
 
@@ -52,8 +51,7 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	var g glue
 	emit := func(end int) {
 		if start >= 0 && end > start {
-			t.words = t.words[:0]
-			t.buf, t.words = t.n.AppendWords(t.buf[:0], t.words, text[start:end])
+			t.words = t.n.HashWords(t.words[:0], text[start:end])
 			for _, w := range t.words { // NFKC can make one token several words
 				dst = append(dst, token{Span: dedupe.Span{Start: start, End: end}, Hash: w})
 			}

@@ -7,7 +7,6 @@ import "github.com/winnow-dev/winnow/dedupe"
 type Featurizer struct {
 	bits  uint8
 	n     *dedupe.Normalizer
-	buf   []byte
 	words []uint64
 }
 
@@ -18,7 +17,8 @@ func NewFeaturizer(bits uint8) *Featurizer {
 
 // Features appends the document's feature buckets to dst.
 func (f *Featurizer) Features(text string, dst []uint32) []uint32 {
-	return SpamFeatures(f.n, text, f.bits, f.buf, f.words, dst)
+	dst, f.words = spamFeatures(f.n, text, f.bits, f.words, dst)
+	return dst
 }
 
 // CVResult is a cross-validated operating point.

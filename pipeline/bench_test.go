@@ -158,6 +158,39 @@ func BenchmarkStream(b *testing.B) {
 	}
 }
 
+// BenchmarkStream4K is BenchmarkStream over documents of at least 4 KB,
+// consecutive bench documents concatenated as the load tool does.
+func BenchmarkStream4K(b *testing.B) {
+	docs, _ := benchDocs(b)
+	var big []schemas.Document
+	var n int64
+	for i := 0; i < len(docs); {
+		var t strings.Builder
+		for t.Len() < 4096 && i < len(docs) {
+			if t.Len() > 0 {
+				t.WriteString("\n\n")
+			}
+			t.WriteString(docs[i].Text)
+			i++
+		}
+		big = append(big, schemas.Document{ID: docs[i-1].ID, Text: t.String()})
+		n += int64(t.Len())
+	}
+	b.SetBytes(n)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := New(DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range big {
+			_, rec, _ := p.Process(d)
+			p.Commit()
+			sink += uint64(len(rec.Text))
+		}
+	}
+}
+
 // BenchmarkProcessBySize is the full pass per payload size.
 func BenchmarkProcessBySize(b *testing.B) {
 	docs, _ := benchDocs(b)
