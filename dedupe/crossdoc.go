@@ -291,7 +291,7 @@ var truncationMarks = []string{"…", "...", "read more", "continue reading", "m
 // truncatedAt returns where a line's text ends before a truncation mark,
 // or -1 when it has none.
 func truncatedAt(line string) int {
-	t := strings.TrimRight(line, " \t\r")
+	t := trimRightSpace(line)
 	if t == "" || !strings.ContainsRune(".…eEgG»])", rune(t[len(t)-1])) && t[len(t)-1] != 0xa6 && t[len(t)-1] != 0xbb {
 		return -1 // no mark ends like this (0xa6, 0xbb: last bytes of "…", "»")
 	}

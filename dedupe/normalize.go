@@ -37,7 +37,7 @@ func Tidy(line string) string {
 		}
 	}
 	if clean {
-		return strings.TrimRight(line, " \t\r")
+		return trimRightSpace(line)
 	}
 	var b strings.Builder
 	b.Grow(len(line))
@@ -56,7 +56,17 @@ func Tidy(line string) string {
 			b.WriteRune(r)
 		}
 	}
-	return strings.TrimRight(b.String(), " \t\r")
+	return trimRightSpace(b.String())
+}
+
+// trimRightSpace is strings.TrimRight(s, " \t\r") without building the
+// cutset's table on every call (Tidy runs once per kept line).
+func trimRightSpace(s string) string {
+	i := len(s)
+	for i > 0 && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\r') {
+		i--
+	}
+	return s[:i]
 }
 
 // asciiClass maps each ASCII byte to its fingerprint form: 0 for a separator,

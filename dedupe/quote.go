@@ -26,7 +26,7 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 				dst[j] = true
 			}
 			return dst
-		case strings.HasSuffix(strings.TrimRight(t, " \t\r"), "wrote:") && i+1 < len(a.Lines) && nextQuoted(a, i+1):
+		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextQuoted(a, i+1):
 			dst[i] = true
 		}
 	}
