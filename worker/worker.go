@@ -65,7 +65,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	// document's analysis fills) are only needed while one computes, so
 	// there are no more of them than cores, and their buffers stay in
 	// cache. A handler detaches its document's commit before publishing.
-	pipes := make(chan *pipeline.Pipeline, min(w.cfg.Handlers, runtime.GOMAXPROCS(0)))
+	// With state in KV a pipeline also waits inside Process (an exact
+	// copy's claim is a round trip to the bucket): one per handler then.
+	n := min(w.cfg.Handlers, runtime.GOMAXPROCS(0))
+	if w.cfg.State == "kv" {
+		n = w.cfg.Handlers
+	}
+	pipes := make(chan *pipeline.Pipeline, n)
 	for range cap(pipes) {
 		p, err := w.newPipeline()
 		if err != nil {

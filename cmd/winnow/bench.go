@@ -182,6 +182,7 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 	defer stop()
 	pc := pipeline.DefaultConfig()
 	if mode == "winnow-kv" {
+		wc.State = "kv"
 		if pc.Memory, err = worker.NewSharedMemory(wctx, wnc, worker.DefaultSharedConfig(), pc.CrossOptions.Memory, nil, nil); err != nil {
 			return benchResult{}, err
 		}
