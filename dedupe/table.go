@@ -21,7 +21,7 @@ func (t *fpTable) reset() {
 	// A table that grew for one huge document is dropped rather than kept,
 	// and one far larger than the last document needed shrinks to fit it:
 	// its probes would scatter over memory the cache cannot hold for them
-	// (a worker runs a Cleaner per handler, beside the NATS client).
+	// (a worker runs a Cleaner per core, beside the NATS client and server).
 	if len(t.slots) > 1<<13 {
 		t.slots = nil
 	} else if len(t.slots) > fpTableMin && 16*t.n < len(t.slots) {

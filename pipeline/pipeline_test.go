@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -73,4 +74,45 @@ func TestPanickingStageIsTheCallersToRecover(t *testing.T) {
 		}
 	}()
 	p.Process(schemas.Document{ID: "x", Text: "y"})
+}
+
+// TestDetachedCommit: a detached commit records the document as Commit
+// would, once, and the pipeline is left with nothing to commit; a duplicate
+// detaches nothing.
+func TestDetachedCommit(t *testing.T) {
+	cfg := DefaultConfig()
+	mem := dedupe.NewMemory(cfg.CrossOptions.Memory)
+	cfg.Memory = mem
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	story := strings.Repeat("The council met on Tuesday to discuss the new budget for the city's parks. ", 6)
+	var pend Pending
+	if o, _, err := p.Process(schemas.Document{ID: "a", Text: story}); err != nil || o != Clean {
+		t.Fatalf("first copy: %v %v", o, err)
+	}
+	p.Detach(&pend)
+	p.Commit() // detached: the pipeline has nothing left to commit
+	if o, _, _ := p.Process(schemas.Document{ID: "b", Text: story + "\nA line of its own to tell it apart."}); o != Clean {
+		t.Fatalf("near copy judged %v before the first was committed", o)
+	}
+	pend.Commit()
+	pend.Commit() // a second call does nothing
+	var later Pending
+	o, rec, _ := p.Process(schemas.Document{ID: "c", Text: story + "\nAnother closing line, unlike b's."})
+	if o != Duplicate || rec.DuplicateOf != "a" {
+		t.Fatalf("after the detached commit: %v duplicate of %q, want a duplicate of a", o, rec.DuplicateOf)
+	}
+	p.Detach(&later)
+	later.Commit()
+	if o, _, _ := p.Process(schemas.Document{ID: "d", Text: "Another story entirely, about rain."}); o != Clean {
+		t.Fatalf("unrelated document: %v", o)
+	}
+	if id, _, ok := mem.Doc(1); !ok || id != "a" {
+		t.Fatalf("first committed document %q %v, want a", id, ok)
+	}
+	if _, _, ok := mem.Doc(2); ok {
+		t.Fatal("a second document was committed: the detached one twice, or the duplicate")
+	}
 }

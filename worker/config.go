@@ -61,8 +61,8 @@ type Config struct {
 
 	// Handlers is the number of documents processed at once (default
 	// 4 x GOMAXPROCS: a handler spends most of a document waiting for its
-	// record's PubAck, so one per core leaves the cores idle; each has its
-	// own pipeline buffers).
+	// record's PubAck, so one per core leaves the cores idle; they share
+	// a pipeline per core, see Run).
 	Handlers int `yaml:"handlers"`
 	// MaxDocBytes is the largest input accepted; larger ones are
 	// dead-lettered with their first 64 KiB.
