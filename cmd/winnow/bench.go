@@ -52,8 +52,8 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	handlers := fs.Int("handlers", 0, "worker handlers (default 4 x GOMAXPROCS, as `winnow run`)")
 	rounds := fs.Int("rounds", 1, "rounds of all the runs; ratios are taken within a round and summarised over them")
 	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>")
-	memProfile := fs.String("memprofile", "", "write an allocation profile after each run to `PREFIX`.<run> (counting from the process start)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>.<round>")
+	memProfile := fs.String("memprofile", "", "write an allocation profile after each run to `PREFIX`.<run>.<round> (counting from the process start)")
 	if code, done := parse(fs, args); done {
 		return code
 	}
