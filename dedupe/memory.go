@@ -423,12 +423,17 @@ func (g *genTable) prefetchAll(keys []uint64) uint64 {
 
 // rotate drops the old generation and starts a new young one in the old
 // one's memory: a long stream then reuses two tables instead of churning
-// through large allocations (which the process keeps as RSS).
+// through large allocations (which the process keeps as RSS). The new young
+// table starts as large as the one that just aged, which is what a
+// generation took: growing into it again would rehash every entry of each
+// doubling under the memory's lock (32 ms for the last one of a 2M-slot
+// table here), stalling every handler.
 func (g *genTable) rotate() {
 	free := g.old
-	clear(free)
-	if len(free) < 1024 {
-		free = make([]slot, 1024)
+	if len(free) < len(g.young) {
+		free = make([]slot, len(g.young))
+	} else {
+		clear(free)
 	}
 	g.old, g.young, g.n = g.young, free, 0
 	g.rotations++
