@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	size := fs.String("size", "as-is", "document size: as-is, or 4k (consecutive documents concatenated to at least 4 KB)")
 	n := fs.Int("n", 20000, "documents to send per run")
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as the publisher can)")
+	warmup := fs.Int("warmup", 0, "documents sent (at full speed) and drained before each measured run, to measure a worker whose tables have grown")
 	handlers := fs.Int("handlers", 0, "worker handlers (default 4 x GOMAXPROCS, as `winnow run`)")
 	rounds := fs.Int("rounds", 1, "rounds of all the runs; ratios are taken within a round and summarised over them")
 	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
@@ -57,10 +58,14 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if code, done := parse(fs, args); done {
 		return code
 	}
-	docs, err := benchInput(*input, *size, *n)
+	if *warmup < 0 {
+		return fail(stderr, "winnow bench", fmt.Errorf("--warmup %d: want >= 0", *warmup))
+	}
+	all, err := benchInput(*input, *size, *warmup+*n)
 	if err != nil {
 		return fail(stderr, "winnow bench", err)
 	}
+	warm, docs := all[:*warmup], all[*warmup:]
 	runs := strings.Split(*modes, ",")
 	for _, mode := range runs {
 		if !slices.Contains([]string{"pass-through", "winnow", "winnow-kv"}, mode) {
@@ -83,7 +88,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 					return fail(stderr, "winnow bench", err)
 				}
 			}
-			r, err := benchRun(ctx, mode, docs, *rate, *handlers)
+			r, err := benchRun(ctx, mode, warm, docs, *rate, *handlers)
 			if prof != nil {
 				prof.Close()
 			}
@@ -163,7 +168,7 @@ func benchInput(path, size string, n int) ([][]byte, error) {
 	return out, nil
 }
 
-func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, handlers int) (benchResult, error) {
+func benchRun(ctx context.Context, mode string, warm, docs [][]byte, rate float64, handlers int) (benchResult, error) {
 	dir, err := os.MkdirTemp("", "winnow-bench")
 	if err != nil {
 		return benchResult{}, err
@@ -210,35 +215,33 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 		}
 	}
 
-	// Latency: from the publish call to the record's arrival.
+	// Latency: from when a document was published (or due) to its
+	// record's arrival. The warm-up phase, when there is one, is published
+	// and drained first and not measured.
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return benchResult{}, err
 	}
 	defer nc.Close()
-	sent := make([]time.Time, len(docs))
-	lat := make([]time.Duration, 0, len(docs))
-	index := make(map[string]int, len(docs))
-	for i, d := range docs {
-		var doc corpus.Doc
-		_ = json.Unmarshal(d, &doc)
-		index[doc.ID] = i
+	phases := []*benchPhase{newBenchPhase(warm), newBenchPhase(docs)}
+	type at struct{ phase, i int }
+	index := make(map[string]at, len(warm)+len(docs))
+	for pi, ph := range phases {
+		for i, d := range ph.docs {
+			var doc corpus.Doc
+			_ = json.Unmarshal(d, &doc)
+			index[doc.ID] = at{pi, i}
+		}
 	}
 	var mu sync.Mutex
-	done := make(chan struct{})
-	got := 0
 	for _, prefix := range []string{wc.Subjects.Clean, wc.Subjects.Dup, wc.Subjects.Rejected, wc.Subjects.DLQ} {
 		if _, err := nc.Subscribe(prefix+".>", func(m *nats.Msg) {
 			now := time.Now()
 			id := m.Header.Get(nats.MsgIdHdr) // not the body: the harness must not spend the CPU it measures
 			mu.Lock()
 			defer mu.Unlock()
-			if i, ok := index[id]; ok && !sent[i].IsZero() {
-				lat = append(lat, now.Sub(sent[i]))
-				got++
-				if got == len(docs) {
-					close(done)
-				}
+			if a, ok := index[id]; ok {
+				phases[a.phase].arrived(a.i, now)
 			}
 		}); err != nil {
 			return benchResult{}, err
@@ -249,10 +252,59 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 	if err != nil {
 		return benchResult{}, err
 	}
-	var total int64
+	if len(warm) > 0 {
+		if err := phases[0].publish(js, &mu, 0, mode+" warm-up"); err != nil {
+			return benchResult{}, err
+		}
+	}
+	ph := phases[1]
 	cpu0 := processCPU()
 	start := time.Now()
-	for i, d := range docs {
+	if err := ph.publish(js, &mu, rate, mode); err != nil {
+		return benchResult{}, err
+	}
+	secs := time.Since(start).Seconds()
+	cpu := processCPU() - cpu0
+	stop()
+	<-werr
+	mu.Lock()
+	defer mu.Unlock()
+	lat := ph.lat
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return benchResult{Mode: mode, Docs: len(docs), Bytes: ph.bytes, Seconds: secs, DocsPerSec: float64(len(docs)) / secs,
+		MBPerSec: float64(ph.bytes) / 1e6 / secs, CPUPerDoc: float64(cpu.Microseconds()) / float64(len(docs)), P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1]}, nil
+}
+
+// benchPhase is one batch of documents published and awaited together.
+type benchPhase struct {
+	docs  [][]byte
+	sent  []time.Time // when each was published, or due at a fixed rate
+	lat   []time.Duration
+	bytes int64
+	done  chan struct{}
+}
+
+func newBenchPhase(docs [][]byte) *benchPhase {
+	return &benchPhase{docs: docs, sent: make([]time.Time, len(docs)), lat: make([]time.Duration, 0, len(docs)), done: make(chan struct{})}
+}
+
+// arrived records document i's outcome; the caller holds the lock.
+func (p *benchPhase) arrived(i int, now time.Time) {
+	if p.sent[i].IsZero() {
+		return
+	}
+	p.lat = append(p.lat, now.Sub(p.sent[i]))
+	if len(p.lat) == len(p.docs) {
+		close(p.done)
+	}
+}
+
+// publish sends the phase's documents (at a fixed rate when rate > 0) and
+// waits for every outcome.
+func (p *benchPhase) publish(js jetstream.JetStream, mu *sync.Mutex, rate float64, what string) error {
+	start := time.Now()
+	for i, d := range p.docs {
 		// At a fixed rate, document i is due at start + i/rate, and its
 		// latency counts from then: a publisher that falls behind does not
 		// hide the queueing from the figures (open-loop load).
@@ -263,9 +315,9 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 				time.Sleep(wait)
 			}
 		}
-		total += int64(len(d))
+		p.bytes += int64(len(d))
 		mu.Lock()
-		sent[i] = at
+		p.sent[i] = at
 		mu.Unlock()
 		for {
 			if _, err := js.PublishAsync("docs.raw.bench", d); err == nil {
@@ -275,20 +327,13 @@ func benchRun(ctx context.Context, mode string, docs [][]byte, rate float64, han
 		}
 	}
 	select {
-	case <-done:
+	case <-p.done:
+		return nil
 	case <-time.After(5 * time.Minute):
-		return benchResult{}, fmt.Errorf("%s: %d of %d records after 5 minutes", mode, got, len(docs))
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("%s: %d of %d records after 5 minutes", what, len(p.lat), len(p.docs))
 	}
-	secs := time.Since(start).Seconds()
-	cpu := processCPU() - cpu0
-	stop()
-	<-werr
-	mu.Lock()
-	defer mu.Unlock()
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return benchResult{Mode: mode, Docs: len(docs), Bytes: total, Seconds: secs, DocsPerSec: float64(len(docs)) / secs,
-		MBPerSec: float64(total) / 1e6 / secs, CPUPerDoc: float64(cpu.Microseconds()) / float64(len(docs)), P50: pct(0.50), P99: pct(0.99), Max: lat[len(lat)-1]}, nil
 }
 
 // processCPU is the user and system CPU time this process has used.

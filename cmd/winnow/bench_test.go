@@ -53,6 +53,11 @@ func TestBenchReportsRoundsAndRatios(t *testing.T) {
 		t.Fatalf("a KV ratio without a KV run:\n%s", out)
 	}
 
+	out = run("--n", "40", "--warmup", "20", "--modes", "winnow")
+	if !regexp.MustCompile(`(?m)^winnow +40 docs `).MatchString(out) {
+		t.Fatalf("warm-up documents counted in the measured run:\n%s", out)
+	}
+
 	out = run("--n", "60", "--rate", "200", "--modes", "winnow")
 	if strings.Contains(out, "ratio") || strings.Contains(out, "median") {
 		t.Fatalf("ratios printed at a fixed rate:\n%s", out)
