@@ -307,25 +307,12 @@ func (m *memory) Commit(c *Commit) DocRef {
 // so the oldest entries are forgotten first and memory stays within two
 // tables: at most 16 / 0.35 = 46 bytes per entry, 16 / 0.7 = 23 while the
 // first table fills.
-//
-// A doubling moves the entries into the larger table a few slots per
-// insert (prev and moved), not all at once: all at once it rehashed every
-// entry under the memory's write lock, a 30 ms stall for every handler at
-// 2M slots. Meanwhile a key's young value is in young, else in prev, and
-// the half-size table being moved from is held too.
 type genTable struct {
 	young, old []slot
-	prev       []slot // the young table a doubling is moving from, or nil
-	moved      int    // slots of prev moved so far
-	n          int    // entries in young
-	max        int    // slots of a full-grown table
+	n          int
+	max        int // slots of a full-grown table
 	rotations  int
 }
-
-// migrateStep is how many slots of prev each insert moves: a doubling then
-// ends (prev is at most half the new table, 70% full) long before the new
-// table could fill.
-const migrateStep = 16
 
 type slot struct{ key, val uint64 }
 
@@ -366,8 +353,6 @@ func (g *genTable) get(key uint64) (young, old uint64, inYoung, inOld bool) {
 	k := slotKey(key)
 	if i, ok := find(g.young, k); ok {
 		young, inYoung = g.young[i].val, true
-	} else if i, ok := find(g.prev, k); ok {
-		young, inYoung = g.prev[i].val, true
 	}
 	if i, ok := find(g.old, k); ok {
 		old, inOld = g.old[i].val, true
@@ -380,45 +365,21 @@ func (g *genTable) get(key uint64) (young, old uint64, inYoung, inOld bool) {
 // is valid until the next upsert.
 func (g *genTable) upsert(key uint64) (v *uint64, ok bool) {
 	k := slotKey(key)
+	i, ok := find(g.young, k)
+	if ok {
+		return &g.young[i].val, true
+	}
 	if g.n >= len(g.young)*7/10 {
 		if len(g.young) < g.max {
 			g.grow()
 		} else {
 			g.rotate()
 		}
-	}
-	g.migrate(migrateStep)
-	i, ok := find(g.young, k)
-	if ok {
-		return &g.young[i].val, true
-	}
-	if j, found := find(g.prev, k); found { // not moved yet: move it now
-		g.young[i] = g.prev[j]
-		g.n++
-		return &g.young[i].val, true
+		i, _ = find(g.young, k)
 	}
 	g.n++
 	g.young[i] = slot{key: k}
 	return &g.young[i].val, false
-}
-
-// migrate moves up to steps slots of prev into young; a key already there
-// (moved early by upsert, perhaps updated since) keeps its young value.
-func (g *genTable) migrate(steps int) {
-	for ; steps > 0 && g.moved < len(g.prev); steps-- {
-		s := g.prev[g.moved]
-		g.moved++
-		if s.key == 0 {
-			continue
-		}
-		if i, ok := find(g.young, s.key); !ok {
-			g.young[i] = s
-			g.n++
-		}
-	}
-	if g.moved == len(g.prev) {
-		g.prev, g.moved = nil, 0
-	}
 }
 
 // prefetch loads the cache lines a young-generation probe for each key
@@ -468,7 +429,6 @@ func (g *genTable) prefetchAll(keys []uint64) uint64 {
 // doubling under the memory's lock (32 ms for the last one of a 2M-slot
 // table here), stalling every handler.
 func (g *genTable) rotate() {
-	g.migrate(len(g.prev)) // the whole young generation ages, moved or not
 	free := g.old
 	if len(free) < len(g.young) {
 		free = make([]slot, len(g.young))
@@ -479,24 +439,23 @@ func (g *genTable) rotate() {
 	g.rotations++
 }
 
-// grow doubles the young table; its entries move over in later inserts
-// (see migrate).
 func (g *genTable) grow() {
-	g.migrate(len(g.prev)) // one doubling at a time
-	g.prev, g.moved = g.young, 0
-	g.young = make([]slot, 2*len(g.prev))
-	g.n = 0
+	old := g.young
+	g.young = make([]slot, 2*len(old))
+	for _, s := range old {
+		if s.key != 0 {
+			i, _ := find(g.young, s.key)
+			g.young[i] = s
+		}
+	}
 }
 
-// Len returns how many entries the tables hold (young and old; during a
-// doubling a key moved early may count twice).
+// Len returns how many entries the tables hold (young and old).
 func (g *genTable) Len() int {
 	n := g.n
-	for _, t := range [][]slot{g.old, g.prev[g.moved:]} {
-		for _, s := range t {
-			if s.key != 0 {
-				n++
-			}
+	for _, s := range g.old {
+		if s.key != 0 {
+			n++
 		}
 	}
 	return n
