@@ -112,11 +112,12 @@ type Cross struct {
 	keys   []uint64
 	// lines[i] is line i's block as Decide first looked it up, for
 	// repeats to reuse.
-	lines  []lineBlock
+	lines  []blockLookup
 	lookup []uint64
 }
 
-type lineBlock struct {
+// blockLookup is a Memory.Block answer.
+type blockLookup struct {
 	info BlockInfo
 	ok   bool
 }
@@ -214,7 +215,7 @@ func (x *Cross) recurring(id string, fp uint64, a *Analysis, i int) bool {
 		return false
 	}
 	b, ok := x.mem.Block(fp)
-	x.lines[i] = lineBlock{b, ok}
+	x.lines[i] = blockLookup{b, ok}
 	if !ok || b.Docs < x.opts.RecurringDocs {
 		return false
 	}
@@ -266,7 +267,8 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if p.NWords() < x.opts.MinBlockWords || !a.Kept(p.First) || x.quoted[p.First] {
 			continue
 		}
-		if ref, ok := x.earlier(id, x.paraKey(a, p)); ok {
+		b, found := x.mem.Block(x.paraKey(a, p))
+		if ref, ok := x.earlier(id, blockLookup{b, found}); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
@@ -275,11 +277,8 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if !a.Kept(i) || l.NWords() < x.opts.MinBlockWords || x.quoted[i] {
 			continue
 		}
-		b := x.lines[i] // looked up by recurring: the line was kept then too
-		if !b.ok {
-			continue
-		}
-		if ref, _, ok := x.mem.Doc(b.info.First); ok && ref != id {
+		// x.lines[i] was looked up by recurring: the line was kept then too.
+		if ref, ok := x.earlier(id, x.lines[i]); ok {
 			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
@@ -329,12 +328,13 @@ func (x *Cross) truncated(id string, a *Analysis) {
 	}
 }
 
-func (x *Cross) earlier(id string, fp uint64) (string, bool) {
-	b, ok := x.mem.Block(fp)
-	if !ok {
+// earlier names the first document holding a looked-up block, unless
+// that is document id itself.
+func (x *Cross) earlier(id string, b blockLookup) (string, bool) {
+	if !b.ok {
 		return "", false
 	}
-	first, _, ok := x.mem.Doc(b.First)
+	first, _, ok := x.mem.Doc(b.info.First)
 	return first, ok && first != id
 }
 

@@ -383,17 +383,29 @@ func (g *genTable) upsert(key uint64) (v *uint64, ok bool) {
 }
 
 // prefetch loads the cache lines a young-generation probe for each key
-// starts on (its home slot's and the next, where a probe runs on) and
-// returns a value that depends on them (for keep). The loads are
+// starts on and returns a value that depends on them (for keep); see
+// prefetchIn.
+func (g *genTable) prefetch(keys []uint64) uint64 { return prefetchIn(g.young, keys) }
+
+// prefetchAll is prefetch in both generations, for lookups.
+func (g *genTable) prefetchAll(keys []uint64) uint64 {
+	return prefetchIn(g.young, keys) + prefetchIn(g.old, keys)
+}
+
+// prefetchIn loads, for each key, the cache lines a probe of t starts on
+// (its home slot's and the next, where a probe runs on). The loads are
 // independent, so the processor overlaps their cache misses: the probes
 // that follow find their slots in cache instead of waiting on main memory
 // once per key, as a large table otherwise makes them do.
-func (g *genTable) prefetch(keys []uint64) uint64 {
+func prefetchIn(t []slot, keys []uint64) uint64 {
+	if len(t) == 0 {
+		return 0
+	}
 	var s uint64
-	mask := uint64(len(g.young) - 1)
+	mask := uint64(len(t) - 1)
 	for _, k := range keys {
 		i := fmix64(slotKey(k)) & mask
-		s += g.young[i].key + g.young[(i+4)&mask].key
+		s += t[i].key + t[(i+4)&mask].key
 	}
 	return s
 }
@@ -407,19 +419,6 @@ func keep(s uint64) {
 }
 
 var keepSink atomic.Uint64
-
-// prefetchAll is prefetch in both generations, for lookups.
-func (g *genTable) prefetchAll(keys []uint64) uint64 {
-	s := g.prefetch(keys)
-	if len(g.old) > 0 {
-		mask := uint64(len(g.old) - 1)
-		for _, k := range keys {
-			i := fmix64(slotKey(k)) & mask
-			s += g.old[i].key + g.old[(i+4)&mask].key
-		}
-	}
-	return s
-}
 
 // rotate drops the old generation and starts a new young one in the old
 // one's memory: a long stream then reuses two tables instead of churning

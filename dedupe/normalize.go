@@ -95,9 +95,10 @@ type Normalizer struct {
 	fold cases.Caser
 	buf  []byte
 
-	// Digits and At describe the text of the last AppendWords call: how
-	// many ASCII digits it held and whether it held an '@'. Later stages
-	// (personal-data rules) use them to skip lines without another pass.
+	// Digits and At describe the text of the last HashWords (or
+	// AppendWords) call: how many ASCII digits it held and whether it held
+	// an '@'. Later stages (personal-data rules) use them to skip lines
+	// without another pass.
 	Digits int
 	At     bool
 }

@@ -42,7 +42,7 @@ func compilePhrases(groups ...phraseGroup) *compiledPhrases {
 	var seqs [][]uint64
 	for _, g := range groups {
 		for _, p := range g.phrases {
-			_, words := n.AppendWords(nil, nil, p)
+			words := n.HashWords(nil, p)
 			if len(words) == 0 {
 				continue
 			}
@@ -61,6 +61,6 @@ type phraseGroup struct {
 }
 
 func normalizedWords(s string) int {
-	_, w := dedupe.NewNormalizer().AppendWords(nil, nil, s)
+	w := dedupe.NewNormalizer().HashWords(nil, s)
 	return len(w)
 }

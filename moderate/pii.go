@@ -91,7 +91,7 @@ func isLocal(c byte) bool {
 var atWord, dotWord = wordHash("at"), wordHash("dot")
 
 func wordHash(w string) uint64 {
-	_, h := dedupe.NewNormalizer().AppendWords(nil, nil, w)
+	h := dedupe.NewNormalizer().HashWords(nil, w)
 	return h[0]
 }
 

@@ -143,19 +143,7 @@ func BenchmarkProcess(b *testing.B) {
 // building the pipeline is timed too, as a stream start).
 func BenchmarkStream(b *testing.B) {
 	docs, n := benchDocs(b)
-	b.SetBytes(n)
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := New(DefaultConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, d := range docs {
-			_, rec, _ := p.Process(d)
-			p.Commit()
-			sink += uint64(len(rec.Text))
-		}
-	}
+	benchStream(b, docs, n)
 }
 
 // BenchmarkStream4K is BenchmarkStream over documents of at least 4 KB,
@@ -176,6 +164,12 @@ func BenchmarkStream4K(b *testing.B) {
 		big = append(big, schemas.Document{ID: docs[i-1].ID, Text: t.String()})
 		n += int64(t.Len())
 	}
+	benchStream(b, big, n)
+}
+
+// benchStream processes and commits docs (n bytes of text) as one stream
+// from an empty memory, each iteration.
+func benchStream(b *testing.B, docs []schemas.Document, n int64) {
 	b.SetBytes(n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -183,7 +177,7 @@ func BenchmarkStream4K(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, d := range big {
+		for _, d := range docs {
 			_, rec, _ := p.Process(d)
 			p.Commit()
 			sink += uint64(len(rec.Text))

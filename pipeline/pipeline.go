@@ -122,10 +122,16 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 // once), so a document that is redelivered after a crash is not taken for a
 // duplicate of itself. Duplicates and rejected documents commit nothing.
 func (p *Pipeline) Commit() {
-	if p.cross != nil && p.cross.pending && p.doc.Rejected == nil {
+	if p.committable() {
 		p.cross.mem.Commit(&p.cross.dec.Commit)
 		p.cross.pending = false
 	}
+}
+
+// committable reports whether the last processed document has a commit
+// still to record (duplicates and rejected documents have none).
+func (p *Pipeline) committable() bool {
+	return p.cross != nil && p.cross.pending && p.doc.Rejected == nil
 }
 
 // Pending is a processed document's commit detached from its Pipeline, so
@@ -142,7 +148,7 @@ type Pending struct {
 // would record it) and leaves the Pipeline with nothing to commit.
 func (p *Pipeline) Detach(d *Pending) {
 	d.ok = false
-	if p.cross == nil || !p.cross.pending || p.doc.Rejected != nil {
+	if !p.committable() {
 		return
 	}
 	src := &p.cross.dec.Commit
