@@ -15,8 +15,15 @@ func TestGenTableMatchesModel(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, uint64(capacity)))
 		keys := uint64(3 * capacity / 4) // key space: repeats as well as new keys
 		rotations, doublings := g.rotations, 0
+		batch := make([]uint64, 100)
 		for op := 0; op < 400_000; op++ {
 			k := rng.Uint64N(keys) * 0x9e3779b97f4a7c15
+			if op%64 == 0 { // prefetching must change nothing the model sees
+				for i := range batch {
+					batch[i] = rng.Uint64N(keys) * 0x9e3779b97f4a7c15
+				}
+				g.prefetchAll(batch)
+			}
 			if rng.IntN(4) == 0 {
 				y, o, inY, inO := g.get(k)
 				wy, wInY := young[k]
@@ -47,6 +54,27 @@ func TestGenTableMatchesModel(t *testing.T) {
 		}
 		if doublings < 3 || (capacity == 1<<14 && g.rotations < 3) {
 			t.Fatalf("capacity %d: %d doublings, %d rotations: the test did not exercise them", capacity, doublings, g.rotations)
+		}
+	}
+}
+
+// TestPrefetchSlotsChangesNothing prefetches every slot of a table,
+// including the last line's, whose next line wraps to the first: the
+// table reads the same afterwards.
+func TestPrefetchSlotsChangesNothing(t *testing.T) {
+	tab := make([]slot, 1024)
+	idx := make([]uint64, len(tab))
+	for i := range tab {
+		tab[i] = slot{key: uint64(i)*0x9e3779b97f4a7c15 + 1, val: uint64(i)}
+		idx[i] = uint64(len(tab) - 1 - i)
+	}
+	want := append([]slot(nil), tab...)
+	prefetchSlots(tab, idx)
+	prefetchIn(tab, idx)
+	prefetchIn(nil, idx)
+	for i := range tab {
+		if tab[i] != want[i] {
+			t.Fatalf("slot %d: %v after prefetching, %v before", i, tab[i], want[i])
 		}
 	}
 }

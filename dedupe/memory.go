@@ -3,7 +3,6 @@ package dedupe
 import (
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -227,7 +226,8 @@ func (m *memory) ref(t *genTable, key uint64) (DocRef, bool) {
 func (m *memory) Prefetch(blocks, bands []uint64) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	keep(m.blocks.prefetchAll(blocks) + m.bands.prefetchAll(bands))
+	m.blocks.prefetchAll(blocks)
+	m.bands.prefetchAll(bands)
 }
 
 func (m *memory) Doc(ref DocRef) (string, *Sketch, bool) {
@@ -272,9 +272,10 @@ func (m *memory) Commit(c *Commit) DocRef {
 	// A commit writes to the young generations only, one probe per key;
 	// lookups combine both (see Block and ref). The probes' cache misses
 	// are overlapped first (see prefetch).
-	keep(m.blocks.prefetch(c.Blocks) + m.shingles.prefetch(c.Shingles))
+	m.blocks.prefetch(c.Blocks)
+	m.shingles.prefetch(c.Shingles)
 	if c.Sketched {
-		keep(m.bands.prefetch(c.Bands[:]))
+		m.bands.prefetch(c.Bands[:])
 	}
 	for _, fp := range c.Blocks {
 		v, ok := m.blocks.upsert(fp)
@@ -382,43 +383,15 @@ func (g *genTable) upsert(key uint64) (v *uint64, ok bool) {
 	return &g.young[i].val, false
 }
 
-// prefetch loads the cache lines a young-generation probe for each key
-// starts on and returns a value that depends on them (for keep); see
-// prefetchIn.
-func (g *genTable) prefetch(keys []uint64) uint64 { return prefetchIn(g.young, keys) }
+// prefetch starts loading the cache lines a young-generation probe for
+// each key starts on (see prefetchIn).
+func (g *genTable) prefetch(keys []uint64) { prefetchIn(g.young, keys) }
 
 // prefetchAll is prefetch in both generations, for lookups.
-func (g *genTable) prefetchAll(keys []uint64) uint64 {
-	return prefetchIn(g.young, keys) + prefetchIn(g.old, keys)
+func (g *genTable) prefetchAll(keys []uint64) {
+	prefetchIn(g.young, keys)
+	prefetchIn(g.old, keys)
 }
-
-// prefetchIn loads, for each key, the cache lines a probe of t starts on
-// (its home slot's and the next, where a probe runs on). The loads are
-// independent, so the processor overlaps their cache misses: the probes
-// that follow find their slots in cache instead of waiting on main memory
-// once per key, as a large table otherwise makes them do.
-func prefetchIn(t []slot, keys []uint64) uint64 {
-	if len(t) == 0 {
-		return 0
-	}
-	var s uint64
-	mask := uint64(len(t) - 1)
-	for _, k := range keys {
-		i := fmix64(slotKey(k)) & mask
-		s += t[i].key + t[(i+4)&mask].key
-	}
-	return s
-}
-
-// keep makes a prefetch's loads observable, so the compiler cannot drop
-// them as unused; the branch is practically never taken.
-func keep(s uint64) {
-	if s == 0x9e3779b97f4a7c15 {
-		keepSink.Store(s)
-	}
-}
-
-var keepSink atomic.Uint64
 
 // rotate drops the old generation and starts a new young one in the old
 // one's memory: a long stream then reuses two tables instead of churning
