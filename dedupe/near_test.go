@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -13,7 +14,21 @@ func TestBottom(t *testing.T) {
 		for i := range s {
 			s[i] = r.Uint64N(uint64(1 + r.IntN(1000))) // small ranges: duplicates likely
 		}
+		if n%2 == 1 { // shingle hashes, uniform: Bottom's fast path
+			s = make([]uint64, r.IntN(1200))
+			for i := range s {
+				s[i] = r.Uint64()
+			}
+			if len(s) > 0 && n%4 == 1 { // with repeats
+				for k := r.IntN(len(s)); k > 0; k-- {
+					s[r.IntN(len(s))] = s[r.IntN(len(s))]
+				}
+			}
+		}
 		p := r.IntN(60)
+		if n%8 == 3 {
+			p = prefix(len(s), 0.8)
+		}
 		want := sortedSet(slices.Clone(s))
 		want = want[:min(p, len(want))]
 		if got := Bottom(s, p, nil); !slices.Equal(got, want) {
@@ -53,5 +68,22 @@ func TestNearIndexFindsEveryPairAboveThreshold(t *testing.T) {
 			x.add(n, s, n%3 != 0) // also exercise the deferred path
 			sets = append(sets, s)
 		}
+	}
+}
+
+func BenchmarkBottom(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{20, 40, 60, 100, 200, 1000} {
+		s := make([]uint64, n)
+		for i := range s {
+			s[i] = r.Uint64()
+		}
+		p := prefix(n, 0.8)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var dst []uint64
+			for b.Loop() {
+				dst = Bottom(s, p, dst[:0])
+			}
+		})
 	}
 }
