@@ -12,25 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
-// startServer runs a real nats-server with JetStream in-process on a random
-// port, as nats-server's own tests do.
+// startServer runs a real nats-server with JetStream in-process (see
+// natstest.Start), with the payload limit the worker's records need.
 func startServer(t *testing.T) *server.Server {
-	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
+	return natstest.Start(t, func(o *server.Options) { o.MaxPayload = 8 << 20 })
 }
 
 func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {

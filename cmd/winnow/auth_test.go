@@ -22,24 +22,9 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
-)
 
-// startAuthServer runs an in-process JetStream server configured by opt.
-func startAuthServer(t *testing.T, opt func(*server.Options)) *server.Server {
-	t.Helper()
-	o := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
-	opt(o)
-	s, err := server.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
-}
+	"github.com/winnow-dev/winnow/internal/natstest"
+)
 
 // runUntilReady runs `winnow run` with env and waits until it is ready,
 // then stops it; it returns the exit code and stderr. A run that fails
@@ -163,7 +148,7 @@ func TestAuthMatrix(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := startAuthServer(t, c.server)
+			s := natstest.Start(t, c.server)
 			url := strings.Replace(s.ClientURL(), "nats://", c.scheme+"://", 1)
 			if code, stderr := runUntilReady(t, url, c.good); code != exitOK {
 				t.Fatalf("good credentials: exit %d: %s", code, stderr)

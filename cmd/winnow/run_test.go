@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
 )
 
 func freePort(t *testing.T) int {
@@ -142,16 +144,7 @@ func TestRunEmbedded(t *testing.T) {
 }
 
 func TestWrongCredentialFailsStartup(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		Username: "winnow", Password: "right", NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	s := natstest.Start(t, func(o *server.Options) { o.Username, o.Password = "winnow", "right" })
 	t.Setenv("WINNOW_NATS_USER", "winnow")
 	t.Setenv("WINNOW_NATS_PASSWORD", "wrong")
 	var errb bytes.Buffer
