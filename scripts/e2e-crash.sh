@@ -9,16 +9,11 @@
 source "$(dirname "$0")/lib.sh"
 
 N=${CRASH_DOCS:-100000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
+cleanup_extra() {
 	touch "$work/stop"
 	[ -f "$work/worker.pid" ] && kill -9 "$(cat "$work/worker.pid")" 2>/dev/null || true
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done # not a bare wait: it would wait for the stderr filter too
-	rm -rf "$work"
 }
-trap cleanup EXIT
+e2e_workdir
 exec 2> >(grep -v --line-buffered ' Killed ' >&2) # bash's notices of the kills we make
 
 build_binaries "$work"

@@ -7,13 +7,7 @@
 #     the drain deadline, and afterwards every input has exactly one outcome.
 source "$(dirname "$0")/lib.sh"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+e2e_workdir
 
 NATS=$(need_natscli)
 build_binaries "$work"

@@ -7,6 +7,22 @@ CACHE=${WINNOW_CACHE:-$ROOT/.cache}
 NATSCLI_VERSION=v0.5.0
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
+# e2e_workdir makes $work, a temporary directory, and an empty pids array,
+# and arranges that on exit cleanup_extra runs (when the script defines
+# one), every process in pids is killed and reaped, and $work is removed.
+e2e_workdir() {
+	work=$(mktemp -d)
+	pids=()
+	trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+	if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done # not a bare wait: it would wait for a stderr filter too
+	rm -rf "$work"
+}
+
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
