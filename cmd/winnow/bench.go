@@ -305,16 +305,10 @@ func (p *benchPhase) arrived(i int, now time.Time) {
 func (p *benchPhase) publish(js jetstream.JetStream, mu *sync.Mutex, rate float64, what string) error {
 	start := time.Now()
 	for i, d := range p.docs {
-		// At a fixed rate, document i is due at start + i/rate, and its
-		// latency counts from then: a publisher that falls behind does not
-		// hide the queueing from the figures (open-loop load).
-		at := time.Now()
-		if rate > 0 {
-			at = start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
-			if wait := time.Until(at); wait > 0 {
-				time.Sleep(wait)
-			}
-		}
+		// Latency counts from when a document was due: a publisher that
+		// falls behind does not hide the queueing from the figures
+		// (open-loop load).
+		at := pace(start, i, rate)
 		p.bytes += int64(len(d))
 		mu.Lock()
 		p.sent[i] = at
@@ -334,6 +328,22 @@ func (p *benchPhase) publish(js jetstream.JetStream, mu *sync.Mutex, rate float6
 		defer mu.Unlock()
 		return fmt.Errorf("%s: %d of %d records after 5 minutes", what, len(p.lat), len(p.docs))
 	}
+}
+
+// pace waits until document i of a run started at start is due at rate
+// documents per second (start + i/rate) and returns that time; with rate
+// <= 0 it returns at once, with the time now. Unlike a ticker, which drops
+// the ticks a busy publisher misses, it catches up: the rate asked is the
+// rate sent.
+func pace(start time.Time, i int, rate float64) time.Time {
+	if rate <= 0 {
+		return time.Now()
+	}
+	at := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+	if wait := time.Until(at); wait > 0 {
+		time.Sleep(wait)
+	}
+	return at
 }
 
 // processCPU is the user and system CPU time this process has used.

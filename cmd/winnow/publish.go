@@ -112,12 +112,6 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 	for _, it := range todo {
 		total += int64(len(it.data))
 	}
-	var tick <-chan time.Time
-	if rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer t.Stop()
-		tick = t.C
-	}
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
 			select {
@@ -127,10 +121,9 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			}
 		}
 		futures := make([]jetstream.PubAckFuture, len(todo))
+		start := time.Now()
 		for i, it := range todo {
-			if tick != nil {
-				<-tick
-			}
+			pace(start, i, rate)
 			m := &nats.Msg{Subject: subject, Data: it.data, Header: nats.Header{}}
 			var opts []jetstream.PublishOpt
 			if it.id != "" && msgIDs {
