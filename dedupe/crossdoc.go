@@ -78,6 +78,15 @@ func (x *Cross) paraKey(a *Analysis, p *Paragraph) uint64 {
 	return Combine(x.keys)
 }
 
+// keyParagraphs fills x.paraKeys with every paragraph's key, once per
+// document: the lookups, the repeats and the commit all ask for them.
+func (x *Cross) keyParagraphs(a *Analysis) {
+	x.paraKeys = x.paraKeys[:0]
+	for pi := range a.Paragraphs {
+		x.paraKeys = append(x.paraKeys, x.paraKey(a, &a.Paragraphs[pi]))
+	}
+}
+
 // shingleSampled keeps a consistent half of all shingles in the memory's
 // shingle index: enough to estimate a quoted passage's containment, at
 // half the memory.
@@ -110,6 +119,8 @@ type Cross struct {
 	norm   *Normalizer
 	counts map[DocRef]int
 	keys   []uint64
+	// paraKeys[i] is paragraph i's key (see keyParagraphs).
+	paraKeys []uint64
 	// lines[i] is line i's block as Decide first looked it up, for
 	// repeats to reuse.
 	lines  []blockLookup
@@ -148,6 +159,7 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	x.own, x.all = x.own[:0], x.all[:0]
 	x.lines = slices.Grow(x.lines[:0], len(a.Lines))[:len(a.Lines)]
 	clear(x.lines)
+	x.keyParagraphs(a)
 	pf, _ := x.mem.(Prefetcher)
 	if pf != nil {
 		x.lookup = x.lookup[:0]
@@ -158,7 +170,7 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		}
 		for pi := range a.Paragraphs {
 			if p := &a.Paragraphs[pi]; p.NWords() >= x.opts.MinBlockWords && a.Kept(p.First) && !x.quoted[p.First] {
-				x.lookup = append(x.lookup, x.paraKey(a, p))
+				x.lookup = append(x.lookup, x.paraKeys[pi])
 			}
 		}
 		pf.Prefetch(x.lookup, nil)
@@ -267,7 +279,7 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if p.NWords() < x.opts.MinBlockWords || !a.Kept(p.First) || x.quoted[p.First] {
 			continue
 		}
-		b, found := x.mem.Block(x.paraKey(a, p))
+		b, found := x.mem.Block(x.paraKeys[pi])
 		if ref, ok := x.earlier(id, blockLookup{b, found}); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
@@ -420,7 +432,7 @@ func (x *Cross) commitSet(a *Analysis, c *Commit) {
 		p := &a.Paragraphs[pi]
 		if p.NWords() >= x.opts.MinBlockWords && !x.quoted[p.First] && (a.Kept(p.First) ||
 			a.Removals[a.Lines[p.First].Removal].Reason == ReasonCrossRepeat) {
-			c.Blocks = append(c.Blocks, x.paraKey(a, p))
+			c.Blocks = append(c.Blocks, x.paraKeys[pi])
 		}
 	}
 	for i := range a.Lines {
