@@ -151,16 +151,26 @@ func TestTwoWorkersShareState(t *testing.T) {
 			missed++
 		}
 	}
-	burstMissed := 0
+	// In a burst the two workers' pull buffers hold different stretches of
+	// the stream, so a re-send can reach its claim before its original
+	// does; the claim then makes the original the duplicate. A pair is
+	// missed only when neither copy is marked a duplicate.
+	burstMissed, backwards := 0, 0
 	for i := 0; i < 50; i++ {
-		if burst["resent/"+all[i*7].ID].outcome != "dup" {
+		orig, resent := all[i*7].ID, "resent/"+all[i*7].ID
+		switch o, r := burst[orig], burst[resent]; {
+		case o.dupOf == "" && r.dupOf == "":
 			burstMissed++
+			t.Logf("burst: %s and %s both kept: %+v, %+v", orig, resent, o, r)
+		case o.dupOf == resent:
+			backwards++
 		}
 	}
 	t.Logf("paced: %d of %d decisions differ between one worker and two sharing state; %d of 50 exact re-sends missed", differ, len(docs), missed)
-	t.Logf("burst (all published at once, documents in flight together): %d of %d differ; %d of 50 exact re-sends missed", burstDiffer, len(docs), burstMissed)
+	t.Logf("burst (all published at once, documents in flight together): %d of %d differ; %d of 50 copy pairs missed, %d settled with the re-send first",
+		burstDiffer, len(docs), burstMissed, backwards)
 	if missed > 0 || burstMissed > 0 {
-		t.Errorf("exact re-sends not marked duplicate with shared state: %d paced, %d burst", missed, burstMissed)
+		t.Errorf("exact copies not marked duplicate with shared state: %d re-sends paced, %d pairs in the burst", missed, burstMissed)
 	}
 	if differ > 0 {
 		t.Errorf("%d decisions differ with nothing in flight together", differ)
