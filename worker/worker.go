@@ -97,7 +97,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return err
 	}
 	w.pub = &jsPublisher{js: js, w: w}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.pullBatch()))
 	if err != nil {
 		return fmt.Errorf("worker: consume: %w", err)
 	}
@@ -112,8 +112,11 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		go func() {
 			defer wg.Done()
 			var pend pipeline.Pending
+			hb := newHeartbeat(w.cfg.AckWait/2, w.log)
 			for msg := range work {
+				hb.start(msg.InProgress)
 				w.handle(hctx, pipes, &pend, w.fromJetStream(msg))
+				hb.stop()
 			}
 		}()
 	}
