@@ -25,7 +25,13 @@ func startServer(t *testing.T) *server.Server {
 
 func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
+	nc, err := nats.Connect(s.ClientURL(), nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subj := ""
+		if sub != nil {
+			subj = sub.Subject
+		}
+		t.Logf("nats async error on %q: %v", subj, err)
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
