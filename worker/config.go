@@ -57,12 +57,12 @@ type Config struct {
 	MaxDeliver    int             `yaml:"max_deliver"`
 	Backoff       []time.Duration `yaml:"backoff"`
 	MaxAckPending int             `yaml:"max_ack_pending"`
-	// PullBatch is how many messages the worker holds ahead of its
-	// handlers; 0 means twice Handlers. The server's ack-wait clock runs
-	// from delivery, so a message must reach a handler within AckWait of
-	// being pulled or it is redelivered while it waits: keep this a small
-	// multiple of Handlers. A handler keeps its message's deadline fresh
-	// for as long as it works on it.
+	// PullBatch is how many messages the worker pulls ahead of its
+	// handlers. The server's ack-wait clock runs from delivery, so a
+	// message must reach a handler within AckWait of being pulled or it is
+	// redelivered while it waits: where documents can take seconds each,
+	// lower it towards a small multiple of Handlers (or raise AckWait). A
+	// handler keeps its own message's deadline fresh while it works on it.
 	PullBatch int `yaml:"pull_batch"`
 
 	// Handlers is the number of documents processed at once (default
@@ -101,9 +101,9 @@ func DefaultConfig() Config {
 		Durable:         "winnow", QueueGroup: "winnow",
 		AckWait: 30 * time.Second, MaxDeliver: 5,
 		Backoff:       []time.Duration{time.Second, 5 * time.Second, 30 * time.Second},
-		MaxAckPending: 1024,
-		Handlers:      4 * runtime.GOMAXPROCS(0),
-		MaxDocBytes:   1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
+		MaxAckPending: 1024, PullBatch: 128,
+		Handlers:    4 * runtime.GOMAXPROCS(0),
+		MaxDocBytes: 1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
 		State: "memory", Shared: DefaultSharedConfig(),
 	}
 }
@@ -111,14 +111,6 @@ func DefaultConfig() Config {
 // InputPrefix is the input subject without its trailing wildcard.
 func (s Subjects) InputPrefix() string {
 	return strings.TrimSuffix(strings.TrimSuffix(s.Input, ">"), ".")
-}
-
-// pullBatch is PullBatch, or twice Handlers when it is 0.
-func (c Config) pullBatch() int {
-	if c.PullBatch > 0 {
-		return c.PullBatch
-	}
-	return 2 * c.Handlers
 }
 
 // worstRedelivery is how long a document can take from first delivery to its
@@ -199,8 +191,8 @@ func (c Config) Validate() error {
 		return bad("max_deliver", "%d: want >= 1", c.MaxDeliver)
 	case c.MaxAckPending < c.Handlers:
 		return bad("max_ack_pending", "%d: want >= handlers (%d)", c.MaxAckPending, c.Handlers)
-	case c.PullBatch < 0:
-		return bad("pull_batch", "%d: want >= 0 (0: twice handlers)", c.PullBatch)
+	case c.PullBatch < 1:
+		return bad("pull_batch", "%d: want >= 1", c.PullBatch)
 	case c.DuplicateWindow <= c.worstRedelivery():
 		return bad("duplicate_window", "%v: want longer than ack_wait x max_deliver + backoff (%v)", c.DuplicateWindow, c.worstRedelivery())
 	}

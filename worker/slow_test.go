@@ -27,16 +27,18 @@ func (s *slowStage) Process(d *pipeline.Doc) {
 	time.Sleep(s.each)
 }
 
-// TestSlowHandlersKeepAckDeadlines: documents queued on a slow worker for
-// several ack waits, and one that takes 2.5 ack waits itself, are each
-// handled once, with one outcome and no redelivery: the pull buffer is
-// small enough to reach a handler well within the ack wait, and the
+// TestSlowHandlersKeepAckDeadlines: with pull_batch a small multiple of
+// handlers, as the README advises where documents are slow, documents
+// queued on a slow worker for several ack waits, and one that takes 2.5 ack
+// waits itself, are each handled once, with one outcome and no redelivery:
+// a pulled message reaches a handler well within the ack wait, and the
 // handler with the long document keeps its deadline fresh.
 func TestSlowHandlersKeepAckDeadlines(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
 	cfg.AckWait = time.Second
 	cfg.Handlers = 2
+	cfg.PullBatch = 4
 	stage := &slowStage{each: 100 * time.Millisecond, long: 2500 * time.Millisecond}
 	r := startWorker(t, s, cfg, stage)
 	_, js := connect(t, s)

@@ -97,7 +97,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return err
 	}
 	w.pub = &jsPublisher{js: js, w: w}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.pullBatch()))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch))
 	if err != nil {
 		return fmt.Errorf("worker: consume: %w", err)
 	}
