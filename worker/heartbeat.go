@@ -15,15 +15,16 @@ import (
 // heartbeat serves one handler, one message at a time, without allocating
 // per message.
 type heartbeat struct {
-	every time.Duration
-	log   *zap.Logger
-	mu    sync.Mutex
-	t     *time.Timer
-	beat  func() error // nil between messages
+	every   time.Duration
+	log     *zap.Logger
+	metrics *Metrics
+	mu      sync.Mutex
+	t       *time.Timer
+	beat    func() error // nil between messages
 }
 
-func newHeartbeat(every time.Duration, log *zap.Logger) *heartbeat {
-	h := &heartbeat{every: every, log: log}
+func newHeartbeat(every time.Duration, log *zap.Logger, m *Metrics) *heartbeat {
+	h := &heartbeat{every: every, log: log, metrics: m}
 	h.t = time.AfterFunc(time.Hour, h.fire)
 	h.t.Stop()
 	return h
@@ -57,5 +58,7 @@ func (h *heartbeat) fire() {
 	}
 	if err := beat(); err != nil {
 		h.log.Warn("in-progress ack failed; the message may be redelivered", zap.Error(err))
+		return
 	}
+	h.metrics.inProgressAck()
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	endToEnd      prometheus.Histogram
 	inFlight      prometheus.Gauge
 	redeliveries  prometheus.Counter
+	inProgress    prometheus.Counter
 	naks          *prometheus.CounterVec
 	duplicateAcks prometheus.Counter
 	ready         prometheus.Gauge
@@ -47,6 +48,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_in_flight", Help: "Documents being processed now."}),
 		redeliveries: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_redeliveries_total",
 			Help: "Messages received with a delivery count above 1."}),
+		inProgress: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_in_progress_acks_total",
+			Help: "In-progress acks sent for documents a handler held past half the ack wait."}),
 		naks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_naks_total",
 			Help: "Messages negatively acknowledged for redelivery, by cause."}, []string{"cause"}),
 		duplicateAcks: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
@@ -56,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
-		m.inFlight, m.redeliveries, m.naks, m.duplicateAcks, m.ready, m.kvSeconds)
+		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -76,6 +79,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.removed.WithLabelValues(r)
 	}
 	return m
+}
+
+func (m *Metrics) inProgressAck() {
+	if m != nil {
+		m.inProgress.Inc()
+	}
 }
 
 func (m *Metrics) inFlightAdd(d float64) {

@@ -112,7 +112,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		go func() {
 			defer wg.Done()
 			var pend pipeline.Pending
-			hb := newHeartbeat(w.cfg.AckWait/2, w.log)
+			hb := newHeartbeat(w.cfg.AckWait/2, w.log, w.metrics)
 			for msg := range work {
 				hb.start(msg.InProgress)
 				w.handle(hctx, pipes, &pend, w.fromJetStream(msg))
