@@ -71,10 +71,13 @@ func TestMalformedFlood(t *testing.T) {
 		}
 	}
 	publish(0, 200) // warm up: buffers, streams, GC pacing
-	waitFor(t, "warm-up dead letters", func() bool { return outputCount(t, js, cfg.OutputStream) == 200 })
+	explain := func() string {
+		return fmt.Sprintf("%d outputs, %s", outputCount(t, js, cfg.OutputStream), consumerState(js, cfg))
+	}
+	waitExplained(t, "warm-up dead letters", func() bool { return outputCount(t, js, cfg.OutputStream) == 200 }, explain)
 	before := rssKB(t)
 	publish(200, 1200)
-	waitFor(t, "1,000 dead letters", func() bool { return outputCount(t, js, cfg.OutputStream) == 1200 })
+	waitExplained(t, "1,000 dead letters", func() bool { return outputCount(t, js, cfg.OutputStream) == 1200 }, explain)
 	after := rssKB(t)
 	if !r.w.Ready() {
 		t.Fatal("worker stopped consuming during the flood")

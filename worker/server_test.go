@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -104,13 +105,41 @@ func startWorker(t *testing.T, s *server.Server, cfg Config, stages ...pipeline.
 // waitFor polls cond until it holds, failing the test after 20s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	waitExplained(t, what, cond, nil)
+}
+
+// waitExplained is waitFor that, on timeout, adds what explain says.
+func waitExplained(t *testing.T, what string, cond func() bool, explain func() string) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			more := ""
+			if explain != nil {
+				more = "; " + explain()
+			}
+			t.Fatalf("timed out waiting for %s%s", what, more)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// consumerState describes the worker's consumer as the server sees it, to
+// tell a server that stopped delivering from a worker that stopped
+// handling.
+func consumerState(js jetstream.JetStream, cfg Config) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, cfg.InputStream, cfg.Durable)
+	if err != nil {
+		return "consumer: " + err.Error()
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return "consumer info: " + err.Error()
+	}
+	return fmt.Sprintf("consumer %s: %d pending, %d waiting pull requests, %d ack pending, %d redelivered, delivered up to stream seq %d, acked floor %d",
+		cfg.Durable, info.NumPending, info.NumWaiting, info.NumAckPending, info.NumRedelivered, info.Delivered.Stream, info.AckFloor.Stream)
 }
 
 // output is one message read back from the output stream.
