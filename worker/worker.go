@@ -120,11 +120,11 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		go func() {
 			defer wg.Done()
 			var pend pipeline.Pending
-			hb := newHeartbeat(w.cfg.AckWait/2, w.log, w.metrics)
+			ka := newKeepAlive(w.cfg.AckWait/2, w.log, w.metrics)
 			for msg := range work {
-				hb.start(msg.InProgress)
+				ka.start(msg.InProgress)
 				w.handle(hctx, pipes, &pend, w.fromJetStream(msg))
-				hb.stop()
+				ka.stop()
 			}
 		}()
 	}
