@@ -61,10 +61,9 @@ type Config struct {
 	// handlers. The server's ack-wait clock runs from delivery, so a
 	// message must reach a handler within AckWait of being pulled or it is
 	// redelivered while it waits: where documents can take seconds each,
-	// lower it towards a small multiple of Handlers (or raise AckWait), but
-	// no further than needed: small batches can stall the pull for two
-	// heartbeats (see pullHeartbeat). A handler keeps its own message's
-	// deadline fresh while it works on it.
+	// lower it towards a small multiple of Handlers (or raise AckWait); a
+	// smaller batch costs more pull requests. A handler keeps its own
+	// message's deadline fresh while it works on it.
 	PullBatch int `yaml:"pull_batch"`
 
 	// Handlers is the number of documents processed at once (default

@@ -85,12 +85,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	return w.runJetStream(ctx, pipes)
 }
 
-// pullHeartbeat is how often the server confirms an idle pull request. The
-// client re-pulls when two go missing, which also ends a stall of the pull
-// accounting seen with small pull batches: the server holding no pull
-// request while the client counts some outstanding (nats.go v1.55.0 with
-// pull_batch 4 under load, once in 12 bursts of 1,200 documents, for
-// exactly the 30 s two default heartbeats take; none in 30 bursts at 128).
+// nextWait bounds each wait for the next message. nats.go's iterator
+// (v1.55.0) sends a pull request only from inside Next, and skips it while
+// its previous request is still being sent. When the messages that request
+// asked for arrive and are taken before the send has finished (small pull
+// batches on a loaded machine), Next goes on waiting with no request at the
+// server and messages pending, until two idle heartbeats are missed. Seen
+// with pull_batch 4 (1,200 inputs at once, three runs side by side): the
+// server had delivered all 1,075 messages requested on the wire and held no
+// pull request, with 125 pending, for 30 s. Returning after nextWait and
+// calling Next again sends the missing request.
+const nextWait = time.Second
+
+// pullHeartbeat is how often the server confirms an idle pull request; the
+// iterator re-pulls after two go missing (a server that went quiet).
 const pullHeartbeat = 5 * time.Second
 
 func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline) error {
@@ -156,7 +164,10 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	var runErr error
 loop:
 	for {
-		msg, err := iter.Next()
+		msg, err := iter.Next(jetstream.NextMaxWait(nextWait))
+		if errors.Is(err, nats.ErrTimeout) {
+			continue // calling Next again lets the iterator re-pull (see nextWait)
+		}
 		if errors.Is(err, jetstream.ErrNoHeartbeat) {
 			// The server went quiet (restarting, a leader moving); the
 			// iterator re-pulls once the connection is back.
