@@ -73,3 +73,21 @@ func TestSlowHandlersKeepAckDeadlines(t *testing.T) {
 		t.Errorf("%v in-progress acks for the long document, want >= 2", got)
 	}
 }
+
+// TestIdleWorkerKeepsConsuming: a worker left with nothing to do for
+// several of its bounded waits for the next message (see nextWait) stays
+// ready and handles the next document.
+func TestIdleWorkerKeepsConsuming(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.idle", map[string]string{"id": "before", "text": "the first document"})
+	waitFor(t, "the first outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	time.Sleep(3 * nextWait)
+	if !r.w.Ready() {
+		t.Fatal("worker unready after idling")
+	}
+	publishDoc(t, js, "docs.raw.idle", map[string]string{"id": "after", "text": "the second document"})
+	waitFor(t, "the second outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+}
