@@ -285,19 +285,22 @@ func (m *memory) Commit(c *Commit) DocRef {
 			*v++
 		}
 	}
-	for _, h := range c.Shingles {
-		if v, ok := m.shingles.upsert(h); !ok || !m.live(DocRef(*v)) {
+	m.putRefs(m.shingles, c.Shingles, ref)
+	if c.Sketched {
+		m.putRefs(m.bands, c.Bands[:], ref)
+	}
+	return ref
+}
+
+// putRefs records ref under each key of a table of document references
+// whose young entry is missing or has left the window; the caller holds the
+// write lock.
+func (m *memory) putRefs(t *genTable, keys []uint64, ref DocRef) {
+	for _, k := range keys {
+		if v, ok := t.upsert(k); !ok || !m.live(DocRef(*v)) {
 			*v = uint64(ref)
 		}
 	}
-	if c.Sketched {
-		for _, k := range c.Bands {
-			if v, ok := m.bands.upsert(k); !ok || !m.live(DocRef(*v)) {
-				*v = uint64(ref)
-			}
-		}
-	}
-	return ref
 }
 
 // genTable is a bounded map from uint64 to uint64 in two generations of
