@@ -164,12 +164,12 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	if pf != nil {
 		x.lookup = x.lookup[:0]
 		for i := range a.Lines {
-			if l := &a.Lines[i]; l.NWords() >= x.opts.MinBlockWords && a.Kept(i) && !x.quoted[i] {
-				x.lookup = append(x.lookup, lineKey(l.FP))
+			if x.blockLine(a, i) {
+				x.lookup = append(x.lookup, lineKey(a.Lines[i].FP))
 			}
 		}
 		for pi := range a.Paragraphs {
-			if p := &a.Paragraphs[pi]; p.NWords() >= x.opts.MinBlockWords && a.Kept(p.First) && !x.quoted[p.First] {
+			if x.blockPara(a, pi) {
 				x.lookup = append(x.lookup, x.paraKeys[pi])
 			}
 		}
@@ -217,6 +217,18 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	x.truncated(id, a)
 	x.quotes(id, a)
 	x.commitSet(a, &d.Commit)
+}
+
+// blockLine reports whether line i is matched against the memory as a
+// block: long enough, kept and not quoted.
+func (x *Cross) blockLine(a *Analysis, i int) bool {
+	return a.Lines[i].NWords() >= x.opts.MinBlockWords && a.Kept(i) && !x.quoted[i]
+}
+
+// blockPara is blockLine for paragraph pi.
+func (x *Cross) blockPara(a *Analysis, pi int) bool {
+	p := &a.Paragraphs[pi]
+	return p.NWords() >= x.opts.MinBlockWords && a.Kept(p.First) && !x.quoted[p.First]
 }
 
 // recurring reports whether line i (or its paragraph) is a block that
@@ -276,7 +288,7 @@ func (x *Cross) duplicate(id string, sk *Sketch, bands *[Bands]uint64) (string, 
 func (x *Cross) repeats(id string, a *Analysis) {
 	for pi := range a.Paragraphs {
 		p := &a.Paragraphs[pi]
-		if p.NWords() < x.opts.MinBlockWords || !a.Kept(p.First) || x.quoted[p.First] {
+		if !x.blockPara(a, pi) {
 			continue
 		}
 		b, found := x.mem.Block(x.paraKeys[pi])
@@ -286,7 +298,7 @@ func (x *Cross) repeats(id string, a *Analysis) {
 	}
 	for i := range a.Lines {
 		l := &a.Lines[i]
-		if !a.Kept(i) || l.NWords() < x.opts.MinBlockWords || x.quoted[i] {
+		if !x.blockLine(a, i) {
 			continue
 		}
 		// x.lines[i] was looked up by recurring: the line was kept then too.
