@@ -31,6 +31,12 @@ const (
 	ReasonProcessingFailed Reason = "processing_failed"
 )
 
+// Reasons lists every dead-letter reason, as schemas/v1/dead_letter.json
+// enumerates them.
+var Reasons = []Reason{ReasonEmpty, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTooDeep, ReasonWrongType,
+	ReasonMissingID, ReasonMissingText, ReasonInvalidField, ReasonNoID, ReasonTooLarge, ReasonMaxDeliveries,
+	ReasonProcessingFailed}
+
 // ErrInvalid is wrapped by every *InputError, for callers that only need to
 // know the input (not winnow) is at fault.
 var ErrInvalid = errors.New("schemas: invalid input")

@@ -135,6 +135,25 @@ func TestRecordRoundTripAndSchema(t *testing.T) {
 	}
 }
 
+// TestReasonsMatchSchema checks that Reasons lists the dead-letter schema's
+// reason enum, in order.
+func TestReasonsMatchSchema(t *testing.T) {
+	b, _ := File(DeadLetterV1)
+	var sch struct {
+		Properties struct {
+			Reason struct {
+				Enum []Reason `json:"enum"`
+			} `json:"reason"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &sch); err != nil {
+		t.Fatal(err)
+	}
+	if got := sch.Properties.Reason.Enum; !reflect.DeepEqual(got, Reasons) {
+		t.Fatalf("schema enumerates %v, Reasons lists %v", got, Reasons)
+	}
+}
+
 func TestDeadLetter(t *testing.T) {
 	s := compile(t, DeadLetterV1)
 	tests := []struct {

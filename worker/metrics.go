@@ -65,10 +65,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
 		m.documents.WithLabelValues(o)
 	}
-	for _, r := range []schemas.Reason{schemas.ReasonEmpty, schemas.ReasonInvalidUTF8, schemas.ReasonInvalidJSON,
-		schemas.ReasonTooDeep, schemas.ReasonWrongType, schemas.ReasonMissingID, schemas.ReasonMissingText,
-		schemas.ReasonInvalidField, schemas.ReasonNoID, schemas.ReasonTooLarge, schemas.ReasonMaxDeliveries,
-		schemas.ReasonProcessingFailed} {
+	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
 	for _, c := range []string{"decode", "panic", "state", "encode", "publish", "dead_letter_publish"} {
