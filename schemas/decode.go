@@ -173,9 +173,16 @@ const KeepBytes = 64 << 10
 // bytes (as text when valid UTF-8, else base64), at most KeepBytes of them
 // when the input is larger.
 func NewDeadLetter(reason Reason, detail string, id string, data []byte) DeadLetter {
+	return NewDeadLetterKeeping(reason, detail, id, data, KeepBytes)
+}
+
+// NewDeadLetterKeeping is NewDeadLetter keeping at most keep bytes: a
+// worker keeps every byte of an input it accepted, so the dead letter can
+// be redriven, and cuts only those over its size limit.
+func NewDeadLetterKeeping(reason Reason, detail string, id string, data []byte, keep int) DeadLetter {
 	dl := DeadLetter{Schema: DeadLetterV1, Reason: reason, Error: detail, ID: id, Size: len(data)}
-	if len(data) > KeepBytes {
-		data = data[:KeepBytes]
+	if len(data) > keep {
+		data = data[:keep]
 		dl.Truncated = true
 	}
 	if utf8.Valid(data) {

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -139,16 +138,56 @@ func (w *Worker) transient(ctx context.Context, m *message, cause string, err er
 }
 
 // deadLetter publishes the input with its reason to the dead-letter subject,
-// then terminates it. If the dead letter cannot be published the input is
-// nak'ed instead: it is never dropped.
+// then terminates it. The dead letter holds every byte of an input within
+// max_doc_bytes (so `winnow redrive` can send it round again), and the
+// first schemas.KeepBytes of a larger one or of one whose whole dead letter
+// the server refuses as too large (less again, down to minKeepBytes, while
+// it still refuses). If the dead letter cannot be published
+// the input is nak'ed instead: it is never dropped.
 func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
-	dl := schemas.NewDeadLetter(reason, detail, id, m.data)
-	dl.Subject = m.subject
-	body, err := json.Marshal(dl)
+	keep := len(m.data)
+	if keep > w.cfg.MaxDocBytes {
+		keep = schemas.KeepBytes
+	}
+	err := w.publishDeadLetter(ctx, m, reason, detail, id, keep)
+	for errors.Is(err, errPermanent) && keep > minKeepBytes {
+		if keep > schemas.KeepBytes {
+			keep = schemas.KeepBytes
+		} else {
+			keep = max(minKeepBytes, keep/4)
+		}
+		w.log.Warn("dead letter too large for the server; keeping the input's first bytes", zap.String("id", id),
+			zap.Int("bytes", len(m.data)), zap.Int("kept", keep), zap.Error(err))
+		err = w.publishDeadLetter(ctx, m, reason, detail, id, keep)
+	}
 	if err != nil {
-		w.log.Error("encode dead letter", zap.Error(err))
+		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))
+		w.metrics.nak("dead_letter_publish")
 		_ = m.nak(w.cfg.backoff(m.delivered))
 		return
+	}
+	if err := m.term(string(reason)); err != nil {
+		w.log.Warn("term failed", zap.Error(err))
+	}
+	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
+		zap.String("subject", m.subject), zap.Int("bytes", len(m.data)), zap.String("error", truncate(detail, 200)))
+	w.metrics.deadLetter(string(reason))
+}
+
+// minKeepBytes is the least of an input a dead letter keeps when the server
+// refuses larger ones.
+const minKeepBytes = 1 << 10
+
+// publishDeadLetter publishes m's dead letter keeping at most keep bytes
+// of it.
+func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int) error {
+	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
+	dl.Subject = m.subject
+	// Without HTML escaping, as records are written: a '<' stays one byte
+	// instead of six.
+	body, err := gojson.MarshalWithOption(dl, gojson.DisableHTMLEscape())
+	if err != nil {
+		return fmt.Errorf("encode dead letter: %w", err)
 	}
 	h := nats.Header{}
 	h.Set(HeaderReason, string(reason))
@@ -162,18 +201,7 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	if msgID == "" { // core NATS: no stream position
 		msgID = "dlq:" + nuid.Next()
 	}
-	if err := w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h); err != nil {
-		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))
-		w.metrics.nak("dead_letter_publish")
-		_ = m.nak(w.cfg.backoff(m.delivered))
-		return
-	}
-	if err := m.term(string(reason)); err != nil {
-		w.log.Warn("term failed", zap.Error(err))
-	}
-	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
-		zap.String("subject", m.subject), zap.Int("bytes", len(m.data)), zap.String("error", truncate(detail, 200)))
-	w.metrics.deadLetter(string(reason))
+	return w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h)
 }
 
 // suffix returns the part of an input subject after the input prefix.

@@ -1,0 +1,52 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// outage is a real pipeline stage that fails every document while down is
+// set, and always the one with id "poison".
+type outage struct{ down atomic.Bool }
+
+func (o *outage) Process(d *pipeline.Doc) {
+	if o.down.Load() || d.In.ID == "poison" {
+		panic("stage fault on " + d.In.ID)
+	}
+}
+
+// TestDeadLetterCutWhenServerRefusesWhole: an input within max_doc_bytes
+// whose whole dead letter is over the server's max_payload (each backslash
+// of the JSON input is two bytes there) is dead-lettered with its first
+// schemas.KeepBytes, not retried for ever.
+func TestDeadLetterCutWhenServerRefusesWhole(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 256 << 10 })
+	cfg := testConfig()
+	cfg.MaxDocBytes = 200 << 10
+	stage := &outage{}
+	stage.down.Store(true)
+	startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	doc := []byte(`{"id":"bs","text":"` + strings.Repeat(`\\`, 75<<10) + `"}`)
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	outs := readOutputs(t, js, cfg.OutputStream)
+	var dl schemas.DeadLetter
+	if err := json.Unmarshal(outs[0].data, &dl); err != nil {
+		t.Fatal(err)
+	}
+	back, err := dl.Bytes()
+	if err != nil || !dl.Truncated || dl.Size != len(doc) || len(back) != schemas.KeepBytes || !bytes.HasPrefix(doc, back) {
+		t.Fatalf("dead letter: reason %s, truncated %v, size %d of %d, kept %d (%v)", dl.Reason, dl.Truncated, dl.Size, len(doc), len(back), err)
+	}
+}
