@@ -86,6 +86,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	h := nats.Header{}
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
+	carryRedrive(h, m)
 	err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
 	switch {
 	case errors.Is(err, errPermanent):
@@ -194,6 +195,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	h.Set(HeaderError, truncate(detail, 512))
 	h.Set(HeaderSubject, m.subject)
 	h.Set(HeaderOutcome, "dead_letter")
+	carryRedrive(h, m)
 	// A dead letter is about an input message, not a document id (two bad
 	// messages may claim one id): its Nats-Msg-Id is the message's stream
 	// position, the same on every redelivery.
@@ -202,6 +204,14 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 		msgID = "dlq:" + nuid.Next()
 	}
 	return w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h)
+}
+
+// carryRedrive marks an output made from a redriven input with the dead
+// letter it answers (see Redrive).
+func carryRedrive(h nats.Header, m *message) {
+	if of := m.header.Get(HeaderRedriveOf); of != "" {
+		h.Set(HeaderRedriveOf, of)
+	}
 }
 
 // suffix returns the part of an input subject after the input prefix.

@@ -1,0 +1,182 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// HeaderRedriveOf marks an input republished from a dead letter, and every
+// output made from it, with the dead letter's Nats-Msg-Id: a redrive skips a
+// dead letter that already has an answer, and `winnow audit` counts the
+// document once.
+const HeaderRedriveOf = "Winnow-Redrive-Of"
+
+// redriveMsgIDPrefix makes a redriven input's Nats-Msg-Id: a second redrive
+// of the same dead letter inside the input stream's duplicate window is
+// dropped by the server, before any worker sees it.
+const redriveMsgIDPrefix = "redrive:"
+
+// DefaultRedriveReasons are the dead letters a redrive republishes unless
+// told otherwise: those a fault outside the document caused (the state or a
+// stage failing until max_deliver ran out). An invalid document fails the
+// same way every time, so its classes are redriven only when named.
+var DefaultRedriveReasons = []schemas.Reason{schemas.ReasonProcessingFailed, schemas.ReasonMaxDeliveries}
+
+// RedriveOptions select the dead letters to republish.
+type RedriveOptions struct {
+	Reasons []schemas.Reason
+	// DryRun counts what would be republished and publishes nothing.
+	DryRun bool
+}
+
+// RedriveReport says what a redrive did with each dead letter it read.
+type RedriveReport struct {
+	DeadLetters int `json:"dead_letters"`
+	// Redriven counts the inputs republished, by dead-letter reason.
+	Redriven map[schemas.Reason]int `json:"redriven"`
+	// Answered: dead letters an earlier redrive already brought an output
+	// for; InFlight: republished by an earlier redrive, no output yet (the
+	// input stream dropped this copy).
+	Answered int `json:"answered"`
+	InFlight int `json:"in_flight"`
+	// Skipped counts dead letters left alone: a reason not selected,
+	// "truncated" (the input was cut to its first KiB) or "unreadable".
+	Skipped map[string]int `json:"skipped"`
+}
+
+// Redrive republishes dead letters to the subjects their inputs arrived on,
+// after the fault that sent them there (an unreachable bucket, a failing
+// stage) has been fixed. It reads the output stream as it stands when it
+// starts and removes nothing: each republished input carries the dead
+// letter's id (HeaderRedriveOf), so running it again skips what was
+// already redriven.
+func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts RedriveOptions) (*RedriveReport, error) {
+	st, err := js.Stream(ctx, cfg.OutputStream)
+	if err != nil {
+		return nil, fmt.Errorf("worker: redrive: output stream %s: %w", cfg.OutputStream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("worker: redrive: %w", err)
+	}
+	last := info.State.LastSeq
+	answered := map[string]bool{}
+	outputs := []string{cfg.Subjects.Clean + ".>", cfg.Subjects.Dup + ".>", cfg.Subjects.Rejected + ".>", cfg.Subjects.DLQ + ".>"}
+	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}, last, func(m jetstream.Msg) error {
+		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
+			answered[of] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
+	}
+	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
+	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: []string{cfg.Subjects.DLQ + ".>"}}, last, func(m jetstream.Msg) error {
+		rep.DeadLetters++
+		id := m.Headers().Get(nats.MsgIdHdr)
+		var dl schemas.DeadLetter
+		if err := json.Unmarshal(m.Data(), &dl); err != nil || id == "" || dl.Subject == "" {
+			rep.Skipped["unreadable"]++
+			return nil
+		}
+		data, err := dl.Bytes()
+		switch {
+		case err != nil:
+			rep.Skipped["unreadable"]++
+			return nil
+		case !slices.Contains(opts.Reasons, dl.Reason):
+			rep.Skipped[string(dl.Reason)]++
+			return nil
+		case dl.Truncated:
+			rep.Skipped["truncated"]++
+			return nil
+		case answered[id]:
+			rep.Answered++
+			return nil
+		case opts.DryRun:
+			rep.Redriven[dl.Reason]++
+			return nil
+		}
+		out := &nats.Msg{Subject: dl.Subject, Data: data, Header: nats.Header{}}
+		out.Header.Set(nats.MsgIdHdr, redriveMsgIDPrefix+id)
+		out.Header.Set(HeaderRedriveOf, id)
+		if dl.ID != "" {
+			out.Header.Set(HeaderID, dl.ID) // a plain-text body's id came in a header
+		}
+		ack, err := js.PublishMsg(ctx, out)
+		if err != nil {
+			return fmt.Errorf("republishing dead letter %s to %s: %w", id, dl.Subject, err)
+		}
+		if ack.Duplicate {
+			rep.InFlight++
+		} else {
+			rep.Redriven[dl.Reason]++
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("worker: redrive: %w", err)
+	}
+	return rep, nil
+}
+
+// readStream calls fn for each message of st that cfg selects, in order, up
+// to stream sequence last.
+func readStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, fn func(jetstream.Msg) error) error {
+	if last == 0 {
+		return nil
+	}
+	c, err := st.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	ci, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if ci.NumPending == 0 {
+		return nil
+	}
+	for {
+		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			md, err := m.Metadata()
+			if err != nil {
+				return err
+			}
+			if md.Sequence.Stream > last {
+				return nil
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+			if md.Sequence.Stream == last || md.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if got == 0 {
+			return fmt.Errorf("no message within 2s with %d still pending", ci.NumPending)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+func redrive(t *testing.T, js jetstream.JetStream, cfg Config, dry bool) *RedriveReport {
+	t.Helper()
+	rep, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: dry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func wantReport(t *testing.T, step string, got *RedriveReport, redriven, answered, inFlight int, skipped map[string]int) {
+	t.Helper()
+	if got.Redriven[schemas.ReasonProcessingFailed] != redriven || len(got.Redriven) > 1 || got.Answered != answered ||
+		got.InFlight != inFlight || !maps.Equal(got.Skipped, skipped) {
+		t.Fatalf("%s: got %+v, want %d redriven, %d answered, %d in flight, skipped %v", step, got, redriven, answered, inFlight, skipped)
+	}
+}
+
+// TestRedriveAfterOutage dead-letters documents while a stage is down, then
+// redrives them: a dry run publishes nothing, a second redrive before the
+// worker is back is dropped by the input stream, the redriven documents are
+// cleaned with the dead letter they answer in a header, a document that
+// fails again gets a new dead letter, and a third redrive only takes that
+// one.
+func TestRedriveAfterOutage(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	stage := &outage{}
+	stage.down.Store(true)
+	r := startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	for _, id := range []string{"a1", "a2", "a3", "poison"} {
+		publishDoc(t, js, "docs.raw.a", map[string]string{"id": id, "text": "story " + id})
+	}
+	// Over schemas.KeepBytes, within max_doc_bytes: its dead letter keeps it whole.
+	var b strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&b, "Paragraph %d tells part %d of the story.\n", i, 7*i)
+	}
+	big := b.String()
+	bigDoc, _ := json.Marshal(map[string]string{"id": "big", "text": big})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: bigDoc})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.b", Data: []byte("a plain-text story"), Header: nats.Header{HeaderID: {"p1"}}})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte(`{"id": "bad",`)})
+	waitFor(t, "seven dead letters", func() bool { return outputCount(t, js, cfg.OutputStream) == 7 })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	stage.down.Store(false)
+	invalid := map[string]int{string(schemas.ReasonInvalidJSON): 1}
+
+	wantReport(t, "dry run", redrive(t, js, cfg, true), 6, 0, 0, invalid)
+	if n := outputCount(t, js, cfg.InputStream); n != 0 {
+		t.Fatalf("dry run published %d inputs", n)
+	}
+	first := redrive(t, js, cfg, false)
+	wantReport(t, "redrive", first, 6, 0, 0, invalid)
+	if first.DeadLetters != 7 {
+		t.Fatalf("read %d dead letters, want 7", first.DeadLetters)
+	}
+	wantReport(t, "redrive again, no worker", redrive(t, js, cfg, false), 0, 0, 6, invalid)
+	if n := outputCount(t, js, cfg.InputStream); n != 6 {
+		t.Fatalf("input stream holds %d messages after two redrives, want 6", n)
+	}
+
+	startWorker(t, s, cfg, stage)
+	waitFor(t, "five records and poison's second dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
+	deadLetterIDs := map[string]string{} // Nats-Msg-Id -> document id
+	answers := map[string]string{}       // document id -> the dead letter its output answers
+	var cleaned []string
+	for i, o := range readOutputs(t, js, cfg.OutputStream) {
+		var rec struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(o.data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if i < 7 {
+			deadLetterIDs[o.header.Get(nats.MsgIdHdr)] = rec.ID
+			if rec.ID == "big" {
+				var dl schemas.DeadLetter
+				_ = json.Unmarshal(o.data, &dl)
+				if back, err := dl.Bytes(); err != nil || dl.Truncated || !bytes.Equal(back, bigDoc) {
+					t.Errorf("the large document's dead letter: truncated %v, %d of %d bytes (%v)", dl.Truncated, len(back), len(bigDoc), err)
+				}
+			}
+			continue
+		}
+		answers[rec.ID] = o.header.Get(HeaderRedriveOf)
+		if o.header.Get(HeaderOutcome) == "clean" {
+			cleaned = append(cleaned, rec.ID)
+		}
+		if rec.ID == "p1" && rec.Text != "a plain-text story" {
+			t.Errorf("plain-text document came back as %q", rec.Text)
+		}
+		if rec.ID == "big" && len(rec.Text) < len(big)*9/10 {
+			t.Errorf("the large document came back with %d of its %d bytes", len(rec.Text), len(big))
+		}
+	}
+	slices.Sort(cleaned)
+	if !slices.Equal(cleaned, []string{"a1", "a2", "a3", "big", "p1"}) {
+		t.Fatalf("cleaned after the redrive: %v", cleaned)
+	}
+	for id, of := range answers {
+		if deadLetterIDs[of] != id {
+			t.Errorf("%s's output names dead letter %q, which is %q's", id, of, deadLetterIDs[of])
+		}
+	}
+	if len(answers) != 6 {
+		t.Errorf("%d outputs name the dead letter they answer, want 6: %v", len(answers), answers)
+	}
+
+	third := redrive(t, js, cfg, false)
+	wantReport(t, "redrive after the outputs", third, 1, 6, 0, invalid)
+	if third.DeadLetters != 8 {
+		t.Fatalf("read %d dead letters, want 8", third.DeadLetters)
+	}
+}
