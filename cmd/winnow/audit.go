@@ -28,6 +28,10 @@ type auditReport struct {
 	Expected   int            `json:"expected,omitempty"`
 	Missing    []string       `json:"missing,omitempty"`
 	Unexpected int            `json:"unexpected,omitempty"`
+	// Redriven counts dead letters answered by an output of their redriven
+	// input (`winnow redrive`): the document is counted once, by that
+	// output.
+	Redriven int `json:"redriven,omitempty"`
 	// SelfDuplicates lists records whose duplicate_of names themselves
 	// (with --self-dups).
 	SelfDuplicates []string `json:"self_duplicates,omitempty"`
@@ -43,7 +47,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	wait := fs.Duration("wait", 0, "poll until the stream holds as many messages as --ids lists, up to this long")
 	selfDups := fs.Bool("self-dups", false, "also report records marked duplicates of themselves (exit 1 if any)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. Exit 1 when an id is missing or appears twice.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. A dead letter answered by the outcome of its redriven input\n(winnow redrive) is counted once. Exit 1 when an id is missing or appears twice.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, done := parse(fs, args); done {
@@ -107,6 +111,9 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	}
 	rep := &auditReport{ByOutcome: map[string]int{}, Expected: len(want)}
 	seen := map[string]int{}
+	type deadLetter struct{ id, msgID string }
+	var deadLetters []deadLetter
+	answered := map[string]bool{} // dead-letter Nats-Msg-Ids a redriven input's output names
 	prefixes := map[string]string{wc.Subjects.Clean + ".": "clean", wc.Subjects.Dup + ".": "duplicate",
 		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
 	var c jetstream.Consumer
@@ -140,6 +147,12 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 			rep.ByOutcome[outcome]++
 			id := recordID(m)
 			seen[id]++
+			if outcome == "dead_letter" {
+				deadLetters = append(deadLetters, deadLetter{id, m.Headers().Get(nats.MsgIdHdr)})
+			}
+			if of := m.Headers().Get(worker.HeaderRedriveOf); of != "" {
+				answered[of] = true
+			}
 			if selfDups && outcome == "duplicate" {
 				var r struct {
 					DuplicateOf string `json:"duplicate_of"`
@@ -159,6 +172,12 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 		}
 		if got == 0 {
 			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, dl := range deadLetters {
+		if answered[dl.msgID] {
+			seen[dl.id]--
+			rep.Redriven++
 		}
 	}
 	rep.DistinctID = len(seen)

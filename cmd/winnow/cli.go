@@ -22,6 +22,7 @@ Usage:
   winnow bench [flags]          load test: end-to-end docs/s and latency, beside a pass-through worker
   winnow publish [flags] [FILE] publish JSON lines to the input subject with acks and retries
   winnow audit [flags]          check every input has exactly one outcome on the output stream
+  winnow redrive [flags]        republish dead letters of processing failures once the fault is fixed
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
   winnow train-spam [flags]     train the spam model on ../shared/corpus/spam-train.txt
   winnow version                print the version
@@ -54,6 +55,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runPublish(ctx, args, stdin, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args, stdout, stderr)
+	case "redrive":
+		return runRedrive(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr)
 	case "version":
