@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -69,11 +70,16 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: %w", err)
 	}
 	last := info.State.LastSeq
-	answered := map[string]bool{}
-	outputs := []string{cfg.Subjects.Clean + ".>", cfg.Subjects.Dup + ".>", cfg.Subjects.Rejected + ".>", cfg.Subjects.DLQ + ".>"}
+	answered := map[string]bool{} // dead letters' Nats-Msg-Ids named by a later output
+	recorded := map[string]bool{} // document ids with a record (its Nats-Msg-Id)
+	dlq := cfg.Subjects.DLQ + "."
+	outputs := []string{cfg.Subjects.Clean + ".>", cfg.Subjects.Dup + ".>", cfg.Subjects.Rejected + ".>", dlq + ">"}
 	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}, last, func(m jetstream.Msg) error {
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
+		}
+		if !strings.HasPrefix(m.Subject(), dlq) {
+			recorded[m.Headers().Get(nats.MsgIdHdr)] = true
 		}
 		return nil
 	})
@@ -100,7 +106,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		case dl.Truncated:
 			rep.Skipped["truncated"]++
 			return nil
-		case answered[id]:
+		case answered[id] || (dl.ID != "" && recorded[dl.ID]):
 			rep.Answered++
 			return nil
 		case opts.DryRun:

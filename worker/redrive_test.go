@@ -134,3 +134,20 @@ func TestRedriveAfterOutage(t *testing.T) {
 		t.Fatalf("read %d dead letters, want 8", third.DeadLetters)
 	}
 }
+
+// TestRedriveSkipsDocumentsWithARecord: a dead letter whose document was
+// since cleaned (the crawler sent it again) is not redriven.
+func TestRedriveSkipsDocumentsWithARecord(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	stage := &outage{}
+	stage.down.Store(true)
+	startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "again", "text": "a story"})
+	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	stage.down.Store(false)
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "again", "text": "a story"})
+	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	wantReport(t, "redrive", redrive(t, js, cfg, false), 0, 1, 0, map[string]int{})
+}
