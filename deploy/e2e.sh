@@ -77,6 +77,14 @@ missing, twice = a.get("missing") or [], a.get("ids_twice") or []
 print(f"compose: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
 assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_duplicates"), a
 PY
+# The admin user can read the dead letters back: a dry-run redrive against the cluster.
+"$W" redrive --nats-url "$ADMIN" --dry-run >"$work/redrive.json" || fail "redrive --dry-run against the cluster failed"
+python3 - "$work/redrive.json" "$work/audit.json" <<'PY'
+import json, sys
+r, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print(f"compose: redrive --dry-run read {r['dead_letters']} dead letters")
+assert r["dead_letters"] == a["by_outcome"].get("dead_letter", 0) and not r["redriven"], r
+PY
 
 # SIGTERM: unready first, drain, exit 0 within the grace period.
 id=$("${DC[@]}" ps -q winnow-3)
