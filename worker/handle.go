@@ -143,8 +143,8 @@ func (w *Worker) transient(ctx context.Context, m *message, cause string, err er
 // max_doc_bytes (so `winnow redrive` can send it round again), and the
 // first schemas.KeepBytes of a larger one or of one whose whole dead letter
 // the server refuses as too large (less again, down to minKeepBytes, while
-// it still refuses). If the dead letter cannot be published
-// the input is nak'ed instead: it is never dropped.
+// it still refuses). If the dead letter cannot be published the input is
+// nak'ed instead: it is never dropped.
 func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
 	keep := len(m.data)
 	if keep > w.cfg.MaxDocBytes {

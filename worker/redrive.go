@@ -44,13 +44,15 @@ type RedriveReport struct {
 	DeadLetters int `json:"dead_letters"`
 	// Redriven counts the inputs republished, by dead-letter reason.
 	Redriven map[schemas.Reason]int `json:"redriven"`
-	// Answered: dead letters an earlier redrive already brought an output
-	// for; InFlight: republished by an earlier redrive, no output yet (the
-	// input stream dropped this copy).
+	// Answered: dead letters whose document already has an outcome (an
+	// earlier redrive's, or a record of the same id: the crawler sent it
+	// again); InFlight: republished by an earlier redrive, no output yet
+	// (the input stream dropped this copy).
 	Answered int `json:"answered"`
 	InFlight int `json:"in_flight"`
 	// Skipped counts dead letters left alone: a reason not selected,
-	// "truncated" (the input was cut to its first KiB) or "unreadable".
+	// "truncated" (the dead letter holds only the input's first bytes) or
+	// "unreadable".
 	Skipped map[string]int `json:"skipped"`
 }
 
@@ -87,7 +89,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
-	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: []string{cfg.Subjects.DLQ + ".>"}}, last, func(m jetstream.Msg) error {
+	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}, last, func(m jetstream.Msg) error {
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter
