@@ -63,15 +63,23 @@ type RedriveReport struct {
 // letter's id (HeaderRedriveOf), so running it again skips what was
 // already redriven.
 func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts RedriveOptions) (*RedriveReport, error) {
-	st, err := js.Stream(ctx, cfg.OutputStream)
+	var st jetstream.Stream
+	var last uint64
+	err := keepTrying(ctx, func() (err error) {
+		if st == nil {
+			if st, err = js.Stream(ctx, cfg.OutputStream); err != nil {
+				return err
+			}
+		}
+		info, err := st.Info(ctx)
+		if err == nil {
+			last = info.State.LastSeq
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("worker: redrive: output stream %s: %w", cfg.OutputStream, err)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("worker: redrive: %w", err)
-	}
-	last := info.State.LastSeq
 	answered := map[string]bool{} // dead letters' Nats-Msg-Ids named by a later output
 	recorded := map[string]bool{} // document ids with a record (its Nats-Msg-Id)
 	dlq := cfg.Subjects.DLQ + "."
@@ -121,7 +129,11 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		if dl.ID != "" {
 			out.Header.Set(HeaderID, dl.ID) // a plain-text body's id came in a header
 		}
-		ack, err := js.PublishMsg(ctx, out)
+		var ack *jetstream.PubAck
+		err = keepTrying(ctx, func() (err error) { // a retry is dropped by its Nats-Msg-Id
+			ack, err = js.PublishMsg(ctx, out)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("republishing dead letter %s to %s: %w", id, dl.Subject, err)
 		}
@@ -138,53 +150,87 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 	return rep, nil
 }
 
+// patience is how long Redrive keeps asking through errors: a cluster
+// that has just lost or regained a node answers "no responders" or times
+// out while it elects leaders.
+const patience = 30 * time.Second
+
+// keepTrying calls f until it succeeds, the stream is missing, ctx ends or
+// patience runs out, and returns f's last error.
+func keepTrying(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(patience)
+	for {
+		err := f()
+		if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 // readStream calls fn for each message of st that cfg selects, in order, up
-// to stream sequence last.
+// to stream sequence last. It keeps reading through errors (the ordered
+// consumer recreates itself) until patience passes without a message.
 func readStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, fn func(jetstream.Msg) error) error {
 	if last == 0 {
 		return nil
 	}
-	c, err := st.OrderedConsumer(ctx, cfg)
-	if err != nil {
+	var c jetstream.Consumer
+	var pending uint64
+	err := keepTrying(ctx, func() (err error) {
+		if c == nil {
+			if c, err = st.OrderedConsumer(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		ci, err := c.Info(ctx)
+		if err == nil {
+			pending = ci.NumPending
+		}
+		return err
+	})
+	if err != nil || pending == 0 {
 		return err
 	}
-	ci, err := c.Info(ctx)
-	if err != nil {
-		return err
-	}
-	if ci.NumPending == 0 {
-		return nil
-	}
+	progress := time.Now()
 	for {
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return err
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			md, err := m.Metadata()
-			if err != nil {
-				return err
+		if err == nil {
+			for m := range batch.Messages() {
+				progress = time.Now()
+				md, err := m.Metadata()
+				if err != nil {
+					return err
+				}
+				if md.Sequence.Stream > last {
+					return nil
+				}
+				if err := fn(m); err != nil {
+					return err
+				}
+				if md.Sequence.Stream == last || md.NumPending == 0 {
+					return nil
+				}
 			}
-			if md.Sequence.Stream > last {
-				return nil
+			if err = batch.Error(); errors.Is(err, nats.ErrTimeout) {
+				err = nil
 			}
-			if err := fn(m); err != nil {
-				return err
-			}
-			if md.Sequence.Stream == last || md.NumPending == 0 {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if got == 0 {
-			return fmt.Errorf("no message within 2s with %d still pending", ci.NumPending)
+		if time.Since(progress) > patience {
+			if err == nil {
+				err = fmt.Errorf("no message for %v with %d pending", patience, pending)
+			}
+			return err
+		}
+		if err != nil {
+			time.Sleep(250 * time.Millisecond)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -150,4 +151,24 @@ func TestRedriveSkipsDocumentsWithARecord(t *testing.T) {
 	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "again", "text": "a story"})
 	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
 	wantReport(t, "redrive", redrive(t, js, cfg, false), 0, 1, 0, map[string]int{})
+}
+
+// TestKeepTrying: errors a cluster gives while it elects leaders are asked
+// through; a missing stream is not.
+func TestKeepTrying(t *testing.T) {
+	calls := 0
+	err := keepTrying(context.Background(), func() error {
+		if calls++; calls < 3 {
+			return nats.ErrNoResponders
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("after no responders twice: %v, %d calls", err, calls)
+	}
+	calls = 0
+	err = keepTrying(context.Background(), func() error { calls++; return jetstream.ErrStreamNotFound })
+	if !errors.Is(err, jetstream.ErrStreamNotFound) || calls != 1 {
+		t.Fatalf("missing stream: %v, %d calls", err, calls)
+	}
 }
