@@ -67,7 +67,7 @@ log "during the outage: $failed of $((N - N / 2)) documents dead-lettered as pro
 kill -TERM "$wpid"
 wait "$wpid" || fail "worker did not stop cleanly"
 start_worker # recreates the bucket
-"$W" redrive --nats-url "$URL" >"$work/redrive1.json" || fail "redrive failed"
+"$W" redrive --nats-url "$URL" --since 10m >"$work/redrive1.json" || fail "redrive failed"
 wait_outcomes "$failed" # the restarted worker's count: the redriven documents
 "$W" audit --nats-url "$URL" --ids "$work/docs.jsonl" >"$work/audit.json" || true
 "$W" redrive --nats-url "$URL" >"$work/redrive2.json" || fail "second redrive failed"

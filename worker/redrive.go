@@ -37,6 +37,10 @@ type RedriveOptions struct {
 	Reasons []schemas.Reason
 	// DryRun counts what would be republished and publishes nothing.
 	DryRun bool
+	// Since, when set, reads only the outputs stored from then on: on a
+	// long output stream, the window of the outage. A record of the same
+	// id from before it is then not seen.
+	Since time.Time
 }
 
 // RedriveReport says what a redrive did with each dead letter it read.
@@ -84,7 +88,13 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 	recorded := map[string]bool{} // document ids with a record (its Nats-Msg-Id)
 	dlq := cfg.Subjects.DLQ + "."
 	outputs := []string{cfg.Subjects.Clean + ".>", cfg.Subjects.Dup + ".>", cfg.Subjects.Rejected + ".>", dlq + ">"}
-	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}, last, func(m jetstream.Msg) error {
+	from := func(c jetstream.OrderedConsumerConfig) jetstream.OrderedConsumerConfig {
+		if !opts.Since.IsZero() {
+			c.DeliverPolicy, c.OptStartTime = jetstream.DeliverByStartTimePolicy, &opts.Since
+		}
+		return c
+	}
+	err = readStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}), last, func(m jetstream.Msg) error {
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
 		}
@@ -97,7 +107,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
-	err = readStream(ctx, st, jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}, last, func(m jetstream.Msg) error {
+	err = readStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, func(m jetstream.Msg) error {
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter

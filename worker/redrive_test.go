@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -170,5 +171,32 @@ func TestKeepTrying(t *testing.T) {
 	err = keepTrying(context.Background(), func() error { calls++; return jetstream.ErrStreamNotFound })
 	if !errors.Is(err, jetstream.ErrStreamNotFound) || calls != 1 {
 		t.Fatalf("missing stream: %v, %d calls", err, calls)
+	}
+}
+
+// TestRedriveSince reads only the outputs stored since the given time.
+func TestRedriveSince(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	stage := &outage{}
+	stage.down.Store(true)
+	startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "early", "text": "a story"})
+	waitFor(t, "the first dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	since := time.Now()
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "late", "text": "another story"})
+	waitFor(t, "the second dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	all, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true, Since: since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.DeadLetters != 2 || recent.DeadLetters != 1 || recent.Redriven[schemas.ReasonProcessingFailed] != 1 {
+		t.Fatalf("whole stream: %+v; since the second: %+v", all, recent)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -28,6 +29,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	reasons := fs.String("reasons", strings.Join(def, ","), "comma-separated dead-letter `reasons` to republish")
 	dryRun := fs.Bool("dry-run", false, "count what would be republished; publish nothing")
+	since := fs.Duration("since", 0, "read only the outputs stored in this last `DURATION` (e.g. 6h; default: the whole stream)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow redrive [flags]\n\nRepublishes dead letters to the subjects their inputs arrived on, once the fault\nthat sent them there is fixed. Removes nothing; a dead letter already redriven\nis skipped, so it is safe to run again. Exit 1 on an error.\n\n")
 		fs.PrintDefaults()
@@ -54,6 +56,12 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, "winnow redrive", fmt.Errorf("--reasons names no reason"))
 	}
 	opts.DryRun = *dryRun
+	switch {
+	case *since < 0:
+		return fail(stderr, "winnow redrive", fmt.Errorf("--since %v: want a positive duration", *since))
+	case *since > 0:
+		opts.Since = time.Now().Add(-*since)
+	}
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
 		return fail(stderr, "winnow redrive", err)
