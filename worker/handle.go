@@ -106,6 +106,9 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))
 	}
 	w.metrics.done(outcome.String(), rec, start, m.published)
+	if m.header.Get(HeaderRedriveOf) != "" {
+		w.metrics.redrivenDone(outcome.String())
+	}
 	if w.log.Core().Enabled(zap.DebugLevel) {
 		w.log.Debug("document", zap.String("id", doc.ID), zap.String("outcome", outcome.String()),
 			zap.Int("removed", len(rec.Removed)), zap.String("text", rec.Text))
@@ -173,6 +176,9 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
 		zap.String("subject", m.subject), zap.Int("bytes", len(m.data)), zap.String("error", truncate(detail, 200)))
 	w.metrics.deadLetter(string(reason))
+	if m.header.Get(HeaderRedriveOf) != "" {
+		w.metrics.redrivenDone("dead_letter")
+	}
 }
 
 // minKeepBytes is the least of an input a dead letter keeps when the server

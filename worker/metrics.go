@@ -27,6 +27,7 @@ type Metrics struct {
 	duplicateAcks prometheus.Counter
 	ready         prometheus.Gauge
 	kvSeconds     prometheus.Histogram
+	redriven      *prometheus.CounterVec
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -55,15 +56,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		duplicateAcks: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
 			Help: "Records the output stream already had (a redelivery after a crash)."}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
+		redriven: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_redriven_total",
+			Help: "Redriven inputs (winnow redrive) finished, by outcome."}, []string{"outcome"}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
-		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds)
+		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
 		m.documents.WithLabelValues(o)
+		m.redriven.WithLabelValues(o)
 	}
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
@@ -175,4 +179,12 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
 		Help: "Other workers' commits applied from the shared bucket."}, replicated))
+}
+
+// redrivenDone counts a redriven input's outcome.
+func (m *Metrics) redrivenDone(outcome string) {
+	if m == nil {
+		return
+	}
+	m.redriven.WithLabelValues(outcome).Inc()
 }

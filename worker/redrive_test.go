@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -82,7 +83,7 @@ func TestRedriveAfterOutage(t *testing.T) {
 		t.Fatalf("input stream holds %d messages after two redrives, want 6", n)
 	}
 
-	startWorker(t, s, cfg, stage)
+	r = startWorker(t, s, cfg, stage)
 	waitFor(t, "five records and poison's second dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
 	deadLetterIDs := map[string]string{} // Nats-Msg-Id -> document id
 	answers := map[string]string{}       // document id -> the dead letter its output answers
@@ -126,6 +127,12 @@ func TestRedriveAfterOutage(t *testing.T) {
 			t.Errorf("%s's output names dead letter %q, which is %q's", id, of, deadLetterIDs[of])
 		}
 	}
+	redriven := func(outcome string) float64 { return testutil.ToFloat64(r.w.metrics.redriven.WithLabelValues(outcome)) }
+	waitExplained(t, "winnow_redriven_total: 5 clean, 1 dead letter", func() bool {
+		return redriven("clean") == 5 && redriven("dead_letter") == 1 // counted just after each output
+	}, func() string {
+		return fmt.Sprintf("clean %v, dead_letter %v", redriven("clean"), redriven("dead_letter"))
+	})
 	if len(answers) != 6 {
 		t.Errorf("%d outputs name the dead letter they answer, want 6: %v", len(answers), answers)
 	}
