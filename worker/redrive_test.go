@@ -12,12 +12,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/winnow-dev/winnow/schemas"
 )
+
+// outageWorker starts a server and a worker whose stage is down, and
+// connects to the server.
+func outageWorker(t *testing.T) (*server.Server, Config, *outage, *running, jetstream.JetStream) {
+	t.Helper()
+	s := startServer(t)
+	cfg := testConfig()
+	stage := &outage{}
+	stage.down.Store(true)
+	r := startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	return s, cfg, stage, r, js
+}
+
+// publishUntil publishes a JSON document and waits until the output stream
+// holds n messages.
+func publishUntil(t *testing.T, js jetstream.JetStream, cfg Config, id string, n uint64) {
+	t.Helper()
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": id, "text": "the story of " + id})
+	waitFor(t, fmt.Sprintf("%d outputs", n), func() bool { return outputCount(t, js, cfg.OutputStream) == n })
+}
 
 func redrive(t *testing.T, js jetstream.JetStream, cfg Config, dry bool) *RedriveReport {
 	t.Helper()
@@ -43,12 +65,7 @@ func wantReport(t *testing.T, step string, got *RedriveReport, redriven, answere
 // fails again gets a new dead letter, and a third redrive only takes that
 // one.
 func TestRedriveAfterOutage(t *testing.T) {
-	s := startServer(t)
-	cfg := testConfig()
-	stage := &outage{}
-	stage.down.Store(true)
-	r := startWorker(t, s, cfg, stage)
-	_, js := connect(t, s)
+	s, cfg, stage, r, js := outageWorker(t)
 	for _, id := range []string{"a1", "a2", "a3", "poison"} {
 		publishDoc(t, js, "docs.raw.a", map[string]string{"id": id, "text": "story " + id})
 	}
@@ -147,17 +164,10 @@ func TestRedriveAfterOutage(t *testing.T) {
 // TestRedriveSkipsDocumentsWithARecord: a dead letter whose document was
 // since cleaned (the crawler sent it again) is not redriven.
 func TestRedriveSkipsDocumentsWithARecord(t *testing.T) {
-	s := startServer(t)
-	cfg := testConfig()
-	stage := &outage{}
-	stage.down.Store(true)
-	startWorker(t, s, cfg, stage)
-	_, js := connect(t, s)
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "again", "text": "a story"})
-	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	_, cfg, stage, _, js := outageWorker(t)
+	publishUntil(t, js, cfg, "again", 1) // the dead letter
 	stage.down.Store(false)
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "again", "text": "a story"})
-	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	publishUntil(t, js, cfg, "again", 2) // the record
 	wantReport(t, "redrive", redrive(t, js, cfg, false), 0, 1, 0, map[string]int{})
 }
 
@@ -183,18 +193,11 @@ func TestKeepTrying(t *testing.T) {
 
 // TestRedriveSince reads only the outputs stored since the given time.
 func TestRedriveSince(t *testing.T) {
-	s := startServer(t)
-	cfg := testConfig()
-	stage := &outage{}
-	stage.down.Store(true)
-	startWorker(t, s, cfg, stage)
-	_, js := connect(t, s)
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "early", "text": "a story"})
-	waitFor(t, "the first dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	_, cfg, _, _, js := outageWorker(t)
+	publishUntil(t, js, cfg, "early", 1)
 	time.Sleep(50 * time.Millisecond)
 	since := time.Now()
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "late", "text": "another story"})
-	waitFor(t, "the second dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	publishUntil(t, js, cfg, "late", 2)
 	all, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
