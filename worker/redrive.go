@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +19,10 @@ import (
 // dead letter that already has an answer, and `winnow audit` counts the
 // document once.
 const HeaderRedriveOf = "Winnow-Redrive-Of"
+
+// redrivePatience is how long Redrive keeps asking through errors (see
+// ReadStream).
+const redrivePatience = 30 * time.Second
 
 // redriveMsgIDPrefix makes a redriven input's Nats-Msg-Id: a second redrive
 // of the same dead letter inside the input stream's duplicate window is
@@ -69,7 +72,7 @@ type RedriveReport struct {
 func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts RedriveOptions) (*RedriveReport, error) {
 	var st jetstream.Stream
 	var last uint64
-	err := keepTrying(ctx, func() (err error) {
+	err := keepTrying(ctx, redrivePatience, func() (err error) {
 		if st == nil {
 			if st, err = js.Stream(ctx, cfg.OutputStream); err != nil {
 				return err
@@ -94,7 +97,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		}
 		return c
 	}
-	err = readStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}), last, func(m jetstream.Msg) error {
+	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
 		}
@@ -107,7 +110,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
-	err = readStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, func(m jetstream.Msg) error {
+	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter
@@ -140,7 +143,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 			out.Header.Set(HeaderID, dl.ID) // a plain-text body's id came in a header
 		}
 		var ack *jetstream.PubAck
-		err = keepTrying(ctx, func() (err error) { // a retry is dropped by its Nats-Msg-Id
+		err = keepTrying(ctx, redrivePatience, func() (err error) { // a retry is dropped by its Nats-Msg-Id
 			ack, err = js.PublishMsg(ctx, out)
 			return err
 		})
@@ -158,89 +161,4 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return rep, fmt.Errorf("worker: redrive: %w", err)
 	}
 	return rep, nil
-}
-
-// patience is how long Redrive keeps asking through errors: a cluster
-// that has just lost or regained a node answers "no responders" or times
-// out while it elects leaders.
-const patience = 30 * time.Second
-
-// keepTrying calls f until it succeeds, the stream is missing, ctx ends or
-// patience runs out, and returns f's last error.
-func keepTrying(ctx context.Context, f func() error) error {
-	deadline := time.Now().Add(patience)
-	for {
-		err := f()
-		if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-// readStream calls fn for each message of st that cfg selects, in order, up
-// to stream sequence last. It keeps reading through errors (the ordered
-// consumer recreates itself) until patience passes without a message.
-func readStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, fn func(jetstream.Msg) error) error {
-	if last == 0 {
-		return nil
-	}
-	var c jetstream.Consumer
-	var pending uint64
-	err := keepTrying(ctx, func() (err error) {
-		if c == nil {
-			if c, err = st.OrderedConsumer(ctx, cfg); err != nil {
-				return err
-			}
-		}
-		ci, err := c.Info(ctx)
-		if err == nil {
-			pending = ci.NumPending
-		}
-		return err
-	})
-	if err != nil || pending == 0 {
-		return err
-	}
-	progress := time.Now()
-	for {
-		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
-		if err == nil {
-			for m := range batch.Messages() {
-				progress = time.Now()
-				md, err := m.Metadata()
-				if err != nil {
-					return err
-				}
-				if md.Sequence.Stream > last {
-					return nil
-				}
-				if err := fn(m); err != nil {
-					return err
-				}
-				if md.Sequence.Stream == last || md.NumPending == 0 {
-					return nil
-				}
-			}
-			if err = batch.Error(); errors.Is(err, nats.ErrTimeout) {
-				err = nil
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if time.Since(progress) > patience {
-			if err == nil {
-				err = fmt.Errorf("no message for %v with %d pending", patience, pending)
-			}
-			return err
-		}
-		if err != nil {
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
 }

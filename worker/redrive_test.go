@@ -175,7 +175,7 @@ func TestRedriveSkipsDocumentsWithARecord(t *testing.T) {
 // through; a missing stream is not.
 func TestKeepTrying(t *testing.T) {
 	calls := 0
-	err := keepTrying(context.Background(), func() error {
+	err := keepTrying(context.Background(), time.Minute, func() error {
 		if calls++; calls < 3 {
 			return nats.ErrNoResponders
 		}
@@ -185,7 +185,7 @@ func TestKeepTrying(t *testing.T) {
 		t.Fatalf("after no responders twice: %v, %d calls", err, calls)
 	}
 	calls = 0
-	err = keepTrying(context.Background(), func() error { calls++; return jetstream.ErrStreamNotFound })
+	err = keepTrying(context.Background(), time.Minute, func() error { calls++; return jetstream.ErrStreamNotFound })
 	if !errors.Is(err, jetstream.ErrStreamNotFound) || calls != 1 {
 		t.Fatalf("missing stream: %v, %d calls", err, calls)
 	}

@@ -91,7 +91,7 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	errDeadline := time.Now().Add(max(wait, 30*time.Second))
 	countDeadline := time.Now().Add(wait)
 	var st jetstream.Stream
-	var total uint64
+	var last uint64
 	for {
 		var info *jetstream.StreamInfo
 		if st == nil {
@@ -99,7 +99,7 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 		}
 		if err == nil {
 			if info, err = st.Info(ctx); err == nil {
-				if total = info.State.Msgs; total >= uint64(len(want)) || time.Now().After(countDeadline) {
+				if last = info.State.LastSeq; info.State.Msgs >= uint64(len(want)) || time.Now().After(countDeadline) {
 					break
 				}
 			}
@@ -116,63 +116,37 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	answered := map[string]bool{} // dead-letter Nats-Msg-Ids a redriven input's output names
 	prefixes := map[string]string{wc.Subjects.Clean + ".": "clean", wc.Subjects.Dup + ".": "duplicate",
 		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
-	var c jetstream.Consumer
-	for c == nil {
-		if c, err = st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err != nil {
-			if time.Now().After(errDeadline) {
-				return nil, err
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-	}
-	for uint64(rep.Messages) < total {
-		batch, err := c.FetchNoWait(min(int(total)-rep.Messages, 1000))
-		if err != nil {
-			if time.Now().After(errDeadline.Add(time.Minute)) {
-				return nil, err
-			}
-			time.Sleep(250 * time.Millisecond)
-			continue
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			rep.Messages++
-			outcome := "other"
-			for p, o := range prefixes {
-				if strings.HasPrefix(m.Subject(), p) {
-					outcome = o
-				}
-			}
-			rep.ByOutcome[outcome]++
-			id := recordID(m)
-			seen[id]++
-			if outcome == "dead_letter" {
-				deadLetters = append(deadLetters, deadLetter{id, m.Headers().Get(nats.MsgIdHdr)})
-			}
-			if of := m.Headers().Get(worker.HeaderRedriveOf); of != "" {
-				answered[of] = true
-			}
-			if selfDups && outcome == "duplicate" {
-				var r struct {
-					DuplicateOf string `json:"duplicate_of"`
-				}
-				if json.Unmarshal(m.Data(), &r) == nil && r.DuplicateOf == id {
-					rep.SelfDuplicates = append(rep.SelfDuplicates, id)
-				}
+	// The same patience through errors as the wait above, and a minute more
+	// once reading: the ordered consumer recreates itself.
+	err = worker.ReadStream(ctx, st, jetstream.OrderedConsumerConfig{}, last, max(wait, 30*time.Second)+time.Minute, func(m jetstream.Msg) error {
+		rep.Messages++
+		outcome := "other"
+		for p, o := range prefixes {
+			if strings.HasPrefix(m.Subject(), p) {
+				outcome = o
 			}
 		}
-		if err := batch.Error(); err != nil && got == 0 {
-			// the ordered consumer resets itself; give it until the deadline
-			if time.Now().After(errDeadline.Add(time.Minute)) {
-				return nil, err
+		rep.ByOutcome[outcome]++
+		id := recordID(m)
+		seen[id]++
+		if outcome == "dead_letter" {
+			deadLetters = append(deadLetters, deadLetter{id, m.Headers().Get(nats.MsgIdHdr)})
+		}
+		if of := m.Headers().Get(worker.HeaderRedriveOf); of != "" {
+			answered[of] = true
+		}
+		if selfDups && outcome == "duplicate" {
+			var r struct {
+				DuplicateOf string `json:"duplicate_of"`
 			}
-			time.Sleep(250 * time.Millisecond)
-			continue
+			if json.Unmarshal(m.Data(), &r) == nil && r.DuplicateOf == id {
+				rep.SelfDuplicates = append(rep.SelfDuplicates, id)
+			}
 		}
-		if got == 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
 	}
 	for _, dl := range deadLetters {
 		if answered[dl.msgID] {
