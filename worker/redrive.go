@@ -114,13 +114,13 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter
-		if err := json.Unmarshal(m.Data(), &dl); err != nil || id == "" || dl.Subject == "" {
-			rep.Skipped["unreadable"]++
-			return nil
+		var data []byte
+		err := json.Unmarshal(m.Data(), &dl)
+		if err == nil {
+			data, err = dl.Bytes()
 		}
-		data, err := dl.Bytes()
 		switch {
-		case err != nil:
+		case err != nil || id == "" || dl.Subject == "":
 			rep.Skipped["unreadable"]++
 			return nil
 		case !slices.Contains(opts.Reasons, dl.Reason):
