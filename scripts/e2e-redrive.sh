@@ -47,9 +47,9 @@ start_worker() {
 	WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { cat "$work/worker.log"; fail "worker not ready"; }
 }
 outcomes() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_documents_total/ {s += $2} END {print int(s)}'; }
+outcomes_reach() { [ "$(outcomes)" -ge "$1" ]; }
 wait_outcomes() { # $1: count
-	WAIT=120 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_documents_total/ {s += \$2} END {print int(s)}')\" -ge $1 ]" ||
-		fail "$(outcomes) of $1 outcomes"
+	WAIT=120 wait_until outcomes_reach "$1" || fail "$(outcomes) of $1 outcomes"
 }
 
 start_worker
