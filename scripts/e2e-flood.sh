@@ -46,6 +46,7 @@ for i in range(n):
 PY
 }
 dlq_count() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_documents_total\{outcome="dead_letter"\}/ {print int($2)}'; }
+dlq_reach() { [ "$(dlq_count)" -ge "$1" ]; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$wpid/status"; }
 
 flood() { # $1: lines per class; also $1 empty messages
@@ -55,12 +56,12 @@ flood() { # $1: lines per class; also $1 empty messages
 }
 
 flood 20 # warm-up: 200 inputs
-WAIT=60 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_documents_total\\{outcome=\"dead_letter\"\\}/ {print int(\$2)}')\" -ge 200 ]" ||
+WAIT=60 wait_until dlq_reach 200 ||
 	fail "warm-up: $(dlq_count) of 200 dead-lettered"
 sleep 1
 before=$(rss_kb)
 flood 100 # the flood: 1,000 inputs
-WAIT=120 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_documents_total\\{outcome=\"dead_letter\"\\}/ {print int(\$2)}')\" -ge 1200 ]" ||
+WAIT=120 wait_until dlq_reach 1200 ||
 	fail "flood: $(dlq_count) of 1200 dead-lettered"
 sleep 1
 after=$(rss_kb)
