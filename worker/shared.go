@@ -57,8 +57,10 @@ type SharedMemory struct {
 	log    *zap.Logger
 	m      *Metrics
 
-	mu     sync.Mutex
-	claims map[uint64]string // positive cache of settled claims
+	mu      sync.Mutex
+	claims  map[uint64]string // positive cache of settled claims
+	created time.Time         // when the watched bucket's stream was created
+	rewatch chan struct{}     // tells follow to watch a new bucket of the name
 
 	applied   atomic.Int64 // remote commits applied
 	committed atomic.Int64 // own commits
@@ -75,20 +77,24 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	if err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.Bucket, TTL: cfg.TTL,
-		Replicas: cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
+	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, cfg: cfg, origin: nuid.Next(), log: log, m: m,
+		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096), rewatch: make(chan struct{}, 1)}
+	if s.kv, err = s.createBucket(ctx); err != nil {
+		return nil, err
+	}
+	created, err := s.bucketCreated(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", cfg.Bucket, err)
 	}
-	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, kv: kv, cfg: cfg, origin: nuid.Next(), log: log, m: m,
-		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096)}
-	w, err := kv.Watch(ctx, "c.>")
+	s.created = created
+	w, err := s.kv.Watch(ctx, "c.>")
 	if err != nil {
 		return nil, fmt.Errorf("worker: watch %s: %w", cfg.Bucket, err)
 	}
 	replayed := make(chan struct{})
 	go s.follow(ctx, w, replayed)
 	go s.checkPuts(ctx)
+	go s.keep(ctx)
 	select {
 	case <-replayed:
 	case <-ctx.Done():
@@ -98,20 +104,39 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	return s, nil
 }
 
-// follow applies the other workers' commits as they arrive.
+// follow applies the other workers' commits as they arrive. When the
+// bucket is deleted and created again (see keep) the watch goes quiet
+// without ending, so follow watches the new bucket from its start.
 func (s *SharedMemory) follow(ctx context.Context, w jetstream.KeyWatcher, replayed chan struct{}) {
-	defer w.Stop()
+	defer func() { _ = w.Stop() }()
+	updates := w.Updates()
 	var c dedupe.Commit
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
+		case <-s.rewatch:
+			nw, err := s.kv.Watch(ctx, "c.>")
+			if err != nil {
+				s.log.Warn("cannot watch the dedupe bucket; trying again", zap.Error(err))
+				s.forgetBucket()
+				continue
 			}
-			if e == nil { // end of the initial replay
-				close(replayed)
+			_ = w.Stop()
+			w, updates = nw, nw.Updates()
+			s.log.Info("watching the dedupe bucket afresh", zap.String("bucket", s.cfg.Bucket))
+		case e, ok := <-updates:
+			if !ok {
+				s.log.Warn("the dedupe bucket's watch ended; watching again", zap.String("bucket", s.cfg.Bucket))
+				updates = nil
+				s.forgetBucket()
+				continue
+			}
+			if e == nil { // end of a watch's initial replay
+				if replayed != nil {
+					close(replayed)
+					replayed = nil
+				}
 				continue
 			}
 			if e.Operation() != jetstream.KeyValuePut || strings.HasPrefix(e.Key(), "c."+s.origin+".") {
@@ -125,6 +150,109 @@ func (s *SharedMemory) follow(ctx context.Context, w jetstream.KeyWatcher, repla
 			s.applied.Add(1)
 		}
 	}
+}
+
+// keepEvery is how often keep checks the bucket.
+const keepEvery = 5 * time.Second
+
+// keep checks the bucket every keepEvery (see ensureBucket) until ctx ends.
+func (s *SharedMemory) keep(ctx context.Context) {
+	t := time.NewTicker(keepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cctx, cancel := context.WithTimeout(ctx, keepEvery)
+			if err := s.ensureBucket(cctx); err != nil && ctx.Err() == nil {
+				s.log.Debug("dedupe bucket check failed", zap.Error(err))
+			}
+			cancel()
+		}
+	}
+}
+
+// ensureBucket creates the bucket again if it was deleted (empty: the
+// window starts over, as when the first worker starts), and has follow
+// watch it if it is not the bucket being watched (deleted and created
+// again, here or by another worker).
+func (s *SharedMemory) ensureBucket(ctx context.Context) error {
+	created, err := s.bucketCreated(ctx)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		if _, err = s.createBucket(ctx); err != nil {
+			return err
+		}
+		s.log.Warn("the dedupe bucket was deleted; created it again, empty", zap.String("bucket", s.cfg.Bucket))
+		created, err = s.bucketCreated(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	changed := !created.Equal(s.created)
+	if changed {
+		s.created = created
+		clear(s.claims) // settled in the old bucket
+	}
+	s.mu.Unlock()
+	if changed {
+		select {
+		case s.rewatch <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// forgetBucket makes the next ensureBucket watch the bucket afresh.
+func (s *SharedMemory) forgetBucket() {
+	s.mu.Lock()
+	s.created = time.Time{}
+	s.mu.Unlock()
+}
+
+func (s *SharedMemory) createBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: s.cfg.Bucket, TTL: s.cfg.TTL,
+		Replicas: s.cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
+	if err != nil {
+		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", s.cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// bucketCreated returns when the bucket's stream was created, or
+// jetstream.ErrBucketNotFound.
+func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
+	kv, err := s.js.KeyValue(ctx, s.cfg.Bucket)
+	if err != nil {
+		return time.Time{}, err
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return time.Time{}, fmt.Errorf("worker: dedupe bucket %s: unexpected status %T", s.cfg.Bucket, st)
+	}
+	return bs.StreamInfo().Created, nil
+}
+
+// probeKey is the key Probe writes.
+const probeKey = "probe"
+
+// Probe reports whether the bucket takes writes now, by putting probeKey.
+// A bucket that was deleted is created again first (see ensureBucket).
+func (s *SharedMemory) Probe(ctx context.Context) error {
+	if _, err := s.kv.Put(ctx, probeKey, []byte(s.origin)); err == nil {
+		return nil
+	}
+	if err := s.ensureBucket(ctx); err != nil {
+		return err
+	}
+	_, err := s.kv.Put(ctx, probeKey, []byte(s.origin))
+	return err
 }
 
 // checkPuts logs commits the bucket did not take; they cost only recall.

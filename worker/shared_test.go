@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/dedupe/dedupetest"
@@ -60,6 +61,52 @@ func TestSharedMemoryReplicates(t *testing.T) {
 	if late.Replicated() < 1 {
 		t.Fatal("replay not counted")
 	}
+}
+
+// TestSharedMemoryBucketDeleted: a deleted bucket is created again by the
+// first Probe, and a worker that did not create it watches the new one
+// from its start. (nats.go's watch resumes on its own after a while, but
+// from the sequence it had reached in the old stream.)
+func TestSharedMemoryBucketDeleted(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func() *SharedMemory {
+		nc, _ := connect(t, s)
+		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), zaptest.NewLogger(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := open(), open()
+	if err := a.Probe(ctx); err != nil {
+		t.Fatalf("probe of a healthy bucket: %v", err)
+	}
+	// b's watch has read the old bucket's stream up to a sequence the new
+	// one starts below.
+	for i := range uint64(8) {
+		a.Commit(&dedupe.Commit{ID: fmt.Sprint("old-", i), Blocks: []uint64{100 + i}})
+	}
+	waitFor(t, "b to see a's commits", func() bool { return b.Replicated() == 8 })
+	_, js := connect(t, s)
+	if err := js.DeleteKeyValue(ctx, DefaultSharedConfig().Bucket); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Claim(7, "doc-a"); err == nil {
+		t.Fatal("a claim succeeded with the bucket deleted")
+	}
+	if err := a.Probe(ctx); err != nil {
+		t.Fatalf("probe did not create the bucket again: %v", err)
+	}
+	if _, err := js.KeyValue(ctx, DefaultSharedConfig().Bucket); err != nil {
+		t.Fatalf("bucket after the probe: %v", err)
+	}
+	if owner, err := b.Claim(7, "doc-b"); err != nil || owner != "doc-b" {
+		t.Fatalf("claim in the new bucket: %q %v", owner, err)
+	}
+	a.Commit(&dedupe.Commit{ID: "doc-a", Blocks: []uint64{4242}})
+	waitFor(t, "b to see a's commit in the new bucket", func() bool { _, ok := b.Block(4242); return ok })
 }
 
 func TestMemoryMetrics(t *testing.T) {
