@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Outage and redrive drill: winnow with its dedupe state in a KV bucket,
-# against a separate nats-server. The bucket is deleted while documents
-# flow: claims fail, and after max_deliver the documents that need one are
-# dead-lettered as processing_failed. A restart recreates the bucket, `winnow
-# redrive` sends the dead letters round again, and then every input has
-# exactly one outcome (a redriven document counted once, by its new one). A
-# second redrive finds nothing left to send.
+# against a separate nats-server. Twice, while documents flow, the bucket is
+# filled up (its stream limited to the bytes it holds), so that no claim
+# can be made:
+# - under the default policy (state_outage: pause) the worker holds its
+#   documents, turns unready and pulls no more; none is dead-lettered, and
+#   all are cleaned once the limit is lifted;
+# - restarted with state_outage: retry, it dead-letters the documents that
+#   need a claim as processing_failed after max_deliver. Once the limit is
+#   lifted `winnow redrive` sends them round again, and then every input has
+#   exactly one outcome (a redriven document counted once, by its new one).
+#   A second redrive finds nothing left to send.
 source "$(dirname "$0")/lib.sh"
 
 N=${REDRIVE_DOCS:-2000}
@@ -22,10 +27,13 @@ for line in gzip.open(src, "rt", encoding="utf-8"):
     docs.append(json.dumps({"id": d["id"], "text": d["text"]}))
     if len(docs) == n:
         break
+q = n // 4
 open(f"{work}/docs.jsonl", "w").write("\n".join(docs) + "\n")
-open(f"{work}/before.jsonl", "w").write("\n".join(docs[: n // 2]) + "\n")
-open(f"{work}/during.jsonl", "w").write("\n".join(docs[n // 2 :]) + "\n")
+open(f"{work}/before.jsonl", "w").write("\n".join(docs[: 2 * q]) + "\n")
+open(f"{work}/paused.jsonl", "w").write("\n".join(docs[2 * q : 3 * q]) + "\n")
+open(f"{work}/during.jsonl", "w").write("\n".join(docs[3 * q :]) + "\n")
 PY
+Q=$((N / 4))
 
 nport=$(free_port); hport=$(free_port)
 URL="nats://127.0.0.1:$nport"
@@ -33,42 +41,67 @@ nats_conf "$nport" "$work/js" "$work/nats.conf"
 "$work/nats-server" -c "$work/nats.conf" >>"$work/nats.log" 2>&1 &
 pids+=($!)
 wait_port "$nport" || fail "nats-server did not start"
-# While the bucket is gone each claim fails only after nats.go's retries on
-# "no responders": 8 handlers got through about 9 documents a second (two
-# failed claims each, about 0.4 s apiece), so 32 keep the outage phase short.
+# ack_wait x max_deliver + backoff: about 10 s, the longest the retry
+# policy holds a document before its dead letter.
 cat >"$work/winnow.yaml" <<'YAML'
 log: {level: error}
 worker: {state: kv, max_deliver: 2, backoff: [100ms], ack_wait: 5s, handlers: 32}
 YAML
-start_worker() {
-	"$W" run --config "$work/winnow.yaml" --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &
+sed 's/handlers: 32}/handlers: 32, state_outage: retry}/' "$work/winnow.yaml" >"$work/retry.yaml"
+start_worker() { # $1: config file
+	"$W" run --config "$1" --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &
 	wpid=$!
 	pids+=($wpid)
 	WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { cat "$work/worker.log"; fail "worker not ready"; }
 }
+m() { metric "$1" "http://127.0.0.1:$hport/metrics" | cut -d. -f1; }
 outcomes() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_documents_total/ {s += $2} END {print int(s)}'; }
 outcomes_reach() { [ "$(outcomes)" -ge "$1" ]; }
 wait_outcomes() { # $1: count
 	WAIT=120 wait_until outcomes_reach "$1" || fail "$(outcomes) of $1 outcomes"
 }
+bucket_bytes() {
+	"$NATS" -s "$URL" stream info KV_WINNOW_DEDUPE --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"]["bytes"])'
+}
+fill_bucket() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size="$(bucket_bytes)" >/dev/null; }
+lift_limit() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size=-1 >/dev/null; }
+unready() { ! "$W" healthcheck --url "http://127.0.0.1:$hport/readyz"; }
 
-start_worker
+start_worker "$work/winnow.yaml"
 "$W" publish --nats-url "$URL" --subject docs.raw.site "$work/before.jsonl" >/dev/null
-wait_outcomes $((N / 2))
-log "$((N / 2)) documents cleaned; deleting the dedupe bucket"
-"$NATS" -s "$URL" kv del WINNOW_DEDUPE -f >/dev/null
-"$W" publish --nats-url "$URL" --subject docs.raw.site "$work/during.jsonl" >/dev/null
-wait_outcomes "$N"
-failed=$(metric 'winnow_dead_letters_total{reason="processing_failed"}' "http://127.0.0.1:$hport/metrics")
-failed=${failed%.*}
-[ "${failed:-0}" -gt 0 ] || fail "no document was dead-lettered while the bucket was gone"
-log "during the outage: $failed of $((N - N / 2)) documents dead-lettered as processing_failed"
+wait_outcomes $((2 * Q))
+log "$((2 * Q)) documents cleaned; filling the dedupe bucket (state_outage: pause)"
+fill_bucket
+"$W" publish --nats-url "$URL" --subject docs.raw.site "$work/paused.jsonl" >/dev/null
+WAIT=30 wait_until unready || fail "the worker stayed ready with the bucket full"
+[ "$(m winnow_dedupe_state_up)" = 0 ] || fail "winnow_dedupe_state_up is not 0 during the outage"
+sleep 12 # longer than the retry policy would hold a document
+held=$(($(outcomes) - 2 * Q))
+dead=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
+log "paused: $held of $Q finished in 12 s (they needed no claim), $dead dead-lettered"
+[ "$dead" = 0 ] || fail "$dead documents dead-lettered while paused"
+[ "$held" -lt "$Q" ] || fail "nothing was held while the bucket was full"
+lift_limit
+wait_outcomes $((3 * Q))
+WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || fail "the worker did not turn ready again"
+dead=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
+[ "$dead" = 0 ] || fail "$dead documents dead-lettered after the pause"
+log "resumed: $((3 * Q)) outcomes, 0 dead letters, $(m winnow_dedupe_state_outages_total) outage(s), $(m winnow_redeliveries_total) redeliveries"
 
 kill -TERM "$wpid"
 wait "$wpid" || fail "worker did not stop cleanly"
-start_worker # recreates the bucket
+start_worker "$work/retry.yaml"
+log "restarted with state_outage: retry; filling the bucket again"
+fill_bucket
+"$W" publish --nats-url "$URL" --subject docs.raw.site "$work/during.jsonl" >/dev/null
+wait_outcomes "$((N - 3 * Q))"
+failed=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
+[ "${failed:-0}" -gt 0 ] || fail "no document was dead-lettered while the bucket was full"
+log "during the outage: $failed of $((N - 3 * Q)) documents dead-lettered as processing_failed"
+
+lift_limit
 "$W" redrive --nats-url "$URL" --since 10m >"$work/redrive1.json" || fail "redrive failed"
-wait_outcomes "$failed" # the restarted worker's count: the redriven documents
+wait_outcomes $((N - 3 * Q + failed)) # this worker's count: the outage's documents and the redriven ones
 "$W" audit --nats-url "$URL" --ids "$work/docs.jsonl" >"$work/audit.json" || true
 "$W" redrive --nats-url "$URL" >"$work/redrive2.json" || fail "second redrive failed"
 python3 - "$work" "$failed" "$N" <<'PY'

@@ -15,11 +15,11 @@ import (
 	"github.com/winnow-dev/winnow/schemas"
 )
 
-// outage is a real pipeline stage that fails every document while down is
+// downStage is a real pipeline stage that fails every document while down is
 // set, and always the one with id "poison".
-type outage struct{ down atomic.Bool }
+type downStage struct{ down atomic.Bool }
 
-func (o *outage) Process(d *pipeline.Doc) {
+func (o *downStage) Process(d *pipeline.Doc) {
 	if o.down.Load() || d.In.ID == "poison" {
 		panic("stage fault on " + d.In.ID)
 	}
@@ -33,7 +33,7 @@ func TestDeadLetterCutWhenServerRefusesWhole(t *testing.T) {
 	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 256 << 10 })
 	cfg := testConfig()
 	cfg.MaxDocBytes = 200 << 10
-	stage := &outage{}
+	stage := &downStage{}
 	stage.down.Store(true)
 	startWorker(t, s, cfg, stage)
 	_, js := connect(t, s)

@@ -65,10 +65,22 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	if w.cfg.PassThrough {
 		rec = schemas.Record{Schema: schemas.RecordV1, ID: doc.ID, Text: doc.Text, Removed: []schemas.Removal{}, Flags: []schemas.Flag{}}
 	} else {
-		p := <-pipes
-		outcome, rec, err = process(p, doc)
-		p.Detach(pend) // nothing to commit after an error
-		pipes <- p
+		for {
+			p := <-pipes
+			outcome, rec, err = process(p, doc)
+			p.Detach(pend) // nothing to commit after an error
+			pipes <- p
+			if err == nil {
+				break
+			}
+			again, handed := w.holdThroughOutage(m, err)
+			if handed {
+				return
+			}
+			if !again {
+				break
+			}
+		}
 	}
 	if err != nil {
 		cause := "state" // the shared dedupe state could not be reached

@@ -28,6 +28,9 @@ type Metrics struct {
 	ready         prometheus.Gauge
 	kvSeconds     prometheus.Histogram
 	redriven      *prometheus.CounterVec
+	stateUp       prometheus.Gauge
+	outages       prometheus.Counter
+	outageSeconds prometheus.Counter
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -58,11 +61,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
 		redriven: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_redriven_total",
 			Help: "Redriven inputs (winnow redrive) finished, by outcome."}, []string{"outcome"}),
+		stateUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_dedupe_state_up",
+			Help: "0 while the shared dedupe state does not answer and intake is paused (state_outage: pause), else 1."}),
+		outages: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_dedupe_state_outages_total",
+			Help: "Times intake was paused because the shared dedupe state did not answer."}),
+		outageSeconds: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_dedupe_state_outage_seconds_total",
+			Help: "Time intake spent paused for the shared dedupe state (counted when each outage ends)."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
-		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven)
+		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
+		m.stateUp, m.outages, m.outageSeconds)
+	m.stateUp.Set(1)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -120,9 +131,25 @@ func (m *Metrics) done(outcome string, rec schemas.Record, start, published time
 	}
 }
 
-func (m *Metrics) nak(cause string) {
+func (m *Metrics) nak(cause string) { m.nakN(cause, 1) }
+
+func (m *Metrics) nakN(cause string, n int) {
 	if m != nil {
-		m.naks.WithLabelValues(cause).Inc()
+		m.naks.WithLabelValues(cause).Add(float64(n))
+	}
+}
+
+func (m *Metrics) stateOutage() {
+	if m != nil {
+		m.stateUp.Set(0)
+		m.outages.Inc()
+	}
+}
+
+func (m *Metrics) stateBack(paused time.Duration) {
+	if m != nil {
+		m.stateUp.Set(1)
+		m.outageSeconds.Add(paused.Seconds())
 	}
 }
 

@@ -22,11 +22,11 @@ import (
 
 // outageWorker starts a server and a worker whose stage is down, and
 // connects to the server.
-func outageWorker(t *testing.T) (*server.Server, Config, *outage, *running, jetstream.JetStream) {
+func outageWorker(t *testing.T) (*server.Server, Config, *downStage, *running, jetstream.JetStream) {
 	t.Helper()
 	s := startServer(t)
 	cfg := testConfig()
-	stage := &outage{}
+	stage := &downStage{}
 	stage.down.Store(true)
 	r := startWorker(t, s, cfg, stage)
 	_, js := connect(t, s)

@@ -239,20 +239,27 @@ func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
 	return bs.StreamInfo().Created, nil
 }
 
-// probeKey is the key Probe writes.
-const probeKey = "probe"
-
-// Probe reports whether the bucket takes writes now, by putting probeKey.
-// A bucket that was deleted is created again first (see ensureBucket).
+// Probe reports whether the bucket takes new keys now, as a claim needs:
+// it creates a key of its own under "p." and deletes it. A bucket that was
+// deleted is created again first (see ensureBucket). (A put to one fixed key
+// would not do: a full bucket still takes a new value for a key it holds.)
 func (s *SharedMemory) Probe(ctx context.Context) error {
-	if _, err := s.kv.Put(ctx, probeKey, []byte(s.origin)); err == nil {
+	if err := s.probe(ctx); err == nil {
 		return nil
 	}
 	if err := s.ensureBucket(ctx); err != nil {
 		return err
 	}
-	_, err := s.kv.Put(ctx, probeKey, []byte(s.origin))
-	return err
+	return s.probe(ctx)
+}
+
+func (s *SharedMemory) probe(ctx context.Context) error {
+	k := "p." + s.origin + "." + strconv.FormatUint(s.seq.Add(1), 10)
+	if _, err := s.kv.Create(ctx, k, nil); err != nil {
+		return err
+	}
+	_ = s.kv.Delete(ctx, k) // a marker the bucket's TTL removes
+	return nil
 }
 
 // checkPuts logs commits the bucket did not take; they cost only recall.

@@ -38,6 +38,7 @@ func kvWorker(t *testing.T, s *server.Server, cfg Config) (*running, *SharedMemo
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.WatchState(mem.Probe) // as winnow run does
 	r := &running{w: w, reg: reg, cancel: cancel, done: make(chan struct{})}
 	go func() { r.err = w.Run(ctx); close(r.done) }()
 	t.Cleanup(func() { cancel(); <-r.done })

@@ -27,6 +27,8 @@ type Worker struct {
 	metrics     *Metrics
 	newPipeline NewPipeline
 	pub         publisher
+	outage      *outage         // nil unless WatchState set one
+	stopping    <-chan struct{} // closed when Run's context ends
 
 	consuming atomic.Bool
 }
@@ -50,10 +52,23 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 	return w, nil
 }
 
+// WatchState gives the worker a probe of the shared dedupe state (see
+// SharedMemory.Probe). Under the pause policy (Config.StateOutage) a failed
+// claim is then checked against it, and while the probe fails too the
+// worker holds its documents and pulls no more (see pauseIntake). Call it
+// before Run.
+func (w *Worker) WatchState(probe func(context.Context) error) {
+	if probe == nil || w.cfg.StateOutage != OutagePause || w.cfg.Mode != ModeJetStream {
+		return
+	}
+	w.outage = newOutage(probe, w.log, w.metrics, func() { w.metrics.setReady(w.Ready()) })
+}
+
 // Ready reports whether the worker is connected and consuming. It turns
-// false first thing on shutdown.
+// false first thing on shutdown, and while intake is paused for the
+// shared state.
 func (w *Worker) Ready() bool {
-	return w.consuming.Load() && w.nc.IsConnected()
+	return w.consuming.Load() && w.nc.IsConnected() && !w.outage.isDown()
 }
 
 // Run consumes until ctx is cancelled, then drains: it turns unready, stops
@@ -61,6 +76,7 @@ func (w *Worker) Ready() bool {
 // returns. Documents not finished by then stay unacked and are redelivered.
 // Run returns nil after a clean drain.
 func (w *Worker) Run(ctx context.Context) error {
+	w.stopping = ctx.Done()
 	// Handlers wait on PubAcks most of the time; pipelines (buffers a
 	// document's analysis fills) are only needed while one computes, so
 	// there are no more of them than cores, and their buffers stay in
@@ -113,9 +129,25 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return err
 	}
 	w.pub = &jsPublisher{js: js, w: w}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.PullHeartbeat(pullHeartbeat))
+	pull := func() (jetstream.MessagesContext, error) {
+		return cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.PullHeartbeat(pullHeartbeat))
+	}
+	iter, err := pull()
 	if err != nil {
 		return fmt.Errorf("worker: consume: %w", err)
+	}
+	// The shutdown below drains whichever iterator is current: a paused
+	// intake (pauseIntake) replaces it.
+	var iterMu sync.Mutex
+	current, stopping := iter, false
+	swap := func(next jetstream.MessagesContext) bool {
+		iterMu.Lock()
+		defer iterMu.Unlock()
+		if stopping {
+			return false
+		}
+		current = next
+		return true
 	}
 
 	// hctx outlives ctx until the drain deadline: in-flight publishes finish.
@@ -148,11 +180,16 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		}
 		w.setConsuming(false)
 		w.log.Info("shutting down: unready, draining the pull consumer", zap.Duration("deadline", w.cfg.DrainTimeout))
-		iter.Drain()
+		iterMu.Lock()
+		stopping = true
+		current.Drain()
+		iterMu.Unlock()
 		select {
 		case <-time.After(w.cfg.DrainTimeout):
 			close(deadline)
-			iter.Stop()
+			iterMu.Lock()
+			current.Stop()
+			iterMu.Unlock()
 			hcancel()
 		case <-finished:
 		}
@@ -162,27 +199,43 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
 
 	var runErr error
+	var held []jetstream.Msg // taken from the iterator while intake was paused
 loop:
 	for {
-		msg, err := iter.Next(jetstream.NextMaxWait(nextWait))
-		if errors.Is(err, nats.ErrTimeout) {
-			continue // calling Next again lets the iterator re-pull (see nextWait)
-		}
-		if errors.Is(err, jetstream.ErrNoHeartbeat) {
-			// The server went quiet (restarting, a leader moving); the
-			// iterator re-pulls once the connection is back.
-			w.log.Warn("no heartbeat from the consumer; waiting for the server", zap.Error(err))
-			continue
-		}
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				runErr = fmt.Errorf("worker: next message: %w", err)
-				iter.Stop()
+		var msg jetstream.Msg
+		if len(held) > 0 {
+			msg, held = held[0], held[1:]
+		} else {
+			msg, err = iter.Next(jetstream.NextMaxWait(nextWait))
+			if errors.Is(err, nats.ErrTimeout) {
+				continue // calling Next again lets the iterator re-pull (see nextWait)
 			}
-			break
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				// The server went quiet (restarting, a leader moving); the
+				// iterator re-pulls once the connection is back.
+				w.log.Warn("no heartbeat from the consumer; waiting for the server", zap.Error(err))
+				continue
+			}
+			if err != nil {
+				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					runErr = fmt.Errorf("worker: next message: %w", err)
+					iter.Stop()
+				}
+				break
+			}
+		}
+		if w.outage.isDown() {
+			held = append([]jetstream.Msg{msg}, held...)
+			var ok bool
+			if iter, held, ok = w.pauseIntake(ctx, iter, held, pull, swap); !ok {
+				break
+			}
+			continue
 		}
 		select {
 		case work <- msg:
+		case <-w.outage.beginning(): // every handler may be holding a document
+			held = append([]jetstream.Msg{msg}, held...)
 		case <-deadline: // left unacked: redelivered to another worker
 			break loop
 		}

@@ -122,6 +122,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := worker.NewMetrics(reg)
 	pc := cfg.Pipeline
+	var probe func(context.Context) error
 	if pc.Cross && pc.Memory == nil {
 		switch cfg.Worker.State {
 		case "kv": // shared by every replica through a JetStream KV bucket
@@ -129,7 +130,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 			if err != nil {
 				return err
 			}
-			pc.Memory = mem
+			pc.Memory, probe = mem, mem.Probe
 		default: // one memory for this process's handlers
 			pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
 		}
@@ -140,6 +141,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	w.WatchState(probe)
 	var srv *http.Server
 	if cfg.HTTP.Addr != "" {
 		l, err := net.Listen("tcp", cfg.HTTP.Addr)

@@ -1,0 +1,149 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// squeezeBucket limits the bucket's stream to the bytes it holds, so it
+// takes no more writes ("maximum bytes exceeded"), or lifts the limit.
+func squeezeBucket(t *testing.T, js jetstream.JetStream, bucket string, squeeze bool) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := info.Config
+	cfg.MaxBytes = -1
+	if squeeze {
+		cfg.MaxBytes = int64(info.State.Bytes)
+	}
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func publishDocs(t *testing.T, js jetstream.JetStream, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		id := fmt.Sprint("doc-", i)
+		publishDoc(t, js, "docs.raw.a", map[string]string{"id": id,
+			"text": fmt.Sprintf("Story number %d, told once: %s walks to the harbour at dawn.", i, id)})
+	}
+}
+
+// outcomesByID reads the output stream and counts each id's outcomes.
+func outcomesByID(t *testing.T, js jetstream.JetStream, cfg Config) (byID map[string]int, outcomes map[string]int) {
+	t.Helper()
+	byID, outcomes = map[string]int{}, map[string]int{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		outcomes[o.header.Get(HeaderOutcome)]++
+		if o.header.Get(HeaderOutcome) == "dead_letter" {
+			var dl schemas.DeadLetter
+			if err := json.Unmarshal(o.data, &dl); err != nil {
+				t.Fatal(err)
+			}
+			byID[dl.ID]++
+			continue
+		}
+		byID[decodeRecord(t, o.data).ID]++
+	}
+	return byID, outcomes
+}
+
+// TestStateOutage squeezes the dedupe bucket so that it takes no writes
+// while documents arrive. Under the pause policy the worker holds them,
+// pulls no more, spends no delivery and dead-letters none, turns unready,
+// and cleans every one once the bucket takes writes again; stopped during
+// an outage it hands its documents back and stops cleanly. Under the retry
+// policy the same outage dead-letters them.
+func TestStateOutage(t *testing.T) {
+	for _, policy := range []string{OutagePause, OutageRetry} {
+		t.Run(policy, func(t *testing.T) {
+			s := startServer(t)
+			cfg := testConfig()
+			cfg.State = "kv"
+			cfg.StateOutage = policy
+			cfg.AckWait = time.Second
+			r, _ := kvWorker(t, s, cfg)
+			_, js := connect(t, s)
+			publishDocs(t, js, 0, 3)
+			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+
+			squeezeBucket(t, js, cfg.Shared.Bucket, true)
+			publishDocs(t, js, 3, 23)
+			if policy == OutageRetry {
+				waitFor(t, "23 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 23 })
+				_, outcomes := outcomesByID(t, js, cfg)
+				if outcomes["dead_letter"] != 20 {
+					t.Fatalf("retry policy: outcomes %v, want the 20 documents of the outage dead-lettered", outcomes)
+				}
+				return
+			}
+			waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+			if up := testutil.ToFloat64(r.w.metrics.stateUp); up != 0 {
+				t.Fatalf("winnow_dedupe_state_up %v during the outage", up)
+			}
+			// Longer than every delivery and backoff the retry policy gives
+			// a document.
+			time.Sleep(cfg.worstRedelivery() + time.Second)
+			if n := outputCount(t, js, cfg.OutputStream); n != 3 {
+				t.Fatalf("%d outputs during the outage, want the 3 from before it", n)
+			}
+			cons, err := js.Consumer(context.Background(), cfg.InputStream, cfg.Durable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := cons.Info(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.NumRedelivered != 0 || info.NumAckPending+int(info.NumPending) != 20 {
+				t.Fatalf("during the outage: %s; want 20 documents waiting, none redelivered", consumerState(js, cfg))
+			}
+
+			squeezeBucket(t, js, cfg.Shared.Bucket, false)
+			waitFor(t, "23 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 23 })
+			waitFor(t, "the worker to turn ready", r.w.Ready)
+			byID, outcomes := outcomesByID(t, js, cfg)
+			if len(byID) != 23 || outcomes["clean"] != 23 {
+				t.Fatalf("after the outage: %d ids, outcomes %v; want 23 clean", len(byID), outcomes)
+			}
+			if n := testutil.ToFloat64(r.w.metrics.outages); n != 1 {
+				t.Fatalf("winnow_dedupe_state_outages_total %v, want 1", n)
+			}
+			if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
+				t.Fatalf("%v redeliveries: a held document spent a delivery", n)
+			}
+
+			// Stopped during an outage, the worker hands its documents back
+			// and stops within the drain deadline; the next one cleans them.
+			squeezeBucket(t, js, cfg.Shared.Bucket, true)
+			publishDocs(t, js, 23, 28)
+			waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+			if err := r.stop(t); err != nil {
+				t.Fatalf("stopped during an outage: %v", err)
+			}
+			squeezeBucket(t, js, cfg.Shared.Bucket, false)
+			kvWorker(t, s, cfg)
+			waitFor(t, "28 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 28 })
+			byID, outcomes = outcomesByID(t, js, cfg)
+			if len(byID) != 28 || outcomes["clean"] != 28 {
+				t.Fatalf("after the restart: %d ids, outcomes %v; want 28 clean", len(byID), outcomes)
+			}
+		})
+	}
+}
