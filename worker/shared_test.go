@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
@@ -31,20 +32,25 @@ func TestSharedMemoryConformance(t *testing.T) {
 	})
 }
 
+// openShared opens a SharedMemory on the default bucket, on a connection of
+// its own, until ctx ends.
+func openShared(ctx context.Context, t *testing.T, s *server.Server) *SharedMemory {
+	t.Helper()
+	nc, _ := connect(t, s)
+	m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestSharedMemoryReplicates: what one worker commits, another sees; a
 // worker started later replays it; claims hold across workers.
 func TestSharedMemoryReplicates(t *testing.T) {
 	s := startServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func() *SharedMemory {
-		nc, _ := connect(t, s)
-		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	open := func() *SharedMemory { return openShared(ctx, t, s) }
 	a, b := open(), open()
 	a.Commit(&dedupe.Commit{ID: "doc-a", Blocks: []uint64{4242}})
 	waitFor(t, "replication to b", func() bool { _, ok := b.Block(4242); return ok })
@@ -71,14 +77,7 @@ func TestSharedMemoryBucketDeleted(t *testing.T) {
 	s := startServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	open := func() *SharedMemory {
-		nc, _ := connect(t, s)
-		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), zaptest.NewLogger(t), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	open := func() *SharedMemory { return openShared(ctx, t, s) }
 	a, b := open(), open()
 	if err := a.Probe(ctx); err != nil {
 		t.Fatalf("probe of a healthy bucket: %v", err)
