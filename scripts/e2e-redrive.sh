@@ -3,10 +3,10 @@
 # against a separate nats-server. Twice, while documents flow, the bucket is
 # filled up (its stream limited to the bytes it holds), so that no claim
 # can be made:
-# - under the default policy (state_outage: pause) the worker holds its
+# - under the default policy (outage: pause) the worker holds its
 #   documents, turns unready and pulls no more; none is dead-lettered, and
 #   all are cleaned once the limit is lifted;
-# - restarted with state_outage: retry, it dead-letters the documents that
+# - restarted with outage: retry, it dead-letters the documents that
 #   need a claim as processing_failed after max_deliver. Once the limit is
 #   lifted `winnow redrive` sends them round again, and then every input has
 #   exactly one outcome (a redriven document counted once, by its new one).
@@ -47,7 +47,7 @@ cat >"$work/winnow.yaml" <<'YAML'
 log: {level: error}
 worker: {state: kv, max_deliver: 2, backoff: [100ms], ack_wait: 5s, handlers: 32}
 YAML
-sed 's/handlers: 32}/handlers: 32, state_outage: retry}/' "$work/winnow.yaml" >"$work/retry.yaml"
+sed 's/handlers: 32}/handlers: 32, outage: retry}/' "$work/winnow.yaml" >"$work/retry.yaml"
 start_worker() { # $1: config file
 	"$W" run --config "$1" --nats-url "$URL" --http-addr "127.0.0.1:$hport" >>"$work/worker.log" 2>&1 &
 	wpid=$!
@@ -70,11 +70,11 @@ unready() { ! "$W" healthcheck --url "http://127.0.0.1:$hport/readyz"; }
 start_worker "$work/winnow.yaml"
 "$W" publish --nats-url "$URL" --subject docs.raw.site "$work/before.jsonl" >/dev/null
 wait_outcomes $((2 * Q))
-log "$((2 * Q)) documents cleaned; filling the dedupe bucket (state_outage: pause)"
+log "$((2 * Q)) documents cleaned; filling the dedupe bucket (outage: pause)"
 fill_bucket
 "$W" publish --nats-url "$URL" --subject docs.raw.site "$work/paused.jsonl" >/dev/null
 WAIT=30 wait_until unready || fail "the worker stayed ready with the bucket full"
-[ "$(m winnow_dedupe_state_up)" = 0 ] || fail "winnow_dedupe_state_up is not 0 during the outage"
+[ "$(m winnow_paused)" = 1 ] || fail "winnow_paused is not 1 during the outage"
 sleep 12 # longer than the retry policy would hold a document
 held=$(($(outcomes) - 2 * Q))
 dead=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
@@ -86,12 +86,12 @@ wait_outcomes $((3 * Q))
 WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || fail "the worker did not turn ready again"
 dead=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
 [ "$dead" = 0 ] || fail "$dead documents dead-lettered after the pause"
-log "resumed: $((3 * Q)) outcomes, 0 dead letters, $(m winnow_dedupe_state_outages_total) outage(s), $(m winnow_redeliveries_total) redeliveries"
+log "resumed: $((3 * Q)) outcomes, 0 dead letters, $(m winnow_pauses_total) pause(s), $(m winnow_redeliveries_total) redeliveries"
 
 kill -TERM "$wpid"
 wait "$wpid" || fail "worker did not stop cleanly"
 start_worker "$work/retry.yaml"
-log "restarted with state_outage: retry; filling the bucket again"
+log "restarted with outage: retry; filling the bucket again"
 fill_bucket
 "$W" publish --nats-url "$URL" --subject docs.raw.site "$work/during.jsonl" >/dev/null
 wait_outcomes "$((N - 3 * Q))"

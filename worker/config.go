@@ -89,11 +89,12 @@ type Config struct {
 	// shares it through a JetStream KV bucket, see SharedMemory).
 	State  string       `yaml:"state"`
 	Shared SharedConfig `yaml:"shared"`
-	// StateOutage is what a worker with kv state does when the bucket does
-	// not answer: "pause" (hold its documents, pull no more until it
+	// Outage is what a JetStream worker does when something every document
+	// needs does not answer (the output stream; the dedupe bucket with
+	// state kv): "pause" (hold its documents and pull no more until it
 	// answers; see OutagePause) or "retry" (nak with backoff and
 	// dead-letter after max_deliver; see OutageRetry).
-	StateOutage string `yaml:"state_outage"`
+	Outage string `yaml:"outage"`
 }
 
 // DefaultConfig returns the documented defaults.
@@ -110,7 +111,7 @@ func DefaultConfig() Config {
 		MaxAckPending: 1024, PullBatch: 128,
 		Handlers:    4 * runtime.GOMAXPROCS(0),
 		MaxDocBytes: 1 << 20, PublishTimeout: 10 * time.Second, DrainTimeout: 25 * time.Second,
-		State: "memory", Shared: DefaultSharedConfig(), StateOutage: OutagePause,
+		State: "memory", Shared: DefaultSharedConfig(), Outage: OutagePause,
 	}
 }
 
@@ -175,8 +176,8 @@ func (c Config) Validate() error {
 		return bad("shared.bucket", "%q: want a bucket name", c.Shared.Bucket)
 	case c.State == "kv" && c.Shared.TTL < time.Minute:
 		return bad("shared.ttl", "%v: want >= 1m", c.Shared.TTL)
-	case c.StateOutage != OutagePause && c.StateOutage != OutageRetry:
-		return bad("state_outage", "%q: want %s or %s", c.StateOutage, OutagePause, OutageRetry)
+	case c.Outage != OutagePause && c.Outage != OutageRetry:
+		return bad("outage", "%q: want %s or %s", c.Outage, OutagePause, OutageRetry)
 	}
 	if c.Mode == ModeCore {
 		if c.QueueGroup == "" {

@@ -65,22 +65,17 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	if w.cfg.PassThrough {
 		rec = schemas.Record{Schema: schemas.RecordV1, ID: doc.ID, Text: doc.Text, Removed: []schemas.Removal{}, Flags: []schemas.Flag{}}
 	} else {
-		for {
+		handed, perr := w.untilAnswered(m, func() error {
 			p := <-pipes
 			outcome, rec, err = process(p, doc)
 			p.Detach(pend) // nothing to commit after an error
 			pipes <- p
-			if err == nil {
-				break
-			}
-			again, handed := w.holdThroughOutage(m, err)
-			if handed {
-				return
-			}
-			if !again {
-				break
-			}
+			return err
+		})
+		if handed {
+			return
 		}
+		err = perr
 	}
 	if err != nil {
 		cause := "state" // the shared dedupe state could not be reached
@@ -99,8 +94,12 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
 	carryRedrive(h, m)
-	err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+	handed, err := w.untilAnswered(m, func() error {
+		return w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+	})
 	switch {
+	case handed:
+		return
 	case errors.Is(err, errPermanent):
 		w.deadLetter(ctx, m, schemas.ReasonTooLarge, "record not accepted by the server: "+err.Error(), doc.ID)
 		return
@@ -165,7 +164,10 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	if keep > w.cfg.MaxDocBytes {
 		keep = schemas.KeepBytes
 	}
-	err := w.publishDeadLetter(ctx, m, reason, detail, id, keep)
+	handed, err := w.untilAnswered(m, func() error { return w.publishDeadLetter(ctx, m, reason, detail, id, keep) })
+	if handed {
+		return
+	}
 	for errors.Is(err, errPermanent) && keep > minKeepBytes {
 		if keep > schemas.KeepBytes {
 			keep = schemas.KeepBytes

@@ -28,9 +28,9 @@ type Metrics struct {
 	ready         prometheus.Gauge
 	kvSeconds     prometheus.Histogram
 	redriven      *prometheus.CounterVec
-	stateUp       prometheus.Gauge
-	outages       prometheus.Counter
-	outageSeconds prometheus.Counter
+	pausedNow     prometheus.Gauge
+	pauses        prometheus.Counter
+	pausedSeconds prometheus.Counter
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -61,19 +61,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
 		redriven: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_redriven_total",
 			Help: "Redriven inputs (winnow redrive) finished, by outcome."}, []string{"outcome"}),
-		stateUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_dedupe_state_up",
-			Help: "0 while the shared dedupe state does not answer and intake is paused (state_outage: pause), else 1."}),
-		outages: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_dedupe_state_outages_total",
-			Help: "Times intake was paused because the shared dedupe state did not answer."}),
-		outageSeconds: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_dedupe_state_outage_seconds_total",
-			Help: "Time intake spent paused for the shared dedupe state (counted when each outage ends)."}),
+		pausedNow: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_paused",
+			Help: "1 while intake is paused because the output stream or the shared dedupe bucket does not answer (outage: pause)."}),
+		pauses: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_pauses_total",
+			Help: "Outages intake was paused for."}),
+		pausedSeconds: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_paused_seconds_total",
+			Help: "Time intake spent paused (counted when each outage ends)."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.stateUp, m.outages, m.outageSeconds)
-	m.stateUp.Set(1)
+		m.pausedNow, m.pauses, m.pausedSeconds)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -83,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
-	for _, c := range []string{"decode", "panic", "state", "encode", "publish", "dead_letter_publish"} {
+	for _, c := range []string{"decode", "panic", "state", "encode", "publish", "dead_letter_publish", "outage"} {
 		m.naks.WithLabelValues(c)
 	}
 	for _, r := range []string{"exact_repeat", "near_repeat", "cross_repeat", "promotional", "blocklist", "boilerplate",
@@ -139,17 +138,17 @@ func (m *Metrics) nakN(cause string, n int) {
 	}
 }
 
-func (m *Metrics) stateOutage() {
+func (m *Metrics) paused() {
 	if m != nil {
-		m.stateUp.Set(0)
-		m.outages.Inc()
+		m.pausedNow.Set(1)
+		m.pauses.Inc()
 	}
 }
 
-func (m *Metrics) stateBack(paused time.Duration) {
+func (m *Metrics) resumed(paused time.Duration) {
 	if m != nil {
-		m.stateUp.Set(1)
-		m.outageSeconds.Add(paused.Seconds())
+		m.pausedNow.Set(0)
+		m.pausedSeconds.Add(paused.Seconds())
 	}
 }
 

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,36 +11,37 @@ import (
 	"go.uber.org/zap"
 )
 
-// Outage policies (Config.StateOutage): what the worker does when the
-// shared dedupe state cannot be reached.
+// Outage policies (Config.Outage): what the worker does when something
+// every document needs does not answer: the output stream, or the shared
+// dedupe bucket (state: kv).
 const (
-	// OutagePause holds the documents it has and stops pulling until the
-	// state answers again: a backlog stays in the input stream, and no
-	// delivery is spent on a fault outside the documents.
+	// OutagePause holds the documents it has and stops pulling until it
+	// answers again: a backlog stays in the input stream, and no delivery
+	// is spent on a fault outside the documents.
 	OutagePause = "pause"
-	// OutageRetry treats each failed claim like any transient fault: nak
-	// with backoff, dead-letter (processing_failed) after max_deliver. An
-	// outage longer than the backoff leaves dead letters for `winnow
-	// redrive`.
+	// OutageRetry treats such a failure like any transient fault: nak with
+	// backoff, dead-letter after max_deliver (processing_failed for a
+	// claim; max_deliveries for a record, once the output stream takes
+	// dead letters again). An outage longer than the backoff leaves dead
+	// letters for `winnow redrive`.
 	OutageRetry = "retry"
 )
 
-// Probe intervals while the state is down: the first, doubling to the
-// last.
+// Probe intervals during an outage: the first, doubling to the last.
 const (
 	probeFirst   = 500 * time.Millisecond
 	probeMax     = 5 * time.Second
 	probeTimeout = 5 * time.Second
 )
 
-// outage tells a document's failed claim from an unreachable state, and
-// holds the worker's intake while the state is unreachable. A nil *outage
-// (memory state, or the retry policy) never holds anything.
+// outage tells a document's own failure from an outage of what every
+// document needs, and holds the worker's intake during one. A nil *outage
+// (core mode, or the retry policy) never holds anything.
 type outage struct {
 	probe    func(context.Context) error
 	log      *zap.Logger
 	metrics  *Metrics
-	onChange func() // after the state goes down or comes back
+	onChange func() // after an outage begins or ends
 
 	mu    sync.Mutex
 	down  bool
@@ -54,7 +56,7 @@ func newOutage(probe func(context.Context) error, log *zap.Logger, m *Metrics, o
 	return &outage{probe: probe, log: log, metrics: m, onChange: onChange, up: up, began: make(chan struct{})}
 }
 
-// isDown reports whether the state is unreachable now.
+// isDown reports whether an outage is on.
 func (o *outage) isDown() bool {
 	if o == nil {
 		return false
@@ -75,10 +77,10 @@ func (o *outage) beginning() <-chan struct{} {
 	return o.began
 }
 
-// confirm is called after a document's claim failed with err. It probes
-// the state; when the probe fails too, the state is down for every
-// document, not just this one: confirm starts an outage (if none is on),
-// probes until stop closes or the state answers, and returns true.
+// confirm is called after a claim or a publish failed with err. It probes
+// what every document needs; when the probe fails too, the failure was not
+// this document's: confirm starts an outage (if none is on), probes until
+// stop closes or the probe succeeds, and returns true.
 func (o *outage) confirm(err error, stop <-chan struct{}) bool {
 	if o == nil {
 		return false
@@ -97,16 +99,16 @@ func (o *outage) confirm(err error, stop <-chan struct{}) bool {
 	if !o.down {
 		o.down, o.since, o.up = true, time.Now(), make(chan struct{})
 		close(o.began)
-		o.log.Warn("the shared dedupe state does not answer: holding documents and pausing intake until it does",
-			zap.Error(err), zap.NamedError("probe", perr))
-		o.metrics.stateOutage()
+		o.log.Warn("outage: holding documents and pausing intake until it answers",
+			zap.NamedError("probe", perr), zap.Error(err))
+		o.metrics.paused()
 		go o.watch(stop)
 		go o.onChange()
 	}
 	return true
 }
 
-// watch probes until the state answers (then ends the outage) or stop
+// watch probes until the probe succeeds (then ends the outage) or stop
 // closes.
 func (o *outage) watch(stop <-chan struct{}) {
 	for d := probeFirst; ; d = min(2*d, probeMax) {
@@ -121,7 +123,7 @@ func (o *outage) watch(stop <-chan struct{}) {
 		if err == nil {
 			break
 		}
-		o.log.Debug("the shared dedupe state still does not answer", zap.Error(err))
+		o.log.Debug("outage: still no answer", zap.Error(err))
 	}
 	o.mu.Lock()
 	o.down = false
@@ -129,8 +131,8 @@ func (o *outage) watch(stop <-chan struct{}) {
 	o.began = make(chan struct{})
 	paused := time.Since(o.since)
 	o.mu.Unlock()
-	o.log.Info("the shared dedupe state answers again: resuming", zap.Duration("paused", paused))
-	o.metrics.stateBack(paused)
+	o.log.Info("outage over: resuming", zap.Duration("paused", paused))
+	o.metrics.resumed(paused)
 	o.onChange()
 }
 
@@ -147,10 +149,10 @@ func (o *outage) wait(stop <-chan struct{}) bool {
 	}
 }
 
-// pauseIntake stops pulling while the state is down. It drains it (the
+// pauseIntake stops pulling during an outage. It drains it (the
 // messages the iterator had already pulled) into held, keeps every held
 // message's ack deadline fresh so none is redelivered or spends a
-// delivery, and once the state answers pulls again through a new
+// delivery, and once the outage ends pulls again through a new
 // iterator, which swap installs (false: the worker is stopping). It
 // returns false when the worker stops first; the held messages are then
 // nak'ed, for another worker or the next start.
@@ -169,7 +171,7 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 		for _, m := range held {
 			_ = m.Nak()
 		}
-		w.metrics.nakN("state", len(held))
+		w.metrics.nakN("outage", len(held))
 	}
 	beat := time.NewTicker(w.cfg.AckWait / 2)
 	defer beat.Stop()
@@ -209,21 +211,38 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 	}
 }
 
-// holdThroughOutage is called after process failed with err. When the
-// state is down for every document (see outage.confirm) it holds the
-// document until the state answers and returns true (process again), or
-// naks it and returns false when the worker stops first. Otherwise it
-// returns false at once and err is handled as a transient fault.
-func (w *Worker) holdThroughOutage(m *message, err error) (again, handed bool) {
-	if errors.Is(err, errPanic) || !w.outage.confirm(err, w.stopping) {
-		return false, false
+// untilAnswered runs f (a claim or a publish for m) until it succeeds or
+// fails otherwise than by an outage (see outage.confirm): during one it
+// holds m, its ack deadline kept fresh by the handler, and runs f again
+// when the outage ends. handed reports that the worker stopped first and m
+// was nak'ed for another worker: the caller is done with m.
+func (w *Worker) untilAnswered(m *message, f func() error) (handed bool, err error) {
+	for {
+		err = f()
+		if err == nil || errors.Is(err, errPanic) || errors.Is(err, errPermanent) || !w.outage.confirm(err, w.stopping) {
+			return false, err
+		}
+		if !w.outage.wait(w.stopping) {
+			w.metrics.nak("outage")
+			if nerr := m.nak(0); nerr != nil {
+				w.log.Warn("nak failed; the message will be redelivered after ack_wait", zap.Error(nerr))
+			}
+			return true, err
+		}
 	}
-	if w.outage.wait(w.stopping) {
-		return true, false
+}
+
+// probeDependencies is the outage probe: the output stream answers (its
+// leader gives its info) and, with state: kv, the dedupe bucket takes a
+// new key (SharedMemory.Probe).
+func (w *Worker) probeDependencies(ctx context.Context) error {
+	if _, err := w.js.Stream(ctx, w.cfg.OutputStream); err != nil {
+		return fmt.Errorf("output stream %s: %w", w.cfg.OutputStream, err)
 	}
-	w.metrics.nak("state")
-	if nerr := m.nak(0); nerr != nil {
-		w.log.Warn("nak failed; the message will be redelivered after ack_wait", zap.Error(nerr))
+	if w.stateProbe != nil {
+		if err := w.stateProbe(ctx); err != nil {
+			return fmt.Errorf("dedupe bucket: %w", err)
+		}
 	}
-	return false, true
+	return nil
 }

@@ -76,7 +76,7 @@ func TestStateOutage(t *testing.T) {
 			s := startServer(t)
 			cfg := testConfig()
 			cfg.State = "kv"
-			cfg.StateOutage = policy
+			cfg.Outage = policy
 			cfg.AckWait = time.Second
 			r, _ := kvWorker(t, s, cfg)
 			_, js := connect(t, s)
@@ -94,8 +94,8 @@ func TestStateOutage(t *testing.T) {
 				return
 			}
 			waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
-			if up := testutil.ToFloat64(r.w.metrics.stateUp); up != 0 {
-				t.Fatalf("winnow_dedupe_state_up %v during the outage", up)
+			if p := testutil.ToFloat64(r.w.metrics.pausedNow); p != 1 {
+				t.Fatalf("winnow_paused %v during the outage", p)
 			}
 			// Longer than every delivery and backoff the retry policy gives
 			// a document.
@@ -122,8 +122,8 @@ func TestStateOutage(t *testing.T) {
 			if len(byID) != 23 || outcomes["clean"] != 23 {
 				t.Fatalf("after the outage: %d ids, outcomes %v; want 23 clean", len(byID), outcomes)
 			}
-			if n := testutil.ToFloat64(r.w.metrics.outages); n != 1 {
-				t.Fatalf("winnow_dedupe_state_outages_total %v, want 1", n)
+			if n := testutil.ToFloat64(r.w.metrics.pauses); n != 1 {
+				t.Fatalf("winnow_pauses_total %v, want 1", n)
 			}
 			if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
 				t.Fatalf("%v redeliveries: a held document spent a delivery", n)
@@ -143,6 +143,72 @@ func TestStateOutage(t *testing.T) {
 			byID, outcomes = outcomesByID(t, js, cfg)
 			if len(byID) != 28 || outcomes["clean"] != 28 {
 				t.Fatalf("after the restart: %d ids, outcomes %v; want 28 clean", len(byID), outcomes)
+			}
+		})
+	}
+}
+
+// TestOutputStreamOutage deletes the output stream while documents arrive,
+// so that records and dead letters alike find no stream. Under the pause
+// policy the worker holds them, spends no delivery, and cleans every one
+// once the stream is back. Under the retry policy they use up their
+// deliveries and end as max_deliveries dead letters (and a copy
+// redelivered while the handlers were stuck may get a record beside its
+// dead letter: the retry policy's weakness that pause avoids).
+func TestOutputStreamOutage(t *testing.T) {
+	for _, policy := range []string{OutagePause, OutageRetry} {
+		t.Run(policy, func(t *testing.T) {
+			s := startServer(t)
+			cfg := testConfig()
+			cfg.Outage = policy
+			cfg.PublishTimeout = time.Second
+			r := startWorker(t, s, cfg)
+			_, js := connect(t, s)
+			ctx := context.Background()
+			publishDocs(t, js, 0, 3)
+			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+
+			if err := js.DeleteStream(ctx, cfg.OutputStream); err != nil {
+				t.Fatal(err)
+			}
+			publishDocs(t, js, 3, 13)
+			if policy == OutagePause {
+				waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+			}
+			time.Sleep(cfg.worstRedelivery() + time.Second)
+			if _, err := cfg.ensure(ctx, js); err != nil { // the output stream again, empty
+				t.Fatal(err)
+			}
+			if policy == OutageRetry {
+				// Every input acked or terminated; copies redelivered while
+				// the handlers were stuck may each have an outcome.
+				cons, err := js.Consumer(ctx, cfg.InputStream, cfg.Durable)
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitExplained(t, "every input finished", func() bool {
+					info, err := cons.Info(ctx)
+					return err == nil && info.AckFloor.Stream == 13 && info.NumAckPending == 0
+				}, func() string { return consumerState(js, cfg) })
+				if _, outcomes := outcomesByID(t, js, cfg); outcomes["dead_letter"] == 0 {
+					t.Fatalf("retry policy: outcomes %v, want max_deliveries dead letters", outcomes)
+				}
+				return
+			}
+			waitExplained(t, "10 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 10 },
+				func() string {
+					return fmt.Sprint(outputCount(t, js, cfg.OutputStream), " outputs; ", consumerState(js, cfg))
+				})
+			byID, outcomes := outcomesByID(t, js, cfg)
+			waitFor(t, "the worker to turn ready", r.w.Ready)
+			if len(byID) != 10 || outcomes["clean"] != 10 {
+				t.Fatalf("after the outage: %d ids, outcomes %v; want 10 clean", len(byID), outcomes)
+			}
+			if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
+				t.Fatalf("%v redeliveries: a held document spent a delivery", n)
+			}
+			if n := testutil.ToFloat64(r.w.metrics.pauses); n != 1 {
+				t.Fatalf("winnow_pauses_total %v, want 1", n)
 			}
 		})
 	}

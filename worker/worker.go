@@ -27,8 +27,10 @@ type Worker struct {
 	metrics     *Metrics
 	newPipeline NewPipeline
 	pub         publisher
-	outage      *outage         // nil unless WatchState set one
-	stopping    <-chan struct{} // closed when Run's context ends
+	outage      *outage                     // nil unless the outage policy is pause (JetStream)
+	stateProbe  func(context.Context) error // see WatchState
+	js          jetstream.JetStream         // set by Run (JetStream)
+	stopping    <-chan struct{}             // closed when Run's context ends
 
 	consuming atomic.Bool
 }
@@ -45,6 +47,9 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 		log = zap.NewNop()
 	}
 	w := &Worker{cfg: cfg, nc: nc, log: log, metrics: metrics, newPipeline: newPipeline}
+	if cfg.Mode == ModeJetStream && cfg.Outage == OutagePause {
+		w.outage = newOutage(w.probeDependencies, log, metrics, func() { metrics.setReady(w.Ready()) })
+	}
 	if mp := nc.MaxPayload(); mp > 0 && int64(cfg.MaxDocBytes) > mp {
 		log.Warn("max_doc_bytes is above the server's max_payload: such documents cannot arrive, and records near it may be refused",
 			zap.Int("max_doc_bytes", cfg.MaxDocBytes), zap.Int64("max_payload", mp))
@@ -53,20 +58,17 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 }
 
 // WatchState gives the worker a probe of the shared dedupe state (see
-// SharedMemory.Probe). Under the pause policy (Config.StateOutage) a failed
+// SharedMemory.Probe). Under the pause policy (Config.Outage) a failed
 // claim is then checked against it, and while the probe fails too the
 // worker holds its documents and pulls no more (see pauseIntake). Call it
 // before Run.
 func (w *Worker) WatchState(probe func(context.Context) error) {
-	if probe == nil || w.cfg.StateOutage != OutagePause || w.cfg.Mode != ModeJetStream {
-		return
-	}
-	w.outage = newOutage(probe, w.log, w.metrics, func() { w.metrics.setReady(w.Ready()) })
+	w.stateProbe = probe
 }
 
 // Ready reports whether the worker is connected and consuming. It turns
-// false first thing on shutdown, and while intake is paused for the
-// shared state.
+// false first thing on shutdown, and while intake is paused for an
+// outage.
 func (w *Worker) Ready() bool {
 	return w.consuming.Load() && w.nc.IsConnected() && !w.outage.isDown()
 }
@@ -122,6 +124,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	if err != nil {
 		return fmt.Errorf("worker: jetstream: %w", err)
 	}
+	w.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	cons, err := w.cfg.ensure(setupCtx, js)
 	cancel()
