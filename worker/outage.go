@@ -66,8 +66,8 @@ func (o *outage) isDown() bool {
 	return o.down
 }
 
-// began returns a channel closed when the next outage begins (at once if
-// one is on); nil, which never delivers, for a nil *outage.
+// beginning returns a channel closed when the next outage begins (at once
+// if one is on); nil, which never delivers, for a nil *outage.
 func (o *outage) beginning() <-chan struct{} {
 	if o == nil {
 		return nil
@@ -149,8 +149,8 @@ func (o *outage) wait(stop <-chan struct{}) bool {
 	}
 }
 
-// pauseIntake stops pulling during an outage. It drains it (the
-// messages the iterator had already pulled) into held, keeps every held
+// pauseIntake stops pulling during an outage. It drains the iterator
+// (the messages it had already pulled) into held, keeps every held
 // message's ack deadline fresh so none is redelivered or spends a
 // delivery, and once the outage ends pulls again through a new
 // iterator, which swap installs (false: the worker is stopping). It
@@ -196,8 +196,9 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 			next, err := pull()
 			if err != nil {
 				w.log.Warn("cannot pull again after the outage; retrying", zap.Error(err))
-				up = make(chan struct{})
-				time.AfterFunc(time.Second, func() { close(up) })
+				retry := make(chan struct{})
+				time.AfterFunc(time.Second, func() { close(retry) })
+				up = retry
 				continue
 			}
 			if !swap(next) {
