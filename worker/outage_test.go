@@ -64,6 +64,24 @@ func outcomesByID(t *testing.T, js jetstream.JetStream, cfg Config) (byID map[st
 	return byID, outcomes
 }
 
+// wantResumed checks a worker after one outage: ready again, the output
+// stream holds clean records of n distinct ids and nothing else, one pause
+// counted, and no message was delivered twice.
+func wantResumed(t *testing.T, r *running, js jetstream.JetStream, cfg Config, n int) {
+	t.Helper()
+	waitFor(t, "the worker to turn ready", r.w.Ready)
+	byID, outcomes := outcomesByID(t, js, cfg)
+	if len(byID) != n || outcomes["clean"] != n {
+		t.Fatalf("after the outage: %d ids, outcomes %v; want %d clean", len(byID), outcomes, n)
+	}
+	if p := testutil.ToFloat64(r.w.metrics.pauses); p != 1 {
+		t.Fatalf("winnow_pauses_total %v, want 1", p)
+	}
+	if d := testutil.ToFloat64(r.w.metrics.redeliveries); d != 0 {
+		t.Fatalf("%v redeliveries: a held document spent a delivery", d)
+	}
+}
+
 // TestStateOutage squeezes the dedupe bucket so that it takes no writes
 // while documents arrive. Under the pause policy the worker holds them,
 // pulls no more, spends no delivery and dead-letters none, turns unready,
@@ -117,17 +135,7 @@ func TestStateOutage(t *testing.T) {
 
 			squeezeBucket(t, js, cfg.Shared.Bucket, false)
 			waitFor(t, "23 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 23 })
-			waitFor(t, "the worker to turn ready", r.w.Ready)
-			byID, outcomes := outcomesByID(t, js, cfg)
-			if len(byID) != 23 || outcomes["clean"] != 23 {
-				t.Fatalf("after the outage: %d ids, outcomes %v; want 23 clean", len(byID), outcomes)
-			}
-			if n := testutil.ToFloat64(r.w.metrics.pauses); n != 1 {
-				t.Fatalf("winnow_pauses_total %v, want 1", n)
-			}
-			if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
-				t.Fatalf("%v redeliveries: a held document spent a delivery", n)
-			}
+			wantResumed(t, r, js, cfg, 23)
 
 			// Stopped during an outage, the worker hands its documents back
 			// and stops within the drain deadline; the next one cleans them.
@@ -140,7 +148,7 @@ func TestStateOutage(t *testing.T) {
 			squeezeBucket(t, js, cfg.Shared.Bucket, false)
 			kvWorker(t, s, cfg)
 			waitFor(t, "28 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 28 })
-			byID, outcomes = outcomesByID(t, js, cfg)
+			byID, outcomes := outcomesByID(t, js, cfg)
 			if len(byID) != 28 || outcomes["clean"] != 28 {
 				t.Fatalf("after the restart: %d ids, outcomes %v; want 28 clean", len(byID), outcomes)
 			}
@@ -199,17 +207,7 @@ func TestOutputStreamOutage(t *testing.T) {
 				func() string {
 					return fmt.Sprint(outputCount(t, js, cfg.OutputStream), " outputs; ", consumerState(js, cfg))
 				})
-			byID, outcomes := outcomesByID(t, js, cfg)
-			waitFor(t, "the worker to turn ready", r.w.Ready)
-			if len(byID) != 10 || outcomes["clean"] != 10 {
-				t.Fatalf("after the outage: %d ids, outcomes %v; want 10 clean", len(byID), outcomes)
-			}
-			if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
-				t.Fatalf("%v redeliveries: a held document spent a delivery", n)
-			}
-			if n := testutil.ToFloat64(r.w.metrics.pauses); n != 1 {
-				t.Fatalf("winnow_pauses_total %v, want 1", n)
-			}
+			wantResumed(t, r, js, cfg, 10)
 		})
 	}
 }
