@@ -158,12 +158,23 @@ func (o *outage) wait(stop <-chan struct{}) bool {
 // nak'ed, for another worker or the next start.
 func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, held []jetstream.Msg,
 	pull func() (jetstream.MessagesContext, error), swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, []jetstream.Msg, bool) {
+	beatAll := func(msgs []jetstream.Msg) {
+		for _, m := range msgs {
+			if err := m.InProgress(); err == nil {
+				w.metrics.inProgressAck()
+			}
+		}
+	}
+	beatAll(held)
 	it.Drain()
 	for {
+		// The clock of each message restarts as it comes: the last call
+		// may wait nextWait for a drain to finish.
 		m, err := it.Next(jetstream.NextMaxWait(nextWait))
 		if err != nil {
 			break // the buffer is empty (ErrMsgIteratorClosed), or nothing came within nextWait
 		}
+		beatAll([]jetstream.Msg{m})
 		held = append(held, m)
 	}
 	w.log.Info("intake paused", zap.Int("held", len(held)))
@@ -187,11 +198,7 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 			giveBack()
 			return it, nil, false
 		case <-beat.C:
-			for _, m := range held {
-				if err := m.InProgress(); err == nil {
-					w.metrics.inProgressAck()
-				}
-			}
+			beatAll(held)
 		case <-up:
 			next, err := pull()
 			if err != nil {

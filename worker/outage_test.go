@@ -45,6 +45,24 @@ func publishDocs(t *testing.T, js jetstream.JetStream, from, to int) {
 	}
 }
 
+// publishAtOnce publishes documents from..to-1 with the worker's consumer
+// paused on the server, so that it delivers them together once resumed.
+// A worker that pauses its intake on the first one then holds every one:
+// none is delivered into its iterator as it drains it (such a message,
+// delivered to a pull request whose inbox is gone, is redelivered after
+// ack_wait, spending a delivery).
+func publishAtOnce(t *testing.T, js jetstream.JetStream, cfg Config, from, to int) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	publishDocs(t, js, from, to)
+	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // outcomesByID reads the output stream and counts each id's outcomes.
 func outcomesByID(t *testing.T, js jetstream.JetStream, cfg Config) (byID map[string]int, outcomes map[string]int) {
 	t.Helper()
@@ -102,7 +120,7 @@ func TestStateOutage(t *testing.T) {
 			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
 
 			squeezeBucket(t, js, cfg.Shared.Bucket, true)
-			publishDocs(t, js, 3, 23)
+			publishAtOnce(t, js, cfg, 3, 23)
 			if policy == OutageRetry {
 				waitFor(t, "23 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 23 })
 				_, outcomes := outcomesByID(t, js, cfg)
