@@ -186,12 +186,13 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 	}
 	beat := time.NewTicker(w.cfg.AckWait / 2)
 	defer beat.Stop()
-	up := make(chan struct{})
+	ended := make(chan struct{})
 	go func() {
 		if w.outage.wait(ctx.Done()) {
-			close(up)
+			close(ended)
 		}
 	}()
+	up := (<-chan struct{})(ended)
 	for {
 		select {
 		case <-ctx.Done():
