@@ -90,14 +90,13 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 	answered := map[string]bool{} // dead letters' Nats-Msg-Ids named by a later output
 	recorded := map[string]bool{} // document ids with a record (its Nats-Msg-Id)
 	dlq := cfg.Subjects.DLQ + "."
-	outputs := []string{cfg.Subjects.Clean + ".>", cfg.Subjects.Dup + ".>", cfg.Subjects.Rejected + ".>", dlq + ">"}
 	from := func(c jetstream.OrderedConsumerConfig) jetstream.OrderedConsumerConfig {
 		if !opts.Since.IsZero() {
 			c.DeliverPolicy, c.OptStartTime = jetstream.DeliverByStartTimePolicy, &opts.Since
 		}
 		return c
 	}
-	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: outputs, HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
+	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: cfg.outputSubjects(), HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
 		}
