@@ -222,21 +222,16 @@ func (s *SharedMemory) createBucket(ctx context.Context) (jetstream.KeyValue, er
 }
 
 // bucketCreated returns when the bucket's stream was created, or
-// jetstream.ErrBucketNotFound.
+// jetstream.ErrBucketNotFound: one stream info request.
 func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
-	kv, err := s.js.KeyValue(ctx, s.cfg.Bucket)
+	st, err := s.js.Stream(ctx, "KV_"+s.cfg.Bucket) // a bucket's stream, as nats.go names it
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return time.Time{}, jetstream.ErrBucketNotFound
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
-	st, err := kv.Status(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
-	bs, ok := st.(*jetstream.KeyValueBucketStatus)
-	if !ok {
-		return time.Time{}, fmt.Errorf("worker: dedupe bucket %s: unexpected status %T", s.cfg.Bucket, st)
-	}
-	return bs.StreamInfo().Created, nil
+	return st.CachedInfo().Created, nil
 }
 
 // Probe reports whether the bucket takes new keys now, as a claim needs:
