@@ -142,11 +142,11 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	// The shutdown below drains whichever iterator is current: a paused
 	// intake (pauseIntake) replaces it.
 	var iterMu sync.Mutex
-	current, stopping := iter, false
+	current, drained := iter, false
 	swap := func(next jetstream.MessagesContext) bool {
 		iterMu.Lock()
 		defer iterMu.Unlock()
-		if stopping {
+		if drained {
 			return false
 		}
 		current = next
@@ -184,7 +184,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		w.setConsuming(false)
 		w.log.Info("shutting down: unready, draining the pull consumer", zap.Duration("deadline", w.cfg.DrainTimeout))
 		iterMu.Lock()
-		stopping = true
+		drained = true
 		current.Drain()
 		iterMu.Unlock()
 		select {
