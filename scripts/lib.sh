@@ -42,6 +42,25 @@ need_natscli() {
 	echo "$bin"
 }
 
+# need_promtool prints the path of a promtool: the one on PATH, or one
+# taken out of Debian's prometheus package (downloaded, not installed: no
+# root, no service) into $CACHE/bin.
+need_promtool() {
+	if command -v promtool >/dev/null; then command -v promtool; return; fi
+	local bin="$CACHE/bin/promtool"
+	if [ ! -x "$bin" ]; then
+		log "fetching promtool from Debian's prometheus package"
+		local tmp
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) || { rm -rf "$tmp"; fail "apt-get download prometheus failed"; }
+		dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+		mkdir -p "$CACHE/bin"
+		cp "$tmp/x/usr/bin/promtool" "$bin"
+		rm -rf "$tmp"
+	fi
+	echo "$bin"
+}
+
 # build_binaries builds winnow and nats-server (from the module's own
 # nats-server/v2 dependency) into $1.
 build_binaries() {
