@@ -90,9 +90,9 @@ type Config struct {
 	State  string       `yaml:"state"`
 	Shared SharedConfig `yaml:"shared"`
 	// Outage is what a JetStream worker does when something every document
-	// needs does not answer (the output stream; the dedupe bucket with
-	// state kv): "pause" (hold its documents and pull no more until it
-	// answers; see OutagePause) or "retry" (nak with backoff and
+	// needs does not answer or has no room (the output stream; the dedupe
+	// bucket with state kv): "pause" (hold its documents and pull no more
+	// until it answers; see OutagePause) or "retry" (nak with backoff and
 	// dead-letter after max_deliver; see OutageRetry).
 	Outage string `yaml:"outage"`
 }

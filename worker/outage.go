@@ -12,8 +12,8 @@ import (
 )
 
 // Outage policies (Config.Outage): what the worker does when something
-// every document needs does not answer: the output stream, or the shared
-// dedupe bucket (state: kv).
+// every document needs does not answer, or has no room: the output stream,
+// or the shared dedupe bucket (state: kv).
 const (
 	// OutagePause holds the documents it has and stops pulling until it
 	// answers again: a backlog stays in the input stream, and no delivery
@@ -80,29 +80,44 @@ func (o *outage) beginning() <-chan struct{} {
 // confirm is called after a claim or a publish failed with err. It probes
 // what every document needs; when the probe fails too, the failure was not
 // this document's: confirm starts an outage (if none is on), probes until
-// stop closes or the probe succeeds, and returns true.
-func (o *outage) confirm(err error, stop <-chan struct{}) bool {
+// stop closes or the probe succeeds, and returns true. An output stream
+// that refused a write for want of room (errNoRoom) answers the probe, so
+// that outage starts at once and its probe is the refused write sent
+// again (again): the stream keeps one copy of a record or dead letter by
+// its Nats-Msg-Id, and no probe message reaches the subjects downstream
+// consumers read.
+func (o *outage) confirm(err error, stop <-chan struct{}, again func() error) bool {
 	if o == nil {
 		return false
 	}
 	if o.isDown() {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	perr := o.probe(ctx)
-	cancel()
-	if perr == nil {
-		return false
+	var probe func(context.Context) error
+	var fields []zap.Field
+	msg := "outage: holding documents and pausing intake until it answers"
+	if errors.Is(err, errNoRoom) {
+		probe = func(context.Context) error { return again() }
+		msg = "outage: the output stream is full; holding documents and pausing intake until it takes the refused write"
+		fields = []zap.Field{zap.Error(err)}
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		perr := o.probe(ctx)
+		cancel()
+		if perr == nil {
+			return false
+		}
+		probe = o.probe
+		fields = []zap.Field{zap.NamedError("probe", perr), zap.Error(err)}
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.down {
 		o.down, o.since, o.up = true, time.Now(), make(chan struct{})
 		close(o.began)
-		o.log.Warn("outage: holding documents and pausing intake until it answers",
-			zap.NamedError("probe", perr), zap.Error(err))
+		o.log.Warn(msg, fields...)
 		o.metrics.paused()
-		go o.watch(stop)
+		go o.watch(stop, probe)
 		go o.onChange()
 	}
 	return true
@@ -110,7 +125,7 @@ func (o *outage) confirm(err error, stop <-chan struct{}) bool {
 
 // watch probes until the probe succeeds (then ends the outage) or stop
 // closes.
-func (o *outage) watch(stop <-chan struct{}) {
+func (o *outage) watch(stop <-chan struct{}, probe func(context.Context) error) {
 	for d := probeFirst; ; d = min(2*d, probeMax) {
 		select {
 		case <-stop:
@@ -118,7 +133,7 @@ func (o *outage) watch(stop <-chan struct{}) {
 		case <-time.After(d):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-		err := o.probe(ctx)
+		err := probe(ctx)
 		cancel()
 		if err == nil {
 			break
@@ -226,9 +241,18 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 // when the outage ends. handed reports that the worker stopped first and m
 // was nak'ed for another worker: the caller is done with m.
 func (w *Worker) untilAnswered(m *message, f func() error) (handed bool, err error) {
+	// answered is set when f, as the probe of the outage it began (see
+	// confirm), succeeded: the outage has ended and f is done. The probe
+	// runs in the outage's watch while this handler waits.
+	answered := false
+	again := func() error {
+		err := f()
+		answered = err == nil
+		return err
+	}
 	for {
 		err = f()
-		if err == nil || errors.Is(err, errPanic) || errors.Is(err, errPermanent) || !w.outage.confirm(err, w.stopping) {
+		if err == nil || errors.Is(err, errPanic) || errors.Is(err, errPermanent) || !w.outage.confirm(err, w.stopping, again) {
 			return false, err
 		}
 		if !w.outage.wait(w.stopping) {
@@ -237,6 +261,9 @@ func (w *Worker) untilAnswered(m *message, f func() error) (handed bool, err err
 				w.log.Warn("nak failed; the message will be redelivered after ack_wait", zap.Error(nerr))
 			}
 			return true, err
+		}
+		if answered {
+			return false, nil
 		}
 	}
 }

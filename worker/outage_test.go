@@ -229,3 +229,75 @@ func TestOutputStreamOutage(t *testing.T) {
 		})
 	}
 }
+
+// limitOutput makes the output stream take no more than max more
+// messages (discard: new), counted in messages or, with bytes, in the
+// bytes it holds now (max must then be 0); or it lifts the limits (max <
+// 0).
+func limitOutput(t *testing.T, js jetstream.JetStream, cfg Config, bytes bool, max int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := js.Stream(ctx, cfg.OutputStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := info.Config
+	sc.Discard, sc.MaxMsgs, sc.MaxBytes = jetstream.DiscardNew, -1, -1
+	switch {
+	case max >= 0 && bytes:
+		sc.MaxBytes = int64(info.State.Bytes)
+	case max >= 0:
+		sc.MaxMsgs = int64(info.State.Msgs) + max
+	}
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOutputStreamFull fills the output stream (discard: new at a message
+// or byte limit) while documents arrive. The stream answers its info but
+// takes no records: the worker holds the documents, spends no delivery,
+// naks none, retries one record until the stream takes it, and then cleans
+// them all. (Before, each record was nak'ed and retried until max_deliver,
+// then its dead letter, refused too, was retried every few milliseconds.)
+func TestOutputStreamFull(t *testing.T) {
+	for _, limit := range []struct {
+		name  string
+		bytes bool
+		room  int64
+	}{{"messages", false, 2}, {"bytes", true, 0}} {
+		t.Run(limit.name, func(t *testing.T) {
+			s := startServer(t)
+			cfg := testConfig()
+			cfg.AckWait = time.Second
+			r := startWorker(t, s, cfg)
+			_, js := connect(t, s)
+			publishDocs(t, js, 0, 3)
+			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+
+			limitOutput(t, js, cfg, limit.bytes, limit.room)
+			publishAtOnce(t, js, cfg, 3, 13)
+			waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+			time.Sleep(cfg.worstRedelivery() + time.Second)
+			if n := outputCount(t, js, cfg.OutputStream); n != 3+uint64(limit.room) {
+				t.Fatalf("%d outputs while the stream is full, want %d", n, 3+limit.room)
+			}
+			if p := testutil.ToFloat64(r.w.metrics.pausedNow); p != 1 {
+				t.Fatalf("winnow_paused %v while the stream is full", p)
+			}
+			for _, cause := range []string{"publish", "dead_letter_publish"} {
+				if n := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues(cause)); n != 0 {
+					t.Fatalf("%v naks (%s) while the stream is full, want none", n, cause)
+				}
+			}
+
+			limitOutput(t, js, cfg, false, -1)
+			waitFor(t, "13 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
+			wantResumed(t, r, js, cfg, 13)
+		})
+	}
+}

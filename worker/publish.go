@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,9 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 	if errors.Is(err, nats.ErrMaxPayload) {
 		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
+	if noRoom(err) {
+		return fmt.Errorf("%w: %w", errNoRoom, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -35,6 +39,27 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 		p.w.metrics.duplicateAck()
 	}
 	return nil
+}
+
+// errNoRoom marks a publish the output stream refused for want of room:
+// its own limits under discard: new, or the JetStream storage of its
+// account or server. The stream still answers its info, so only a write
+// can tell when it has room again (see outage.confirm).
+var errNoRoom = errors.New("output stream full")
+
+// noRoom reports whether err is a PubAck error for want of room.
+func noRoom(err error) bool {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode {
+	case 10023, 10002: // insufficient resources (the server's storage); resource limits exceeded for account
+		return true
+	case 10077: // store failed; of its causes only a discard-new stream's limits pass with time
+		return strings.Contains(api.Description, "maximum messages") || strings.Contains(api.Description, "maximum bytes")
+	}
+	return false
 }
 
 // corePublisher publishes with core NATS: no acknowledgement, so delivery is
