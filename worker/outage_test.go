@@ -13,12 +13,12 @@ import (
 	"github.com/winnow-dev/winnow/schemas"
 )
 
-// squeezeBucket limits the bucket's stream to the bytes it holds, so it
-// takes no more writes ("maximum bytes exceeded"), or lifts the limit.
-func squeezeBucket(t *testing.T, js jetstream.JetStream, bucket string, squeeze bool) {
+// editStream updates a stream's configuration with edit, which is given
+// the stream's info too.
+func editStream(t *testing.T, js jetstream.JetStream, name string, edit func(*jetstream.StreamInfo, *jetstream.StreamConfig)) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := js.Stream(ctx, "KV_"+bucket)
+	st, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,14 +26,23 @@ func squeezeBucket(t *testing.T, js jetstream.JetStream, bucket string, squeeze 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := info.Config
-	cfg.MaxBytes = -1
-	if squeeze {
-		cfg.MaxBytes = int64(info.State.Bytes)
-	}
-	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+	sc := info.Config
+	edit(info, &sc)
+	if _, err := js.UpdateStream(ctx, sc); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// squeezeBucket limits the bucket's stream to the bytes it holds, so it
+// takes no more writes ("maximum bytes exceeded"), or lifts the limit.
+func squeezeBucket(t *testing.T, js jetstream.JetStream, bucket string, squeeze bool) {
+	t.Helper()
+	editStream(t, js, "KV_"+bucket, func(info *jetstream.StreamInfo, sc *jetstream.StreamConfig) {
+		sc.MaxBytes = -1
+		if squeeze {
+			sc.MaxBytes = int64(info.State.Bytes)
+		}
+	})
 }
 
 func publishDocs(t *testing.T, js jetstream.JetStream, from, to int) {
@@ -236,26 +245,15 @@ func TestOutputStreamOutage(t *testing.T) {
 // 0).
 func limitOutput(t *testing.T, js jetstream.JetStream, cfg Config, bytes bool, max int64) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := js.Stream(ctx, cfg.OutputStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := info.Config
-	sc.Discard, sc.MaxMsgs, sc.MaxBytes = jetstream.DiscardNew, -1, -1
-	switch {
-	case max >= 0 && bytes:
-		sc.MaxBytes = int64(info.State.Bytes)
-	case max >= 0:
-		sc.MaxMsgs = int64(info.State.Msgs) + max
-	}
-	if _, err := js.UpdateStream(ctx, sc); err != nil {
-		t.Fatal(err)
-	}
+	editStream(t, js, cfg.OutputStream, func(info *jetstream.StreamInfo, sc *jetstream.StreamConfig) {
+		sc.Discard, sc.MaxMsgs, sc.MaxBytes = jetstream.DiscardNew, -1, -1
+		switch {
+		case max >= 0 && bytes:
+			sc.MaxBytes = int64(info.State.Bytes)
+		case max >= 0:
+			sc.MaxMsgs = int64(info.State.Msgs) + max
+		}
+	})
 }
 
 // TestOutputStreamFull fills the output stream (discard: new at a message
