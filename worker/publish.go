@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,8 +55,9 @@ func noRoom(err error) bool {
 	switch api.ErrorCode {
 	case 10023, 10002: // insufficient resources (the server's storage); resource limits exceeded for account
 		return true
-	case 10077: // store failed; of its causes only a discard-new stream's limits pass with time
-		return strings.Contains(api.Description, "maximum messages") || strings.Contains(api.Description, "maximum bytes")
+	case 10077: // store failed; a discard-new stream at its message or byte limit says so.
+		// Not at its per-subject limit: that holds back one subject, not every document.
+		return api.Description == "maximum messages exceeded" || api.Description == "maximum bytes exceeded"
 	}
 	return false
 }
