@@ -3,13 +3,16 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
@@ -89,6 +92,18 @@ func outcomesByID(t *testing.T, js jetstream.JetStream, cfg Config) (byID map[st
 		byID[decodeRecord(t, o.data).ID]++
 	}
 	return byID, outcomes
+}
+
+// warmWorker starts a worker on s and has it clean doc-0..doc-2, the
+// documents before an outage; it returns the worker and a connection of
+// the test's own.
+func warmWorker(t *testing.T, s *server.Server, cfg Config) (*running, jetstream.JetStream) {
+	t.Helper()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	publishDocs(t, js, 0, 3)
+	waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+	return r, js
 }
 
 // wantResumed checks a worker after one outage: ready again, the output
@@ -197,11 +212,8 @@ func TestOutputStreamOutage(t *testing.T) {
 			cfg := testConfig()
 			cfg.Outage = policy
 			cfg.PublishTimeout = time.Second
-			r := startWorker(t, s, cfg)
-			_, js := connect(t, s)
+			r, js := warmWorker(t, s, cfg)
 			ctx := context.Background()
-			publishDocs(t, js, 0, 3)
-			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
 
 			if err := js.DeleteStream(ctx, cfg.OutputStream); err != nil {
 				t.Fatal(err)
@@ -272,10 +284,7 @@ func TestOutputStreamFull(t *testing.T) {
 			s := startServer(t)
 			cfg := testConfig()
 			cfg.AckWait = time.Second
-			r := startWorker(t, s, cfg)
-			_, js := connect(t, s)
-			publishDocs(t, js, 0, 3)
-			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+			r, js := warmWorker(t, s, cfg)
 
 			limitOutput(t, js, cfg, limit.bytes, limit.room)
 			publishAtOnce(t, js, cfg, 3, 13)
@@ -298,4 +307,55 @@ func TestOutputStreamFull(t *testing.T) {
 			wantResumed(t, r, js, cfg, 13)
 		})
 	}
+}
+
+// TestServerStorageFull fills the JetStream storage of the server (its
+// max_file_store) with another stream while documents wait: the output
+// stream is under no limit of its own, but every write is refused
+// ("insufficient resources"). The worker pauses as for a full stream and
+// cleans every document once the other stream is purged.
+func TestServerStorageFull(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 8 << 20; o.JetStreamMaxStore = 2 << 20 })
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	r, js := warmWorker(t, s, cfg)
+	ctx := context.Background()
+
+	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	publishDocs(t, js, 3, 13)
+	ballast, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BALLAST", Subjects: []string{"ballast"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		_, err := js.Publish(ctx, "ballast", chunk)
+		if err == nil {
+			continue
+		}
+		var api *jetstream.APIError
+		if !errors.As(err, &api) || api.ErrorCode != 10023 {
+			t.Fatalf("filling the server's storage: %v, want insufficient resources (10023)", err)
+		}
+		break
+	}
+	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+	time.Sleep(cfg.worstRedelivery() + time.Second)
+	if n := outputCount(t, js, cfg.OutputStream); n != 3 {
+		t.Fatalf("%d outputs while the server's storage is full, want 3", n)
+	}
+	if n := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues("publish")); n != 0 {
+		t.Fatalf("%v naks while the server's storage is full, want none", n)
+	}
+
+	if err := ballast.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "13 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
+	wantResumed(t, r, js, cfg, 13)
 }
