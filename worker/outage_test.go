@@ -309,13 +309,36 @@ func TestOutputStreamFull(t *testing.T) {
 	}
 }
 
-// TestServerStorageFull fills the JetStream storage of the server (its
-// max_file_store) with another stream while documents wait: the output
-// stream is under no limit of its own, but every write is refused
-// ("insufficient resources"). The worker pauses as for a full stream and
-// cleans every document once the other stream is purged.
-func TestServerStorageFull(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 8 << 20; o.JetStreamMaxStore = 2 << 20 })
+// TestStorageFull fills the JetStream storage the output stream draws on,
+// the server's (max_file_store) or its account's (a store limit), with
+// another stream while documents wait: the output stream is under no
+// limit of its own, but every write is refused ("insufficient resources",
+// "resource limits exceeded for account"). The worker pauses as for a full
+// stream and cleans every document once the other stream is purged.
+func TestStorageFull(t *testing.T) {
+	for _, limit := range []struct {
+		name string
+		code jetstream.ErrorCode
+	}{{"server", 10023}, {"account", 10002}} {
+		t.Run(limit.name, func(t *testing.T) { testStorageFull(t, limit.name == "server", limit.code) })
+	}
+}
+
+// testStorageFull is TestStorageFull with the server's storage limited
+// (onServer) or its account's, each refusing writes with code.
+func testStorageFull(t *testing.T, onServer bool, code jetstream.ErrorCode) {
+	s := natstest.Start(t, func(o *server.Options) {
+		o.MaxPayload = 8 << 20
+		if onServer {
+			o.JetStreamMaxStore = 2 << 20
+		}
+	})
+	if !onServer {
+		limits := map[string]server.JetStreamAccountLimits{"": {MaxMemory: -1, MaxStore: 2 << 20, MaxStreams: -1, MaxConsumers: -1}}
+		if err := s.GlobalAccount().UpdateJetStreamLimits(limits); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg := testConfig()
 	cfg.AckWait = time.Second
 	r, js := warmWorker(t, s, cfg)
@@ -329,17 +352,20 @@ func TestServerStorageFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunk := make([]byte, 64<<10)
-	for {
-		_, err := js.Publish(ctx, "ballast", chunk)
-		if err == nil {
-			continue
+	// Smaller and smaller messages, until not even a 16-byte one fits: an
+	// account checks the message's size against what is left.
+	for size := 64 << 10; size >= 16; size /= 16 {
+		for {
+			_, err := js.Publish(ctx, "ballast", make([]byte, size))
+			if err == nil {
+				continue
+			}
+			var api *jetstream.APIError
+			if !errors.As(err, &api) || api.ErrorCode != code {
+				t.Fatalf("filling the storage: %v, want err_code %d", err, code)
+			}
+			break
 		}
-		var api *jetstream.APIError
-		if !errors.As(err, &api) || api.ErrorCode != 10023 {
-			t.Fatalf("filling the server's storage: %v, want insufficient resources (10023)", err)
-		}
-		break
 	}
 	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
 		t.Fatal(err)
@@ -347,10 +373,10 @@ func TestServerStorageFull(t *testing.T) {
 	waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
 	time.Sleep(cfg.worstRedelivery() + time.Second)
 	if n := outputCount(t, js, cfg.OutputStream); n != 3 {
-		t.Fatalf("%d outputs while the server's storage is full, want 3", n)
+		t.Fatalf("%d outputs while the storage is full, want 3", n)
 	}
 	if n := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues("publish")); n != 0 {
-		t.Fatalf("%v naks while the server's storage is full, want none", n)
+		t.Fatalf("%v naks while the storage is full, want none", n)
 	}
 
 	if err := ballast.Purge(ctx); err != nil {
