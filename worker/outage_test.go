@@ -273,7 +273,7 @@ func limitOutput(t *testing.T, js jetstream.JetStream, cfg Config, bytes bool, m
 // takes no records: the worker holds the documents, spends no delivery,
 // naks none, retries one record until the stream takes it, and then cleans
 // them all. (Before, each record was nak'ed and retried until max_deliver,
-// then its dead letter, refused too, was retried every few milliseconds.)
+// then its dead letter, refused too, was retried without end.)
 func TestOutputStreamFull(t *testing.T) {
 	for _, limit := range []struct {
 		name  string
@@ -317,10 +317,11 @@ func TestOutputStreamFull(t *testing.T) {
 // stream and cleans every document once the other stream is purged.
 func TestStorageFull(t *testing.T) {
 	for _, limit := range []struct {
-		name string
-		code jetstream.ErrorCode
-	}{{"server", 10023}, {"account", 10002}} {
-		t.Run(limit.name, func(t *testing.T) { testStorageFull(t, limit.name == "server", limit.code) })
+		name     string
+		onServer bool
+		code     jetstream.ErrorCode
+	}{{"server", true, 10023}, {"account", false, 10002}} {
+		t.Run(limit.name, func(t *testing.T) { testStorageFull(t, limit.onServer, limit.code) })
 	}
 }
 
