@@ -5,7 +5,9 @@
 # can be made:
 # - under the default policy (outage: pause) the worker holds its
 #   documents, turns unready and pulls no more; none is dead-lettered, and
-#   all are cleaned once the limit is lifted;
+#   all are cleaned once the limit is lifted; then the same with the output
+#   stream full (discard: new at the messages it holds), where no document
+#   can finish and none is nak'ed;
 # - restarted with outage: retry, it dead-letters the documents that
 #   need a claim as processing_failed after max_deliver. Once the limit is
 #   lifted `winnow redrive` sends them round again, and then every input has
@@ -27,13 +29,14 @@ for line in gzip.open(src, "rt", encoding="utf-8"):
     docs.append(json.dumps({"id": d["id"], "text": d["text"]}))
     if len(docs) == n:
         break
-q = n // 4
+q = n // 5
 open(f"{work}/docs.jsonl", "w").write("\n".join(docs) + "\n")
 open(f"{work}/before.jsonl", "w").write("\n".join(docs[: 2 * q]) + "\n")
 open(f"{work}/paused.jsonl", "w").write("\n".join(docs[2 * q : 3 * q]) + "\n")
-open(f"{work}/during.jsonl", "w").write("\n".join(docs[3 * q :]) + "\n")
+open(f"{work}/full.jsonl", "w").write("\n".join(docs[3 * q : 4 * q]) + "\n")
+open(f"{work}/during.jsonl", "w").write("\n".join(docs[4 * q :]) + "\n")
 PY
-Q=$((N / 4))
+Q=$((N / 5))
 
 nport=$(free_port); hport=$(free_port)
 URL="nats://127.0.0.1:$nport"
@@ -65,6 +68,11 @@ bucket_bytes() {
 }
 fill_bucket() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size="$(bucket_bytes)" >/dev/null; }
 lift_limit() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size=-1 >/dev/null; }
+output_msgs() {
+	"$NATS" -s "$URL" stream info WINNOW_OUT --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"]["messages"])'
+}
+fill_output() { "$NATS" -s "$URL" stream edit WINNOW_OUT -f --discard=new --max-msgs="$(output_msgs)" >/dev/null; }
+lift_output() { "$NATS" -s "$URL" stream edit WINNOW_OUT -f --max-msgs=-1 >/dev/null; }
 unready() { ! "$W" healthcheck --url "http://127.0.0.1:$hport/readyz"; }
 
 start_worker "$work/winnow.yaml"
@@ -88,20 +96,35 @@ dead=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
 [ "$dead" = 0 ] || fail "$dead documents dead-lettered after the pause"
 log "resumed: $((3 * Q)) outcomes, 0 dead letters, $(m winnow_pauses_total) pause(s), $(m winnow_redeliveries_total) redeliveries"
 
+log "filling the output stream (outage: pause)"
+fill_output
+"$W" publish --nats-url "$URL" --subject docs.raw.site "$work/full.jsonl" >/dev/null
+WAIT=30 wait_until unready || fail "the worker stayed ready with the output stream full"
+sleep 12
+held=$(($(outcomes) - 3 * Q))
+naks=$(m 'winnow_naks_total{cause="publish"}')
+dead=$(m 'winnow_dead_letters_total{reason="max_deliveries"}')
+log "output stream full: $held of $Q finished in 12 s, $naks naks, $dead dead-lettered"
+[ "$held" = 0 ] && [ "$naks" = 0 ] && [ "$dead" = 0 ] || fail "documents finished, were nak'ed or dead-lettered with the output stream full"
+lift_output
+wait_outcomes $((4 * Q))
+WAIT=30 wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || fail "the worker did not turn ready again"
+log "resumed: $((4 * Q)) outcomes, $(m winnow_pauses_total) pauses in all, $(m winnow_redeliveries_total) redeliveries"
+
 kill -TERM "$wpid"
 wait "$wpid" || fail "worker did not stop cleanly"
 start_worker "$work/retry.yaml"
 log "restarted with outage: retry; filling the bucket again"
 fill_bucket
 "$W" publish --nats-url "$URL" --subject docs.raw.site "$work/during.jsonl" >/dev/null
-wait_outcomes "$((N - 3 * Q))"
+wait_outcomes "$((N - 4 * Q))"
 failed=$(m 'winnow_dead_letters_total{reason="processing_failed"}')
 [ "${failed:-0}" -gt 0 ] || fail "no document was dead-lettered while the bucket was full"
-log "during the outage: $failed of $((N - 3 * Q)) documents dead-lettered as processing_failed"
+log "during the outage: $failed of $((N - 4 * Q)) documents dead-lettered as processing_failed"
 
 lift_limit
 "$W" redrive --nats-url "$URL" --since 10m >"$work/redrive1.json" || fail "redrive failed"
-wait_outcomes $((N - 3 * Q + failed)) # this worker's count: the outage's documents and the redriven ones
+wait_outcomes $((N - 4 * Q + failed)) # this worker's count: the outage's documents and the redriven ones
 "$W" audit --nats-url "$URL" --ids "$work/docs.jsonl" >"$work/audit.json" || true
 "$W" redrive --nats-url "$URL" >"$work/redrive2.json" || fail "second redrive failed"
 python3 - "$work" "$failed" "$N" <<'PY'
