@@ -21,14 +21,7 @@ import (
 func editStream(t *testing.T, js jetstream.JetStream, name string, edit func(*jetstream.StreamInfo, *jetstream.StreamConfig)) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, info := streamInfo(ctx, t, js, name)
 	sc := info.Config
 	edit(info, &sc)
 	if _, err := js.UpdateStream(ctx, sc); err != nil {

@@ -149,12 +149,11 @@ type output struct {
 	data    []byte
 }
 
-// readOutputs reads every message on the output stream.
-func readOutputs(t *testing.T, js jetstream.JetStream, stream string) []output {
+// streamInfo looks a stream up and asks its info, failing the test when
+// either fails.
+func streamInfo(ctx context.Context, t *testing.T, js jetstream.JetStream, name string) (jetstream.Stream, *jetstream.StreamInfo) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, stream)
+	st, err := js.Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +161,15 @@ func readOutputs(t *testing.T, js jetstream.JetStream, stream string) []output {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, info
+}
+
+// readOutputs reads every message on the output stream.
+func readOutputs(t *testing.T, js jetstream.JetStream, stream string) []output {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, info := streamInfo(ctx, t, js, stream)
 	n := info.State.Msgs
 	if n == 0 {
 		return nil

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -162,23 +161,15 @@ func TestPublishFaultIsRetried(t *testing.T) {
 	cfg := testConfig()
 	startWorker(t, s, cfg)
 	_, js := connect(t, s)
-	ctx := context.Background()
 	// Take docs.clean.> away from the output stream: publishing fails.
-	st, err := js.Stream(ctx, cfg.OutputStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, _ := st.Info(ctx)
-	broken := info.Config
-	broken.Subjects = []string{cfg.Subjects.DLQ + ".>"}
-	if _, err := js.UpdateStream(ctx, broken); err != nil {
-		t.Fatal(err)
-	}
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) {
+		sc.Subjects = []string{cfg.Subjects.DLQ + ".>"}
+	})
 	publishDoc(t, js, "docs.raw.b", map[string]string{"id": "late", "text": "hello"})
 	time.Sleep(200 * time.Millisecond) // let the first attempt fail
-	if _, err := js.UpdateStream(ctx, info.Config); err != nil {
-		t.Fatal(err)
-	}
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) {
+		sc.Subjects = cfg.outputSubjects()
+	})
 	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
 	if o := readOutputs(t, js, cfg.OutputStream)[0]; o.subject != "docs.clean.b" {
 		t.Fatalf("got %s, want docs.clean.b", o.subject)
