@@ -63,15 +63,12 @@ outcomes_reach() { [ "$(outcomes)" -ge "$1" ]; }
 wait_outcomes() { # $1: count
 	WAIT=120 wait_until outcomes_reach "$1" || fail "$(outcomes) of $1 outcomes"
 }
-bucket_bytes() {
-	"$NATS" -s "$URL" stream info KV_WINNOW_DEDUPE --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"]["bytes"])'
+stream_state() { # $1: stream, $2: field of its state (bytes, messages)
+	"$NATS" -s "$URL" stream info "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"][sys.argv[1]])' "$2"
 }
-fill_bucket() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size="$(bucket_bytes)" >/dev/null; }
+fill_bucket() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size="$(stream_state KV_WINNOW_DEDUPE bytes)" >/dev/null; }
 lift_limit() { "$NATS" -s "$URL" kv edit WINNOW_DEDUPE --max-bucket-size=-1 >/dev/null; }
-output_msgs() {
-	"$NATS" -s "$URL" stream info WINNOW_OUT --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"]["messages"])'
-}
-fill_output() { "$NATS" -s "$URL" stream edit WINNOW_OUT -f --discard=new --max-msgs="$(output_msgs)" >/dev/null; }
+fill_output() { "$NATS" -s "$URL" stream edit WINNOW_OUT -f --discard=new --max-msgs="$(stream_state WINNOW_OUT messages)" >/dev/null; }
 lift_output() { "$NATS" -s "$URL" stream edit WINNOW_OUT -f --max-msgs=-1 >/dev/null; }
 unready() { ! "$W" healthcheck --url "http://127.0.0.1:$hport/readyz"; }
 
