@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -177,5 +178,33 @@ func TestGenTableGrowsThenForgetsOldest(t *testing.T) {
 	}
 	if n := g.Len(); n > 2*4096*7/10 || n < 4096*7/10 {
 		t.Fatalf("%d entries held; want between one and two generations", n)
+	}
+}
+
+func TestQuotedLines(t *testing.T) {
+	for _, tc := range []struct {
+		text   string
+		quoted []int
+	}{
+		{"Agreed.\n\n-----Original Message-----\nFrom: Bob\nThe figures.", []int{2, 3, 4}},
+		{"Agreed.\n\n----- Original Message -----\nFrom: Bob\nThe figures.", []int{2, 3, 4}},
+		{"FYI\n---------- Forwarded message ---------\nFrom: Bob", []int{1, 2}},
+		{"FYI\n----- Forwarded message from Bob <b@x.org> -----\nHi", []int{1, 2}},
+		{"Yes.\n----- Original Message -----\nFrom: Bob\n\n_______________\nlist@example.org", []int{1, 2, 3}},
+		{"Re: x\n----- Original Message -----\nFrom: Bob\n\n> the figures\n> are late\nNot here.", []int{1, 2, 3, 4, 5}},
+		{"Re: x\nNot here.\n----- Original Message -----\nFrom: Bob\n> the figures\nare late.", []int{2, 3, 4, 5}},
+		{"Bob wrote:\n> the figures\nAgreed.", []int{0, 1}},
+		{"Results\n-----------------\nOriginal message ids are kept.", nil},
+		{"-- \nBob, Original Message Systems Ltd", nil},
+	} {
+		var got []int
+		for i, q := range QuotedLines(analyze(t, tc.text), nil) {
+			if q {
+				got = append(got, i)
+			}
+		}
+		if !slices.Equal(got, tc.quoted) {
+			t.Errorf("%q: quoted lines %v, want %v", tc.text, got, tc.quoted)
+		}
 	}
 }

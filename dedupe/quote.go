@@ -6,31 +6,98 @@ import (
 )
 
 // QuotedLines marks the lines of a mail that quote another message: lines
-// opening with '>' (or a short attribution prefix such as "SL>"), and
-// everything from an "-----Original Message-----" header or a "... wrote:"
-// line that introduces quoted lines. A reply is judged on what it adds, so
-// these lines are left out of its similarity to other documents and matched
-// as whole passages against earlier ones.
+// opening with '>' (or a short attribution prefix such as "SL>"), a "...
+// wrote:" line that introduces such lines, and a quoted message under an
+// "-----Original Message-----" header (see isQuoteHeader). Under a header
+// the header and its fields (From:, Sent:, …) are quoted, then the
+// original up to a rule line (where a mailing list's trailer starts) or
+// the end, unless the reply wrote nothing above the header (past its first
+// line, a subject) and the original is '>'-marked: then the marks say what
+// is quoted, and the reply follows below. A reply is judged on
+// what it adds, so these lines are left out of its similarity to other
+// documents and matched as whole passages against earlier ones.
 func QuotedLines(a *Analysis, dst []bool) []bool {
 	dst = slices.Grow(dst[:0], len(a.Lines))[:len(a.Lines)]
 	clear(dst)
+	const (
+		none     = iota
+		fields   // the header's fields
+		original // an unmarked original
+	)
+	under := none
+	above := false // a reply's own line before the header (past the first)
+	topPost := false
 	for i := range a.Lines {
 		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
 		t := strings.TrimLeft(s, " \t")
 		switch {
-		case isQuoteMarker(t):
-			dst[i] = true
-		case strings.HasPrefix(t, "-----") && (strings.Contains(t, "-----Original Message-----") ||
-			strings.HasPrefix(t, "-----Forwarded message") || strings.HasPrefix(t, "---------- Forwarded message")):
-			for j := i; j < len(dst); j++ {
-				dst[j] = true
+		case isQuoteHeader(t):
+			under, topPost = fields, above
+		case under != none && isRule(t):
+			under = none
+		case under == fields && !isBlankOrField(t):
+			under = original
+			if isQuoteMarker(t) && !topPost {
+				under = none
 			}
-			return dst
+		}
+		switch {
+		case under != none || isQuoteMarker(t):
+			dst[i] = true
 		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextQuoted(a, i+1):
 			dst[i] = true
+		default:
+			above = above || (i > 0 && trimRightSpace(t) != "")
 		}
 	}
 	return dst
+}
+
+// isBlankOrField reports a blank line or a mail header field ("From: …",
+// "Reply-To: …").
+func isBlankOrField(t string) bool {
+	t = trimRightSpace(t)
+	if t == "" {
+		return true
+	}
+	for i := 0; i < len(t) && i < 20; i++ {
+		c := t[i]
+		switch {
+		case c == ':':
+			return i > 0
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-':
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// isRule reports a line opening with a rule of at least ten '-', '_' or
+// '=' ("------------------------ Yahoo! Groups Sponsor", "_______").
+func isRule(t string) bool {
+	if len(t) < 10 || !strings.ContainsRune("-_=", rune(t[0])) {
+		return false
+	}
+	for i := 1; i < 10; i++ {
+		if t[i] != t[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// isQuoteHeader reports a line that opens a quoted or forwarded message:
+// "-----Original Message-----" (Outlook), "----- Original Message -----"
+// (Outlook Express), "---------- Forwarded message ---------" (Gmail),
+// "----- Forwarded message from … -----" (mutt).
+func isQuoteHeader(t string) bool {
+	if !strings.HasPrefix(t, "-----") {
+		return false
+	}
+	s := strings.TrimLeft(t, "- ")
+	hasPrefixFold := func(p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
+	return hasPrefixFold("Original Message") || hasPrefixFold("Forwarded message")
 }
 
 func nextQuoted(a *Analysis, i int) bool {
