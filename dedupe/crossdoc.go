@@ -14,8 +14,14 @@ type CrossOptions struct {
 	MinBlockWords int `yaml:"min_block_words" json:"min_block_words"`
 	// RecurringDocs: a block already held by this many distinct earlier
 	// documents is boilerplate (a widget, a trailer) and does not count
-	// towards document similarity (default 2).
+	// towards document similarity (default 3).
 	RecurringDocs int `yaml:"recurring_docs" json:"recurring_docs"`
+	// BoilerplateDocs: a block held by more distinct documents than this
+	// (a list trailer, a signature, a site's footer) is nobody's content:
+	// a document made of such blocks is not a copy of the first to hold
+	// them (default 10). Copies of a story rarely get there, since a
+	// document judged a duplicate adds nothing to the memory.
+	BoilerplateDocs int `yaml:"boilerplate_docs" json:"boilerplate_docs"`
 	// DupJaccard and DupContainment: a document whose own text reaches
 	// either against an earlier document's is its duplicate. Containment is
 	// of the smaller text in the larger (default 0.5 and 0.8).
@@ -33,7 +39,7 @@ type CrossOptions struct {
 
 // DefaultCrossOptions returns the documented defaults.
 func DefaultCrossOptions() CrossOptions {
-	return CrossOptions{MinBlockWords: 6, RecurringDocs: 3, DupJaccard: 0.5, DupContainment: 0.8,
+	return CrossOptions{MinBlockWords: 6, RecurringDocs: 3, BoilerplateDocs: 10, DupJaccard: 0.5, DupContainment: 0.8,
 		MinDupShingles: 20, QuoteContainment: 0.5, Memory: DefaultMemoryOptions()}
 }
 
@@ -47,6 +53,8 @@ func (o CrossOptions) Validate() error {
 		return bad("min_block_words", o.MinBlockWords)
 	case o.RecurringDocs < 1:
 		return bad("recurring_docs", o.RecurringDocs)
+	case o.BoilerplateDocs < o.RecurringDocs:
+		return bad("boilerplate_docs (below recurring_docs)", o.BoilerplateDocs)
 	case !(o.DupJaccard > 0 && o.DupJaccard <= 1):
 		return bad("dup_jaccard", o.DupJaccard)
 	case !(o.DupContainment > 0 && o.DupContainment <= 1):
@@ -123,7 +131,10 @@ type Cross struct {
 	paraKeys []uint64
 	// lines[i] is line i's block as Decide first looked it up, for
 	// repeats to reuse.
-	lines  []blockLookup
+	lines []blockLookup
+	// paras[i] is paragraph i's block as covered looked it up, for
+	// repeats to reuse.
+	paras  []blockLookup
 	lookup []uint64
 }
 
@@ -148,8 +159,9 @@ func NewCross(o CrossOptions, k int, mem Memory) (*Cross, error) {
 }
 
 // Decide judges document id (analysed in a) against the memory. A near
-// duplicate of an earlier document is decided first: d.DuplicateOf is set
-// and nothing else changes. Otherwise blocks that repeat an earlier
+// duplicate of an earlier document (by its sketch, else by the blocks it
+// repeats: see covered) is decided first: d.DuplicateOf is set and nothing
+// else changes. Otherwise blocks that repeat an earlier
 // document's, and quoted passages contained in one, are removed from a as
 // cross_repeat. The decision's Commit is for the caller to pass to
 // Memory.Commit once the output is durable (never for a duplicate).
@@ -213,10 +225,86 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 			return
 		}
 	}
+	if dupID, sim, ok := x.covered(id, a); ok {
+		d.DuplicateOf, d.Similarity = dupID, sim
+		return
+	}
 	x.repeats(id, a)
 	x.truncated(id, a)
 	x.quotes(id, a)
 	x.commitSet(a, &d.Commit)
+}
+
+// covered finds a copy that the sketches miss: the blocks (paragraphs,
+// else lines) one earlier document held first cover at least
+// DupContainment of its kept, unquoted words, and the words no earlier
+// document holds would not make MinDupShingles shingles (nothing of its own
+// is left). Sketches miss such a copy when its blocks all recur (a story on
+// more than RecurringDocs pages before it leaves no own text to sketch) or
+// when it is a small part of a larger document (LSH finds candidates by
+// Jaccard, not containment). Words in blocks held by more than
+// BoilerplateDocs documents count for neither side, so a page of its own
+// text beside boilerplate, or a one-line message above a list trailer,
+// keeps its text. The similarity is the share covered.
+//
+// It looks up the paragraph blocks for repeats too (x.paras).
+func (x *Cross) covered(id string, a *Analysis) (string, float64, bool) {
+	x.paras = slices.Grow(x.paras[:0], len(a.Paragraphs))[:len(a.Paragraphs)]
+	clear(x.paras)
+	for pi := range a.Paragraphs {
+		if x.blockPara(a, pi) {
+			b, ok := x.mem.Block(x.paraKeys[pi])
+			x.paras[pi] = blockLookup{b, ok}
+		}
+	}
+	if len(x.all)-x.k+1 < x.opts.MinDupShingles {
+		return "", 0, false
+	}
+	clear(x.counts)
+	var best DocRef
+	bestN, held, total := 0, 0, len(x.all)
+	count := func(b blockLookup, i int) {
+		if !b.ok || !a.Kept(i) || x.quoted[i] {
+			return
+		}
+		n := a.Lines[i].NWords()
+		if l := x.lines[i]; max(b.info.Docs, l.info.Docs) > x.opts.BoilerplateDocs {
+			total -= n // a trailer's line is boilerplate in any paragraph
+			return
+		}
+		held += n
+		c := x.counts[b.info.First] + n
+		x.counts[b.info.First] = c
+		if c > bestN || (c == bestN && b.info.First < best) {
+			best, bestN = b.info.First, c
+		}
+	}
+	next := 0 // the first line not yet counted
+	for pi := range a.Paragraphs {
+		p := &a.Paragraphs[pi]
+		if !x.paras[pi].ok {
+			continue
+		}
+		for ; next < p.First; next++ {
+			count(x.lines[next], next) // looked up by recurring
+		}
+		for ; next <= p.Last; next++ {
+			count(x.paras[pi], next)
+		}
+	}
+	for ; next < len(a.Lines); next++ {
+		count(x.lines[next], next)
+	}
+	share := float64(bestN) / float64(total)
+	if bestN == 0 || total-x.k+1 < x.opts.MinDupShingles || share < x.opts.DupContainment ||
+		total-held-x.k+1 >= x.opts.MinDupShingles {
+		return "", 0, false
+	}
+	first, _, ok := x.mem.Doc(best)
+	if !ok || first == id {
+		return "", 0, false
+	}
+	return first, share, true
 }
 
 // blockLine reports whether line i is matched against the memory as a
@@ -291,8 +379,7 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if !x.blockPara(a, pi) {
 			continue
 		}
-		b, found := x.mem.Block(x.paraKeys[pi])
-		if ref, ok := x.earlier(id, blockLookup{b, found}); ok {
+		if ref, ok := x.earlier(id, x.paras[pi]); ok { // looked up by covered
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}

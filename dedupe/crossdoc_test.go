@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -181,6 +182,47 @@ func TestCopyWhoseLinesWereSeen(t *testing.T) {
 	}
 }
 
+// TestCopyTheSketchesMiss: a story already on three pages beside other
+// text recurs, so a fourth copy has no own text to sketch, and a copy of
+// a page's part has a low Jaccard with the page. Both are duplicates of
+// the page that first held their lines. A short note of its own beside
+// the recurring story stays clean, its note kept.
+func TestCopyTheSketchesMiss(t *testing.T) {
+	st := reutersStories(t, 6, 1500)
+	x := newCross(t)
+	story := st[0].Title + "\n\n" + st[0].Body
+	for i := 1; i <= 3; i++ {
+		if _, d := x.feed(fmt.Sprint("page/", i), story+"\n\n"+st[i].Body); d.DuplicateOf != "" {
+			t.Fatalf("page/%d, the story beside another, marked duplicate of %s (%.2f)", i, d.DuplicateOf, d.Similarity)
+		}
+	}
+	if _, d := x.feed("copy", story); d.DuplicateOf != "page/1" || d.Similarity < 0.8 {
+		t.Errorf("copy of a story held by three pages: duplicate_of %q, similarity %.2f", d.DuplicateOf, d.Similarity)
+	}
+	note := "Our correspondent adds that the committee will meet again\nnext week in the capital, and that no vote is expected before\nthe budget is published at the end of the month by the ministry."
+	a, d := x.feed("note", note+"\n\n"+st[0].Body)
+	if d.DuplicateOf != "" {
+		t.Fatalf("note beside a recurring story marked duplicate of %s (%.2f)", d.DuplicateOf, d.Similarity)
+	}
+	story0 := 0
+	for _, r := range a.Removals {
+		if strings.Contains(note, a.Text[r.Start:r.End]) {
+			t.Errorf("the note's own line %q removed as %s", a.Text[r.Start:r.End], r.Reason)
+		}
+		if r.Reason == dedupe.ReasonCrossRepeat && r.RefDoc == "page/1" {
+			story0++
+		}
+	}
+	if story0 == 0 {
+		t.Errorf("the recurring story beside the note not removed as a repeat of page/1: %+v", a.Removals)
+	}
+	x = newCross(t)
+	x.feed("long", story+"\n\n"+st[1].Body+"\n\n"+st[2].Body+"\n\n"+st[3].Body)
+	if _, d := x.feed("part", story); d.DuplicateOf != "long" || d.Similarity < 0.8 {
+		t.Errorf("copy of a quarter of a page: duplicate_of %q, similarity %.2f", d.DuplicateOf, d.Similarity)
+	}
+}
+
 // TestRecurringTrailer: a list trailer after many messages is removed from
 // every message but the first, and does not make them duplicates.
 func TestRecurringTrailer(t *testing.T) {
@@ -235,5 +277,16 @@ func TestTruncatedTeaser(t *testing.T) {
 		if !found {
 			t.Errorf("teaser %q not removed as a repeat of page/1: %+v", cut[len(cut)-12:], a.Removals)
 		}
+	}
+}
+
+func TestCrossOptionsValidate(t *testing.T) {
+	if err := dedupe.DefaultCrossOptions().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	o := dedupe.DefaultCrossOptions()
+	o.BoilerplateDocs = o.RecurringDocs - 1
+	if err := o.Validate(); !errors.Is(err, dedupe.ErrInvalidOptions) {
+		t.Errorf("boilerplate_docs below recurring_docs: err %v, want ErrInvalidOptions", err)
 	}
 }
