@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -155,6 +156,66 @@ func FuzzHashWords(f *testing.F) {
 		}
 		if a.Digits != b.Digits || a.At != b.At {
 			t.Fatalf("HashWords digits %d at %v, AppendWords %d %v", b.Digits, b.At, a.Digits, a.At)
+		}
+	})
+}
+
+// FuzzCross decides a stream of documents (the input split at '\x00')
+// against one memory: a duplicate names an earlier document at a
+// similarity in (0, 1]; removals lie inside the text; a document
+// redelivered after its commit is neither its own duplicate nor its own
+// repeat.
+func FuzzCross(f *testing.F) {
+	story := strings.Repeat("the committee will meet again next week in the capital\n", 3)
+	for _, s := range fuzzSeeds {
+		f.Add(s + "\x00" + s + "\x00" + s)
+	}
+	f.Add("Re: x\n----- Original Message -----\nFrom: Bob\n\n> " + story + "Agreed.\x00" + story + "\x00" + story + "more\x00" + story)
+	// A story beside three others, then alone: a copy found by its blocks.
+	var lines []string
+	for i := range 8 {
+		lines = append(lines, fmt.Sprintf("line %d of the story says something else about item %d today", i, i*7))
+	}
+	st := strings.Join(lines, "\n")
+	f.Add(st + "\n\nfirst other text of some length here and there\x00" + st + "\n\nsecond other text of some length\x00" +
+		st + "\n\nthird other text of some length\x00" + st)
+	f.Fuzz(func(t *testing.T, in string) {
+		c, _ := NewCleaner(DefaultOptions())
+		m := NewMemory(DefaultMemoryOptions())
+		x, err := NewCross(DefaultCrossOptions(), 5, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a Analysis
+		var d CrossDecision
+		seen := map[string]bool{}
+		for i, text := range strings.Split(in, "\x00") {
+			id := fmt.Sprint("d", i)
+			c.Analyze(text, &a)
+			x.Decide(id, &a, &d)
+			if d.DuplicateOf != "" {
+				if !seen[d.DuplicateOf] || !(d.Similarity > 0 && d.Similarity <= 1) {
+					t.Fatalf("%s: duplicate of %q (similarity %v), not an earlier document", id, d.DuplicateOf, d.Similarity)
+				}
+				continue
+			}
+			for _, r := range a.Removals {
+				if r.Start < 0 || r.End > len(text) || r.Start > r.End || (r.RefDoc != "" && !seen[r.RefDoc]) {
+					t.Fatalf("%s: removal %+v of a %d-byte text", id, r, len(text))
+				}
+			}
+			m.Commit(&d.Commit)
+			seen[id] = true
+			c.Analyze(text, &a)
+			x.Decide(id, &a, &d)
+			if d.DuplicateOf != "" {
+				t.Fatalf("%s redelivered: duplicate of %s", id, d.DuplicateOf)
+			}
+			for _, r := range a.Removals {
+				if r.RefDoc == id {
+					t.Fatalf("%s redelivered: removal %+v refers to itself", id, r)
+				}
+			}
 		}
 	})
 }
