@@ -208,3 +208,25 @@ func TestQuotedLines(t *testing.T) {
 		}
 	}
 }
+
+func TestClosingStart(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{"Thanks.\n-- \nBob\nbob@example.org", 1},
+		{"Thanks.\n\n____________________\nlist@example.org\n-- \nsig", 2},
+		{"A heading\n===========\nbody", 3},
+		{"Bob\n\n===========\nlist footer", 2},
+		{"no closing\nat all", 2},
+		{"--DeathToSpam--\nnot a rule", 2},
+	} {
+		if got := ClosingStart(analyze(t, tc.text)); got != tc.want {
+			t.Errorf("%q: closing zone from line %d, want %d", tc.text, got, tc.want)
+		}
+	}
+	long := "-- \nsig\n" + strings.Repeat("line\n", closingLines)
+	if got, n := ClosingStart(analyze(t, long)), len(analyze(t, long).Lines); got != n {
+		t.Errorf("a delimiter %d lines from the end opened a closing zone at %d", n, got)
+	}
+}

@@ -136,6 +136,9 @@ type Cross struct {
 	// repeats to reuse.
 	paras  []blockLookup
 	lookup []uint64
+	// closing is the first line of the document's closing zone (see
+	// ClosingStart).
+	closing int
 }
 
 // blockLookup is a Memory.Block answer.
@@ -187,14 +190,19 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		}
 		pf.Prefetch(x.lookup, nil)
 	}
+	x.closing = ClosingStart(a)
 	for i := range a.Lines {
 		l := &a.Lines[i]
 		if !a.Kept(i) || x.quoted[i] || l.W1 == l.W0 {
 			continue
 		}
+		recurring := x.recurring(id, lineKey(l.FP), a, i)
+		if i >= x.closing {
+			continue // a signature or a list's trailer is nobody's content
+		}
 		words := a.Words[l.W0:l.W1]
 		x.all = append(x.all, words...)
-		if !x.recurring(id, lineKey(l.FP), a, i) {
+		if !recurring {
 			x.own = append(x.own, words...)
 		}
 	}
@@ -264,7 +272,7 @@ func (x *Cross) covered(id string, a *Analysis) (string, float64, bool) {
 	var best DocRef
 	bestN, held, total := 0, 0, len(x.all)
 	count := func(b blockLookup, i int) {
-		if !b.ok || !a.Kept(i) || x.quoted[i] {
+		if !b.ok || !a.Kept(i) || x.quoted[i] || i >= x.closing {
 			return
 		}
 		n := a.Lines[i].NWords()

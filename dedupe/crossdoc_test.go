@@ -223,6 +223,31 @@ func TestCopyTheSketchesMiss(t *testing.T) {
 	}
 }
 
+// TestSignatureIsNobodysContent: two short mails from one sender, or two
+// one-liners to one list, share a signature or a trailer but nothing else:
+// neither is the other's duplicate. The same mail sent again with its
+// signature is.
+func TestSignatureIsNobodysContent(t *testing.T) {
+	sig := "\n-- \nKen Coar, Sanagendamgagwedweinini  http://Golux.Com/coar/\nAuthor, developer, opinionist      http://Apache-Server.Com/\n\n\"Millennium hand and shrimp, said the old man at the door!\"\n"
+	trailer := "\n\n-------------------------------------------------------\nThis sf.net email is sponsored by: OSDN - Tired of that same old\ncell phone?  Get a new here for FREE!\nhttps://www.inphonic.com/r.asp?r=sourceforge1&refcode1=vs3390\n_______________________________________________\nRazor-users mailing list\nRazor-users@lists.sourceforge.net\nhttps://lists.sourceforge.net/lists/listinfo/razor-users\n"
+	x := newCross(t)
+	for i, m := range []string{
+		"Harvest Moon\n\nhttp://spineless.org/~mod/pix/octoberMoon.jpg" + sig,
+		"A different sort of Fox News\n\nThis was just too funny, have a look.\n\nhttp://www.ozyandmillie.org/comics/om20020924.gif" + sig,
+		"Re: servers down\n\nIsn't that why you have whitelisting?" + trailer,
+		"Re: authentication error\n\nApologies to all, that came out harsher than I meant." + trailer,
+	} {
+		if _, d := x.feed(fmt.Sprint("m", i), m); d.DuplicateOf != "" {
+			t.Errorf("m%d marked duplicate of %s (%.2f) through its signature or trailer", i, d.DuplicateOf, d.Similarity)
+		}
+	}
+	st := reutersStories(t, 1, 1500)
+	x.feed("story", st[0].Body+sig)
+	if _, d := x.feed("again", st[0].Body+sig); d.DuplicateOf != "story" {
+		t.Errorf("the same mail sent again: duplicate_of %q", d.DuplicateOf)
+	}
+}
+
 // TestRecurringTrailer: a list trailer after many messages is removed from
 // every message but the first, and does not make them duplicates.
 func TestRecurringTrailer(t *testing.T) {

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // QuotedLines marks the lines of a mail that quote another message: lines
@@ -143,4 +144,28 @@ func quotePrefixLen(s string) int {
 		}
 		return i
 	}
+}
+
+// closingLines bounds the closing zone of a mail (see ClosingStart).
+const closingLines = 20
+
+// ClosingStart returns the first line of a mail's closing zone: from the
+// earliest signature delimiter ("-- ") or rule line (where a list's trailer
+// starts) among its last closingLines lines, to the end; len(a.Lines) when
+// there is none. A rule no longer than the line above it underlines a
+// heading and opens nothing. Signatures and trailers repeat across a
+// sender's or a list's mails, so they are left out of a document's own
+// text.
+func ClosingStart(a *Analysis) int {
+	line := func(i int) string {
+		return trimRightSpace(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
+	}
+	start := len(a.Lines)
+	for i := len(a.Lines) - 1; i >= 0 && i >= len(a.Lines)-closingLines; i-- {
+		t := line(i)
+		if t == "--" || (isRule(t) && !(i > 0 && len(t) <= utf8.RuneCountInString(line(i-1))+3)) {
+			start = i
+		}
+	}
+	return start
 }
