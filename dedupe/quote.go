@@ -14,9 +14,9 @@ import (
 // original up to a rule line (where a mailing list's trailer starts) or
 // the end, unless the reply wrote nothing above the header (past its first
 // line, a subject) and the original is '>'-marked: then the marks say what
-// is quoted, and the reply follows below. A reply is judged on
-// what it adds, so these lines are left out of its similarity to other
-// documents and matched as whole passages against earlier ones.
+// is quoted, and the reply follows below. A reply is judged on what it
+// adds, so these lines are left out of its similarity to other documents
+// and matched as whole passages against earlier ones.
 func QuotedLines(a *Analysis, dst []bool) []bool {
 	dst = slices.Grow(dst[:0], len(a.Lines))[:len(a.Lines)]
 	clear(dst)
