@@ -379,28 +379,48 @@ func (x *Cross) duplicate(id string, sk *Sketch, bands *[Bands]uint64) (string, 
 }
 
 // repeats removes paragraphs and lines that an earlier document held.
-// Quoted text is left to quotes: '>' passages are matched whole, and text
-// under a quote header stays (see quotes).
+// '>'-quoted text is left to quotes, which matches passages whole; text
+// under a quote header loses only exact repeats (see headerQuoted).
 func (x *Cross) repeats(id string, a *Analysis) {
 	for pi := range a.Paragraphs {
 		p := &a.Paragraphs[pi]
-		if !x.blockPara(a, pi) {
+		look := x.paras[pi] // looked up by covered
+		switch {
+		case x.blockPara(a, pi):
+		case p.NWords() >= x.opts.MinBlockWords && a.Kept(p.First) && x.headerQuoted(a, p.First):
+			b, ok := x.mem.Block(x.paraKeys[pi])
+			look = blockLookup{b, ok}
+		default:
 			continue
 		}
-		if ref, ok := x.earlier(id, x.paras[pi]); ok { // looked up by covered
+		if ref, ok := x.earlier(id, look); ok {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
 	for i := range a.Lines {
 		l := &a.Lines[i]
-		if !x.blockLine(a, i) {
+		look := x.lines[i] // looked up by recurring: the line was kept then too
+		switch {
+		case x.blockLine(a, i):
+		case l.NWords() >= x.opts.MinBlockWords && a.Kept(i) && x.headerQuoted(a, i):
+			b, ok := x.mem.Block(lineKey(l.FP))
+			look = blockLookup{b, ok}
+		default:
 			continue
 		}
-		// x.lines[i] was looked up by recurring: the line was kept then too.
-		if ref, ok := x.earlier(id, x.lines[i]); ok {
+		if ref, ok := x.earlier(id, look); ok {
 			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
+}
+
+// headerQuoted reports a line quoted by a quote header or an attribution,
+// not by a '>' mark. It is no part of the document's own text and no block
+// of its own, but an exact repeat of an earlier document's block is still
+// removed: a list's trailer inside a quoted original, the parent's lines
+// under an "-----Original Message-----" header.
+func (x *Cross) headerQuoted(a *Analysis, i int) bool {
+	return x.quoted[i] && !isQuoteMarker(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
 }
 
 // truncationMarks end a teaser cut short of the block it repeats.
@@ -462,8 +482,9 @@ func (x *Cross) earlier(id string, b blockLookup) (string, bool) {
 // sampled shingles since quoting re-wraps lines.
 //
 // Only '>'-marked runs are removed: text under an "Original Message"
-// header or an attribution line is left out of similarity but kept, since
-// it is often re-wrapped or edited and so not reliably the parent's.
+// header or an attribution line is left out of similarity but kept as a
+// passage, since it is often re-wrapped or edited and so not reliably the
+// parent's (repeats still takes its exact repeats).
 func (x *Cross) quotes(id string, a *Analysis) {
 	marked := func(i int) bool {
 		return x.quoted[i] && isQuoteMarker(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))

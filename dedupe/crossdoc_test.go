@@ -248,6 +248,42 @@ func TestSignatureIsNobodysContent(t *testing.T) {
 	}
 }
 
+// TestRepeatsUnderAQuoteHeader: a top-posted reply quotes its parent
+// under an "-----Original Message-----" header, list trailer and all. The
+// quoted lines are no part of the reply's own text, but those that repeat
+// the parent exactly are removed; the reply's own lines stay.
+func TestRepeatsUnderAQuoteHeader(t *testing.T) {
+	st := reutersStories(t, 1, 1500)
+	trailer := "\n\n-- \nIrish Linux Users' Group: ilug@linux.ie\nhttp://www.linux.ie/mailman/listinfo/ilug for (un)subscription information.\nList maintainer: listmaster@linux.ie"
+	x := newCross(t)
+	x.feed("parent", "[ILUG] cocoa\n\n"+st[0].Body+trailer)
+	own := "Thanks, that settles it for the exporters and for us, I think."
+	a, d := x.feed("reply", "RE: [ILUG] cocoa\n\n"+own+"\n\n-----Original Message-----\nFrom: Bob\nSent: Monday\n\n"+st[0].Body+trailer)
+	if d.DuplicateOf != "" {
+		t.Fatalf("reply marked duplicate of %s", d.DuplicateOf)
+	}
+	removed := map[string]bool{}
+	for _, r := range a.Removals {
+		if r.Reason == dedupe.ReasonCrossRepeat && r.RefDoc == "parent" {
+			removed[a.Text[r.Start:r.End]] = true
+		}
+	}
+	for _, want := range []string{"Irish Linux Users' Group", strings.SplitN(strings.TrimSpace(st[0].Body), "\n", 2)[0]} {
+		found := false
+		for txt := range removed {
+			found = found || strings.Contains(txt, want)
+		}
+		if !found {
+			t.Errorf("quoted %q not removed as a repeat of the parent: %+v", want, a.Removals)
+		}
+	}
+	for _, r := range a.Removals {
+		if strings.Contains(a.Text[r.Start:r.End], own) {
+			t.Errorf("the reply's own line removed as %s", r.Reason)
+		}
+	}
+}
+
 // TestRecurringTrailer: a list trailer after many messages is removed from
 // every message but the first, and does not make them duplicates.
 func TestRecurringTrailer(t *testing.T) {
