@@ -164,10 +164,10 @@ func NewCross(o CrossOptions, k int, mem Memory) (*Cross, error) {
 // Decide judges document id (analysed in a) against the memory. A near
 // duplicate of an earlier document (by its sketch, else by the blocks it
 // repeats: see covered) is decided first: d.DuplicateOf is set and nothing
-// else changes. Otherwise blocks that repeat an earlier
-// document's, and quoted passages contained in one, are removed from a as
-// cross_repeat. The decision's Commit is for the caller to pass to
-// Memory.Commit once the output is durable (never for a duplicate).
+// else changes. Otherwise blocks that repeat an earlier document's, and
+// quoted passages contained in one, are removed from a as cross_repeat.
+// The decision's Commit is for the caller to pass to Memory.Commit once
+// the output is durable (never for a duplicate).
 func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	*d = CrossDecision{Commit: Commit{ID: id, Blocks: d.Commit.Blocks[:0], Shingles: d.Commit.Shingles[:0]}}
 	x.quoted = QuotedLines(a, x.quoted)
