@@ -100,13 +100,29 @@ func (x *Cross) keyParagraphs(a *Analysis) {
 // half the memory.
 func shingleSampled(h uint64) bool { return h&1 == 0 }
 
+// The rules by which Decide finds a duplicate.
+const (
+	// RuleExact: the same kept, unquoted words as an earlier document
+	// (similarity 1).
+	RuleExact = "exact"
+	// RuleNear: the sketches' Jaccard or containment of the smaller text in
+	// the larger (the similarity is the larger of the two).
+	RuleNear = "near"
+	// RuleBlocks: the blocks one earlier document held first cover the
+	// document (see covered; the similarity is the share covered).
+	RuleBlocks = "blocks"
+)
+
 // CrossDecision is the outcome of Decide for one document: whether it
 // duplicates an earlier one, the removals it added to the analysis, and
 // what to commit once its output is durable.
 type CrossDecision struct {
 	DuplicateOf string
 	Similarity  float64
-	Commit      Commit
+	// Rule says which rule found the duplicate: RuleExact, RuleNear or
+	// RuleBlocks.
+	Rule   string
+	Commit Commit
 	// Err reports a shared memory that could not be reached; nothing was
 	// decided.
 	Err error
@@ -218,7 +234,7 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 			return
 		}
 		if owner != id {
-			d.DuplicateOf, d.Similarity = owner, 1
+			d.DuplicateOf, d.Similarity, d.Rule = owner, 1, RuleExact
 			return
 		}
 	}
@@ -229,12 +245,12 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 			pf.Prefetch(nil, d.Commit.Bands[:])
 		}
 		if dupID, sim, ok := x.duplicate(id, &sk, &d.Commit.Bands); ok {
-			d.DuplicateOf, d.Similarity = dupID, sim
+			d.DuplicateOf, d.Similarity, d.Rule = dupID, sim, RuleNear
 			return
 		}
 	}
 	if dupID, sim, ok := x.covered(id, a); ok {
-		d.DuplicateOf, d.Similarity = dupID, sim
+		d.DuplicateOf, d.Similarity, d.Rule = dupID, sim, RuleBlocks
 		return
 	}
 	x.repeats(id, a)

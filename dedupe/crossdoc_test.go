@@ -127,8 +127,8 @@ func TestSyndicatedStories(t *testing.T) {
 			return strings.Replace(s, " the ", " a ", 3)
 		}
 		_, d := x.feed(fmt.Sprint("siteB/", i), page("Evening Star", st[i], widgetB, edit))
-		if d.DuplicateOf != orig {
-			t.Errorf("syndicated copy of %s: duplicate_of %q (similarity %.2f)", orig, d.DuplicateOf, d.Similarity)
+		if d.DuplicateOf != orig || d.Rule != dedupe.RuleNear {
+			t.Errorf("syndicated copy of %s: duplicate_of %q (similarity %.2f, rule %q)", orig, d.DuplicateOf, d.Similarity, d.Rule)
 		} else {
 			dups++
 		}
@@ -173,7 +173,7 @@ func TestCopyWhoseLinesWereSeen(t *testing.T) {
 	x := newCross(t)
 	doc := st[0].Title + "\n\n" + st[0].Body
 	x.feed("a", doc)
-	if _, d := x.feed("b", doc); d.DuplicateOf != "a" || d.Similarity < 0.9 {
+	if _, d := x.feed("b", doc); d.DuplicateOf != "a" || d.Similarity < 0.9 || d.Rule != dedupe.RuleExact {
 		t.Fatalf("copy: %+v", d)
 	}
 	// A redelivery of "a" finds its own commit and is not its own duplicate.
@@ -196,8 +196,8 @@ func TestCopyTheSketchesMiss(t *testing.T) {
 			t.Fatalf("page/%d, the story beside another, marked duplicate of %s (%.2f)", i, d.DuplicateOf, d.Similarity)
 		}
 	}
-	if _, d := x.feed("copy", story); d.DuplicateOf != "page/1" || d.Similarity < 0.8 {
-		t.Errorf("copy of a story held by three pages: duplicate_of %q, similarity %.2f", d.DuplicateOf, d.Similarity)
+	if _, d := x.feed("copy", story); d.DuplicateOf != "page/1" || d.Similarity < 0.8 || d.Rule != dedupe.RuleBlocks {
+		t.Errorf("copy of a story held by three pages: duplicate_of %q, similarity %.2f, rule %q", d.DuplicateOf, d.Similarity, d.Rule)
 	}
 	note := "Our correspondent adds that the committee will meet again\nnext week in the capital, and that no vote is expected before\nthe budget is published at the end of the month by the ministry."
 	a, d := x.feed("note", note+"\n\n"+st[0].Body)
@@ -218,8 +218,8 @@ func TestCopyTheSketchesMiss(t *testing.T) {
 	}
 	x = newCross(t)
 	x.feed("long", story+"\n\n"+st[1].Body+"\n\n"+st[2].Body+"\n\n"+st[3].Body)
-	if _, d := x.feed("part", story); d.DuplicateOf != "long" || d.Similarity < 0.8 {
-		t.Errorf("copy of a quarter of a page: duplicate_of %q, similarity %.2f", d.DuplicateOf, d.Similarity)
+	if _, d := x.feed("part", story); d.DuplicateOf != "long" || d.Similarity < 0.8 || d.Rule != dedupe.RuleBlocks {
+		t.Errorf("copy of a quarter of a page: duplicate_of %q, similarity %.2f, rule %q", d.DuplicateOf, d.Similarity, d.Rule)
 	}
 }
 

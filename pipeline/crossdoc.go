@@ -25,7 +25,7 @@ func (s *crossStage) Process(d *Doc) {
 		return
 	}
 	if s.dec.DuplicateOf != "" {
-		d.DuplicateOf, d.DuplicateSimilarity = s.dec.DuplicateOf, round4(s.dec.Similarity)
+		d.DuplicateOf, d.DuplicateSimilarity, d.DuplicateRule = s.dec.DuplicateOf, round4(s.dec.Similarity), s.dec.Rule
 		return
 	}
 	s.pending = true

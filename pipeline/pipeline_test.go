@@ -101,8 +101,8 @@ func TestDetachedCommit(t *testing.T) {
 	pend.Commit() // a second call does nothing
 	var later Pending
 	o, rec, _ := p.Process(schemas.Document{ID: "c", Text: story + "\nAnother closing line, unlike b's."})
-	if o != Duplicate || rec.DuplicateOf != "a" {
-		t.Fatalf("after the detached commit: %v duplicate of %q, want a duplicate of a", o, rec.DuplicateOf)
+	if o != Duplicate || rec.DuplicateOf != "a" || rec.DuplicateRule == "" {
+		t.Fatalf("after the detached commit: %v duplicate of %q (rule %q), want a duplicate of a", o, rec.DuplicateOf, rec.DuplicateRule)
 	}
 	p.Detach(&later)
 	later.Commit()

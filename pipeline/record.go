@@ -15,7 +15,7 @@ func (p *Pipeline) record() schemas.Record {
 	rec := schemas.Record{
 		Schema: schemas.RecordV1, ID: in.ID, URL: in.URL, Source: in.Source, Title: in.Title,
 		Lang: in.Lang, FetchedAt: in.FetchedAt, ContentType: in.ContentType, Metadata: in.Metadata,
-		DuplicateOf: d.DuplicateOf, DuplicateSimilarity: d.DuplicateSimilarity,
+		DuplicateOf: d.DuplicateOf, DuplicateSimilarity: d.DuplicateSimilarity, DuplicateRule: d.DuplicateRule,
 		Rejected: d.Rejected, Flags: d.Flags, Removed: make([]schemas.Removal, 0, len(a.Removals)+len(d.Cuts)),
 	}
 	if rec.Flags == nil {

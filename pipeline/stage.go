@@ -23,6 +23,7 @@ type Doc struct {
 
 	DuplicateOf         string
 	DuplicateSimilarity float64
+	DuplicateRule       string
 
 	// Err, set by a stage, stops the pipeline: a fault outside the
 	// document (shared state unreachable), so the caller retries it later.

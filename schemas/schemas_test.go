@@ -111,7 +111,7 @@ func TestRecordRoundTripAndSchema(t *testing.T) {
 		Schema: RecordV1, ID: "seed", Text: "kept", Metadata: json.RawMessage(`{"k":"v"}`),
 		Removed: []Removal{{Text: "China illustration", Reason: "exact_repeat", Kind: "line", Offset: 143, Length: 18,
 			RefOffset: &off, RefLength: &n, Similarity: 1}},
-		DuplicateOf: "other", DuplicateSimilarity: 0.93,
+		DuplicateOf: "other", DuplicateSimilarity: 0.93, DuplicateRule: "near",
 		Flags: []Flag{{Rule: "spam", Score: 0.97}},
 		Stats: Stats{BytesIn: 10, BytesOut: 4, LinesIn: 2, LinesOut: 1, RemovedByReason: map[string]int{"exact_repeat": 1}},
 	}
@@ -132,6 +132,10 @@ func TestRecordRoundTripAndSchema(t *testing.T) {
 	bad := bytes.Replace(b, []byte(`"winnow.v1.record"`), []byte(`"winnow.v2.record"`), 1)
 	if validate(compile(t, RecordV1), bad) == nil {
 		t.Fatal("schema accepted a record with the wrong type string")
+	}
+	bad = bytes.Replace(b, []byte(`"duplicate_rule":"near"`), []byte(`"duplicate_rule":"fuzzy"`), 1)
+	if bytes.Equal(bad, b) || validate(compile(t, RecordV1), bad) == nil {
+		t.Fatal("schema accepted a record with an unknown duplicate_rule")
 	}
 }
 

@@ -28,9 +28,11 @@ type Record struct {
 	ContentType string          `json:"content_type,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	Removed     []Removal       `json:"removed"`
-	// DuplicateOf names the earlier document this one near-duplicates.
+	// DuplicateOf names the earlier document this one near-duplicates,
+	// DuplicateRule the rule that found it ("exact", "near" or "blocks").
 	DuplicateOf         string     `json:"duplicate_of,omitempty"`
 	DuplicateSimilarity float64    `json:"duplicate_similarity,omitempty"`
+	DuplicateRule       string     `json:"duplicate_rule,omitempty"`
 	Rejected            *Rejection `json:"rejected,omitempty"`
 	Flags               []Flag     `json:"flags"`
 	Stats               Stats      `json:"stats"`

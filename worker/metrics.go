@@ -14,6 +14,7 @@ import (
 // records nothing.
 type Metrics struct {
 	documents     *prometheus.CounterVec
+	duplicates    *prometheus.CounterVec
 	removed       *prometheus.CounterVec
 	deadLetters   *prometheus.CounterVec
 	bytesIn       prometheus.Counter
@@ -39,6 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		documents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_documents_total",
 			Help: "Documents finished, by outcome (clean, duplicate, rejected, dead_letter)."}, []string{"outcome"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_duplicates_total",
+			Help: "Documents found duplicates of an earlier one, by the rule that found them (exact, near, blocks)."}, []string{"rule"}),
 		removed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_blocks_removed_total",
 			Help: "Blocks removed from documents, by reason."}, []string{"reason"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_dead_letters_total",
@@ -70,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
-	reg.MustRegister(m.documents, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
+	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
 		m.pausedNow, m.pauses, m.pausedSeconds)
 	// Known label values start at zero, so rates and alerts see them
@@ -81,6 +84,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
+	}
+	for _, r := range []string{dedupe.RuleExact, dedupe.RuleNear, dedupe.RuleBlocks} {
+		m.duplicates.WithLabelValues(r)
 	}
 	for _, c := range []string{"decode", "panic", "state", "encode", "publish", "dead_letter_publish", "outage"} {
 		m.naks.WithLabelValues(c)
@@ -120,6 +126,9 @@ func (m *Metrics) done(outcome string, rec schemas.Record, start, published time
 	}
 	now := time.Now()
 	m.documents.WithLabelValues(outcome).Inc()
+	if rec.DuplicateRule != "" {
+		m.duplicates.WithLabelValues(rec.DuplicateRule).Inc()
+	}
 	m.bytesOut.Add(float64(len(rec.Text)))
 	for reason, n := range rec.Stats.RemovedByReason {
 		m.removed.WithLabelValues(reason).Add(float64(n))

@@ -49,6 +49,34 @@ func TestCleanRecordPublished(t *testing.T) {
 	}
 }
 
+// TestDuplicateRouted: a document that copies an earlier one goes to the
+// dup subject with what it copies, how similar and by which rule, and the
+// metrics count it.
+func TestDuplicateRouted(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.Handlers = 1 // one pipeline, so one memory (winnow run shares one among all)
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	story := "The council met on Tuesday to discuss the budget for the city's parks.\nIt voted to keep the pools open all summer, at a cost of two million."
+	publishDoc(t, js, "docs.raw.demo", map[string]any{"id": "first", "text": story})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	publishDoc(t, js, "docs.raw.demo", map[string]any{"id": "again", "text": story})
+	waitFor(t, "two outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	out := readOutputs(t, js, cfg.OutputStream)[1]
+	rec := decodeRecord(t, out.data)
+	if out.subject != "docs.dup.demo" || rec.ID != "again" || rec.DuplicateOf != "first" ||
+		rec.DuplicateSimilarity != 1 || rec.DuplicateRule != "exact" {
+		t.Fatalf("%s: %+v", out.subject, rec)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.duplicates.WithLabelValues("exact")); got != 1 {
+		t.Errorf("winnow_duplicates_total{rule=exact} = %v", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("duplicate")); got != 1 {
+		t.Errorf("winnow_documents_total{outcome=duplicate} = %v", got)
+	}
+}
+
 func TestPlainTextDocuments(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
