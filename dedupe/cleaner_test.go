@@ -194,6 +194,9 @@ func TestQuotedLines(t *testing.T) {
 		{"Re: x\n----- Original Message -----\nFrom: Bob\n\n> the figures\n> are late\nNot here.", []int{1, 2, 3, 4, 5}},
 		{"Re: x\nNot here.\n----- Original Message -----\nFrom: Bob\n> the figures\nare late.", []int{2, 3, 4, 5}},
 		{"Bob wrote:\n> the figures\nAgreed.", []int{0, 1}},
+		{"Bob wrote:\n| the figures\n|\n|> are late\n\nAgreed.", []int{0, 1, 2, 3}},
+		{"On Monday, Bob wrote:\n) the figures\n) are late\nAgreed.\n) not a quote", []int{0, 1, 2}},
+		{"| a | table |\n| 1 | 2 |", nil},
 		{"Results\n-----------------\nOriginal message ids are kept.", nil},
 		{"-- \nBob, Original Message Systems Ltd", nil},
 	} {

@@ -8,7 +8,8 @@ import (
 
 // QuotedLines marks the lines of a mail that quote another message: lines
 // opening with '>' (or a short attribution prefix such as "SL>"), a "...
-// wrote:" line that introduces such lines, and a quoted message under an
+// wrote:" line that introduces such lines or a run marked by another quote
+// mark (see otherQuoteMarks), and a quoted message under an
 // "-----Original Message-----" header (see isQuoteHeader). Under a header
 // the header and its fields (From:, Sent:, …) are quoted, then the
 // original up to a rule line (where a mailing list's trailer starts) or
@@ -28,9 +29,13 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 	under := none
 	above := false // a reply's own line before the header (past the first)
 	topPost := false
+	mark := "" // another quote mark an attribution introduced, while its run lasts
 	for i := range a.Lines {
 		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
 		t := strings.TrimLeft(s, " \t")
+		if mark != "" && trimRightSpace(t) != "" && !strings.HasPrefix(t, mark) {
+			mark = ""
+		}
 		switch {
 		case isQuoteHeader(t):
 			under, topPost = fields, above
@@ -43,10 +48,12 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 			}
 		}
 		switch {
-		case under != none || isQuoteMarker(t):
+		case under != none || isQuoteMarker(t) || (mark != "" && strings.HasPrefix(t, mark)):
 			dst[i] = true
 		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextQuoted(a, i+1):
 			dst[i] = true
+		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextMark(a, i+1) != "":
+			dst[i], mark = true, nextMark(a, i+1)
 		default:
 			above = above || (i > 0 && trimRightSpace(t) != "")
 		}
@@ -99,6 +106,29 @@ func isQuoteHeader(t string) bool {
 	s := strings.TrimLeft(t, "- ")
 	hasPrefixFold := func(p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
 	return hasPrefixFold("Original Message") || hasPrefixFold("Forwarded message")
+}
+
+// otherQuoteMarks quote a message in some mailers instead of '>'. A line
+// opening with one is taken for a quote only in a run that a "... wrote:"
+// line introduces: alone, '|' opens table rows and ')' smileys.
+var otherQuoteMarks = []string{"|", ")", "--]"}
+
+// nextMark returns the other quote mark (see otherQuoteMarks) that the
+// first non-blank line from i opens with, or "".
+func nextMark(a *Analysis, i int) string {
+	for ; i < len(a.Lines); i++ {
+		t := strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t")
+		if trimRightSpace(t) == "" {
+			continue
+		}
+		for _, m := range otherQuoteMarks {
+			if strings.HasPrefix(t, m) {
+				return m
+			}
+		}
+		return ""
+	}
+	return ""
 }
 
 func nextQuoted(a *Analysis, i int) bool {
