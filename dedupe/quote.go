@@ -16,8 +16,9 @@ import (
 // the end, unless the reply wrote nothing above the header (past its first
 // line, a subject) and the original is '>'-marked: then the marks say what
 // is quoted, and the reply follows below. A reply is judged on what it
-// adds, so these lines are left out of its similarity to other documents
-// and matched as whole passages against earlier ones.
+// adds, so these lines are left out of its similarity to other documents;
+// '>' runs are matched as whole passages against earlier ones, the rest
+// loses only exact repeats (see Cross.repeats).
 func QuotedLines(a *Analysis, dst []bool) []bool {
 	dst = slices.Grow(dst[:0], len(a.Lines))[:len(a.Lines)]
 	clear(dst)
