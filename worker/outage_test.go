@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,11 +203,21 @@ func TestOutputStreamOutage(t *testing.T) {
 	for _, policy := range []string{OutagePause, OutageRetry} {
 		t.Run(policy, func(t *testing.T) {
 			s := startServer(t)
+			ctx := context.Background()
+			// The streams exist, and the worker may not create them: a
+			// deleted output stream is then an outage it cannot end
+			// (with create_streams it would create the stream again; see
+			// TestOutputStreamDeletedIsCreatedAgain).
+			creating := testConfig()
+			_, js0 := connect(t, s)
+			if _, err := creating.ensure(ctx, js0); err != nil {
+				t.Fatal(err)
+			}
 			cfg := testConfig()
+			cfg.CreateStreams = false
 			cfg.Outage = policy
 			cfg.PublishTimeout = time.Second
 			r, js := warmWorker(t, s, cfg)
-			ctx := context.Background()
 
 			if err := js.DeleteStream(ctx, cfg.OutputStream); err != nil {
 				t.Fatal(err)
@@ -216,7 +227,7 @@ func TestOutputStreamOutage(t *testing.T) {
 				waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
 			}
 			time.Sleep(cfg.worstRedelivery() + time.Second)
-			if _, err := cfg.ensure(ctx, js); err != nil { // the output stream again, empty
+			if _, err := creating.ensure(ctx, js); err != nil { // the output stream again, empty
 				t.Fatal(err)
 			}
 			if policy == OutageRetry {
@@ -378,4 +389,32 @@ func testStorageFull(t *testing.T, onServer bool, code jetstream.ErrorCode) {
 	}
 	waitFor(t, "13 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
 	wantResumed(t, r, js, cfg, 13)
+}
+
+// TestOutputStreamDeletedIsCreatedAgain: an operator deletes the output
+// stream under a running worker. With create_streams the worker creates it
+// again, as start-up would, and the documents that arrive after it are all
+// answered there; none is dead-lettered.
+func TestOutputStreamDeletedIsCreatedAgain(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	publishDoc(t, js, "docs.raw.demo", map[string]any{"id": "before", "text": "The first document, answered before the stream goes."})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	if err := js.DeleteStream(context.Background(), cfg.OutputStream); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		publishDoc(t, js, "docs.raw.demo", map[string]any{"id": fmt.Sprint("after-", i), "text": fmt.Sprintf("Document %d of five, sent after the output stream was deleted.", i)})
+	}
+	waitFor(t, "the five in a new output stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 5 })
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if !strings.HasPrefix(o.subject, "docs.clean.") {
+			t.Errorf("%s: %s", o.subject, o.data)
+		}
+	}
+	if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("dead_letter")); got != 0 {
+		t.Errorf("%v dead letters", got)
+	}
 }

@@ -31,6 +31,15 @@ func (c Config) consumerConfig() jetstream.ConsumerConfig {
 	}
 }
 
+// outputStreamConfig is the output stream create_streams makes.
+func (c Config) outputStreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name: c.OutputStream, Description: "winnow output: clean, duplicate, rejected and dead-letter records",
+		Subjects: c.outputSubjects(), Storage: jetstream.FileStorage, Replicas: c.Replicas,
+		Duplicates: c.DuplicateWindow,
+	}
+}
+
 // ensure creates or updates the streams and the consumer when configured
 // to, else checks they exist, and returns the consumer.
 func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
@@ -42,11 +51,7 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		}); err != nil {
 			return nil, fmt.Errorf("worker: create input stream %s: %w", c.InputStream, err)
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name: c.OutputStream, Description: "winnow output: clean, duplicate, rejected and dead-letter records",
-			Subjects: c.outputSubjects(), Storage: jetstream.FileStorage, Replicas: c.Replicas,
-			Duplicates: c.DuplicateWindow,
-		}); err != nil {
+		if _, err := js.CreateOrUpdateStream(ctx, c.outputStreamConfig()); err != nil {
 			return nil, fmt.Errorf("worker: create output stream %s: %w", c.OutputStream, err)
 		}
 		cons, err := js.CreateOrUpdateConsumer(ctx, c.InputStream, c.consumerConfig())
