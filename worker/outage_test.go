@@ -398,16 +398,11 @@ func testStorageFull(t *testing.T, onServer bool, code jetstream.ErrorCode) {
 func TestOutputStreamDeletedIsCreatedAgain(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
-	r := startWorker(t, s, cfg)
-	_, js := connect(t, s)
-	publishDoc(t, js, "docs.raw.demo", map[string]any{"id": "before", "text": "The first document, answered before the stream goes."})
-	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	r, js := warmWorker(t, s, cfg)
 	if err := js.DeleteStream(context.Background(), cfg.OutputStream); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 5 {
-		publishDoc(t, js, "docs.raw.demo", map[string]any{"id": fmt.Sprint("after-", i), "text": fmt.Sprintf("Document %d of five, sent after the output stream was deleted.", i)})
-	}
+	publishDocs(t, js, 3, 8)
 	waitFor(t, "the five in a new output stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 5 })
 	for _, o := range readOutputs(t, js, cfg.OutputStream) {
 		if !strings.HasPrefix(o.subject, "docs.clean.") {
