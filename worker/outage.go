@@ -269,21 +269,12 @@ func (w *Worker) untilAnswered(m *message, f func() error) (handed bool, err err
 }
 
 // probeDependencies is the outage probe: the output stream answers (its
-// leader gives its info) and, with state: kv, the dedupe bucket takes a
-// new key (SharedMemory.Probe). With create_streams, an output stream that
-// is gone (deleted under the running worker) is created again, as at
-// start-up; the probe only creates, so a stream that exists keeps whatever
-// limits an operator gave it.
+// leader gives its info; see checkOutputStream, which with create_streams
+// makes it again when it is gone) and, with state: kv, the dedupe bucket
+// takes a new key (SharedMemory.Probe).
 func (w *Worker) probeDependencies(ctx context.Context) error {
-	if _, err := w.js.Stream(ctx, w.cfg.OutputStream); err != nil {
-		if !w.cfg.CreateStreams || !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("output stream %s: %w", w.cfg.OutputStream, err)
-		}
-		_, cerr := w.js.CreateStream(ctx, w.cfg.outputStreamConfig())
-		if cerr != nil && !errors.Is(cerr, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("output stream %s: %w; creating it again: %v", w.cfg.OutputStream, err, cerr)
-		}
-		w.log.Warn("output stream is gone; creating it again", zap.String("stream", w.cfg.OutputStream))
+	if _, err := w.checkOutputStream(ctx); err != nil {
+		return fmt.Errorf("output stream %s: %w", w.cfg.OutputStream, err)
 	}
 	if w.stateProbe != nil {
 		if err := w.stateProbe(ctx); err != nil {

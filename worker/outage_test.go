@@ -396,20 +396,34 @@ func testStorageFull(t *testing.T, onServer bool, code jetstream.ErrorCode) {
 // again, as start-up would, and the documents that arrive after it are all
 // answered there; none is dead-lettered.
 func TestOutputStreamDeletedIsCreatedAgain(t *testing.T) {
-	s := startServer(t)
-	cfg := testConfig()
-	r, js := warmWorker(t, s, cfg)
-	if err := js.DeleteStream(context.Background(), cfg.OutputStream); err != nil {
-		t.Fatal(err)
-	}
-	publishDocs(t, js, 3, 8)
-	waitFor(t, "the five in a new output stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 5 })
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		if !strings.HasPrefix(o.subject, "docs.clean.") {
-			t.Errorf("%s: %s", o.subject, o.data)
-		}
-	}
-	if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("dead_letter")); got != 0 {
-		t.Errorf("%v dead letters", got)
+	// The publish that finds no stream creates it (recreateOutput) under
+	// either policy. Before, under pause the outage probe created it after
+	// the document had been nak'ed, and under retry nothing did: every
+	// record and dead letter was nak'ed until a restart.
+	for _, policy := range []string{OutagePause, OutageRetry} {
+		t.Run(policy, func(t *testing.T) {
+			s := startServer(t)
+			cfg := testConfig()
+			cfg.Outage = policy
+			r, js := warmWorker(t, s, cfg)
+			if err := js.DeleteStream(context.Background(), cfg.OutputStream); err != nil {
+				t.Fatal(err)
+			}
+			publishDocs(t, js, 3, 8)
+			waitFor(t, "the five in a new output stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 5 })
+			for _, o := range readOutputs(t, js, cfg.OutputStream) {
+				if !strings.HasPrefix(o.subject, "docs.clean.") {
+					t.Errorf("%s: %s", o.subject, o.data)
+				}
+			}
+			if got := testutil.ToFloat64(r.w.metrics.documents.WithLabelValues("dead_letter")); got != 0 {
+				t.Errorf("%v dead letters", got)
+			}
+			// The publish that found no stream is sent again once the stream
+			// is made: no document spends a delivery on it.
+			if got := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues("publish")); got != 0 {
+				t.Errorf("%v naks after a failed publish", got)
+			}
+		})
 	}
 }

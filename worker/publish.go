@@ -22,9 +22,11 @@ type jsPublisher struct {
 }
 
 func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) error {
-	ctx, cancel := context.WithTimeout(ctx, p.w.cfg.PublishTimeout)
-	defer cancel()
-	ack, err := p.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: body, Header: h}, jetstream.WithMsgID(msgID))
+	m := &nats.Msg{Subject: subject, Data: body, Header: h}
+	ack, err := p.send(ctx, m, msgID)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) && p.w.recreateOutput(ctx) {
+		ack, err = p.send(ctx, m, msgID)
+	}
 	if errors.Is(err, nats.ErrMaxPayload) {
 		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
@@ -38,6 +40,13 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 		p.w.metrics.duplicateAck()
 	}
 	return nil
+}
+
+// send publishes m once, waiting up to publish_timeout for its PubAck.
+func (p *jsPublisher) send(ctx context.Context, m *nats.Msg, msgID string) (*jetstream.PubAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.w.cfg.PublishTimeout)
+	defer cancel()
+	return p.js.PublishMsg(ctx, m, jetstream.WithMsgID(msgID))
 }
 
 // errNoRoom marks a publish the output stream refused for want of room:

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 )
 
 // outputSubjects are the output stream's subjects.
@@ -71,4 +74,63 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		return nil, fmt.Errorf("worker: consumer %s on %s: %w", c.Durable, c.InputStream, err)
 	}
 	return cons, nil
+}
+
+// checkOutputStream asks for the output stream's info and, with
+// create_streams, creates the stream again when it is gone (deleted under
+// the running worker), as start-up would. It only creates: a stream that
+// exists keeps whatever limits an operator gave it. created reports that
+// this call made it.
+func (w *Worker) checkOutputStream(ctx context.Context) (created bool, err error) {
+	_, err = w.js.Stream(ctx, w.cfg.OutputStream)
+	if err == nil || !w.cfg.CreateStreams || !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false, err
+	}
+	_, cerr := w.js.CreateStream(ctx, w.cfg.outputStreamConfig())
+	if errors.Is(cerr, jetstream.ErrStreamNameAlreadyInUse) {
+		return false, nil // another replica made it first
+	}
+	if cerr != nil {
+		return false, fmt.Errorf("%w; creating it again: %v", err, cerr)
+	}
+	w.log.Warn("output stream is gone; created it again", zap.String("stream", w.cfg.OutputStream))
+	return true, nil
+}
+
+// outputRecheck serializes the handlers' looks for a deleted output stream
+// after a publish nothing answered (see recreateOutput); a look done less
+// than outputRecheckEvery ago answers for the handlers that waited on it.
+type outputRecheck struct {
+	mu      sync.Mutex
+	done    time.Time // when the last look ended
+	created bool      // what it found
+}
+
+const outputRecheckEvery = time.Second
+
+// recreateOutput reports whether the output stream, after a publish to it
+// found no stream, was gone and has now been created again (create_streams
+// on): the caller publishes once more, and the document spends no
+// delivery on it. (Under outage: pause the outage probe would create the
+// stream too, but only after the publish had failed and its document been
+// nak'ed; under retry nothing else would, and every record and dead letter
+// would be nak'ed until a restart.)
+func (w *Worker) recreateOutput(ctx context.Context) bool {
+	if !w.cfg.CreateStreams {
+		return false
+	}
+	rc := &w.outRecheck
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if time.Since(rc.done) < outputRecheckEvery {
+		return rc.created
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	defer cancel()
+	created, err := w.checkOutputStream(ctx)
+	if err != nil {
+		w.log.Warn("output stream not reachable", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
+	}
+	rc.done, rc.created = time.Now(), created
+	return created
 }

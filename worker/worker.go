@@ -31,6 +31,7 @@ type Worker struct {
 	stateProbe  func(context.Context) error // see WatchState
 	js          jetstream.JetStream         // set by Run (JetStream)
 	stopping    <-chan struct{}             // closed when Run's context ends
+	outRecheck  outputRecheck               // see recreateOutput
 
 	consuming atomic.Bool
 }
