@@ -155,6 +155,8 @@ type Cross struct {
 	// closing is the first line of the document's closing zone (see
 	// ClosingStart).
 	closing int
+	// self is the document's own earlier commit (a redelivery), 0 if none.
+	self DocRef
 }
 
 // blockLookup is a Memory.Block answer.
@@ -207,6 +209,7 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		pf.Prefetch(x.lookup, nil)
 	}
 	x.closing = ClosingStart(a)
+	x.self, _ = x.mem.CommitOf(id)
 	for i := range a.Lines {
 		l := &a.Lines[i]
 		if !a.Kept(i) || x.quoted[i] || l.W1 == l.W0 {
@@ -292,7 +295,7 @@ func (x *Cross) covered(id string, a *Analysis) (string, float64, bool) {
 			return
 		}
 		n := a.Lines[i].NWords()
-		if l := x.lines[i]; max(b.info.Docs, l.info.Docs) > x.opts.BoilerplateDocs {
+		if l := x.lines[i]; max(x.others(b.info), x.others(l.info)) > x.opts.BoilerplateDocs {
 			total -= n // a trailer's line is boilerplate in any paragraph
 			return
 		}
@@ -352,11 +355,26 @@ func (x *Cross) recurring(id string, fp uint64, a *Analysis, i int) bool {
 	}
 	b, ok := x.mem.Block(fp)
 	x.lines[i] = blockLookup{b, ok}
-	if !ok || b.Docs < x.opts.RecurringDocs {
+	if !ok || x.others(b) < x.opts.RecurringDocs {
 		return false
 	}
 	first, _, _ := x.mem.Doc(b.First)
 	return first != id
+}
+
+// others is how many documents other than the one being decided hold
+// block b. A redelivered document committed every block Decide looks up
+// (kept, unquoted, long enough: see commitSet), so its own commit is among
+// b's holders when b's first holder is not later than it; without this a
+// redelivery would find its own lines one holder more recurring, and its
+// sketch, made of fewer words, could match what the first delivery's did
+// not. (A document sent again under its id with other text is counted one
+// holder short on the blocks its first version lacked.)
+func (x *Cross) others(b BlockInfo) int {
+	if x.self != 0 && b.Docs > 0 && b.First <= x.self {
+		return b.Docs - 1
+	}
+	return b.Docs
 }
 
 // duplicate finds the most similar earlier document among the LSH

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // DocRef names a remembered document by its position in the stream (1 for
@@ -34,6 +36,10 @@ type Memory interface {
 	Doc(ref DocRef) (id string, sk *Sketch, ok bool)
 	// Commit records a document and returns its reference.
 	Commit(c *Commit) DocRef
+	// CommitOf returns the reference of id's latest commit inside the
+	// window: a document redelivered after its commit finds it, so that
+	// its decision does not count its own commit among a block's holders.
+	CommitOf(id string) (DocRef, bool)
 	// Claim records id as the owner of a content key unless another
 	// document owns it already, and returns the owner. Claims are
 	// idempotent: a redelivered document finds its own claim. The error is
@@ -115,7 +121,8 @@ type memory struct {
 	blocks   *genTable
 	shingles *genTable
 	bands    *genTable
-	docs     []memDoc // ring indexed by ref % MaxDocs
+	ids      *genTable // idKey -> the document's latest commit
+	docs     []memDoc  // ring indexed by ref % MaxDocs
 	claims   map[uint64]claim
 	prune    int // claims map size at which expired claims are swept
 }
@@ -140,6 +147,7 @@ func NewMemory(o MemoryOptions) Memory {
 		blocks:   newGenTable(max(o.MaxBlocks, 1024)),
 		shingles: newGenTable(max(o.MaxShingles, 1024)),
 		bands:    newGenTable(max(o.MaxDocs*Bands, 1024)),
+		ids:      newGenTable(max(o.MaxDocs, 1024)),
 		docs:     make([]memDoc, min(o.MaxDocs, 1<<16)),
 		claims:   map[uint64]claim{},
 		prune:    2 * o.MaxDocs,
@@ -255,6 +263,7 @@ func (m *memory) Commit(c *Commit) DocRef {
 		m.blocks.rotate()
 		m.shingles.rotate()
 		m.bands.rotate()
+		m.ids.rotate()
 		m.genStart = ref
 	}
 	if len(m.docs) < m.opts.MaxDocs && int(ref) >= len(m.docs) {
@@ -289,7 +298,33 @@ func (m *memory) Commit(c *Commit) DocRef {
 	if c.Sketched {
 		m.putRefs(m.bands, c.Bands[:], ref)
 	}
+	v, _ := m.ids.upsert(idKey(c.ID))
+	*v = uint64(ref)
 	return ref
+}
+
+// idKey is the ids table's key for a document id.
+func idKey(id string) uint64 { return xxhash.Sum64String(id) }
+
+// CommitOf looks id up among the window's commits: the young
+// generation's entry is the later one. A hash collision between two ids is
+// caught by comparing the id the reference names.
+func (m *memory) CommitOf(id string) (DocRef, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	y, o, yok, ook := m.ids.get(idKey(id))
+	for _, c := range [2]struct {
+		ref DocRef
+		ok  bool
+	}{{DocRef(y), yok}, {DocRef(o), ook}} {
+		if !c.ok || !m.live(c.ref) {
+			continue
+		}
+		if d := &m.docs[int(uint64(c.ref)%uint64(len(m.docs)))]; d.ref == c.ref && d.id == id {
+			return c.ref, true
+		}
+	}
+	return 0, false
 }
 
 // putRefs records ref under each key of a table of document references

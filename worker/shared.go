@@ -290,6 +290,8 @@ func (s *SharedMemory) Doc(ref dedupe.DocRef) (string, *dedupe.Sketch, bool) {
 	return s.local.Doc(ref)
 }
 
+func (s *SharedMemory) CommitOf(id string) (dedupe.DocRef, bool) { return s.local.CommitOf(id) }
+
 // Commit applies the commit locally and replicates it through the bucket.
 func (s *SharedMemory) Commit(c *dedupe.Commit) dedupe.DocRef {
 	ref := s.local.Commit(c)

@@ -54,6 +54,12 @@ func TestSharedMemoryReplicates(t *testing.T) {
 	a, b := open(), open()
 	a.Commit(&dedupe.Commit{ID: "doc-a", Blocks: []uint64{4242}})
 	waitFor(t, "replication to b", func() bool { _, ok := b.Block(4242); return ok })
+	// A document redelivered to another replica after its commit finds it.
+	if ref, ok := b.CommitOf("doc-a"); !ok {
+		t.Fatal("b does not know doc-a's commit")
+	} else if id, _, _ := b.Doc(ref); id != "doc-a" {
+		t.Fatalf("b's CommitOf(doc-a) names %q", id)
+	}
 	if owner, err := a.Claim(7, "doc-a"); err != nil || owner != "doc-a" {
 		t.Fatalf("claim on a: %q %v", owner, err)
 	}

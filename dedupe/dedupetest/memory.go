@@ -82,6 +82,24 @@ func TestMemory(t *testing.T, newMemory NewMemory) {
 			t.Fatalf("Claim(100, b) = %q %v", owner, err)
 		}
 	})
+	t.Run("a document's latest commit is found by its id", func(t *testing.T) {
+		m := newMemory(t, opts)
+		if _, ok := m.CommitOf("a"); ok {
+			t.Fatal("empty memory knows a commit")
+		}
+		first := m.Commit(&dedupe.Commit{ID: "a"})
+		m.Commit(&dedupe.Commit{ID: "b"})
+		if ref, ok := m.CommitOf("a"); !ok || ref != first {
+			t.Fatalf("CommitOf(a) = %v %v, want %v", ref, ok, first)
+		}
+		again := m.Commit(&dedupe.Commit{ID: "a"}) // redelivered and committed again
+		if ref, ok := m.CommitOf("a"); !ok || ref != again || again == first {
+			t.Fatalf("CommitOf(a) = %v %v after a second commit %v", ref, ok, again)
+		}
+		if _, ok := m.CommitOf("c"); ok {
+			t.Fatal("CommitOf(c) found a document never committed")
+		}
+	})
 	t.Run("the window forgets old documents", func(t *testing.T) {
 		m := newMemory(t, dedupe.MemoryOptions{MaxDocs: 4, MaxBlocks: 1 << 10, MaxShingles: 1 << 10})
 		for i := 0; i < 10; i++ {
@@ -92,6 +110,12 @@ func TestMemory(t *testing.T, newMemory NewMemory) {
 		}
 		if _, ok := m.Block(1009); !ok {
 			t.Fatal("block of the newest document forgotten")
+		}
+		if _, ok := m.CommitOf("d0"); ok {
+			t.Fatal("commit of the first of 10 documents found with a 4-document window")
+		}
+		if _, ok := m.CommitOf("d9"); !ok {
+			t.Fatal("commit of the newest document forgotten")
 		}
 	})
 }
