@@ -35,6 +35,30 @@ func TestRenderBlankLinesAroundRemovals(t *testing.T) {
 	}
 }
 
+// TestCutsLeaveOneSpace: a span cut out of a line (redact with nothing
+// written in its place) leaves one space between the words around it, and
+// none at the start or end of the line.
+func TestCutsLeaveOneSpace(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Moderation.Blocklist.Phrases = []string{"forbidden topic"}
+	cfg.Moderation.Blocklist.Action = moderate.ActionRedact
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"The forbidden topic came up.", "The came up."},
+		{"Forbidden topic at the start of it", "at the start of it"},
+		{"  forbidden topic   indented here", "  indented here"},
+		{"It ends with the forbidden topic", "It ends with the"},
+	} {
+		_, rec, _ := p.Process(schemas.Document{ID: "c", Text: tt.in})
+		if rec.Text != tt.want {
+			t.Errorf("%q -> %q, want %q", tt.in, rec.Text, tt.want)
+		}
+	}
+}
+
 func TestModerationOutcomes(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Moderation.Blocklist.Phrases = []string{"forbidden topic"}

@@ -123,7 +123,9 @@ func render(dst []byte, a *dedupe.Analysis, cuts []Cut) ([]byte, int) {
 }
 
 // cutLine returns the line with every cut inside it removed; the text around
-// a cut is joined with one space where both sides are non-space.
+// a cut is joined with one space (added where both sides are non-space,
+// the second of two dropped), and a cut at the start of a line takes the
+// spaces after it.
 func cutLine(text string, line dedupe.Span, cuts []Cut) string {
 	var b strings.Builder
 	pos := line.Start
@@ -138,9 +140,14 @@ func cutLine(text string, line dedupe.Span, cuts []Cut) string {
 		if e > pos {
 			pos = e
 		}
-		if c.Replace != "" {
+		switch {
+		case c.Replace != "":
 			b.WriteString(c.Replace)
-		} else if b.Len() > 0 && pos < line.End && !isSpaceByte(b.String()[b.Len()-1]) && !isSpaceByte(text[pos]) {
+		case b.Len() == 0 || isSpaceByte(b.String()[b.Len()-1]):
+			for pos < line.End && isSpaceByte(text[pos]) {
+				pos++ // one space stands where the cut was, none at the start of a line
+			}
+		case pos < line.End && !isSpaceByte(text[pos]):
 			b.WriteByte(' ')
 		}
 	}
