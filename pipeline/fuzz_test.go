@@ -1,0 +1,80 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/winnow-dev/winnow/moderate"
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+// FuzzProcess runs a stream of documents (the input split at '\x00')
+// through one pipeline with every stage on and every kind of cut
+// (redacted e-mail, phone, card and blocklisted phrases, dropped
+// boilerplate), committing each, and checks the record: valid UTF-8 text,
+// removals in order, inside the input, not overlapping, each quoting its
+// span (a redaction its mask); stats that match; JSON that round-trips.
+func FuzzProcess(f *testing.F) {
+	for _, s := range []string{
+		"Reach me at jane@example.com or +1 (555) 010-2030.\nCard 4111 1111 1111 1111 thanks\x00Reach me at jane@example.com",
+		"Subscribe for free today!\nThe forbidden topic came up twice.\n\nThe forbidden topic came up twice.\x00Buy now, 50% off!",
+		"Caption of the photo&#xa0;here\nCaption of the photo here\n> quoted line of a reply here\n-- \nsig",
+		"line one of a story that repeats itself\nline two\x00line one of a story that repeats itself\nline two…",
+	} {
+		f.Add(s)
+	}
+	cfg := DefaultConfig()
+	cfg.Moderation.PII = moderate.PIIPolicy{Enabled: true, Email: moderate.ActionRedact, Phone: moderate.ActionRedact, Card: moderate.ActionRedact}
+	cfg.Moderation.Blocklist.Phrases = []string{"forbidden topic", "a"}
+	cfg.Moderation.Blocklist.Action = moderate.ActionRedact
+	cfg.Moderation.Boilerplate.Enabled = true
+	f.Fuzz(func(t *testing.T, in string) {
+		p, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, text := range strings.Split(strings.ToValidUTF8(in, "\uFFFD"), "\x00") {
+			id := fmt.Sprint("d", i)
+			_, rec, err := p.Process(schemas.Document{ID: id, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRecord(t, text, rec)
+			p.Commit()
+		}
+	})
+}
+
+func checkRecord(t *testing.T, in string, rec schemas.Record) {
+	t.Helper()
+	if !utf8.ValidString(rec.Text) {
+		t.Fatalf("record text %q is not valid UTF-8", rec.Text)
+	}
+	if rec.Stats.BytesIn != len(in) || rec.Stats.BytesOut != len(rec.Text) {
+		t.Fatalf("stats %+v for %d bytes in, %d out", rec.Stats, len(in), len(rec.Text))
+	}
+	end := 0
+	for _, r := range rec.Removed {
+		if r.Offset < end || r.Length < 0 || r.Offset+r.Length > len(in) {
+			t.Fatalf("removal %+v: outside the %d-byte input or overlapping the one before (ending at %d)", r, len(in), end)
+		}
+		end = r.Offset + r.Length
+		if span := in[r.Offset:end]; r.Text != span && r.Action != string(moderate.ActionRedact) {
+			t.Fatalf("removal %+v quotes %q, its span is %q", r, r.Text, span)
+		}
+		if r.Reason == "" {
+			t.Fatalf("removal %+v without a reason", r)
+		}
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back schemas.Record
+	if err := json.Unmarshal(b, &back); err != nil || back.Text != rec.Text || len(back.Removed) != len(rec.Removed) {
+		t.Fatalf("record does not round-trip through JSON: %v", err)
+	}
+}
