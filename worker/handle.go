@@ -24,6 +24,8 @@ type message struct {
 	data      []byte
 	header    nats.Header
 	delivered int       // 1 on first delivery
+	seq       uint64    // the input's stream sequence, 0 when unknown (core NATS)
+	settled   bool      // set once its outcome is durable (see copies)
 	published time.Time // zero when unknown
 	dlqID     string    // stable id for a dead letter of an input without a document id
 
@@ -48,7 +50,13 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	w.metrics.received(len(m.data), m.delivered)
 
 	if m.delivered > w.cfg.MaxDeliver {
-		w.deadLetter(ctx, m, schemas.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without an outcome (max_deliver %d)", m.delivered, w.cfg.MaxDeliver), headerID(m.header))
+		id := headerID(m.header)
+		if id == "" { // the dead letter names its document when it can
+			if doc, err := decodeInput(m.data, m.header, w.cfg.MaxDocBytes); err == nil {
+				id = doc.ID
+			}
+		}
+		w.deadLetter(ctx, m, schemas.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without an outcome (max_deliver %d)", m.delivered, w.cfg.MaxDeliver), id)
 		return
 	}
 	doc, err := decodeInput(m.data, m.header, w.cfg.MaxDocBytes)
@@ -112,6 +120,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	// this point is judged as the first time, and one after it finds its own
 	// commit and is not taken for a duplicate of itself.
 	pend.Commit()
+	m.settled = true
 	if err := m.ack(); err != nil {
 		// The record is durable; a redelivery will find it a duplicate.
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))
@@ -184,6 +193,7 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 		_ = m.nak(w.cfg.backoff(m.delivered))
 		return
 	}
+	m.settled = true
 	if err := m.term(string(reason)); err != nil {
 		w.log.Warn("term failed", zap.Error(err))
 	}

@@ -32,6 +32,7 @@ type Metrics struct {
 	pausedNow     prometheus.Gauge
 	pauses        prometheus.Counter
 	pausedSeconds prometheus.Counter
+	copies        *prometheus.CounterVec
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -70,12 +71,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Outages intake was paused for."}),
 		pausedSeconds: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_paused_seconds_total",
 			Help: "Time intake spent paused (counted when each outage ends)."}),
+		copies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_copies_total",
+			Help: "Second copies of an input that got no outcome of their own: held (another handler held the input) or settled (its outcome was durable already)."}, []string{"state"}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pauses, m.pausedSeconds)
+		m.pausedNow, m.pauses, m.pausedSeconds, m.copies)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -85,6 +88,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
+	m.copies.WithLabelValues("held")
+	m.copies.WithLabelValues("settled")
 	for _, r := range []string{dedupe.RuleExact, dedupe.RuleNear, dedupe.RuleBlocks} {
 		m.duplicates.WithLabelValues(r)
 	}
@@ -96,6 +101,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.removed.WithLabelValues(r)
 	}
 	return m
+}
+
+func (m *Metrics) copy(state string) {
+	if m != nil {
+		m.copies.WithLabelValues(state).Inc()
+	}
 }
 
 func (m *Metrics) inProgressAck() {

@@ -196,9 +196,10 @@ func TestStateOutage(t *testing.T) {
 // so that records and dead letters alike find no stream. Under the pause
 // policy the worker holds them, spends no delivery, and cleans every one
 // once the stream is back. Under the retry policy they use up their
-// deliveries and end as max_deliveries dead letters (and a copy
-// redelivered while the handlers were stuck may get a record beside its
-// dead letter: the retry policy's weakness that pause avoids).
+// deliveries and end as max_deliveries dead letters, or as records when a
+// copy still within max_deliver is handled once the stream is back: one
+// outcome each, however many copies of an input the naks made (see
+// copies).
 func TestOutputStreamOutage(t *testing.T) {
 	for _, policy := range []string{OutagePause, OutageRetry} {
 		t.Run(policy, func(t *testing.T) {
@@ -241,9 +242,22 @@ func TestOutputStreamOutage(t *testing.T) {
 					info, err := cons.Info(ctx)
 					return err == nil && info.AckFloor.Stream == 13 && info.NumAckPending == 0
 				}, func() string { return consumerState(js, cfg) })
-				if _, outcomes := outcomesByID(t, js, cfg); outcomes["dead_letter"] == 0 {
+				byID, outcomes := outcomesByID(t, js, cfg)
+				if outcomes["dead_letter"] == 0 {
 					t.Fatalf("retry policy: outcomes %v, want max_deliveries dead letters", outcomes)
 				}
+				// One outcome each: a copy of an input a handler held or had
+				// settled gets none of its own (see copies).
+				if len(byID) != 10 {
+					t.Fatalf("outcomes for %d ids, want 10: %v", len(byID), byID)
+				}
+				for id, n := range byID {
+					if n != 1 {
+						t.Errorf("%s: %d outcomes", id, n)
+					}
+				}
+				t.Logf("outcomes %v; copies held %v, settled %v", outcomes,
+					testutil.ToFloat64(r.w.metrics.copies.WithLabelValues("held")), testutil.ToFloat64(r.w.metrics.copies.WithLabelValues("settled")))
 				return
 			}
 			waitExplained(t, "10 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 10 },

@@ -32,6 +32,7 @@ type Worker struct {
 	js          jetstream.JetStream         // set by Run (JetStream)
 	stopping    <-chan struct{}             // closed when Run's context ends
 	outRecheck  outputRecheck               // see recreateOutput
+	copies      *copies                     // JetStream: inputs held and settled lately
 
 	consuming atomic.Bool
 }
@@ -133,6 +134,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return err
 	}
 	w.pub = &jsPublisher{js: js, w: w}
+	w.copies = newCopies(4 * w.cfg.MaxAckPending)
 	pull := func() (jetstream.MessagesContext, error) {
 		return cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.PullHeartbeat(pullHeartbeat))
 	}
@@ -166,9 +168,20 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 			var pend pipeline.Pending
 			ka := newKeepAlive(w.cfg.AckWait/2, w.log, w.metrics)
 			for msg := range work {
+				m := w.fromJetStream(msg)
+				switch w.copies.take(m) {
+				case copyHeld:
+					w.metrics.copy("held")
+					continue
+				case copySettled:
+					w.metrics.copy("settled")
+					_ = msg.Ack()
+					continue
+				}
 				ka.start(msg.InProgress)
-				w.handle(hctx, pipes, &pend, w.fromJetStream(msg))
+				w.handle(hctx, pipes, &pend, m)
 				ka.stop()
+				w.copies.done(m)
 			}
 		}()
 	}
@@ -270,6 +283,7 @@ func (w *Worker) fromJetStream(msg jetstream.Msg) *message {
 		m.delivered = int(md.NumDelivered)
 		m.published = md.Timestamp
 		m.dlqID = seqID(md.Stream, md.Sequence.Stream)
+		m.seq = md.Sequence.Stream
 	}
 	return m
 }
