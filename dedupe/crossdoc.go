@@ -179,10 +179,11 @@ func NewCross(o CrossOptions, k int, mem Memory) (*Cross, error) {
 	return &Cross{opts: o, k: k, mem: mem, norm: NewNormalizer(), counts: map[DocRef]int{}}, nil
 }
 
-// Decide judges document id (analysed in a) against the memory. A near
-// duplicate of an earlier document (by its sketch, else by the blocks it
-// repeats: see covered) is decided first: d.DuplicateOf is set and nothing
-// else changes. Otherwise blocks that repeat an earlier document's, and
+// Decide judges document id (analysed in a) against the memory. A
+// duplicate of an earlier document (an exact copy of one that committed,
+// by its claim; else by its sketch, else by the blocks it repeats: see
+// covered; else an exact copy of one that committed nothing) is decided
+// first: d.DuplicateOf is set and nothing else changes. Otherwise blocks that repeat an earlier document's, and
 // quoted passages contained in one, are removed from a as cross_repeat.
 // The decision's Commit is for the caller to pass to Memory.Commit once
 // the output is durable (never for a duplicate).
@@ -226,19 +227,27 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 		}
 	}
 	x.sh = Shingles(x.own, x.k, x.sh[:0])
+	owner := "" // of the content, when another document claimed it first
 	if len(x.all) >= x.opts.MinBlockWords {
 		// An exact copy is settled by a claim on its content (all its kept,
 		// unquoted words: not the own text, which depends on what the
 		// memory holds), atomically in a shared memory: two copies in
 		// flight on two workers cannot both be the original.
-		owner, err := x.mem.Claim(Combine(x.all), id)
+		o, err := x.mem.Claim(Combine(x.all), id)
 		if err != nil {
 			d.Err = err
 			return
 		}
-		if owner != id {
-			d.DuplicateOf, d.Similarity, d.Rule = owner, 1, RuleExact
-			return
+		if o != id {
+			if _, ok := x.mem.CommitOf(o); ok {
+				d.DuplicateOf, d.Similarity, d.Rule = o, 1, RuleExact
+				return
+			}
+			// The owner committed nothing: a copy still in flight, or
+			// one found a duplicate itself (or rejected). An original
+			// the rules below find is named instead of such a copy;
+			// failing that, the owner is.
+			owner = o
 		}
 	}
 	if len(x.sh) >= x.opts.MinDupShingles {
@@ -254,6 +263,10 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	}
 	if dupID, sim, ok := x.covered(id, a); ok {
 		d.DuplicateOf, d.Similarity, d.Rule = dupID, sim, RuleBlocks
+		return
+	}
+	if owner != "" {
+		d.DuplicateOf, d.Similarity, d.Rule = owner, 1, RuleExact
 		return
 	}
 	x.repeats(id, a)

@@ -223,6 +223,28 @@ func TestCopyTheSketchesMiss(t *testing.T) {
 	}
 }
 
+// TestCopyOfADuplicateNamesTheOriginal: an exact copy of a document that
+// was itself a duplicate (so committed nothing) names the original that
+// document repeats, not the copy it was made from; an exact copy of an
+// original is still an exact duplicate of it. (FuzzCross found the first:
+// the copy's claim named the duplicate.)
+func TestCopyOfADuplicateNamesTheOriginal(t *testing.T) {
+	st := reutersStories(t, 2, 1500)
+	x := newCross(t)
+	page := st[0].Title + "\n\n" + st[0].Body + "\n\n" + st[1].Body
+	x.feed("page", page)
+	if _, d := x.feed("part", st[0].Body); d.DuplicateOf != "page" {
+		t.Fatalf("a story of the page: duplicate_of %q (%s)", d.DuplicateOf, d.Rule)
+	}
+	_, d := x.feed("copy-of-part", st[0].Body)
+	if d.DuplicateOf != "page" || d.Rule == dedupe.RuleExact || d.Similarity < 0.8 {
+		t.Errorf("a copy of a duplicate: duplicate_of %q, rule %q, similarity %.2f; want the page, not its exact copy", d.DuplicateOf, d.Rule, d.Similarity)
+	}
+	if _, d := x.feed("copy-of-page", page); d.DuplicateOf != "page" || d.Rule != dedupe.RuleExact || d.Similarity != 1 {
+		t.Errorf("a copy of the page: duplicate_of %q, rule %q, similarity %.2f; want page, exact, 1", d.DuplicateOf, d.Rule, d.Similarity)
+	}
+}
+
 // TestSignatureIsNobodysContent: two short mails from one sender, or two
 // one-liners to one list, share a signature or a trailer but nothing else:
 // neither is the other's duplicate. The same mail sent again with its

@@ -121,10 +121,14 @@ type memory struct {
 	blocks   *genTable
 	shingles *genTable
 	bands    *genTable
-	ids      *genTable // idKey -> the document's latest commit
-	docs     []memDoc  // ring indexed by ref % MaxDocs
-	claims   map[uint64]claim
-	prune    int // claims map size at which expired claims are swept
+	// ids maps idKey to a document's latest commit. It ages only when
+	// full (2 x MaxDocs slots, rotating at 70%), not with the window's
+	// generations, so every document of the window stays in it, as long
+	// as its claim lives (see CommitOf's use in Cross.Decide).
+	ids    *genTable
+	docs   []memDoc // ring indexed by ref % MaxDocs
+	claims map[uint64]claim
+	prune  int // claims map size at which expired claims are swept
 }
 
 type claim struct {
@@ -147,7 +151,7 @@ func NewMemory(o MemoryOptions) Memory {
 		blocks:   newGenTable(max(o.MaxBlocks, 1024)),
 		shingles: newGenTable(max(o.MaxShingles, 1024)),
 		bands:    newGenTable(max(o.MaxDocs*Bands, 1024)),
-		ids:      newGenTable(max(o.MaxDocs, 1024)),
+		ids:      newGenTable(max(2*o.MaxDocs, 1024)),
 		docs:     make([]memDoc, min(o.MaxDocs, 1<<16)),
 		claims:   map[uint64]claim{},
 		prune:    2 * o.MaxDocs,
@@ -263,7 +267,6 @@ func (m *memory) Commit(c *Commit) DocRef {
 		m.blocks.rotate()
 		m.shingles.rotate()
 		m.bands.rotate()
-		m.ids.rotate()
 		m.genStart = ref
 	}
 	if len(m.docs) < m.opts.MaxDocs && int(ref) >= len(m.docs) {
