@@ -183,10 +183,11 @@ func NewCross(o CrossOptions, k int, mem Memory) (*Cross, error) {
 // duplicate of an earlier document (an exact copy of one that committed,
 // by its claim; else by its sketch, else by the blocks it repeats: see
 // covered; else an exact copy of one that committed nothing) is decided
-// first: d.DuplicateOf is set and nothing else changes. Otherwise blocks that repeat an earlier document's, and
-// quoted passages contained in one, are removed from a as cross_repeat.
-// The decision's Commit is for the caller to pass to Memory.Commit once
-// the output is durable (never for a duplicate).
+// first: d.DuplicateOf is set and nothing else changes. Otherwise blocks
+// that repeat an earlier document's, and quoted passages contained in one,
+// are removed from a as cross_repeat. The decision's Commit is for the
+// caller to pass to Memory.Commit once the output is durable (never for a
+// duplicate).
 func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 	*d = CrossDecision{Commit: Commit{ID: id, Blocks: d.Commit.Blocks[:0], Shingles: d.Commit.Shingles[:0]}}
 	x.quoted = QuotedLines(a, x.quoted)
