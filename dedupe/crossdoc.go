@@ -468,7 +468,13 @@ func (x *Cross) repeats(id string, a *Analysis) {
 // removed: a list's trailer inside a quoted original, the parent's lines
 // under an "-----Original Message-----" header.
 func (x *Cross) headerQuoted(a *Analysis, i int) bool {
-	return x.quoted[i] && !isQuoteMarker(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
+	return x.quoted[i] && !isQuoteMarker(indentless(a, i))
+}
+
+// markQuoted reports a quoted line that opens with a quote mark ('>', or
+// a short attribution prefix such as "SL>").
+func (x *Cross) markQuoted(a *Analysis, i int) bool {
+	return x.quoted[i] && isQuoteMarker(indentless(a, i))
 }
 
 // truncationMarks end a teaser cut short of the block it repeats.
@@ -534,9 +540,7 @@ func (x *Cross) earlier(id string, b blockLookup) (string, bool) {
 // passage, since it is often re-wrapped or edited and so not reliably the
 // parent's (repeats still takes its exact repeats).
 func (x *Cross) quotes(id string, a *Analysis) {
-	marked := func(i int) bool {
-		return x.quoted[i] && isQuoteMarker(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
-	}
+	marked := func(i int) bool { return x.markQuoted(a, i) }
 	for i := 0; i < len(a.Lines); {
 		if !marked(i) {
 			i++

@@ -32,8 +32,7 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 	topPost := false
 	mark := "" // another quote mark an attribution introduced, while its run lasts
 	for i := range a.Lines {
-		s := a.Text[a.Lines[i].Start:a.Lines[i].End]
-		t := strings.TrimLeft(s, " \t")
+		t := indentless(a, i)
 		if mark != "" && trimRightSpace(t) != "" && !strings.HasPrefix(t, mark) {
 			mark = ""
 		}
@@ -48,18 +47,24 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 				under = none
 			}
 		}
+		attribution := strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines)
 		switch {
 		case under != none || isQuoteMarker(t) || (mark != "" && strings.HasPrefix(t, mark)):
 			dst[i] = true
-		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextQuoted(a, i+1):
+		case attribution && nextQuoted(a, i+1):
 			dst[i] = true
-		case strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines) && nextMark(a, i+1) != "":
+		case attribution && nextMark(a, i+1) != "":
 			dst[i], mark = true, nextMark(a, i+1)
 		default:
 			above = above || (i > 0 && trimRightSpace(t) != "")
 		}
 	}
 	return dst
+}
+
+// indentless returns line i's text without its leading spaces and tabs.
+func indentless(a *Analysis, i int) string {
+	return strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t")
 }
 
 // isBlankOrField reports a blank line or a mail header field ("From: …",
@@ -118,7 +123,7 @@ var otherQuoteMarks = []string{"|", ")", "--]"}
 // first non-blank line from i opens with, or "".
 func nextMark(a *Analysis, i int) string {
 	for ; i < len(a.Lines); i++ {
-		t := strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t")
+		t := indentless(a, i)
 		if trimRightSpace(t) == "" {
 			continue
 		}
@@ -134,7 +139,7 @@ func nextMark(a *Analysis, i int) string {
 
 func nextQuoted(a *Analysis, i int) bool {
 	for ; i < len(a.Lines); i++ {
-		t := strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t")
+		t := indentless(a, i)
 		if t == "" {
 			continue
 		}
@@ -189,7 +194,7 @@ const closingLines = 20
 // text.
 func ClosingStart(a *Analysis) int {
 	line := func(i int) string {
-		return trimRightSpace(strings.TrimLeft(a.Text[a.Lines[i].Start:a.Lines[i].End], " \t"))
+		return trimRightSpace(indentless(a, i))
 	}
 	start := len(a.Lines)
 	for i := len(a.Lines) - 1; i >= 0 && i >= len(a.Lines)-closingLines; i-- {
