@@ -245,14 +245,21 @@ func (m *memory) Prefetch(blocks, bands []uint64) {
 func (m *memory) Doc(ref DocRef) (string, *Sketch, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if !m.live(ref) {
-		return "", nil, false
-	}
-	d := &m.docs[int(uint64(ref)%uint64(len(m.docs)))]
-	if d.ref != ref {
+	d, ok := m.docAt(ref)
+	if !ok {
 		return "", nil, false
 	}
 	return d.id, d.sketch, true
+}
+
+// docAt returns the window's document ref, unless it has left the window
+// or the ring slot holds another; the caller holds the lock.
+func (m *memory) docAt(ref DocRef) (*memDoc, bool) {
+	if !m.live(ref) {
+		return nil, false
+	}
+	d := &m.docs[int(uint64(ref)%uint64(len(m.docs)))]
+	return d, d.ref == ref
 }
 
 func (m *memory) Commit(c *Commit) DocRef {
@@ -316,16 +323,11 @@ func (m *memory) CommitOf(id string) (DocRef, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	y, o, yok, ook := m.ids.get(idKey(id))
-	for _, c := range [2]struct {
-		ref DocRef
-		ok  bool
-	}{{DocRef(y), yok}, {DocRef(o), ook}} {
-		if !c.ok || !m.live(c.ref) {
-			continue
-		}
-		if d := &m.docs[int(uint64(c.ref)%uint64(len(m.docs)))]; d.ref == c.ref && d.id == id {
-			return c.ref, true
-		}
+	if d, ok := m.docAt(DocRef(y)); yok && ok && d.id == id {
+		return d.ref, true
+	}
+	if d, ok := m.docAt(DocRef(o)); ook && ok && d.id == id {
+		return d.ref, true
 	}
 	return 0, false
 }
