@@ -194,6 +194,10 @@ func TestQuotedLines(t *testing.T) {
 		{"Re: x\n----- Original Message -----\nFrom: Bob\n\n> the figures\n> are late\nNot here.", []int{1, 2, 3, 4, 5}},
 		{"Re: x\nNot here.\n----- Original Message -----\nFrom: Bob\n> the figures\nare late.", []int{2, 3, 4, 5}},
 		{"Bob wrote:\n> the figures\nAgreed.", []int{0, 1}},
+		// A mail with CRLF line ends: the blank line under the attribution
+		// is "\r".
+		{"Bob wrote:\r\n\r\n> the figures\r\nAgreed.", []int{0, 2}},
+		{"Bob wrote:\r\n\r\n| the figures\r\nAgreed.", []int{0, 2}},
 		{"Bob wrote:\n| the figures\n|\n|> are late\n\nAgreed.", []int{0, 1, 2, 3}},
 		{"On Monday, Bob wrote:\n) the figures\n) are late\nAgreed.\n) not a quote", []int{0, 1, 2}},
 		{"| a | table |\n| 1 | 2 |", nil},

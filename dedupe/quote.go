@@ -47,14 +47,17 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 				under = none
 			}
 		}
-		attribution := strings.HasSuffix(trimRightSpace(t), "wrote:") && i+1 < len(a.Lines)
+		next := "" // what an attribution introduces
+		if strings.HasSuffix(trimRightSpace(t), "wrote:") {
+			next = nextNonBlank(a, i+1)
+		}
 		switch {
 		case under != none || isQuoteMarker(t) || (mark != "" && strings.HasPrefix(t, mark)):
 			dst[i] = true
-		case attribution && nextQuoted(a, i+1):
+		case isQuoteMarker(next):
 			dst[i] = true
-		case attribution && nextMark(a, i+1) != "":
-			dst[i], mark = true, nextMark(a, i+1)
+		case otherMark(next) != "":
+			dst[i], mark = true, otherMark(next)
 		default:
 			above = above || (i > 0 && trimRightSpace(t) != "")
 		}
@@ -119,33 +122,26 @@ func isQuoteHeader(t string) bool {
 // line introduces: alone, '|' opens table rows and ')' smileys.
 var otherQuoteMarks = []string{"|", ")", "--]"}
 
-// nextMark returns the other quote mark (see otherQuoteMarks) that the
-// first non-blank line from i opens with, or "".
-func nextMark(a *Analysis, i int) string {
+// nextNonBlank returns the first non-blank line from i without its indent,
+// or "" when there is none.
+func nextNonBlank(a *Analysis, i int) string {
 	for ; i < len(a.Lines); i++ {
-		t := indentless(a, i)
-		if trimRightSpace(t) == "" {
-			continue
+		if t := indentless(a, i); trimRightSpace(t) != "" {
+			return t
 		}
-		for _, m := range otherQuoteMarks {
-			if strings.HasPrefix(t, m) {
-				return m
-			}
-		}
-		return ""
 	}
 	return ""
 }
 
-func nextQuoted(a *Analysis, i int) bool {
-	for ; i < len(a.Lines); i++ {
-		t := indentless(a, i)
-		if t == "" {
-			continue
+// otherMark returns the other quote mark (see otherQuoteMarks) that t opens
+// with, or "".
+func otherMark(t string) string {
+	for _, m := range otherQuoteMarks {
+		if strings.HasPrefix(t, m) {
+			return m
 		}
-		return isQuoteMarker(t)
 	}
-	return false
+	return ""
 }
 
 // isQuoteMarker reports '>' or up to four letters then '>' at the start.
