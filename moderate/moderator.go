@@ -108,8 +108,11 @@ func ReadPhrases(b []byte) []string {
 // Moderate appends the findings for the document a describes (its kept
 // lines only) to dst.
 func (m *Moderator) Moderate(a *dedupe.Analysis, dst []Finding) []Finding {
+	spam := false
 	if m.spam != nil {
+		n := len(dst)
 		dst = m.spamFinding(a, dst)
+		spam = len(dst) > n
 	}
 	text := a.Text
 	m.promos = m.promos[:0]
@@ -144,7 +147,7 @@ func (m *Moderator) Moderate(a *dedupe.Analysis, dst []Finding) []Finding {
 			dst = m.piiFindings(text, i, l.Span, sig, dst)
 		}
 	}
-	return m.promoFindings(content, dst)
+	return m.promoFindings(content, spam, dst)
 }
 
 // lineSignals is what one pass over a line's word hashes tells the rules.
@@ -193,14 +196,20 @@ func (m *Moderator) spamFinding(a *dedupe.Analysis, dst []Finding) []Finding {
 }
 
 // promoFindings turns the promotional lines into drops and redactions, or
-// into one document flag when most of the document is promotional.
-func (m *Moderator) promoFindings(content int, dst []Finding) []Finding {
+// into one document flag when the document is an ad as a whole: most of it
+// is promotional, or the spam model judged it spam (cutting its pitches one
+// by one would leave a mangled ad; the flags say what it is).
+func (m *Moderator) promoFindings(content int, spam bool, dst []Finding) []Finding {
 	if len(m.promos) == 0 {
 		return dst
 	}
-	if ratio := float64(len(m.promos)) / float64(max(content, 1)); len(m.promos) >= 2 && ratio > m.policy.Promotional.DocumentRatio {
-		return append(dst, Finding{Rule: RulePromotional, Action: ActionFlag, Line: -1, Score: round3(ratio),
-			Evidence: fmt.Sprintf("%d of %d content lines promotional", len(m.promos), content)})
+	ratio := float64(len(m.promos)) / float64(max(content, 1))
+	if spam || (len(m.promos) >= 2 && ratio > m.policy.Promotional.DocumentRatio) {
+		evidence := fmt.Sprintf("%d of %d content lines promotional", len(m.promos), content)
+		if spam {
+			evidence += " in a spam document"
+		}
+		return append(dst, Finding{Rule: RulePromotional, Action: ActionFlag, Line: -1, Score: round3(ratio), Evidence: evidence})
 	}
 	for _, p := range m.promos {
 		if p.drop {

@@ -38,9 +38,9 @@ type Policy struct {
 // PromoPolicy: call-to-action and shopping language, prices and discounts,
 // newsletter and subscription pitches. A block whose sentences are mostly
 // pitches is dropped (an ad); a pitch sentence inside other content is
-// redacted. When most of a document is promotional it is flagged instead
-// (it is an ad or spam as a whole; removing it line by line would leave
-// nothing).
+// redacted. When most of a document is promotional, or the spam rule
+// flags it, it is flagged instead (it is an ad or spam as a whole; removing
+// it line by line would leave nothing, or a mangled ad).
 type PromoPolicy struct {
 	Enabled bool `yaml:"enabled" json:"enabled"` // default true
 	// BlockRatio: the share of a block's sentences that must be pitches for

@@ -1,6 +1,7 @@
 package moderate
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,6 +161,44 @@ func TestPromotionalDocumentIsFlaggedNotGutted(t *testing.T) {
 	fs := m.Moderate(&a, nil)
 	if len(fs) != 1 || fs[0].Action != ActionFlag || fs[0].Rule != RulePromotional {
 		t.Fatalf("findings %+v, want one promotional flag", fs)
+	}
+}
+
+// A document the spam model flags is an ad as a whole: its pitches are
+// flagged with it, not cut one by one.
+func TestSpamDocumentPitchesAreFlaggedNotCut(t *testing.T) {
+	text := "The committee met on Tuesday and approved the budget after a long debate about schools and roads.\n" +
+		"Organic materials soften a room. Get it now! The mirrored chest recalls the Empire style. Get it now!"
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	c.Analyze(text, &a)
+	for _, tc := range []struct {
+		name      string
+		threshold float64 // of the spam model; 0: spam off
+		want      []Action
+	}{
+		{"not spam", 0, []Action{ActionDropBlock}},
+		{"spam", 1e-9, []Action{ActionFlag, ActionFlag}}, // spam, then promotional
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			p.Spam.Enabled, p.Spam.Threshold = tc.threshold > 0, tc.threshold
+			m, err := New(p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := m.Moderate(&a, nil)
+			var got []Action
+			for _, f := range fs {
+				got = append(got, f.Action)
+				if f.Action == ActionFlag && f.Line != -1 {
+					t.Errorf("flag %+v on a line, want the document", f)
+				}
+			}
+			if !slices.Equal(got, tc.want) || fs[len(fs)-1].Rule != RulePromotional {
+				t.Fatalf("findings %+v, want actions %v, the last promotional", fs, tc.want)
+			}
+		})
 	}
 }
 
