@@ -24,7 +24,10 @@ type CrossOptions struct {
 	BoilerplateDocs int `yaml:"boilerplate_docs" json:"boilerplate_docs"`
 	// DupJaccard and DupContainment: a document whose own text reaches
 	// either against an earlier document's is its duplicate. Containment is
-	// of the smaller text in the larger (default 0.5 and 0.8).
+	// of this document's text in the earlier one's: a later document that
+	// holds an earlier one and adds more than it repeats (a story expanded,
+	// a reply pasting its parent) has more to say and is no duplicate; its
+	// repeated lines go as cross-document repeats (default 0.5 and 0.8).
 	DupJaccard     float64 `yaml:"dup_jaccard" json:"dup_jaccard"`
 	DupContainment float64 `yaml:"dup_containment" json:"dup_containment"`
 	// MinDupShingles: documents with fewer own shingles are not judged as
@@ -105,8 +108,9 @@ const (
 	// RuleExact: the same kept, unquoted words as an earlier document
 	// (similarity 1).
 	RuleExact = "exact"
-	// RuleNear: the sketches' Jaccard or containment of the smaller text in
-	// the larger (the similarity is the larger of the two).
+	// RuleNear: the sketches' Jaccard, or the containment of the
+	// document's text in the earlier one's (the similarity is the larger of
+	// the two).
 	RuleNear = "near"
 	// RuleBlocks: the blocks one earlier document held first cover the
 	// document (see covered; the similarity is the share covered).
@@ -392,7 +396,9 @@ func (x *Cross) others(b BlockInfo) int {
 }
 
 // duplicate finds the most similar earlier document among the LSH
-// candidates and verifies it on the sketches.
+// candidates and verifies it on the sketches: Jaccard, or the containment
+// of this document in the earlier one (never the other way: see
+// CrossOptions.DupContainment).
 func (x *Cross) duplicate(id string, sk *Sketch, bands *[Bands]uint64) (string, float64, bool) {
 	best, bestSim := "", 0.0
 	seen := [Bands]DocRef{}
@@ -415,9 +421,6 @@ func (x *Cross) duplicate(id string, sk *Sketch, bands *[Bands]uint64) (string, 
 		}
 		j := sk.Jaccard(other)
 		c := sk.Containment(other)
-		if other.Size < sk.Size {
-			c = other.Containment(sk)
-		}
 		sim := max(j, c)
 		if (j >= x.opts.DupJaccard || c >= x.opts.DupContainment) && sim > bestSim {
 			best, bestSim = otherID, sim

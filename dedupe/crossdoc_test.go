@@ -136,6 +136,49 @@ func TestSyndicatedStories(t *testing.T) {
 	t.Logf("%d of 10 syndicated copies found; %d false duplicates among 10 different stories sharing a widget", dups, falses)
 }
 
+// TestLongerVersion: a story sent again with twice as much text added
+// (a wire story expanded, a reply pasting its parent unmarked) is not a
+// duplicate of the short version: it has more to say, and the lines it
+// repeats are removed as cross-document repeats. The short version sent
+// after the long one is the long one's duplicate.
+func TestLongerVersion(t *testing.T) {
+	st := reutersStories(t, 20, 2000)
+	x := newCross(t)
+	versions := func(s story) (short, long string) {
+		lines := strings.Split(s.Body, "\n")
+		k := len(lines) / 3
+		return s.Title + "\n\n" + s.Dateline + " " + strings.Join(lines[:k], "\n"),
+			s.Title + "\n\n" + s.Dateline + " " + s.Body
+	}
+	longDups, repeatsRemoved := 0, 0
+	for i := range 10 {
+		short, long := versions(st[i])
+		x.feed(fmt.Sprint("short/", i), short)
+		a, d := x.feed(fmt.Sprint("long/", i), long)
+		if d.DuplicateOf != "" {
+			longDups++
+			t.Errorf("long/%d marked duplicate of %s (%s, similarity %.2f)", i, d.DuplicateOf, d.Rule, d.Similarity)
+			continue
+		}
+		for _, r := range a.Removals {
+			if r.Reason == dedupe.ReasonCrossRepeat && r.RefDoc == fmt.Sprint("short/", i) {
+				repeatsRemoved++
+				break
+			}
+		}
+	}
+	if repeatsRemoved != 10-longDups {
+		t.Errorf("%d of %d long versions lost the short version's lines as cross_repeat", repeatsRemoved, 10-longDups)
+	}
+	for i := 10; i < 20; i++ {
+		short, long := versions(st[i])
+		x.feed(fmt.Sprint("long/", i), long)
+		if _, d := x.feed(fmt.Sprint("short/", i), short); d.DuplicateOf != fmt.Sprint("long/", i) {
+			t.Errorf("short/%d after its long version: duplicate_of %q", i, d.DuplicateOf)
+		}
+	}
+}
+
 // TestReplyIsJudgedOnWhatItAdds: a reply quoting its parent in full is
 // not a duplicate; its quote is removed as a cross-document repeat.
 func TestReplyIsJudgedOnWhatItAdds(t *testing.T) {
