@@ -9,13 +9,23 @@ import (
 // ErrBadCommit is returned for bytes that do not decode as a Commit.
 var ErrBadCommit = errors.New("dedupe: bad commit encoding")
 
+// commitVersion is the encoding's version byte. Version 2 also held the
+// sketch's band keys (legacyBands of them), which version 3 leaves out: a
+// replica makes them from the sketch, so the banding can change without
+// changing the encoding. UnmarshalBinary reads both; a replica older than
+// version 3 logs a newer commit as undecodable and skips it.
+const (
+	commitVersion = 3
+	legacyBands   = 16
+)
+
 // MarshalBinary encodes a Commit (for shared memories that replicate
 // commits between processes): a version byte, the id, the blocks and
-// shingles as uvarint-counted uint64s, then the sketch and band keys when
-// present. About 1.5 KB for a typical page.
+// shingles as uvarint-counted uint64s, then the sketch when present (its
+// band keys are made again from it). About 1.4 KB for a typical page.
 func (c *Commit) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 16+len(c.ID)+8*(len(c.Blocks)+len(c.Shingles))+8*SketchSize+8*Bands)
-	b = append(b, 2)
+	b := make([]byte, 0, 16+len(c.ID)+8*(len(c.Blocks)+len(c.Shingles))+4*SketchSize)
+	b = append(b, commitVersion)
 	b = binary.AppendVarint(b, c.At)
 	b = binary.AppendUvarint(b, uint64(len(c.ID)))
 	b = append(b, c.ID...)
@@ -33,17 +43,18 @@ func (c *Commit) MarshalBinary() ([]byte, error) {
 	for _, v := range c.Sketch.Mins {
 		b = binary.LittleEndian.AppendUint32(b, v)
 	}
-	for _, v := range c.Bands {
-		b = binary.LittleEndian.AppendUint64(b, v)
-	}
 	return b, nil
 }
 
 // UnmarshalBinary decodes MarshalBinary's output into c.
 func (c *Commit) UnmarshalBinary(b []byte) error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrBadCommit, what) }
-	if len(b) == 0 || b[0] != 2 {
+	if len(b) == 0 || (b[0] != 2 && b[0] != commitVersion) {
 		return bad("version")
+	}
+	bands := 0 // band keys stored after the sketch
+	if b[0] == 2 {
+		bands = legacyBands
 	}
 	at, k := binary.Varint(b[1:])
 	if k <= 0 {
@@ -79,7 +90,7 @@ func (c *Commit) UnmarshalBinary(b []byte) error {
 		return nil
 	}
 	size, k := binary.Uvarint(b)
-	if k <= 0 || len(b)-k != 4*SketchSize+8*Bands {
+	if k <= 0 || len(b)-k != 4*SketchSize+8*bands {
 		return bad("sketch")
 	}
 	b = b[k:]
@@ -87,8 +98,6 @@ func (c *Commit) UnmarshalBinary(b []byte) error {
 	for i := range c.Sketch.Mins {
 		c.Sketch.Mins[i], b = binary.LittleEndian.Uint32(b), b[4:]
 	}
-	for i := range c.Bands {
-		c.Bands[i], b = binary.LittleEndian.Uint64(b), b[8:]
-	}
+	c.Bands = c.Sketch.BandKeys()
 	return nil
 }

@@ -1,6 +1,7 @@
 package dedupe_test
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -31,6 +32,38 @@ func TestCommitRoundTrip(t *testing.T) {
 		if err := back.UnmarshalBinary(b[:len(b)-1]); err == nil && len(b) > 1 {
 			t.Fatal("truncated commit decoded")
 		}
+	}
+}
+
+// TestCommitVersion2: a commit encoded by a replica of the previous
+// version (band keys after the sketch, 16 of them) still decodes; its band
+// keys are made again from the sketch, as this version's banding has them.
+func TestCommitVersion2(t *testing.T) {
+	sk := dedupe.NewSketch([]uint64{11, 12, 13, 14, 15, 16}, 6)
+	b := []byte{2}
+	b = binary.AppendVarint(b, 42)
+	b = binary.AppendUvarint(b, 3)
+	b = append(b, "old"...)
+	b = binary.AppendUvarint(b, 1) // blocks
+	b = binary.LittleEndian.AppendUint64(b, 7)
+	b = binary.AppendUvarint(b, 0) // shingles
+	b = append(b, 1)               // sketched
+	b = binary.AppendUvarint(b, uint64(sk.Size))
+	for _, v := range sk.Mins {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	for i := range 16 { // the old band keys: ignored
+		b = binary.LittleEndian.AppendUint64(b, uint64(i))
+	}
+	var c dedupe.Commit
+	if err := c.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "old" || c.At != 42 || len(c.Blocks) != 1 || !c.Sketched || c.Sketch != sk || c.Bands != sk.BandKeys() {
+		t.Fatalf("decoded %+v", c)
+	}
+	if err := c.UnmarshalBinary(b[:len(b)-8]); err == nil {
+		t.Fatal("a version 2 commit short of its band keys decoded")
 	}
 }
 
