@@ -161,6 +161,90 @@ func TestGoldScores(t *testing.T) {
 	}
 }
 
+// TestRepliesBeforeTheirParents cleans the development gold with each
+// reply of a reply_quotes_parent pair moved before its parent, as a stream
+// delivered out of order has them: a parent must not become the duplicate
+// of a reply that quotes it (the reply's index holds the quote, and its own
+// text may hold quoted lines a mailer left unmarked).
+func TestRepliesBeforeTheirParents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cleans the whole gold set")
+	}
+	dir, err := corpus.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := filepath.Join(dir, "gold")
+	replies := map[string][]string{} // parent -> its replies
+	parentOf := map[[2]string]bool{}
+	err = corpus.Each(filepath.Join(gold, "pairs.jsonl"), func(line []byte) error {
+		var p struct{ A, B, Kind string }
+		if err := json.Unmarshal(line, &p); err != nil {
+			return err
+		}
+		if p.Kind == "reply_quotes_parent" {
+			replies[p.A] = append(replies[p.A], p.B)
+			parentOf[[2]string{p.A, p.B}] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	lines := map[string][]byte{}
+	err = corpus.Each(filepath.Join(gold, "docs.jsonl"), func(line []byte) error {
+		var d struct{ ID string }
+		if err := json.Unmarshal(line, &d); err != nil {
+			return err
+		}
+		ids, lines[d.ID] = append(ids, d.ID), append([]byte(nil), line...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	done := map[string]bool{}
+	var emit func(id string)
+	emit = func(id string) { // a document's replies first, then itself
+		if done[id] {
+			return
+		}
+		done[id] = true
+		for _, r := range replies[id] {
+			emit(r)
+		}
+		in.Write(lines[id])
+		in.WriteByte('\n')
+	}
+	for _, id := range ids {
+		emit(id)
+	}
+	path := filepath.Join(t.TempDir(), "replies-first.jsonl")
+	if err := os.WriteFile(path, in.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := evaluate.ReadOutputs(bytes.NewReader(cleanFile(t, path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parentOf) < 100 || len(outs) != len(ids) {
+		t.Fatalf("%d reply pairs, %d records for %d documents", len(parentOf), len(outs), len(ids))
+	}
+	dups := 0
+	for id, o := range outs {
+		if o.DuplicateOf == "" || len(replies[id]) == 0 {
+			continue
+		}
+		dups++
+		if parentOf[[2]string{id, o.DuplicateOf}] {
+			t.Errorf("parent %s marked a duplicate of its reply %s", id, o.DuplicateOf)
+		}
+	}
+	t.Logf("%d pairs, replies first: %d parents are duplicates of anything", len(parentOf), dups)
+}
+
 // TestTrainSpamReproducible retrains the spam model with `winnow
 // train-spam` and compares it with the committed file byte for byte.
 func TestTrainSpamReproducible(t *testing.T) {
