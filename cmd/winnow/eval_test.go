@@ -115,17 +115,24 @@ func lineIndex(text string) func(off int) int {
 	return func(off int) int { return bytes.Count([]byte(text[:off]), []byte("\n")) }
 }
 
-// TestGoldScores runs winnow clean over the development gold and scores it
-// exactly as EVALUATION.md describes, failing below the issue targets.
-func TestGoldScores(t *testing.T) {
+// goldDir returns the development gold's directory, skipping a test that
+// reads all of it in -short mode.
+func goldDir(t *testing.T, why string) string {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("scores the whole gold set; run without -short")
+		t.Skip(why)
 	}
 	dir, err := corpus.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	gold := filepath.Join(dir, "gold")
+	return filepath.Join(dir, "gold")
+}
+
+// TestGoldScores runs winnow clean over the development gold and scores it
+// exactly as EVALUATION.md describes, failing below the issue targets.
+func TestGoldScores(t *testing.T) {
+	gold := goldDir(t, "scores the whole gold set; run without -short")
 	g, err := evaluate.LoadGold(gold)
 	if err != nil {
 		t.Fatal(err)
@@ -167,17 +174,10 @@ func TestGoldScores(t *testing.T) {
 // of a reply that quotes it (the reply's index holds the quote, and its own
 // text may hold quoted lines a mailer left unmarked).
 func TestRepliesBeforeTheirParents(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cleans the whole gold set")
-	}
-	dir, err := corpus.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gold := filepath.Join(dir, "gold")
+	gold := goldDir(t, "cleans the whole gold set")
 	replies := map[string][]string{} // parent -> its replies
 	parentOf := map[[2]string]bool{}
-	err = corpus.Each(filepath.Join(gold, "pairs.jsonl"), func(line []byte) error {
+	err := corpus.Each(filepath.Join(gold, "pairs.jsonl"), func(line []byte) error {
 		var p struct{ A, B, Kind string }
 		if err := json.Unmarshal(line, &p); err != nil {
 			return err
