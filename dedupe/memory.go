@@ -86,7 +86,7 @@ type MemoryOptions struct {
 
 // DefaultMemoryOptions: a window of 10,000 documents, at most 1M block
 // fingerprints and 2M sampled shingles (tables of at most 32 + 64 MB),
-// plus about 1 KB a document for its id, sketch and band keys. A crawler
+// plus about 1.2 KB a document for its id, sketch and band keys. A crawler
 // that re-publishes over days wants a larger window: size it by documents
 // per day (memory grows with it, see BenchmarkMemoryPer*).
 func DefaultMemoryOptions() MemoryOptions {

@@ -35,22 +35,26 @@ func BenchmarkMemoryPerBlockFingerprint(b *testing.B) {
 }
 
 // BenchmarkMemoryPerSketch reports what a document's near-duplicate sketch
-// and its LSH band keys add.
+// and its LSH band keys add, at the default window and a large one (the
+// band tables grow by doubling, so the share per document steps).
 func BenchmarkMemoryPerSketch(b *testing.B) {
-	const docs = 200_000
-	for b.Loop() {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		m := NewMemory(MemoryOptions{MaxDocs: docs, MaxBlocks: 1024, MaxShingles: 1024})
-		for d := 0; d < docs; d++ {
-			sh := []uint64{fmix64(uint64(3 * d)), fmix64(uint64(3*d + 1)), fmix64(uint64(3*d + 2))}
-			sk := NewSketch(sh, 3)
-			m.Commit(&Commit{ID: "", Sketch: sk, Bands: sk.BandKeys(), Sketched: true})
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/docs, "bytes/doc")
-		runtime.KeepAlive(m)
+	for _, docs := range []int{10_000, 200_000} {
+		b.Run(fmt.Sprint(docs, "docs"), func(b *testing.B) {
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				m := NewMemory(MemoryOptions{MaxDocs: docs, MaxBlocks: 1024, MaxShingles: 1024})
+				for d := 0; d < docs; d++ {
+					sh := []uint64{fmix64(uint64(3 * d)), fmix64(uint64(3*d + 1)), fmix64(uint64(3*d + 2))}
+					sk := NewSketch(sh, 3)
+					m.Commit(&Commit{ID: "", Sketch: sk, Bands: sk.BandKeys(), Sketched: true})
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(docs), "bytes/doc")
+				runtime.KeepAlive(m)
+			}
+		})
 	}
 }
