@@ -174,37 +174,24 @@ func TestGoldScores(t *testing.T) {
 // of a reply that quotes it (the reply's index holds the quote, and its own
 // text may hold quoted lines a mailer left unmarked).
 func TestRepliesBeforeTheirParents(t *testing.T) {
-	gold := goldDir(t, "cleans the whole gold set")
+	g, err := evaluate.LoadGold(goldDir(t, "cleans the whole gold set"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	replies := map[string][]string{} // parent -> its replies
 	parentOf := map[[2]string]bool{}
-	err := corpus.Each(filepath.Join(gold, "pairs.jsonl"), func(line []byte) error {
-		var p struct{ A, B, Kind string }
-		if err := json.Unmarshal(line, &p); err != nil {
-			return err
-		}
+	for _, p := range g.Pairs {
 		if p.Kind == "reply_quotes_parent" {
 			replies[p.A] = append(replies[p.A], p.B)
 			parentOf[[2]string{p.A, p.B}] = true
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
-	var ids []string
-	lines := map[string][]byte{}
-	err = corpus.Each(filepath.Join(gold, "docs.jsonl"), func(line []byte) error {
-		var d struct{ ID string }
-		if err := json.Unmarshal(line, &d); err != nil {
-			return err
-		}
-		ids, lines[d.ID] = append(ids, d.ID), append([]byte(nil), line...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	docs := map[string]evaluate.Doc{}
+	for _, d := range g.Docs {
+		docs[d.ID] = d
 	}
 	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
 	done := map[string]bool{}
 	var emit func(id string)
 	emit = func(id string) { // a document's replies first, then itself
@@ -215,11 +202,12 @@ func TestRepliesBeforeTheirParents(t *testing.T) {
 		for _, r := range replies[id] {
 			emit(r)
 		}
-		in.Write(lines[id])
-		in.WriteByte('\n')
+		if err := enc.Encode(docs[id]); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, id := range ids {
-		emit(id)
+	for _, d := range g.Docs {
+		emit(d.ID)
 	}
 	path := filepath.Join(t.TempDir(), "replies-first.jsonl")
 	if err := os.WriteFile(path, in.Bytes(), 0o644); err != nil {
@@ -229,8 +217,8 @@ func TestRepliesBeforeTheirParents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parentOf) < 100 || len(outs) != len(ids) {
-		t.Fatalf("%d reply pairs, %d records for %d documents", len(parentOf), len(outs), len(ids))
+	if len(parentOf) < 100 || len(outs) != len(g.Docs) {
+		t.Fatalf("%d reply pairs, %d records for %d documents", len(parentOf), len(outs), len(g.Docs))
 	}
 	dups := 0
 	for id, o := range outs {
