@@ -416,3 +416,60 @@ func TestCrossOptionsValidate(t *testing.T) {
 		t.Errorf("boilerplate_docs below recurring_docs: err %v, want ErrInvalidOptions", err)
 	}
 }
+
+// TestSpacelessScripts: Chinese and Japanese are written without spaces, so
+// a word-character run is a whole clause; a copy made by another extractor
+// (a space beside a Latin name taken out, lines broken elsewhere, one
+// character changed) must still be a near duplicate, and another article in
+// the same script sharing its common characters must not.
+func TestSpacelessScripts(t *testing.T) {
+	ja := []string{
+		"週末に古いノートパソコンを整理していたところ、十年前に書いた旅行の記録が出てきました。",
+		"当時はまだスマートフォンの地図アプリ Google Maps も今ほど便利ではなく、紙の地図を片手に歩いたものです。",
+		"最初に訪れたのは北陸の小さな港町で、朝市では地元の漁師さんが獲れたばかりの魚を並べていました。",
+		"宿の主人に教えてもらった食堂の海鮮丼は、今でも忘れられない味として記憶に残っています。",
+		"二日目は電車を乗り継いで山あいの温泉地へ向かい、雪の残る露天風呂でゆっくりと疲れを癒しました。",
+		"帰りの列車では隣に座った年配の夫婦と話が弾み、若い頃に同じ道を旅したという思い出を聞かせてもらいました。",
+		"記録を読み返してみると、写真よりも文章のほうが当時の空気をよく伝えてくれることに気づきます。",
+		"これからは旅先で感じたことを、短くてもいいので毎日書き留めておこうと思います。",
+	}
+	other := []string{
+		"新しい年度が始まり、職場では在宅勤務と出社を組み合わせた働き方が本格的に導入されました。",
+		"当初は会議の進め方に戸惑う場面も多く、資料の共有方法を何度も見直すことになりました。",
+		"それでも通勤の時間が減ったことで、朝の時間を読書や散歩にあてられるようになったのは大きな変化です。",
+		"一方で、同僚と雑談する機会が少なくなり、ちょっとした相談がしにくくなったという声もあります。",
+		"そこで週に一度は全員が出社する日を決め、顔を合わせて話す時間を意識的に作ることにしました。",
+		"働き方の変化に合わせて、評価の仕組みや連絡のルールも少しずつ整えていく必要がありそうです。",
+	}
+	zh := []string{
+		"今年春天，我们在城市东边的老街区开了一家小小的书店，专门卖旧书和本地作家的作品。",
+		"开业第一周来的客人不多，但每一位都会在书架前停留很久，有人还带来了自己珍藏的旧杂志。",
+		"为了让更多人知道这个地方，我们每个周末都会举办读书会，邀请附近的居民一起讨论一本书。",
+		"慢慢地，读书会的人数从五六个增加到了二十多个，其中还有不少是刚刚搬来这里的年轻人。",
+		"书店的收入虽然不高，但大家在这里找到了一种久违的安静，这比什么都重要。",
+		"我们打算明年在二楼开辟一个小小的展览空间，展示老街区的照片和居民们的故事。",
+	}
+	x := newCross(t)
+	for _, c := range []struct {
+		name       string
+		orig, copy string
+	}{
+		{"ja", strings.Join(ja, "\n"), strings.NewReplacer(
+			"アプリ Google Maps も", "アプリGoogle Mapsも", // spaces beside a Latin name dropped
+			"港町で、", "港町で、\n", // a line broken elsewhere
+			"忘れられない", "忘れがたい", // a few characters changed
+		).Replace(strings.Join(ja, "\n"))},
+		{"zh", strings.Join(zh, "\n"), strings.NewReplacer(
+			"旧书和本地作家", "旧书与本地作家",
+			"停留很久，", "停留很久，\n",
+		).Replace(strings.Join(zh, "\n"))},
+	} {
+		x.feed(c.name+"/orig", c.orig)
+		if _, d := x.feed(c.name+"/copy", c.copy); d.DuplicateOf != c.name+"/orig" {
+			t.Errorf("%s: the edited copy: duplicate_of %q (%s, similarity %.2f), want %s/orig", c.name, d.DuplicateOf, d.Rule, d.Similarity, c.name)
+		}
+	}
+	if _, d := x.feed("ja/other", strings.Join(other, "\n")); d.DuplicateOf != "" {
+		t.Errorf("another Japanese article: duplicate_of %q (%s, similarity %.2f)", d.DuplicateOf, d.Rule, d.Similarity)
+	}
+}

@@ -87,8 +87,9 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 // case-folded, and reduced to its word-character runs (letters, digits, marks
 // and '_') joined by single spaces. Quotes, dashes, bullets and all other
 // punctuation become separators, so curly and straight quotes, the dash family
-// and bullet glyphs all normalise alike. The fingerprint form is for hashing
-// only; it is never shown as cleaned text.
+// and bullet glyphs all normalise alike. A Han ideograph or a kana is a word
+// on its own (see isSplitRune). The fingerprint form is for hashing only; it
+// is never shown as cleaned text.
 //
 // A Normalizer holds reusable buffers; it is not safe for concurrent use.
 type Normalizer struct {
@@ -161,12 +162,24 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 		} else {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			i += size
-			if !isWordRune(r) {
+			split := r >= firstSplitRune && isSplitRune(r)
+			if split || !isWordRune(r) {
 				if word >= 0 {
 					if hash {
 						words = append(words, xxhash.Sum64(dst[word:]))
 					}
 					word = -1
+				}
+				if !split {
+					continue
+				}
+				if len(dst) > 0 {
+					dst = append(dst, ' ')
+				}
+				w := len(dst)
+				dst = utf8.AppendRune(dst, r)
+				if hash {
+					words = append(words, xxhash.Sum64(dst[w:]))
 				}
 				continue
 			}
@@ -336,6 +349,20 @@ func (n *Normalizer) foldNFKC(s string) string {
 		s = norm.NFKC.String(s)
 	}
 	return s
+}
+
+// firstSplitRune is the first rune isSplitRune can accept (CJK Radicals
+// Supplement).
+const firstSplitRune = 0x2e80
+
+// isSplitRune reports whether r is a word on its own: a Han ideograph or a
+// kana. Chinese and Japanese are written without spaces, so their
+// word-character runs are whole clauses, and a changed character or a space
+// taken out beside a Latin name would change the clause's one "word"; one
+// word a character keeps shingles as local as they are in spaced scripts
+// (5 characters, the common shingle for CJK near-duplicate detection).
+func isSplitRune(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
 }
 
 func isWordRune(r rune) bool {
