@@ -106,10 +106,17 @@ func ReadPhrases(b []byte) []string {
 }
 
 // Moderate appends the findings for the document a describes (its kept
-// lines only) to dst.
+// lines only) to dst, for a document without a source (see ModerateSource).
 func (m *Moderator) Moderate(a *dedupe.Analysis, dst []Finding) []Finding {
+	return m.ModerateSource(a, "", dst)
+}
+
+// ModerateSource is Moderate for a document whose `source` field is
+// source: the spam rule judges it only if the policy's spam.sources is
+// empty or names it.
+func (m *Moderator) ModerateSource(a *dedupe.Analysis, source string, dst []Finding) []Finding {
 	spam := false
-	if m.spam != nil {
+	if m.spam != nil && (len(m.policy.Spam.Sources) == 0 || slices.Contains(m.policy.Spam.Sources, source)) {
 		n := len(dst)
 		dst = m.spamFinding(a, dst)
 		spam = len(dst) > n

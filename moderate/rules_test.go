@@ -202,6 +202,38 @@ func TestSpamDocumentPitchesAreFlaggedNotCut(t *testing.T) {
 	}
 }
 
+// TestSpamSources: spam.sources limits the spam rule to the documents whose
+// source it names ("" for none); empty, it judges every document.
+func TestSpamSources(t *testing.T) {
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	c.Analyze("Quarterly results\n\nThe company said net profit rose to 12 mln dlrs from nine mln a year earlier.", &a)
+	for _, tc := range []struct {
+		sources []string
+		source  string
+		want    bool
+	}{
+		{nil, "news", true},
+		{nil, "", true},
+		{[]string{"mail"}, "mail", true},
+		{[]string{"mail"}, "news", false},
+		{[]string{"mail"}, "", false},
+		{[]string{"mail", ""}, "", true},
+	} {
+		p := DefaultPolicy()
+		p.Spam.Threshold = 1e-9 // every document scores above it
+		p.Spam.Sources = tc.sources
+		m, err := New(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(m.ModerateSource(&a, tc.source, nil), func(f Finding) bool { return f.Rule == RuleSpam })
+		if got != tc.want {
+			t.Errorf("sources %q, document source %q: spam flag %v, want %v", tc.sources, tc.source, got, tc.want)
+		}
+	}
+}
+
 func TestPolicyValidate(t *testing.T) {
 	for field, mut := range map[string]func(*Policy){
 		"spam.action":                func(p *Policy) { p.Spam.Action = ActionRedact },

@@ -17,7 +17,7 @@ type moderation struct {
 }
 
 func (s *moderation) Process(d *Doc) {
-	s.findings = s.m.Moderate(d.A, s.findings[:0])
+	s.findings = s.m.ModerateSource(d.A, d.In.Source, s.findings[:0])
 	for _, f := range s.findings {
 		rm := schemas.Removal{Reason: f.Rule, Action: string(f.Action), Score: f.Score, Evidence: f.Evidence}
 		switch f.Action {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,6 +88,32 @@ func TestModerationOutcomes(t *testing.T) {
 	_, rec, _ = p.Process(schemas.Document{ID: "f", Text: "a@example.com\nb@example.com"})
 	if len(rec.Flags) != 1 || rec.Flags[0].Rule != "pii.email" || rec.Flags[0].Score != 2 {
 		t.Fatalf("flags %+v, want one pii.email flag counting 2", rec.Flags)
+	}
+}
+
+// TestSpamSources: the pipeline gives the moderator the document's source,
+// so spam.sources can keep the mail-trained model off other text.
+func TestSpamSources(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Moderation.Spam.Threshold = 1e-9 // every document scores above it
+	cfg.Moderation.Spam.Sources = []string{"mail"}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Quarterly results\n\nThe company said net profit rose to 12 mln dlrs from nine mln a year earlier."
+	for _, tc := range []struct {
+		source string
+		want   bool
+	}{{"mail", true}, {"news", false}, {"", false}} {
+		_, rec, err := p.Process(schemas.Document{ID: "s/" + tc.source, Text: text, Source: tc.source})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := slices.ContainsFunc(rec.Flags, func(f schemas.Flag) bool { return f.Rule == moderate.RuleSpam })
+		if got != tc.want {
+			t.Errorf("source %q: flags %+v, spam %v, want %v", tc.source, rec.Flags, got, tc.want)
+		}
 	}
 }
 
