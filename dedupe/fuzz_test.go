@@ -12,6 +12,7 @@ var fuzzSeeds = []string{
 	"", "\n", "a\nb\n", "China illustration\nChina illustration",
 	"Beijing&#xa0; - Reuters\nBeijing - Reuters", "“quoted” – dash\u00a0nbsp", "\xff\xfe bad utf8 &amp;",
 	"  • bullet\n1. item\n\n\npara one\npara two\n\npara one\npara two", "Ｆｕｌｌ ﬁ ² İ ß ς", "&#0; &#xD800; &#x110000;",
+	"アプリKindle for PCの起動、中文字符　ｶﾀｶﾅー ㍿㈱ 한국어",
 }
 
 func FuzzNormalize(f *testing.F) {
