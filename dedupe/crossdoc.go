@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CrossOptions tune the cross-document decisions.
@@ -156,6 +158,10 @@ type Cross struct {
 	// repeats to reuse.
 	paras  []blockLookup
 	lookup []uint64
+	// found holds the lines repeats finds repeated, in order; widths[p]
+	// is paragraph p's width in runes once lonePhrase needed it, else -1.
+	found  []lineRepeat
+	widths []int
 	// closing is the first line of the document's closing zone (see
 	// ClosingStart).
 	closing int
@@ -448,6 +454,11 @@ func (x *Cross) repeats(id string, a *Analysis) {
 			a.Remove(p.First, p.Last, Removal{Span: p.Span, Kind: KindParagraph, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
 		}
 	}
+	x.found = x.found[:0]
+	x.widths = slices.Grow(x.widths[:0], len(a.Paragraphs))[:len(a.Paragraphs)]
+	for i := range x.widths {
+		x.widths[i] = -1
+	}
 	for i := range a.Lines {
 		l := &a.Lines[i]
 		look := x.lines[i] // looked up by recurring: the line was kept then too
@@ -460,9 +471,74 @@ func (x *Cross) repeats(id string, a *Analysis) {
 			continue
 		}
 		if ref, ok := x.earlier(id, look); ok {
-			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: ref, Similarity: 1})
+			x.found = append(x.found, lineRepeat{i, ref})
 		}
 	}
+	for k, f := range x.found {
+		if f.line < x.closing && x.lonePhrase(a, f.line, k) {
+			continue
+		}
+		l := &a.Lines[f.line]
+		a.Remove(f.line, f.line, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonCrossRepeat, RefDoc: f.ref, Similarity: 1})
+	}
+}
+
+// lonePhrase reports a repeated line that is only a phrase of wrapped
+// prose: one line of a paragraph whose sentence runs on across the line
+// break (it wraps into the next line, or the line before wraps into it),
+// and whose neighbours in the paragraph are no repeats. A newswire's "In a
+// filing with the Securities and Exchange Commission," is a common phrase
+// that fills a line in many stories; cut alone it would leave their
+// sentences broken. A block copied from an earlier document (a footer, a
+// pasted paragraph) repeats line after line, and one in the closing zone
+// (a trailer glued to the text) is removed even alone: the caller does not
+// ask.
+func (x *Cross) lonePhrase(a *Analysis, i, k int) bool {
+	l := &a.Lines[i]
+	if l.Para < 0 {
+		return false // a block of its own
+	}
+	p := &a.Paragraphs[l.Para]
+	if (k > 0 && x.found[k-1].line == i-1 && i-1 >= p.First) || (k+1 < len(x.found) && x.found[k+1].line == i+1 && i+1 <= p.Last) {
+		return false
+	}
+	text := func(j int) string { return trimRightSpace(a.Text[a.Lines[j].Start:a.Lines[j].End]) }
+	width := x.widths[l.Para]
+	if width < 0 { // once a paragraph: a long one may hold many repeats
+		width = 0
+		for j := p.First; j <= p.Last; j++ {
+			width = max(width, utf8.RuneCountInString(text(j)))
+		}
+		x.widths[l.Para] = width
+	}
+	return wraps(text, p, i, width) || wraps(text, p, i-1, width)
+}
+
+// wraps reports that line j of paragraph p runs on into the next line: it
+// fills at least 3/5 of the paragraph's width and stops at a comma, or at
+// a word the next line continues in lower case or with a figure (not a
+// link on a line of its own).
+func wraps(text func(int) string, p *Paragraph, j, width int) bool {
+	if j < p.First || j >= p.Last {
+		return false
+	}
+	s, next := text(j), text(j+1)
+	if 5*utf8.RuneCountInString(s) < 3*width {
+		return false
+	}
+	last, _ := utf8.DecodeLastRuneInString(s)
+	if last == ',' {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(next)
+	link := strings.Contains(strings.SplitN(next, " ", 2)[0], "://") || strings.HasPrefix(next, "www.")
+	return (unicode.IsLetter(last) || unicode.IsDigit(last)) && (unicode.IsLower(first) || unicode.IsDigit(first)) && !link
+}
+
+// lineRepeat is a line that repeats an earlier document's block (ref).
+type lineRepeat struct {
+	line int
+	ref  string
 }
 
 // headerQuoted reports a line quoted by a quote header or an attribution,

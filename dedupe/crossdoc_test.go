@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -471,5 +472,51 @@ func TestSpacelessScripts(t *testing.T) {
 	}
 	if _, d := x.feed("ja/other", strings.Join(other, "\n")); d.DuplicateOf != "" {
 		t.Errorf("another Japanese article: duplicate_of %q (%s, similarity %.2f)", d.DuplicateOf, d.Rule, d.Similarity)
+	}
+}
+
+// TestLonePhraseOfWrappedProse: one line of a hard-wrapped paragraph that
+// another document's line repeats is a common phrase, not a copied block:
+// it stays, so the sentence it belongs to is not broken. Lines repeated one
+// after another (a footer glued to the text), and a line that runs on into
+// no other (a list's link at the end), are still removed.
+func TestLonePhraseOfWrappedProse(t *testing.T) {
+	x := newCross(t)
+	x.feed("wire/1", "ACME FILES FOR OFFERING\n\nNEW YORK, April 1 - Acme Corp said it filed for an offering of\n"+
+		"10 mln shares of common stock, its first since the merger.\n"+
+		"    In a filing with the Securities and Exchange Commission,\n"+
+		"Acme said proceeds would be used to repay debt and for general\ncorporate purposes.\n"+
+		"    The offering will be managed by Smith Barney and Co.\n Reuter\n")
+	a, d := x.feed("wire/2", "BETA CORP PLANS DEBT SALE\n\nCHICAGO, April 2 - Beta Corp said it plans to sell 200 mln dlrs\n"+
+		"of convertible debentures due 2012 to fund its expansion.\n"+
+		"    In a filing with the Securities and Exchange Commission,\n"+
+		"Beta said the debentures would be convertible into common stock\nat 45 dlrs a share.\n"+
+		"    First Boston will lead the underwriting group.\n Reuter\n")
+	if d.DuplicateOf != "" {
+		t.Fatalf("wire/2 marked duplicate of %s", d.DuplicateOf)
+	}
+	for _, r := range a.Removals {
+		t.Errorf("wire/2 lost %q (%s, ref %s): a phrase of its own sentence", a.Text[r.Start:r.End], r.Reason, r.RefDoc)
+	}
+
+	footer := "To unsubscribe from this list, send a blank message to\nleave-notes@lists.example.org and you will be removed at once.\n" +
+		"http://lists.example.org/mailman/listinfo/notes\n"
+	x.feed("list/1", "Weekly notes\n\nThe build is green again and the release is on track for Monday.\n"+
+		"Two of the flaky tests were mended and the third is now quarantined until the fix lands.\n"+
+		"Please review the migration plan before the meeting on Thursday afternoon.\n"+footer)
+	a, d = x.feed("list/2", "Lunch plans\n\nWe are going to the noodle place on the corner at half past twelve.\n"+
+		"Anyone who wants to join should meet us in the lobby a few minutes before then.\n"+
+		"If it rains we will order in and eat in the big meeting room on the third floor.\n"+footer)
+	if d.DuplicateOf != "" {
+		t.Fatalf("list/2 marked duplicate of %s", d.DuplicateOf)
+	}
+	var removed []string
+	for _, r := range a.Removals {
+		if r.Reason == dedupe.ReasonCrossRepeat && r.RefDoc == "list/1" {
+			removed = append(removed, a.Text[r.Start:r.End])
+		}
+	}
+	if want := strings.Split(strings.TrimSuffix(footer, "\n"), "\n"); !slices.Equal(removed, want) {
+		t.Errorf("list/2 removed %q as repeats of list/1, want the footer's lines %q", removed, want)
 	}
 }
