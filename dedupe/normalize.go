@@ -341,7 +341,7 @@ func (n *Normalizer) foldNFKC(s string) string {
 	}
 	s = norm.NFKC.String(s)
 	n.fold.Reset()
-	s = n.fold.String(s)
+	s = cherokeeFolded(n.fold.String(s))
 	// Folding can produce sequences that are no longer NFKC (e.g. "ß" -> "ss"
 	// is fine, but some compatibility characters fold into decomposable
 	// forms); a second pass keeps Append idempotent.
@@ -349,6 +349,27 @@ func (n *Normalizer) foldNFKC(s string) string {
 		s = norm.NFKC.String(s)
 	}
 	return s
+}
+
+// cherokeeFolded maps Cherokee letters to the capitals Unicode's case
+// folding takes them to (CaseFolding.txt folds the small letters, added in
+// Unicode 8, to the older capitals). x/text's Fold turns small letters into
+// capitals but capitals into small letters, so "ᏣᎳᎩ" and "ꮳꮃꭹ" would not
+// match, and text folded twice would not match text folded once.
+func cherokeeFolded(s string) string {
+	if !strings.ContainsFunc(s, isCherokee) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isCherokee(r) {
+			return unicode.ToUpper(r)
+		}
+		return r
+	}, s)
+}
+
+func isCherokee(r rune) bool {
+	return (r >= 0x13a0 && r <= 0x13fd) || (r >= 0xab70 && r <= 0xabbf)
 }
 
 // firstSplitRune is the first rune isSplitRune can accept (CJK Radicals
