@@ -88,7 +88,7 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 // and '_') joined by single spaces. Quotes, dashes, bullets and all other
 // punctuation become separators, so curly and straight quotes, the dash family
 // and bullet glyphs all normalise alike. A Han ideograph or a kana is a word
-// on its own (see isSplitRune). The fingerprint form is for hashing only; it
+// on its own (see IsRuneWord). The fingerprint form is for hashing only; it
 // is never shown as cleaned text.
 //
 // A Normalizer holds reusable buffers; it is not safe for concurrent use.
@@ -162,7 +162,7 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 		} else {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			i += size
-			split := r >= firstSplitRune && isSplitRune(r)
+			split := IsRuneWord(r)
 			if split || !isWordRune(r) {
 				if word >= 0 {
 					if hash {
@@ -372,18 +372,18 @@ func isCherokee(r rune) bool {
 	return (r >= 0x13a0 && r <= 0x13fd) || (r >= 0xab70 && r <= 0xabbf)
 }
 
-// firstSplitRune is the first rune isSplitRune can accept (CJK Radicals
-// Supplement).
-const firstSplitRune = 0x2e80
-
-// isSplitRune reports whether r is a word on its own: a Han ideograph or a
+// IsRuneWord reports whether r is a word on its own: a Han ideograph or a
 // kana. Chinese and Japanese are written without spaces, so their
 // word-character runs are whole clauses, and a changed character or a space
 // taken out beside a Latin name would change the clause's one "word"; one
 // word a character keeps shingles as local as they are in spaced scripts
 // (5 characters, the common shingle for CJK near-duplicate detection).
-func isSplitRune(r rune) bool {
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
+// Tokenizers that give words their spans in the original text (moderate's)
+// split there too.
+func IsRuneWord(r rune) bool {
+	// 0x2e80, CJK Radicals Supplement, is the first rune of the three
+	// scripts: most text never reaches the table lookups.
+	return r >= 0x2e80 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
 }
 
 func isWordRune(r rune) bool {

@@ -85,6 +85,52 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 	}
 }
 
+// TestBlocklistInUnspacedText: in Chinese and Japanese a phrase is matched
+// and redacted inside a clause, a character a word, as dedupe hashes them.
+func TestBlocklistInUnspacedText(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"無料配布", "ガチャ"}
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	// the second ガチャ is written with a half-width ｶ and its sound mark
+	text := "本日は会場で記念品の無料配布を行います。\n新しいガチャとｶﾞチャの告知"
+	c.Analyze(text, &a)
+	var got []string
+	for _, f := range m.Moderate(&a, nil) {
+		got = append(got, text[f.Span.Start:f.Span.End])
+	}
+	if want := []string{"無料配布", "ガチャ", "ｶﾞチャ"}; !slices.Equal(got, want) {
+		t.Errorf("redacted %q, want %q", got, want)
+	}
+}
+
+// TestTokensHashLikeDedupe: the tokenizer's words, with their spans in the
+// original text, hash as dedupe hashes the same text (no glued blocks in
+// these, where the tokenizer splits on purpose).
+func TestTokensHashLikeDedupe(t *testing.T) {
+	for _, s := range []string{
+		"plain words, and 42 numbers_too",
+		"アプリKindle for PCの起動ホットキー",
+		"ｶﾞチャ か\u3099 漢\ufe00字 ㍿ ㈱",
+		"中文字符　한국어 ᏣᎳᎩ ꮳꮃꭹ",
+		"Ｆｕｌｌ ﬁ ² İ ß ς &amp; é",
+	} {
+		var tk []uint64
+		for _, tok := range newTokenizer().tokens(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
+			tk = append(tk, tok.Hash)
+		}
+		if want := dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
+			t.Errorf("%q: %d token hashes, dedupe %d words, or they differ", s, len(tk), len(want))
+		}
+	}
+}
+
 func TestWordMatcherFindsAllOverlaps(t *testing.T) {
 	h := func(ws ...string) []uint64 {
 		_, w := dedupe.NewNormalizer().AppendWords(nil, nil, strings.Join(ws, " "))
@@ -365,4 +411,27 @@ func TestSpamScoreMatchesSortedFeatures(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzTokensHashLikeDedupe: the tokenizer's words hash as dedupe hashes
+// the same text, but where it splits glued blocks on purpose.
+func FuzzTokensHashLikeDedupe(f *testing.F) {
+	for _, s := range []string{"plain words, and 42", "アプリKindle for PC", "ｶﾞチャ ㍿ ² &amp; &nbsp;x&#8217;s", "Fish &amp; Chips"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if hasGlue(s) {
+			t.Skip("glued blocks are split on purpose")
+		}
+		var tk []uint64
+		for _, tok := range newTokenizer().tokens(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
+			tk = append(tk, tok.Hash)
+			if tok.Start < 0 || tok.End > len(s) || tok.Start >= tok.End {
+				t.Fatalf("token span %+v outside %d bytes", tok.Span, len(s))
+			}
+		}
+		if want := dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
+			t.Fatalf("%q: %d token hashes, dedupe %d words, or they differ", s, len(tk), len(want))
+		}
+	})
 }

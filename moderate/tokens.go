@@ -1,8 +1,11 @@
 package moderate
 
 import (
+	"html"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/winnow-dev/winnow/dedupe"
 )
@@ -15,7 +18,8 @@ type token struct {
 }
 
 // tokenizer splits original text into words with byte spans. Besides white
-// space and punctuation it splits where two scraped blocks were glued
+// space and punctuation it splits around each Han or kana character (a word
+// of its own: dedupe.IsRuneWord) and where two scraped blocks were glued
 // together ("Subscribe for freeWhat they're saying"): a lower-case run of two
 // or more letters followed by an upper-case letter and a lower-case one.
 type tokenizer struct {
@@ -25,8 +29,79 @@ type tokenizer struct {
 
 func newTokenizer() *tokenizer { return &tokenizer{n: dedupe.NewNormalizer()} }
 
+// isWord reports a rune of a word: a letter, digit, mark or '_', or a
+// compatibility form that NFKC makes one ("²", "①", "™", "㍿"), as dedupe
+// normalises it.
 func isWord(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+	if r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+		return true
+	}
+	if r < utf8.RuneSelf {
+		return false
+	}
+	for _, d := range string(norm.NFKC.PropertiesString(string(r)).Decomposition()) {
+		if d == '_' || unicode.IsLetter(d) || unicode.IsDigit(d) || unicode.IsMark(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// entityAt reads an HTML character reference at the start of s as
+// html.UnescapeString (which dedupe applies) reads it: "&nbsp;", "&#8217;",
+// and the forms it takes without the ';' ("&amp", "&#39", "&notit;" for
+// "¬it;"). It returns the reference's length and whether it stands for word
+// characters; ok is false when s does not start with one.
+func entityAt(s string) (n int, word, ok bool) {
+	j := 1 // the longest candidate: '#' and digits, or a name, then ';'
+	numeric := len(s) > 1 && s[1] == '#'
+	if numeric {
+		j = 2
+		hex := j < len(s) && (s[j] == 'x' || s[j] == 'X')
+		if hex {
+			j++
+		}
+		for j < len(s) && j < maxEntity && (s[j] >= '0' && s[j] <= '9' || hex && (s[j]|0x20 >= 'a' && s[j]|0x20 <= 'f')) {
+			j++
+		}
+	} else {
+		for j < len(s) && j < maxEntity && (s[j] >= '0' && s[j] <= '9' || s[j]|0x20 >= 'a' && s[j]|0x20 <= 'z') {
+			j++
+		}
+	}
+	if j < len(s) && s[j] == ';' {
+		j++
+	}
+	ref := s[:j]
+	dec := html.UnescapeString(ref)
+	if dec == ref {
+		return 0, false, false
+	}
+	// A name may be decoded in part, the rest left as it was ("it;" of
+	// "&notit;", since "&not" is a legacy name); a numeric reference is
+	// read whole.
+	n = j
+	for !numeric && len(dec) > 1 && dec[len(dec)-1] == ref[n-1] {
+		n--
+		dec = dec[:len(dec)-1]
+	}
+	for _, r := range dec {
+		if !isWord(r) {
+			return n, false, true
+		}
+	}
+	return n, true, true
+}
+
+// maxEntity bounds the bytes an HTML character reference may take
+// ("&CounterClockwiseContourIntegral;" is the longest name).
+const maxEntity = 40
+
+// combines reports a rune that NFKC may join to the one before it: a
+// combining mark, or a form that decomposes to one (the half-width kana
+// sound marks).
+func combines(r rune) bool {
+	return unicode.IsMark(r) || norm.NFKC.PropertiesString(string(r)).LeadCCC() != 0
 }
 
 // glue finds where two scraped blocks were glued together: an upper-case
@@ -59,14 +134,39 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 		start = -1
 	}
 	for i := span.Start; i < span.End; {
+		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
+			if n, word, ok := entityAt(text[i:span.End]); ok {
+				if !word {
+					emit(i)
+				} else if start < 0 {
+					start = i
+				}
+				g = glue{}
+				i += n
+				continue
+			}
+		}
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
 		next, _ := utf8.DecodeRuneInString(text[i+size : span.End])
 		if g.step(r, next) {
 			emit(i)
 		}
-		if !isWord(r) {
+		switch {
+		case !isWord(r):
 			emit(i)
-		} else if start < 0 {
+		case dedupe.IsRuneWord(r): // a word on its own, as dedupe hashes it
+			emit(i)
+			start = i
+			// with the marks after it, which NFKC may compose into it
+			// (か and U+3099, ｶ and the half-width ﾞ are all ガ)
+			for i += size; i < span.End; i += size {
+				if r, size = utf8.DecodeRuneInString(text[i:span.End]); !combines(r) {
+					break
+				}
+			}
+			emit(i)
+			continue
+		case start < 0:
 			start = i
 		}
 		i += size
