@@ -373,7 +373,8 @@ func isCherokee(r rune) bool {
 }
 
 // IsRuneWord reports whether r is a word on its own: a Han ideograph or a
-// kana. Chinese and Japanese are written without spaces, so their
+// kana (a letter, number or mark of those scripts; their radicals and other
+// symbols separate words, as all symbols do). Chinese and Japanese are written without spaces, so their
 // word-character runs are whole clauses, and a changed character or a space
 // taken out beside a Latin name would change the clause's one "word"; one
 // word a character keeps shingles as local as they are in spaced scripts
@@ -383,7 +384,7 @@ func isCherokee(r rune) bool {
 func IsRuneWord(r rune) bool {
 	// 0x2e80, CJK Radicals Supplement, is the first rune of the three
 	// scripts: most text never reaches the table lookups.
-	return r >= 0x2e80 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
+	return r >= 0x2e80 && isWordRune(r) && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
 }
 
 func isWordRune(r rune) bool {

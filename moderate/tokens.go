@@ -29,22 +29,26 @@ type tokenizer struct {
 
 func newTokenizer() *tokenizer { return &tokenizer{n: dedupe.NewNormalizer()} }
 
-// isWord reports a rune of a word: a letter, digit, mark or '_', or a
-// compatibility form that NFKC makes one ("²", "①", "™", "㍿"), as dedupe
-// normalises it.
+// isWord reports a rune of a word as dedupe normalises text: a letter,
+// digit or other number, a mark or '_', or a compatibility form that NFKC
+// makes one ("™", "㍿", "ﬁ").
 func isWord(r rune) bool {
-	if r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+	if wordRune(r) {
 		return true
 	}
 	if r < utf8.RuneSelf {
 		return false
 	}
 	for _, d := range string(norm.NFKC.PropertiesString(string(r)).Decomposition()) {
-		if d == '_' || unicode.IsLetter(d) || unicode.IsDigit(d) || unicode.IsMark(d) {
+		if wordRune(d) {
 			return true
 		}
 	}
 	return false
+}
+
+func wordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
 }
 
 // entityAt reads an HTML character reference at the start of s as
@@ -203,6 +207,9 @@ func hasGlue(s string) bool {
 			next := rune(0)
 			if i+1 < len(s) {
 				next = rune(s[i+1])
+				if next >= utf8.RuneSelf { // "freeWθ": a lower-case letter all the same
+					next, _ = utf8.DecodeRuneInString(s[i+1:])
+				}
 			}
 			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
 				if g.step(rune(c), next) {
