@@ -178,6 +178,14 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 				}
 				w := len(dst)
 				dst = utf8.AppendRune(dst, r)
+				for i < len(s) { // with the marks NFKC left after it (a variation selector)
+					m, size := utf8.DecodeRuneInString(s[i:])
+					if !unicode.IsMark(m) {
+						break
+					}
+					dst = utf8.AppendRune(dst, m)
+					i += size
+				}
 				if hash {
 					words = append(words, xxhash.Sum64(dst[w:]))
 				}
@@ -372,9 +380,10 @@ func isCherokee(r rune) bool {
 	return (r >= 0x13a0 && r <= 0x13fd) || (r >= 0xab70 && r <= 0xabbf)
 }
 
-// IsRuneWord reports whether r is a word on its own: a Han ideograph or a
-// kana (a letter, number or mark of those scripts; their radicals and other
-// symbols separate words, as all symbols do). Chinese and Japanese are written without spaces, so their
+// IsRuneWord reports whether r is a word on its own (with any combining
+// marks after it): a Han ideograph or a kana (a letter, number or mark of
+// those scripts; their radicals and other symbols separate words, as all
+// symbols do). Chinese and Japanese are written without spaces, so their
 // word-character runs are whole clauses, and a changed character or a space
 // taken out beside a Latin name would change the clause's one "word"; one
 // word a character keeps shingles as local as they are in spaced scripts
