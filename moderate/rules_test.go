@@ -10,6 +10,29 @@ import (
 
 func line(s string) (string, dedupe.Span) { return s, dedupe.Span{Start: 0, End: len(s)} }
 
+// analyzed returns text analysed with the default cleaning options, as the
+// pipeline hands documents to the moderator.
+func analyzed(text string) *dedupe.Analysis {
+	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
+	var a dedupe.Analysis
+	c.Analyze(text, &a)
+	return &a
+}
+
+// tokenHashes returns the tokenizer's word hashes over all of s, failing
+// on a token outside it.
+func tokenHashes(t *testing.T, s string) []uint64 {
+	t.Helper()
+	var hs []uint64
+	for _, tok := range newTokenizer().tokens(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
+		if tok.Start < 0 || tok.End > len(s) || tok.Start >= tok.End {
+			t.Fatalf("token span %+v outside %d bytes", tok.Span, len(s))
+		}
+		hs = append(hs, tok.Hash)
+	}
+	return hs
+}
+
 func TestPII(t *testing.T) {
 	tests := []struct {
 		name string
@@ -70,12 +93,9 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
-	var a dedupe.Analysis
 	text := "News: ACME-Corp layoffs announced.\nLayoffs at Acme hit the Secret   Project.\nNothing here."
-	c.Analyze(text, &a)
 	var got []string
-	for _, f := range m.Moderate(&a, nil) {
+	for _, f := range m.Moderate(analyzed(text), nil) {
 		got = append(got, f.Evidence+"="+text[f.Span.Start:f.Span.End])
 	}
 	want := []string{"acme=ACME", "acme corp=ACME-Corp", "corp layoffs=Corp layoffs",
@@ -96,13 +116,10 @@ func TestBlocklistInUnspacedText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
-	var a dedupe.Analysis
 	// the second ガチャ is written with a half-width ｶ and its sound mark
 	text := "本日は会場で記念品の無料配布を行います。\n新しいガチャとｶﾞチャの告知"
-	c.Analyze(text, &a)
 	var got []string
-	for _, f := range m.Moderate(&a, nil) {
+	for _, f := range m.Moderate(analyzed(text), nil) {
 		got = append(got, text[f.Span.Start:f.Span.End])
 	}
 	if want := []string{"無料配布", "ガチャ", "ｶﾞチャ"}; !slices.Equal(got, want) {
@@ -121,11 +138,7 @@ func TestTokensHashLikeDedupe(t *testing.T) {
 		"中文字符　한국어 ᏣᎳᎩ ꮳꮃꭹ",
 		"Ｆｕｌｌ ﬁ ² İ ß ς &amp; é",
 	} {
-		var tk []uint64
-		for _, tok := range newTokenizer().tokens(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
-			tk = append(tk, tok.Hash)
-		}
-		if want := dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
+		if tk, want := tokenHashes(t, s), dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
 			t.Errorf("%q: %d token hashes, dedupe %d words, or they differ", s, len(tk), len(want))
 		}
 	}
@@ -201,10 +214,7 @@ func TestPromotionalDocumentIsFlaggedNotGutted(t *testing.T) {
 	p := DefaultPolicy()
 	p.Spam.Enabled = false
 	m, _ := New(p, Options{})
-	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
-	var a dedupe.Analysis
-	c.Analyze("Huge savings this week\nOrder now and save!\nFree shipping on every order\nUse code SAVE20 at checkout\nOne line of other text here", &a)
-	fs := m.Moderate(&a, nil)
+	fs := m.Moderate(analyzed("Huge savings this week\nOrder now and save!\nFree shipping on every order\nUse code SAVE20 at checkout\nOne line of other text here"), nil)
 	if len(fs) != 1 || fs[0].Action != ActionFlag || fs[0].Rule != RulePromotional {
 		t.Fatalf("findings %+v, want one promotional flag", fs)
 	}
@@ -215,9 +225,7 @@ func TestPromotionalDocumentIsFlaggedNotGutted(t *testing.T) {
 func TestSpamDocumentPitchesAreFlaggedNotCut(t *testing.T) {
 	text := "The committee met on Tuesday and approved the budget after a long debate about schools and roads.\n" +
 		"Organic materials soften a room. Get it now! The mirrored chest recalls the Empire style. Get it now!"
-	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
-	var a dedupe.Analysis
-	c.Analyze(text, &a)
+	a := analyzed(text)
 	for _, tc := range []struct {
 		name      string
 		threshold float64 // of the spam model; 0: spam off
@@ -233,7 +241,7 @@ func TestSpamDocumentPitchesAreFlaggedNotCut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs := m.Moderate(&a, nil)
+			fs := m.Moderate(a, nil)
 			var got []Action
 			for _, f := range fs {
 				got = append(got, f.Action)
@@ -251,9 +259,7 @@ func TestSpamDocumentPitchesAreFlaggedNotCut(t *testing.T) {
 // TestSpamSources: spam.sources limits the spam rule to the documents whose
 // source it names ("" for none); empty, it judges every document.
 func TestSpamSources(t *testing.T) {
-	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
-	var a dedupe.Analysis
-	c.Analyze("Quarterly results\n\nThe company said net profit rose to 12 mln dlrs from nine mln a year earlier.", &a)
+	a := analyzed("Quarterly results\n\nThe company said net profit rose to 12 mln dlrs from nine mln a year earlier.")
 	for _, tc := range []struct {
 		sources []string
 		source  string
@@ -273,7 +279,7 @@ func TestSpamSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := slices.ContainsFunc(m.ModerateSource(&a, tc.source, nil), func(f Finding) bool { return f.Rule == RuleSpam })
+		got := slices.ContainsFunc(m.ModerateSource(a, tc.source, nil), func(f Finding) bool { return f.Rule == RuleSpam })
 		if got != tc.want {
 			t.Errorf("sources %q, document source %q: spam flag %v, want %v", tc.sources, tc.source, got, tc.want)
 		}
@@ -423,14 +429,7 @@ func FuzzTokensHashLikeDedupe(f *testing.F) {
 		if hasGlue(s) {
 			t.Skip("glued blocks are split on purpose")
 		}
-		var tk []uint64
-		for _, tok := range newTokenizer().tokens(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
-			tk = append(tk, tok.Hash)
-			if tok.Start < 0 || tok.End > len(s) || tok.Start >= tok.End {
-				t.Fatalf("token span %+v outside %d bytes", tok.Span, len(s))
-			}
-		}
-		if want := dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
+		if tk, want := tokenHashes(t, s), dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
 			t.Fatalf("%q: %d token hashes, dedupe %d words, or they differ", s, len(tk), len(want))
 		}
 	})
