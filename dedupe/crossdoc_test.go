@@ -478,8 +478,8 @@ func TestSpacelessScripts(t *testing.T) {
 // TestLonePhraseOfWrappedProse: one line of a hard-wrapped paragraph that
 // another document's line repeats is a common phrase, not a copied block:
 // it stays, so the sentence it belongs to is not broken. Lines repeated one
-// after another (a footer glued to the text), and a line that runs on into
-// no other (a list's link at the end), are still removed.
+// after another (a list's footer glued to the text, with its link), and a
+// list's link alone on the last line, are still removed.
 func TestLonePhraseOfWrappedProse(t *testing.T) {
 	x := newCross(t)
 	x.feed("wire/1", "ACME FILES FOR OFFERING\n\nNEW YORK, April 1 - Acme Corp said it filed for an offering of\n"+
@@ -518,5 +518,14 @@ func TestLonePhraseOfWrappedProse(t *testing.T) {
 	}
 	if want := strings.Split(strings.TrimSuffix(footer, "\n"), "\n"); !slices.Equal(removed, want) {
 		t.Errorf("list/2 removed %q as repeats of list/1, want the footer's lines %q", removed, want)
+	}
+
+	// The link alone under the text, even under a line that does not end
+	// its sentence: a link on a line of its own continues no sentence.
+	a, _ = x.feed("list/3", "Room change\n\nThe design review moves to the small room on the second floor this week.\n"+
+		"Bring your laptop, since the projector there has been broken for a month now\n"+
+		"http://lists.example.org/mailman/listinfo/notes\n")
+	if len(a.Removals) != 1 || a.Text[a.Removals[0].Start:a.Removals[0].End] != "http://lists.example.org/mailman/listinfo/notes" {
+		t.Errorf("list/3 removals %+v, want the list's link alone", a.Removals)
 	}
 }
