@@ -455,10 +455,6 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		}
 	}
 	x.found = x.found[:0]
-	x.widths = slices.Grow(x.widths[:0], len(a.Paragraphs))[:len(a.Paragraphs)]
-	for i := range x.widths {
-		x.widths[i] = -1
-	}
 	for i := range a.Lines {
 		l := &a.Lines[i]
 		look := x.lines[i] // looked up by recurring: the line was kept then too
@@ -473,6 +469,13 @@ func (x *Cross) repeats(id string, a *Analysis) {
 		if ref, ok := x.earlier(id, look); ok {
 			x.found = append(x.found, lineRepeat{i, ref})
 		}
+	}
+	if len(x.found) == 0 {
+		return
+	}
+	x.widths = slices.Grow(x.widths[:0], len(a.Paragraphs))[:len(a.Paragraphs)]
+	for i := range x.widths {
+		x.widths[i] = -1
 	}
 	for k, f := range x.found {
 		if f.line < x.closing && x.lonePhrase(a, f.line, k) {

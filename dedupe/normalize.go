@@ -163,7 +163,7 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 			r, size := utf8.DecodeRuneInString(s[i:])
 			i += size
 			split := IsRuneWord(r)
-			if split || !isWordRune(r) {
+			if split || !IsWordRune(r) {
 				if word >= 0 {
 					if hash {
 						words = append(words, xxhash.Sum64(dst[word:]))
@@ -393,10 +393,13 @@ func isCherokee(r rune) bool {
 func IsRuneWord(r rune) bool {
 	// 0x2e80, CJK Radicals Supplement, is the first rune of the three
 	// scripts: most text never reaches the table lookups.
-	return r >= 0x2e80 && isWordRune(r) && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana)
+	return r >= 0x2e80 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) && IsWordRune(r)
 }
 
-func isWordRune(r rune) bool {
+// IsWordRune reports a rune of a word in the fingerprint form: a letter, a
+// number (digit, letter-like or other), a mark or '_'. Tokenizers that must
+// find the same words in the original text (moderate's) use it too.
+func IsWordRune(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) ||
 		unicode.Is(unicode.Nl, r) || unicode.Is(unicode.No, r)
 }

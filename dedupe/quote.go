@@ -47,17 +47,18 @@ func QuotedLines(a *Analysis, dst []bool) []bool {
 				under = none
 			}
 		}
-		next := "" // what an attribution introduces
+		next, nextMark := "", "" // what an attribution introduces, and its other mark
 		if strings.HasSuffix(trimRightSpace(t), "wrote:") {
 			next = nextNonBlank(a, i+1)
+			nextMark = otherMark(next)
 		}
 		switch {
 		case under != none || isQuoteMarker(t) || (mark != "" && strings.HasPrefix(t, mark)):
 			dst[i] = true
 		case isQuoteMarker(next):
 			dst[i] = true
-		case otherMark(next) != "":
-			dst[i], mark = true, otherMark(next)
+		case nextMark != "":
+			dst[i], mark = true, nextMark
 		default:
 			above = above || (i > 0 && trimRightSpace(t) != "")
 		}

@@ -33,22 +33,18 @@ func newTokenizer() *tokenizer { return &tokenizer{n: dedupe.NewNormalizer()} }
 // digit or other number, a mark or '_', or a compatibility form that NFKC
 // makes one ("™", "㍿", "ﬁ").
 func isWord(r rune) bool {
-	if wordRune(r) {
+	if dedupe.IsWordRune(r) {
 		return true
 	}
 	if r < utf8.RuneSelf {
 		return false
 	}
 	for _, d := range string(norm.NFKC.PropertiesString(string(r)).Decomposition()) {
-		if wordRune(d) {
+		if dedupe.IsWordRune(d) {
 			return true
 		}
 	}
 	return false
-}
-
-func wordRune(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r)
 }
 
 // entityAt reads an HTML character reference at the start of s as
