@@ -30,6 +30,7 @@ type Metrics struct {
 	kvSeconds     prometheus.Histogram
 	redriven      *prometheus.CounterVec
 	pausedNow     prometheus.Gauge
+	pausedHeld    prometheus.Gauge
 	pauses        prometheus.Counter
 	pausedSeconds prometheus.Counter
 	copies        *prometheus.CounterVec
@@ -67,6 +68,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Redriven inputs (winnow redrive) finished, by outcome."}, []string{"outcome"}),
 		pausedNow: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_paused",
 			Help: "1 while intake is paused because the output stream or the shared dedupe bucket does not answer (outage: pause)."}),
+		pausedHeld: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_paused_held",
+			Help: "Pulled documents a paused intake holds for when the outage ends, their ack deadlines kept fresh (the handlers' own are in winnow_in_flight)."}),
 		pauses: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_pauses_total",
 			Help: "Outages intake was paused for."}),
 		pausedSeconds: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_paused_seconds_total",
@@ -78,7 +81,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pauses, m.pausedSeconds, m.copies)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -106,6 +109,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) copy(state string) {
 	if m != nil {
 		m.copies.WithLabelValues(state).Inc()
+	}
+}
+
+// holding sets how many pulled documents a paused intake holds.
+func (m *Metrics) holding(n int) {
+	if m != nil {
+		m.pausedHeld.Set(float64(n))
 	}
 }
 

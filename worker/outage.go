@@ -193,6 +193,8 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 		held = append(held, m)
 	}
 	w.log.Info("intake paused", zap.Int("held", len(held)))
+	w.metrics.holding(len(held))
+	defer w.metrics.holding(0)
 	giveBack := func() {
 		for _, m := range held {
 			_ = m.Nak()
