@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -182,15 +183,29 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 	}
 	beatAll(held)
 	it.Drain()
+	// Until the drain ends (ErrMsgIteratorClosed): a message left in the
+	// iterator's buffer would come again only after ack_wait, a delivery
+	// spent. A drain takes a round trip to the server; on a connection gone
+	// quiet the wait ends after half the ack wait, and the held messages
+	// are beaten again. Each message's clock restarts as it comes.
+	start := time.Now()
 	for {
-		// The clock of each message restarts as it comes: the last call
-		// may wait nextWait for a drain to finish.
-		m, err := it.Next(jetstream.NextMaxWait(nextWait))
+		left := w.cfg.AckWait/2 - time.Since(start)
+		if left <= 0 {
+			break
+		}
+		m, err := it.Next(jetstream.NextMaxWait(min(nextWait, left)))
+		if errors.Is(err, nats.ErrTimeout) {
+			continue
+		}
 		if err != nil {
-			break // the buffer is empty (ErrMsgIteratorClosed), or nothing came within nextWait
+			break // the buffer is empty and the drain done
 		}
 		beatAll([]jetstream.Msg{m})
 		held = append(held, m)
+	}
+	if time.Since(start) > w.cfg.AckWait/4 {
+		beatAll(held)
 	}
 	w.log.Info("intake paused", zap.Int("held", len(held)))
 	w.metrics.holding(len(held))
