@@ -199,7 +199,7 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 			continue
 		}
 		if err != nil {
-			break // the buffer is empty and the drain done
+			break // the buffer is empty and the drain done (or the iterator failed)
 		}
 		beatAll([]jetstream.Msg{m})
 		held = append(held, m)
