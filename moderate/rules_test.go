@@ -116,13 +116,14 @@ func TestBlocklistInUnspacedText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// the second ガチャ is written with a half-width ｶ and its sound mark
-	text := "本日は会場で記念品の無料配布を行います。\n新しいガチャとｶﾞチャの告知"
+	// the second ガチャ is written with a half-width ｶ and its sound mark,
+	// the third with the sound mark as an HTML entity
+	text := "本日は会場で記念品の無料配布を行います。\n新しいガチャとｶﾞチャとカ&#x3099;チャの告知"
 	var got []string
 	for _, f := range m.Moderate(analyzed(text), nil) {
 		got = append(got, text[f.Span.Start:f.Span.End])
 	}
-	if want := []string{"無料配布", "ガチャ", "ｶﾞチャ"}; !slices.Equal(got, want) {
+	if want := []string{"無料配布", "ガチャ", "ｶﾞチャ", "カ&#x3099;チャ"}; !slices.Equal(got, want) {
 		t.Errorf("redacted %q, want %q", got, want)
 	}
 }
@@ -137,6 +138,7 @@ func TestTokensHashLikeDedupe(t *testing.T) {
 		"ｶﾞチャ か\u3099 漢\ufe00字 ㍿ ㈱",
 		"中文字符　한국어 ᏣᎳᎩ ꮳꮃꭹ",
 		"Ｆｕｌｌ ﬁ ² İ ß ς &amp; é",
+		"か&#x3099;チャ ヽ&#800 漢&DownBreve;字", // marks after a kana or a Han written as entities
 	} {
 		if tk, want := tokenHashes(t, s), dedupe.NewNormalizer().HashWords(nil, s); !slices.Equal(tk, want) {
 			t.Errorf("%q: %d token hashes, dedupe %d words, or they differ", s, len(tk), len(want))

@@ -50,9 +50,9 @@ func isWord(r rune) bool {
 // entityAt reads an HTML character reference at the start of s as
 // html.UnescapeString (which dedupe applies) reads it: "&nbsp;", "&#8217;",
 // and the forms it takes without the ';' ("&amp", "&#39", "&notit;" for
-// "¬it;"). It returns the reference's length and whether it stands for word
-// characters; ok is false when s does not start with one.
-func entityAt(s string) (n int, word, ok bool) {
+// "¬it;"). It returns the reference's length and the text it stands for;
+// ok is false when s does not start with one.
+func entityAt(s string) (n int, dec string, ok bool) {
 	j := 1 // the longest candidate: '#' and digits, or a name, then ';'
 	numeric := len(s) > 1 && s[1] == '#'
 	if numeric {
@@ -73,9 +73,9 @@ func entityAt(s string) (n int, word, ok bool) {
 		j++
 	}
 	ref := s[:j]
-	dec := html.UnescapeString(ref)
+	dec = html.UnescapeString(ref)
 	if dec == ref {
-		return 0, false, false
+		return 0, "", false
 	}
 	// A name may be decoded in part, the rest left as it was ("it;" of
 	// "&notit;", since "&not" is a legacy name); a numeric reference is
@@ -85,12 +85,17 @@ func entityAt(s string) (n int, word, ok bool) {
 		n--
 		dec = dec[:len(dec)-1]
 	}
-	for _, r := range dec {
-		if !isWord(r) {
-			return n, false, true
+	return n, dec, true
+}
+
+// all reports whether every rune of s is one that is.
+func all(s string, is func(rune) bool) bool {
+	for _, r := range s {
+		if !is(r) {
+			return false
 		}
 	}
-	return n, true, true
+	return true
 }
 
 // maxEntity bounds the bytes an HTML character reference may take
@@ -135,8 +140,8 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	}
 	for i := span.Start; i < span.End; {
 		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
-			if n, word, ok := entityAt(text[i:span.End]); ok {
-				if !word {
+			if n, dec, ok := entityAt(text[i:span.End]); ok {
+				if !all(dec, isWord) {
 					emit(i)
 				} else if start < 0 {
 					start = i
@@ -158,8 +163,17 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 			emit(i)
 			start = i
 			// with the marks after it, which NFKC may compose into it
-			// (か and U+3099, ｶ and the half-width ﾞ are all ガ)
+			// (か and U+3099, ｶ and the half-width ﾞ are all ガ), written
+			// as they are or as entities ("&#800;")
 			for i += size; i < span.End; i += size {
+				if text[i] == '&' {
+					n, dec, ok := entityAt(text[i:span.End])
+					if !ok || !all(dec, combines) {
+						break
+					}
+					size = n
+					continue
+				}
 				if r, size = utf8.DecodeRuneInString(text[i:span.End]); !combines(r) {
 					break
 				}
