@@ -138,15 +138,28 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 		}
 		start = -1
 	}
+	// separator ends the word before text[i:j], no word character, and
+	// goes past the marks after it; they start a word when NFKC leaves
+	// one of them standing (see cluster).
+	separator := func(i, j int) int {
+		emit(i)
+		k, word := cluster(text, i, j, span.End)
+		if word {
+			start = i
+		}
+		return k
+	}
 	for i := span.Start; i < span.End; {
 		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
 			if n, dec, ok := entityAt(text[i:span.End]); ok {
+				g = glue{}
 				if !all(dec, isWord) {
-					emit(i)
-				} else if start < 0 {
+					i = separator(i, i+n)
+					continue
+				}
+				if start < 0 {
 					start = i
 				}
-				g = glue{}
 				i += n
 				continue
 			}
@@ -158,26 +171,14 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 		}
 		switch {
 		case !isWord(r):
-			emit(i)
+			i = separator(i, i+size)
+			continue
 		case dedupe.IsRuneWord(r): // a word on its own, as dedupe hashes it
+			// with the marks after it, which NFKC may compose into it
+			// (か and U+3099, ｶ and the half-width ﾞ are all ガ)
 			emit(i)
 			start = i
-			// with the marks after it, which NFKC may compose into it
-			// (か and U+3099, ｶ and the half-width ﾞ are all ガ), written
-			// as they are or as entities ("&#800;")
-			for i += size; i < span.End; i += size {
-				if text[i] == '&' {
-					n, dec, ok := entityAt(text[i:span.End])
-					if !ok || !all(dec, combines) {
-						break
-					}
-					size = n
-					continue
-				}
-				if r, size = utf8.DecodeRuneInString(text[i:span.End]); !combines(r) {
-					break
-				}
-			}
+			i = marksAfter(text, i+size, span.End)
 			emit(i)
 			continue
 		case start < 0:
@@ -187,6 +188,48 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	}
 	emit(span.End)
 	return dst
+}
+
+// marksAfter returns where the combining marks from text[i] on end (at
+// most at end), written as they are or as entities ("&#800;").
+func marksAfter(text string, i, end int) int {
+	for i < end {
+		if c := text[i]; c < utf8.RuneSelf && c != '&' {
+			return i // no ASCII character combines
+		}
+		if text[i] == '&' {
+			n, dec, ok := entityAt(text[i:end])
+			if !ok || !all(dec, combines) {
+				return i
+			}
+			i += n
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:end])
+		if !combines(r) {
+			return i
+		}
+		i += size
+	}
+	return i
+}
+
+// cluster reads text[i:j], a character that is no word character, with
+// the marks after it: it returns where they end, and whether NFKC leaves
+// a word character among them, which then starts a word as dedupe reads
+// the text. NFKC may compose a mark into the character (">" and U+0338
+// are "≯", a symbol) or leave it standing ("-" and U+0301).
+func cluster(text string, i, j, end int) (k int, word bool) {
+	k = marksAfter(text, j, end)
+	if k == j {
+		return k, false
+	}
+	for _, r := range norm.NFKC.String(html.UnescapeString(text[i:k])) {
+		if isWord(r) {
+			return k, true
+		}
+	}
+	return k, false
 }
 
 // splitGlue appends the parts of text[span] between glue points to dst:
