@@ -61,7 +61,8 @@ func entityAt(s string) (n int, dec string, ok bool) {
 		if hex {
 			j++
 		}
-		for j < len(s) && j < maxEntity && (s[j] >= '0' && s[j] <= '9' || hex && (s[j]|0x20 >= 'a' && s[j]|0x20 <= 'f')) {
+		// every digit, as html reads them: "&#0000…0065;" is "A"
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || hex && (s[j]|0x20 >= 'a' && s[j]|0x20 <= 'f')) {
 			j++
 		}
 	} else {
@@ -98,7 +99,7 @@ func all(s string, is func(rune) bool) bool {
 	return true
 }
 
-// maxEntity bounds the bytes an HTML character reference may take
+// maxEntity bounds the bytes a named HTML character reference may take
 // ("&CounterClockwiseContourIntegral;" is the longest name).
 const maxEntity = 40
 
