@@ -105,8 +105,12 @@ const maxEntity = 40
 
 // combines reports a rune that NFKC may join to the one before it: a
 // combining mark, or a form that decomposes to one (the half-width kana
-// sound marks).
+// sound marks). Not a mark that case folding makes a letter (U+0345 folds
+// to "ι"): dedupe, which folds, reads that one as a letter.
 func combines(r rune) bool {
+	if unicode.SimpleFold(r) != r {
+		return false
+	}
 	return unicode.IsMark(r) || norm.NFKC.PropertiesString(string(r)).LeadCCC() != 0
 }
 
