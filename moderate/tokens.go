@@ -89,7 +89,7 @@ func entityAt(s string) (n int, dec string, ok bool) {
 	return n, dec, true
 }
 
-// all reports whether every rune of s is one that is.
+// all reports whether is holds for every rune of s.
 func all(s string, is func(rune) bool) bool {
 	for _, r := range s {
 		if !is(r) {

@@ -117,11 +117,11 @@ func unseen(t *testing.T, r *running, docs, done int) int {
 // wantResumed checks a worker after one outage: ready again, the output
 // stream holds clean records of n distinct ids and nothing else, one pause
 // counted, and no document held through the pause spent a delivery: none
-// came again as a second copy. Only the unseen documents (see unseen) may
+// came again as a second copy. Only the missed documents (see unseen) may
 // have been delivered twice: the server may send a message to the pull
 // request the pause stopped, after its inbox is gone, and send it again
 // after ack_wait (the README's outage section); commonly none is.
-func wantResumed(t *testing.T, r *running, js jetstream.JetStream, cfg Config, n, unseen int) {
+func wantResumed(t *testing.T, r *running, js jetstream.JetStream, cfg Config, n, missed int) {
 	t.Helper()
 	waitFor(t, "the worker to turn ready", r.w.Ready)
 	byID, outcomes := outcomesByID(t, js, cfg)
@@ -140,11 +140,11 @@ func wantResumed(t *testing.T, r *running, js jetstream.JetStream, cfg Config, n
 		}
 	}
 	d := testutil.ToFloat64(r.w.metrics.redeliveries)
-	if d > float64(unseen) {
-		t.Fatalf("%v redeliveries, but only %d documents were not held through the pause", d, unseen)
+	if d > float64(missed) {
+		t.Fatalf("%v redeliveries, but only %d documents were not held through the pause", d, missed)
 	}
 	if d > 0 {
-		t.Logf("%v of the %d documents the paused worker had not received were sent to its stopped pull", d, unseen)
+		t.Logf("%v of the %d documents the paused worker had not received were sent to its stopped pull", d, missed)
 	}
 }
 
