@@ -25,7 +25,7 @@ func (m *Moderator) promo(text string, li int, span dedupe.Span) (promoLine, boo
 	m.sents = dedupe.Sentences(text, span, m.sents[:0])
 	m.parts = m.parts[:0]
 	for _, s := range m.sents {
-		m.parts = splitGlue(text, s, m.parts)
+		m.parts = glueParts(text, s, m.parts)
 	}
 	res.sentences = len(m.parts)
 	pitches := 0
@@ -51,7 +51,7 @@ func (m *Moderator) promo(text string, li int, span dedupe.Span) (promoLine, boo
 		// A pitch is a short part with a pitch phrase, or any part with
 		// several. A pitch phrase in a long sentence of content ("a pick
 		// you can buy now") is not one; a pitch glued to content was cut
-		// off as its own part by splitGlue.
+		// off as its own part by glueParts.
 		if strong && (score >= 2 || len(m.toks) <= 30) {
 			pitches++
 			res.score += score

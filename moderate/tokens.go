@@ -23,8 +23,13 @@ type token struct {
 // together ("Subscribe for freeWhat they're saying"): a lower-case run of two
 // or more letters followed by an upper-case letter and a lower-case one.
 type tokenizer struct {
-	n     *dedupe.Normalizer
-	words []uint64
+	n           *dedupe.Normalizer
+	words, want []uint64
+	parts       []dedupe.Span
+
+	// fallbacks counts the parts byField read: where scan and dedupe
+	// disagreed.
+	fallbacks int
 }
 
 func newTokenizer() *tokenizer { return &tokenizer{n: dedupe.NewNormalizer()} }
@@ -130,10 +135,90 @@ func (g *glue) step(r, next rune) bool {
 	return point
 }
 
-// tokens appends the words of text[span] to dst.
+// tokens appends the words of text[span] to dst: those of each part
+// between glue points (see glueParts), read by scan. Where the text is not
+// plain ASCII, scan's reading of a part is checked against dedupe's hashes
+// of it, and a part they disagree on is read field by field (see byField):
+// scan re-derives, character by character, what dedupe's normaliser does to
+// whole text (entities, NFKC, case folding), and a Unicode corner it gets
+// wrong must cost a tight span, never a missed phrase.
 func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
+	t.parts = glueParts(text, span, t.parts[:0])
+	for _, p := range t.parts {
+		n := len(dst)
+		dst = t.scan(text, p, dst)
+		if !plain(text[p.Start:p.End]) && !t.agrees(text[p.Start:p.End], dst[n:]) {
+			dst = t.byField(text, p, dst[:n])
+		}
+	}
+	return dst
+}
+
+// plain reports text scan reads exactly as dedupe does: ASCII without an
+// entity.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf || s[i] == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// agrees reports whether toks hash as dedupe hashes s.
+func (t *tokenizer) agrees(s string, toks []token) bool {
+	t.want = t.n.HashWords(t.want[:0], s)
+	if len(t.want) != len(toks) {
+		return false
+	}
+	for i, tk := range toks {
+		if tk.Hash != t.want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// byField appends the words of text[span] field by field, a field being a
+// run between ASCII white space (which dedupe's normaliser never joins to
+// anything: no entity holds it, NFKC composes nothing with it, folding
+// leaves it), so the fields' words are the span's. A field scan reads as
+// dedupe does keeps scan's words; the words of one it does not all take the
+// field's span.
+func (t *tokenizer) byField(text string, span dedupe.Span, dst []token) []token {
+	t.fallbacks++
+	for i := span.Start; i < span.End; {
+		for i < span.End && isASCIISpace(text[i]) {
+			i++
+		}
+		j := i
+		for j < span.End && !isASCIISpace(text[j]) {
+			j++
+		}
+		if j == i {
+			break
+		}
+		f := dedupe.Span{Start: i, End: j}
+		n := len(dst)
+		dst = t.scan(text, f, dst)
+		if !t.agrees(text[i:j], dst[n:]) {
+			dst = dst[:n]
+			for _, w := range t.want {
+				dst = append(dst, token{Span: f, Hash: w})
+			}
+		}
+		i = j
+	}
+	return dst
+}
+
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// scan appends the words of text[span] to dst, with no glue point in it.
+func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 	start := -1
-	var g glue
 	emit := func(end int) {
 		if start >= 0 && end > start {
 			t.words = t.n.HashWords(t.words[:0], text[start:end])
@@ -157,7 +242,6 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	for i := span.Start; i < span.End; {
 		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
 			if n, dec, ok := entityAt(text[i:span.End]); ok {
-				g = glue{}
 				if !all(dec, isWord) {
 					i = separator(i, i+n)
 					continue
@@ -170,10 +254,6 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 			}
 		}
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
-		next, _ := utf8.DecodeRuneInString(text[i+size : span.End])
-		if g.step(r, next) {
-			emit(i)
-		}
 		switch {
 		case !isWord(r):
 			i = separator(i, i+size)
@@ -237,13 +317,22 @@ func cluster(text string, i, j, end int) (k int, word bool) {
 	return k, false
 }
 
-// splitGlue appends the parts of text[span] between glue points to dst:
+// glueParts appends the parts of text[span] between glue points to dst:
 // "Subscribe for freeWhat they're saying" is two sentences that lost their
-// separator when the page was scraped.
-func splitGlue(text string, span dedupe.Span, dst []dedupe.Span) []dedupe.Span {
+// separator when the page was scraped. An HTML entity is one character,
+// no letter of either case ("&DownBreve;" is a mark, not "Down" and
+// "Breve").
+func glueParts(text string, span dedupe.Span, dst []dedupe.Span) []dedupe.Span {
 	start := span.Start
 	var g glue
 	for i := span.Start; i < span.End; {
+		if text[i] == '&' {
+			if n, _, ok := entityAt(text[i:span.End]); ok {
+				g = glue{}
+				i += n
+				continue
+			}
+		}
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
 		next, _ := utf8.DecodeRuneInString(text[i+size : span.End])
 		if g.step(r, next) {
