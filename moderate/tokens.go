@@ -228,12 +228,13 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 		}
 		start = -1
 	}
-	// separator ends the word before text[i:j], no word character, and
-	// goes past the marks after it; they start a word when NFKC leaves
-	// one of them standing (see cluster).
-	separator := func(i, j int) int {
+	// separator ends the word before text[i:j], no word character (an
+	// entity standing for several: dec), and goes past the marks after
+	// it; they start a word when NFKC leaves one of them standing (see
+	// cluster).
+	separator := func(i, j int, dec string) int {
 		emit(i)
-		k, word := cluster(text, i, j, span.End)
+		k, word := cluster(text, i, j, span.End, utf8.RuneCountInString(dec) > 1)
 		if word {
 			start = i
 		}
@@ -243,7 +244,7 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
 			if n, dec, ok := entityAt(text[i:span.End]); ok {
 				if !all(dec, isWord) {
-					i = separator(i, i+n)
+					i = separator(i, i+n, dec)
 					continue
 				}
 				if start < 0 {
@@ -256,7 +257,7 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
 		switch {
 		case !isWord(r):
-			i = separator(i, i+size)
+			i = separator(i, i+size, "")
 			continue
 		case dedupe.IsRuneWord(r): // a word on its own, as dedupe hashes it
 			// with the marks after it, which NFKC may compose into it
@@ -303,10 +304,12 @@ func marksAfter(text string, i, end int) int {
 // the marks after it: it returns where they end, and whether NFKC leaves
 // a word character among them, which then starts a word as dedupe reads
 // the text. NFKC may compose a mark into the character (">" and U+0338
-// are "≯", a symbol) or leave it standing ("-" and U+0301).
-func cluster(text string, i, j, end int) (k int, word bool) {
+// are "≯", a symbol) or leave it standing ("-" and U+0301). An entity may
+// stand for a symbol and a mark itself (several: "&nvlt;" is "<" and
+// U+20D2, which stands).
+func cluster(text string, i, j, end int, several bool) (k int, word bool) {
 	k = marksAfter(text, j, end)
-	if k == j {
+	if k == j && !several {
 		return k, false
 	}
 	for _, r := range norm.NFKC.String(html.UnescapeString(text[i:k])) {
