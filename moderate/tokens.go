@@ -141,7 +141,7 @@ func (g *glue) step(r, next rune) bool {
 // of it, and a part they disagree on is read field by field (see byField):
 // scan re-derives, character by character, what dedupe's normaliser does to
 // whole text (entities, NFKC, case folding), and a Unicode corner it gets
-// wrong must cost a tight span, never a missed phrase.
+// wrong must cost a wider span, never a missed phrase.
 func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	t.parts = glueParts(text, span, t.parts[:0])
 	for _, p := range t.parts {
