@@ -30,7 +30,7 @@ func (m *Moderator) promo(text string, li int, span dedupe.Span) (promoLine, boo
 	res.sentences = len(m.parts)
 	pitches := 0
 	for _, s := range m.parts {
-		m.toks = m.tok.tokens(text, s, m.toks[:0])
+		m.toks = m.tok.part(text, s, m.toks[:0])
 		m.words = m.words[:0]
 		for _, t := range m.toks {
 			m.words = append(m.words, t.Hash)

@@ -136,20 +136,27 @@ func (g *glue) step(r, next rune) bool {
 }
 
 // tokens appends the words of text[span] to dst: those of each part
-// between glue points (see glueParts), read by scan. Where the text is not
-// plain ASCII, scan's reading of a part is checked against dedupe's hashes
-// of it, and a part they disagree on is read field by field (see byField):
-// scan re-derives, character by character, what dedupe's normaliser does to
-// whole text (entities, NFKC, case folding), and a Unicode corner it gets
-// wrong must cost a wider span, never a missed phrase.
+// between glue points (see glueParts).
 func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 	t.parts = glueParts(text, span, t.parts[:0])
 	for _, p := range t.parts {
-		n := len(dst)
-		dst = t.scan(text, p, dst)
-		if !plain(text[p.Start:p.End]) && !t.agrees(text[p.Start:p.End], dst[n:]) {
-			dst = t.byField(text, p, dst[:n])
-		}
+		dst = t.part(text, p, dst)
+	}
+	return dst
+}
+
+// part appends the words of text[span], a part with no glue point in it
+// (one of glueParts'), to dst, read by scan. Where the text is not plain
+// ASCII, scan's reading is checked against dedupe's hashes of it, and a
+// part they disagree on is read field by field (see byField): scan
+// re-derives, character by character, what dedupe's normaliser does to
+// whole text (entities, NFKC, case folding), and a Unicode corner it gets
+// wrong must cost a wider span, never a missed phrase.
+func (t *tokenizer) part(text string, span dedupe.Span, dst []token) []token {
+	n := len(dst)
+	dst = t.scan(text, span, dst)
+	if s := text[span.Start:span.End]; !plain(s) && !t.agrees(s, dst[n:]) {
+		dst = t.byField(text, span, dst[:n])
 	}
 	return dst
 }
