@@ -27,7 +27,7 @@ type message struct {
 	seq       uint64    // the input's stream sequence, 0 when unknown (core NATS)
 	settled   bool      // set once its outcome is durable (see copies)
 	published time.Time // zero when unknown
-	dlqID     string    // stable id for a dead letter of an input without a document id
+	dlqID     string    // its dead letter's Nats-Msg-Id (deadLetterID); empty in core NATS
 
 	ack  func() error
 	nak  func(delay time.Duration) error
@@ -102,8 +102,11 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
 	carryRedrive(h, m)
-	handed, err := w.untilAnswered(m, func() error {
-		return w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
+	handed, err := w.untilAnswered(m, func() (err error) {
+		tries++
+		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+		return err
 	})
 	switch {
 	case handed:
@@ -120,6 +123,9 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	// this point is judged as the first time, and one after it finds its own
 	// commit and is not taken for a duplicate of itself.
 	pend.Commit()
+	if dup {
+		w.duplicateRecord(m, doc.ID, tries)
+	}
 	m.settled = true
 	if err := m.ack(); err != nil {
 		// The record is durable; a redelivery will find it a duplicate.
@@ -133,6 +139,22 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.log.Debug("document", zap.String("id", doc.ID), zap.String("outcome", outcome.String()),
 			zap.Int("removed", len(rec.Removed)), zap.String("text", rec.Text))
 	}
+}
+
+// duplicateRecord counts a record the output stream did not store because
+// it held one of the same Nats-Msg-Id, the document id, within its
+// duplicate window. On an input's first delivery and first attempt that
+// record is not this input's own: another input of the document id wrote
+// it, and this one's record (another version of the document, maybe) is
+// not in the stream.
+func (w *Worker) duplicateRecord(m *message, id string, tries int) {
+	if tries > 1 || m.delivered > 1 {
+		w.metrics.duplicateAck(dupRetry)
+		return
+	}
+	w.metrics.duplicateAck(dupSameID)
+	w.log.Info("record not stored: the output stream holds a record of this document id from another input",
+		zap.String("id", id), zap.String("subject", m.subject), zap.Duration("duplicate_window", w.cfg.DuplicateWindow))
 }
 
 // process runs the pipeline, turning a panic into an error.
@@ -227,13 +249,17 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	h.Set(HeaderOutcome, "dead_letter")
 	carryRedrive(h, m)
 	// A dead letter is about an input message, not a document id (two bad
-	// messages may claim one id): its Nats-Msg-Id is the message's stream
-	// position, the same on every redelivery.
+	// messages may claim one id): its Nats-Msg-Id names the stored message
+	// (deadLetterID), the same on every redelivery.
 	msgID := m.dlqID
 	if msgID == "" { // core NATS: no stream position
 		msgID = "dlq:" + nuid.Next()
 	}
-	return w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h)
+	dup, err := w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h)
+	if dup {
+		w.metrics.duplicateAck(dupRetry) // its id is the input's own
+	}
+	return err
 }
 
 // carryRedrive marks an output made from a redriven input with the dead
@@ -273,6 +299,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func seqID(stream string, seq uint64) string {
-	return "dlq:" + stream + ":" + strconv.FormatUint(seq, 10)
+// deadLetterID is the Nats-Msg-Id of the dead letter of the input stored
+// at seq in stream at time stored: the same on every redelivery, and not
+// the same as a dead letter's of an input stored at that seq before the
+// stream was deleted and made again (sequences start again at 1), which
+// the output stream would otherwise drop within its duplicate window.
+func deadLetterID(stream string, seq uint64, stored time.Time) string {
+	return "dlq:" + stream + ":" + strconv.FormatUint(seq, 10) + ":" + strconv.FormatInt(stored.UnixNano(), 36)
 }

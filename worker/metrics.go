@@ -25,7 +25,7 @@ type Metrics struct {
 	redeliveries  prometheus.Counter
 	inProgress    prometheus.Counter
 	naks          *prometheus.CounterVec
-	duplicateAcks prometheus.Counter
+	duplicateAcks *prometheus.CounterVec
 	ready         prometheus.Gauge
 	kvSeconds     prometheus.Histogram
 	redriven      *prometheus.CounterVec
@@ -61,8 +61,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "In-progress acks sent for documents a handler held past half the ack wait."}),
 		naks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_naks_total",
 			Help: "Messages negatively acknowledged for redelivery, by cause."}, []string{"cause"}),
-		duplicateAcks: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
-			Help: "Records the output stream already had (a redelivery after a crash)."}),
+		duplicateAcks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_publish_duplicates_total",
+			Help: "Outputs not stored because the output stream held one of the same Nats-Msg-Id: retry (this input's own, " +
+				"from an earlier delivery or attempt), same_id (a record of the document id from another input, within duplicate_window)."},
+			[]string{"cause"}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_ready", Help: "1 while connected and consuming."}),
 		redriven: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_redriven_total",
 			Help: "Redriven inputs (winnow redrive) finished, by outcome."}, []string{"outcome"}),
@@ -93,6 +95,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.copies.WithLabelValues("held")
 	m.copies.WithLabelValues("settled")
+	m.duplicateAcks.WithLabelValues(dupRetry)
+	m.duplicateAcks.WithLabelValues(dupSameID)
 	for _, r := range []string{dedupe.RuleExact, dedupe.RuleNear, dedupe.RuleBlocks} {
 		m.duplicates.WithLabelValues(r)
 	}
@@ -189,9 +193,15 @@ func (m *Metrics) deadLetter(reason string) {
 	}
 }
 
-func (m *Metrics) duplicateAck() {
+// The causes of winnow_publish_duplicates_total.
+const (
+	dupRetry  = "retry"
+	dupSameID = "same_id"
+)
+
+func (m *Metrics) duplicateAck(cause string) {
 	if m != nil {
-		m.duplicateAcks.Inc()
+		m.duplicateAcks.WithLabelValues(cause).Inc()
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// publisher writes one output message and reports when it is durable.
+// publisher writes one output message and reports when it is durable, and
+// whether the stream already held a message of its Nats-Msg-Id (within its
+// duplicate window), in which case this one was not stored.
 type publisher interface {
-	publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) error
+	publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) (dup bool, err error)
 }
 
 // jsPublisher publishes to JetStream and waits for the PubAck. A Duplicate
@@ -21,25 +23,22 @@ type jsPublisher struct {
 	w  *Worker
 }
 
-func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) error {
+func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body []byte, h nats.Header) (bool, error) {
 	m := &nats.Msg{Subject: subject, Data: body, Header: h}
 	ack, err := p.send(ctx, m, msgID)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && p.w.recreateOutput(ctx) {
 		ack, err = p.send(ctx, m, msgID)
 	}
 	if errors.Is(err, nats.ErrMaxPayload) {
-		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
+		return false, fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
 	if noRoom(err) {
-		return fmt.Errorf("%w: %w", errNoRoom, err)
+		return false, fmt.Errorf("%w: %w", errNoRoom, err)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if ack.Duplicate {
-		p.w.metrics.duplicateAck()
-	}
-	return nil
+	return ack.Duplicate, nil
 }
 
 // send publishes m once, waiting up to publish_timeout for its PubAck.
@@ -77,11 +76,11 @@ type corePublisher struct {
 	nc *nats.Conn
 }
 
-func (p *corePublisher) publish(_ context.Context, subject, msgID string, body []byte, h nats.Header) error {
+func (p *corePublisher) publish(_ context.Context, subject, msgID string, body []byte, h nats.Header) (bool, error) {
 	h.Set(nats.MsgIdHdr, msgID)
 	err := p.nc.PublishMsg(&nats.Msg{Subject: subject, Data: body, Header: h})
 	if errors.Is(err, nats.ErrMaxPayload) {
-		return fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
+		return false, fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
-	return err
+	return false, err
 }

@@ -282,7 +282,7 @@ func (w *Worker) fromJetStream(msg jetstream.Msg) *message {
 	if md, err := msg.Metadata(); err == nil {
 		m.delivered = int(md.NumDelivered)
 		m.published = md.Timestamp
-		m.dlqID = seqID(md.Stream, md.Sequence.Stream)
+		m.dlqID = deadLetterID(md.Stream, md.Sequence.Stream, md.Timestamp)
 		m.seq = md.Sequence.Stream
 	}
 	return m

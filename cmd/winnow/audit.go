@@ -181,8 +181,8 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 }
 
 // recordID is the document id of an output message: the record's id, or
-// for a dead letter of an input with no readable id, its Nats-Msg-Id (the
-// input's stream position).
+// for a dead letter of an input with no readable id, its Nats-Msg-Id (which
+// names the input message).
 func recordID(m jetstream.Msg) string {
 	var r struct {
 		ID string `json:"id"`
