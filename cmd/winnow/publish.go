@@ -68,9 +68,12 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, "winnow publish", err)
 	}
 	start := time.Now()
-	n, bytes, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID)
+	n, bytes, held, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID)
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "published %d documents (%.1f MB) in %.1fs: %.0f docs/s\n", n, float64(bytes)/1e6, secs, float64(n)/secs)
+	if held > 0 {
+		fmt.Fprintf(stdout, "%d of them not stored: the stream already held a message of their id (Nats-Msg-Id) within its duplicate window; --no-msg-id sends them anyway\n", held)
+	}
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}
@@ -79,8 +82,10 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 // publishAll publishes every line (rewriting ids per cycle) and waits for
 // every ack, republishing what failed; the msg id makes a retry of a
-// publish that did land a no-op.
-func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool) (int, int64, error) {
+// publish that did land a no-op. held counts the documents the stream
+// answered on their first attempt as duplicates: it held their id already,
+// from another message, and did not store them.
+func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool) (n int, total int64, held int, err error) {
 	type item struct {
 		data []byte
 		id   string
@@ -108,7 +113,6 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			break
 		}
 	}
-	var total int64
 	for _, it := range todo {
 		total += int64(len(it.data))
 	}
@@ -116,7 +120,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return 0, 0, ctx.Err()
+				return 0, 0, 0, ctx.Err()
 			case <-time.After(time.Second):
 			}
 		}
@@ -142,24 +146,27 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 		case <-js.PublishAsyncComplete():
 		case <-time.After(30 * time.Second):
 		case <-ctx.Done():
-			return 0, 0, ctx.Err()
+			return 0, 0, 0, ctx.Err()
 		}
 		var failed []item
 		for i, f := range futures {
 			select {
-			case <-f.Ok():
+			case ack := <-f.Ok():
+				if ack.Duplicate && attempt == 0 { // later, it may be this document's own earlier attempt
+					held++
+				}
 			default: // failed, or still unanswered: publish again (the msg id makes it safe)
 				failed = append(failed, todo[i])
 			}
 		}
 		todo = failed
 		if attempt > 100 {
-			return 0, 0, fmt.Errorf("%d documents still unacknowledged after %d attempts", len(todo), attempt)
+			return 0, 0, 0, fmt.Errorf("%d documents still unacknowledged after %d attempts", len(todo), attempt)
 		}
 	}
-	n := len(lines) * cycles
+	n = len(lines) * cycles
 	if limit > 0 {
 		n = min(n, limit)
 	}
-	return n, total, nil
+	return n, total, held, nil
 }

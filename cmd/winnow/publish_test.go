@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+)
+
+// TestPublishSaysWhatTheStreamDropped: publishing a file again within the
+// input stream's duplicate window stores nothing, since each document's id
+// is its Nats-Msg-Id, and `winnow publish` says so instead of only
+// "published".
+func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
+	s := natstest.Start(t, nil)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}, Duplicates: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "docs.jsonl")
+	if err := os.WriteFile(file, []byte("{\"id\":\"a\",\"text\":\"one\"}\n{\"id\":\"b\",\"text\":\"two\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(extra ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args := append([]string{"publish", "--nats-url", s.ClientURL(), "--subject", "in.x"}, extra...)
+		if code := Main(ctx, append(args, file), nil, &out, &errb); code != exitOK {
+			t.Fatalf("publish %v: exit %d: %s", extra, code, errb.String())
+		}
+		return out.String()
+	}
+	stored := func() uint64 {
+		t.Helper()
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	if out := publish(); strings.Contains(out, "not stored") || stored() != 2 {
+		t.Fatalf("first publish: %q, %d stored", out, stored())
+	}
+	if out := publish(); !strings.Contains(out, "2 of them not stored") || stored() != 2 {
+		t.Fatalf("the same file again: %q, %d stored", out, stored())
+	}
+	if out := publish("--no-msg-id"); strings.Contains(out, "not stored") || stored() != 4 {
+		t.Fatalf("again without msg ids: %q, %d stored", out, stored())
+	}
+}
