@@ -16,7 +16,9 @@ const (
 )
 
 var (
-	emailRe = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}`)
+	// emailRe is what emailAround matches (the tests hold them equal): a
+	// local part of at most 64 bytes, as RFC 5321 allows.
+	emailRe = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}`)
 	// Obfuscated: "jane [at] example [dot] com", "jane(at)example.com",
 	// "jane at example dot com". A bare " at " needs a " dot " to count.
 	obfuscatedRe = regexp.MustCompile(`(?i)\b[a-z0-9][a-z0-9._%+-]*\s*(?:(?:\[|\(|\{|<)\s*at\s*(?:\]|\)|\}|>)\s*[a-z0-9-]+(?:\s*(?:(?:\[|\(|\{|<)\s*dot\s*(?:\]|\)|\}|>)|\.)\s*[a-z0-9-]+)*\s*(?:(?:\[|\(|\{|<)\s*dot\s*(?:\]|\)|\}|>)|\.)\s*[a-z]{2,}|\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*\s+dot\s+[a-z]{2,})\b`)
