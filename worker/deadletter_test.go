@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/pipeline"
@@ -48,5 +50,39 @@ func TestDeadLetterCutWhenServerRefusesWhole(t *testing.T) {
 	back, err := dl.Bytes()
 	if err != nil || !dl.Truncated || dl.Size != len(doc) || len(back) != schemas.KeepBytes || !bytes.HasPrefix(doc, back) {
 		t.Fatalf("dead letter: reason %s, truncated %v, size %d of %d, kept %d (%v)", dl.Reason, dl.Truncated, dl.Size, len(doc), len(back), err)
+	}
+}
+
+// TestRecordOverStreamMaxMsgSize: the output stream's max_msg_size refuses
+// a record (a PubAck error, unlike the server's max_payload, which the
+// client checks) and then the input's whole dead letter. Both are
+// permanent: the input is dead-lettered as too_large with its first bytes,
+// once, instead of being retried and then nak'ed for ever. A small
+// document beside it is clean.
+func TestRecordOverStreamMaxMsgSize(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = 4 << 10 })
+	doc := []byte(`{"id":"big","text":"` + strings.Repeat("word ", 2000) + `"}`)
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
+	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	var dl schemas.DeadLetter
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.subject == "docs.dlq.a" {
+			if err := json.Unmarshal(o.data, &dl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	back, err := dl.Bytes()
+	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "big" || !dl.Truncated || dl.Size != len(doc) ||
+		len(back) == 0 || len(back) >= len(doc) || !bytes.HasPrefix(doc, back) {
+		t.Fatalf("dead letter: reason %s, id %q, truncated %v, size %d of %d, kept %d (%v)", dl.Reason, dl.ID, dl.Truncated, dl.Size, len(doc), len(back), err)
+	}
+	if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
+		t.Errorf("%v redeliveries, want 0", n)
 	}
 }

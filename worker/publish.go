@@ -29,7 +29,7 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && p.w.recreateOutput(ctx) {
 		ack, err = p.send(ctx, m, msgID)
 	}
-	if errors.Is(err, nats.ErrMaxPayload) {
+	if errors.Is(err, nats.ErrMaxPayload) || tooLargeForStream(err) {
 		return false, fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
 	if noRoom(err) {
@@ -68,6 +68,13 @@ func noRoom(err error) bool {
 		return api.Description == "maximum messages exceeded" || api.Description == "maximum bytes exceeded"
 	}
 	return false
+}
+
+// tooLargeForStream reports whether err is a PubAck error for a message
+// over the stream's max_msg_size: sent again, it is refused again.
+func tooLargeForStream(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum
 }
 
 // corePublisher publishes with core NATS: no acknowledgement, so delivery is
