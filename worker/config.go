@@ -41,8 +41,10 @@ type Config struct {
 	// InputStream and OutputStream are the JetStream stream names.
 	InputStream  string `yaml:"input_stream"`
 	OutputStream string `yaml:"output_stream"`
-	// CreateStreams creates (or updates) both streams and the consumer at
-	// start when true; otherwise they must exist.
+	// CreateStreams creates both streams (when missing) and the consumer
+	// at start when true, and keeps the streams' subjects and duplicate
+	// window as configured, leaving their other settings to the operator;
+	// otherwise they must exist.
 	CreateStreams bool `yaml:"create_streams"`
 	// Replicas of the streams winnow creates.
 	Replicas int `yaml:"replicas"`

@@ -212,13 +212,48 @@ func (s *SharedMemory) forgetBucket() {
 	s.mu.Unlock()
 }
 
+// createBucket creates the bucket when it is missing. One that exists keeps
+// what its operator set (a size limit, replicas): only its ttl, which
+// winnow's configuration names, is brought up to date (see ensureStream).
 func (s *SharedMemory) createBucket(ctx context.Context) (jetstream.KeyValue, error) {
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: s.cfg.Bucket, TTL: s.cfg.TTL,
-		Replicas: s.cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
+	kv, err := s.js.KeyValue(ctx, s.cfg.Bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: s.cfg.Bucket, TTL: s.cfg.TTL,
+			Replicas: s.cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another replica made it first
+			kv, err = s.js.KeyValue(ctx, s.cfg.Bucket)
+		}
+	} else if err == nil {
+		err = s.keepTTL(ctx, kv)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", s.cfg.Bucket, err)
 	}
 	return kv, nil
+}
+
+// keepTTL sets an existing bucket's ttl (its stream's max_age, and the
+// duplicate window within it, as nats.go makes a bucket) to the
+// configuration's when they differ, leaving the rest of its stream alone.
+func (s *SharedMemory) keepTTL(ctx context.Context, kv jetstream.KeyValue) error {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st.TTL() == s.cfg.TTL {
+		return nil
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return nil
+	}
+	sc := bs.StreamInfo().Config
+	sc.MaxAge = s.cfg.TTL
+	if s.cfg.TTL > 0 && sc.Duplicates > s.cfg.TTL {
+		sc.Duplicates = s.cfg.TTL
+	}
+	_, err = s.js.UpdateStream(ctx, sc)
+	return err
 }
 
 // bucketCreated returns when the bucket's stream was created, or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,18 +44,19 @@ func (c Config) outputStreamConfig() jetstream.StreamConfig {
 	}
 }
 
-// ensure creates or updates the streams and the consumer when configured
-// to, else checks they exist, and returns the consumer.
+// ensure creates the streams when configured to (or brings the settings
+// winnow owns up to date, see ensureStream) and creates or updates the
+// consumer, else checks they exist, and returns the consumer.
 func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
 	if c.CreateStreams {
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		if err := ensureStream(ctx, js, jetstream.StreamConfig{
 			Name: c.InputStream, Description: "winnow input: raw documents",
 			Subjects: []string{c.Subjects.Input}, Storage: jetstream.FileStorage, Replicas: c.Replicas,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: c.DuplicateWindow,
 		}); err != nil {
 			return nil, fmt.Errorf("worker: create input stream %s: %w", c.InputStream, err)
 		}
-		if _, err := js.CreateOrUpdateStream(ctx, c.outputStreamConfig()); err != nil {
+		if err := ensureStream(ctx, js, c.outputStreamConfig()); err != nil {
 			return nil, fmt.Errorf("worker: create output stream %s: %w", c.OutputStream, err)
 		}
 		cons, err := js.CreateOrUpdateConsumer(ctx, c.InputStream, c.consumerConfig())
@@ -74,6 +76,45 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		return nil, fmt.Errorf("worker: consumer %s on %s: %w", c.Durable, c.InputStream, err)
 	}
 	return cons, nil
+}
+
+// ensureStream creates the stream want describes when it is missing. One
+// that exists keeps what its operator set (limits, discard policy,
+// replicas, placement): only the settings winnow's configuration names,
+// its subjects and duplicate window, are updated, and only when they
+// differ. (An update sends a whole configuration, so updating with want
+// would reset every limit at each start: a max_age given to the output
+// stream, say, would be gone after the next deploy.)
+func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
+	st, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if _, err = js.CreateStream(ctx, want); !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return err
+		}
+		st, err = js.Stream(ctx, want.Name) // another replica made it first
+	}
+	if err != nil {
+		return err
+	}
+	have := st.CachedInfo().Config
+	if sameSubjects(have.Subjects, want.Subjects) && have.Duplicates == want.Duplicates {
+		return nil
+	}
+	have.Subjects, have.Duplicates = want.Subjects, want.Duplicates
+	_, err = js.UpdateStream(ctx, have)
+	return err
+}
+
+// sameSubjects reports whether a and b hold the same subjects, in any
+// order.
+func sameSubjects(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // checkOutputStream asks for the output stream's info and, with

@@ -1,0 +1,55 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/pipeline"
+)
+
+// TestRestartKeepsOperatorLimits: limits an operator gave winnow's streams
+// and bucket after winnow created them stay through a restart, while the
+// settings winnow's configuration names (duplicate_window, the bucket's
+// ttl) follow the configuration. Before, every start sent winnow's whole
+// stream configuration and reset the limits.
+func TestRestartKeepsOperatorLimits(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	nc, js := connect(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mem := pipeline.DefaultConfig().CrossOptions.Memory
+	if _, err := NewSharedMemory(ctx, nc, cfg.Shared, mem, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	limit := func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) {
+		sc.MaxAge, sc.MaxBytes, sc.Discard = 48*time.Hour, 1<<30, jetstream.DiscardNew
+	}
+	editStream(t, js, cfg.OutputStream, limit)
+	editStream(t, js, cfg.InputStream, limit)
+	editStream(t, js, "KV_"+cfg.Shared.Bucket, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxBytes = 1 << 20 })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.DuplicateWindow += time.Minute
+	cfg.Shared.TTL = 12 * time.Hour
+	startWorker(t, s, cfg)
+	if _, err := NewSharedMemory(ctx, nc, cfg.Shared, mem, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{cfg.OutputStream, cfg.InputStream} {
+		_, info := streamInfo(ctx, t, js, name)
+		if c := info.Config; c.MaxAge != 48*time.Hour || c.MaxBytes != 1<<30 || c.Discard != jetstream.DiscardNew || c.Duplicates != cfg.DuplicateWindow {
+			t.Errorf("%s after a restart: max_age %v, max_bytes %d, discard %v, duplicates %v", name, c.MaxAge, c.MaxBytes, c.Discard, c.Duplicates)
+		}
+	}
+	_, info := streamInfo(ctx, t, js, "KV_"+cfg.Shared.Bucket)
+	if c := info.Config; c.MaxBytes != 1<<20 || c.MaxAge != 12*time.Hour {
+		t.Errorf("bucket after a restart: max_bytes %d, max_age (ttl) %v", c.MaxBytes, c.MaxAge)
+	}
+}
