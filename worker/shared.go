@@ -80,7 +80,7 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, cfg: cfg, origin: nuid.Next(), log: log, m: m,
 		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096), rewatch: make(chan struct{}, 1)}
 	if s.kv, err = s.createBucket(ctx); err != nil {
-		return nil, err
+		return nil, noJetStream(ctx, js, err)
 	}
 	created, err := s.bucketCreated(ctx)
 	if err != nil {

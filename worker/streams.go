@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -65,8 +66,10 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		}
 		return cons, nil
 	}
-	if _, err := js.Stream(ctx, c.OutputStream); err != nil {
+	if _, err := js.Stream(ctx, c.OutputStream); errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("worker: output stream %s: %w (set worker.create_streams to create it)", c.OutputStream, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("worker: output stream %s: %w", c.OutputStream, err)
 	}
 	cons, err := js.Consumer(ctx, c.InputStream, c.Durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -103,6 +106,19 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	have.Subjects, have.Duplicates = want.Subjects, want.Duplicates
 	_, err = js.UpdateStream(ctx, have)
 	return err
+}
+
+// noJetStream returns err, said plainly when the server has no JetStream
+// (its API has no responders, which nats.go reports as such).
+func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
+	if !errors.Is(err, nats.ErrNoResponders) {
+		return err
+	}
+	if _, aerr := js.AccountInfo(ctx); !errors.Is(aerr, jetstream.ErrJetStreamNotEnabled) {
+		return err
+	}
+	return fmt.Errorf("%w: JetStream is not enabled on the NATS server; enable it (jetstream {} in its configuration, "+
+		"or -js), or set worker.mode: core (at most once, no streams)", err)
 }
 
 // sameSubjects reports whether a and b hold the same subjects, in any

@@ -128,11 +128,12 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	}
 	w.js = js
 	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	cons, err := w.cfg.ensure(setupCtx, js)
-	cancel()
 	if err != nil {
-		return err
+		return noJetStream(setupCtx, js, err)
 	}
+	cancel()
 	w.pub = &jsPublisher{js: js, w: w}
 	w.copies = newCopies(4 * w.cfg.MaxAckPending)
 	pull := func() (jetstream.MessagesContext, error) {

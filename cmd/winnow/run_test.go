@@ -177,3 +177,22 @@ func TestExampleConfigIsCurrent(t *testing.T) {
 		t.Fatalf("deploy/winnow.example.yaml is not the current defaults; regenerate it from `winnow run --check-config`:\n%s", exp)
 	}
 }
+
+// TestNoJetStreamFailsStartup: a server without JetStream stops start-up
+// with a message that says so, with either dedupe state and with or
+// without create_streams (before: "no responders available for request",
+// and a hint to set create_streams).
+func TestNoJetStreamFailsStartup(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.JetStream = false })
+	for _, env := range [][2]string{{"WINNOW_WORKER_STATE", "memory"}, {"WINNOW_WORKER_STATE", "kv"}, {"WINNOW_WORKER_CREATE_STREAMS", "false"}} {
+		t.Run(env[0]+"="+env[1], func(t *testing.T) {
+			t.Setenv(env[0], env[1])
+			var errb bytes.Buffer
+			code := Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
+			if code != exitFatal || !strings.Contains(errb.String(), "JetStream is not enabled on the NATS server") ||
+				strings.Contains(errb.String(), "create_streams to create") {
+				t.Fatalf("exit %d, stderr %q", code, errb.String())
+			}
+		})
+	}
+}
