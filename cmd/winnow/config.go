@@ -41,6 +41,10 @@ type NATSConfig struct {
 	CredsFile      string        `yaml:"creds_file"`
 	TLS            TLSConfig     `yaml:"tls"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// StartupWait is how long `winnow run` waits at start for a NATS
+	// server that does not answer yet, trying again every 1 s to 5 s
+	// (0: fail at once).
+	StartupWait time.Duration `yaml:"startup_wait"`
 }
 
 // TLSConfig holds the CA that signs the server's certificate and, for
@@ -73,7 +77,7 @@ type LogConfig struct {
 
 func defaultConfig() Config {
 	return Config{
-		NATS:     NATSConfig{Name: "winnow", ConnectTimeout: 5 * time.Second},
+		NATS:     NATSConfig{Name: "winnow", ConnectTimeout: 5 * time.Second, StartupWait: 2 * time.Minute},
 		Embedded: EmbeddedConfig{Host: "127.0.0.1", Port: 4222, StoreDir: "winnow-data", MaxPayload: 8 << 20},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:8080"},
 		Log:      LogConfig{Level: "info", Format: "json"},
@@ -109,6 +113,8 @@ func (c Config) Validate() error {
 		return bad("nats.tls", "cert and key go together")
 	case c.NATS.ConnectTimeout <= 0:
 		return bad("nats.connect_timeout", "%v: want > 0", c.NATS.ConnectTimeout)
+	case c.NATS.StartupWait < 0:
+		return bad("nats.startup_wait", "%v: want >= 0", c.NATS.StartupWait)
 	}
 	for field, path := range map[string]string{"nats.nkey_seed_file": c.NATS.NKeySeedFile, "nats.creds_file": c.NATS.CredsFile,
 		"nats.tls.ca": c.NATS.TLS.CA, "nats.tls.cert": c.NATS.TLS.Cert, "nats.tls.key": c.NATS.TLS.Key} {

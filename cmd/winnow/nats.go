@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -77,4 +78,37 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("nats: connect to %s: %w", url, err)
 	}
 	return nc, nil
+}
+
+// connectWaiting connects as connect does and, while no server answers
+// (not up yet, or unreachable: nats.ErrNoServers), tries again every
+// second, doubling to 5 s, for up to c.StartupWait, so that a worker
+// started beside its NATS servers (a compose project, pods rescheduled
+// together) waits for them instead of exiting to be restarted. Any other
+// error (a wrong credential, a TLS failure) fails at once. It returns a
+// nil connection and no error when ctx ends first.
+func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
+	deadline := time.Now().Add(c.StartupWait)
+	wait := time.Second
+	for {
+		nc, err := connect(url, c, log)
+		if !errors.Is(err, nats.ErrNoServers) {
+			return nc, err
+		}
+		if c.StartupWait == 0 {
+			return nil, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("%w (waited %v: nats.startup_wait)", err, c.StartupWait)
+		}
+		sleep := min(wait, left) // the last attempt at the deadline
+		log.Warn("waiting for NATS", zap.String("url", url), zap.Duration("retry_in", sleep), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(sleep):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }

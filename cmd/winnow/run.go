@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,9 +113,37 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 		}()
 		url = ns.ClientURL()
 	}
-	nc, err := connect(url, cfg.NATS, log)
+	// Health and metrics listen first: while NATS is awaited and the
+	// dedupe state replayed, /healthz answers and /readyz says not yet.
+	handler := &swapHandler{}
+	handler.set(starting())
+	stopHTTP := func() {}
+	if cfg.HTTP.Addr != "" {
+		l, err := net.Listen("tcp", cfg.HTTP.Addr)
+		if err != nil {
+			return fmt.Errorf("http: %w", err)
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", zap.Error(err))
+			}
+		}()
+		stopHTTP = sync.OnceFunc(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = srv.Shutdown(sctx)
+			cancel()
+		})
+		defer stopHTTP()
+		log.Info("health and metrics", zap.String("addr", l.Addr().String()))
+	}
+	nc, err := connectWaiting(ctx, url, cfg.NATS, log)
 	if err != nil {
 		return err
+	}
+	if nc == nil {
+		log.Info("stopped before NATS answered")
+		return nil
 	}
 	defer nc.Close()
 	log.Info("connected to nats", zap.String("url", nc.ConnectedUrl()), zap.String("server", nc.ConnectedServerName()))
@@ -142,26 +172,9 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 		return err
 	}
 	w.WatchState(probe)
-	var srv *http.Server
-	if cfg.HTTP.Addr != "" {
-		l, err := net.Listen("tcp", cfg.HTTP.Addr)
-		if err != nil {
-			return fmt.Errorf("http: %w", err)
-		}
-		srv = &http.Server{Handler: w.Handler(reg), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server", zap.Error(err))
-			}
-		}()
-		log.Info("health and metrics", zap.String("addr", l.Addr().String()))
-	}
+	handler.set(w.Handler(reg))
 	runErr := w.Run(ctx)
-	if srv != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
+	stopHTTP() // before the connection's drain, as before
 	if err := nc.Drain(); err != nil {
 		log.Warn("nats drain", zap.Error(err))
 	}
@@ -172,6 +185,26 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 		log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// swapHandler serves with the handler set last.
+type swapHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swapHandler) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load()).ServeHTTP(w, r)
+}
+
+// starting is what the HTTP listener serves until the worker exists:
+// alive, not ready, no metrics yet.
+func starting() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not ready: starting", http.StatusServiceUnavailable)
+	})
+	return mux
 }
 
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,12 +188,96 @@ func TestNoJetStreamFailsStartup(t *testing.T) {
 	for _, env := range [][2]string{{"WINNOW_WORKER_STATE", "memory"}, {"WINNOW_WORKER_STATE", "kv"}, {"WINNOW_WORKER_CREATE_STREAMS", "false"}} {
 		t.Run(env[0]+"="+env[1], func(t *testing.T) {
 			t.Setenv(env[0], env[1])
-			var errb bytes.Buffer
+			var errb syncBuffer // the connection's callbacks log from their own goroutine
 			code := Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
 			if code != exitFatal || !strings.Contains(errb.String(), "JetStream is not enabled on the NATS server") ||
 				strings.Contains(errb.String(), "create_streams to create") {
 				t.Fatalf("exit %d, stderr %q", code, errb.String())
 			}
 		})
+	}
+}
+
+// TestRunWaitsForNATS: started before its NATS server, the worker is alive
+// and not ready while it waits, and consumes once the server is up; given
+// up after nats.startup_wait, or at once with 0, it exits 1 saying why. A
+// shutdown during the wait exits 0.
+func TestRunWaitsForNATS(t *testing.T) {
+	status := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitStatus := func(url string, want int, stderr *syncBuffer) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); status(url) != want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never %d: %s", url, want, stderr.String())
+			}
+		}
+	}
+	run := func(ctx context.Context, port, hport int, stderr *syncBuffer) chan int {
+		done := make(chan int, 1)
+		go func() {
+			done <- Main(ctx, []string{"run", "--nats-url", fmt.Sprint("nats://127.0.0.1:", port), "--http-addr", fmt.Sprint("127.0.0.1:", hport)},
+				nil, &bytes.Buffer{}, stderr)
+		}()
+		return done
+	}
+	exit := func(done chan int) int {
+		t.Helper()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(30 * time.Second):
+			t.Fatal("did not stop")
+			return -1
+		}
+	}
+
+	port, hport := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr syncBuffer
+	done := run(ctx, port, hport, &stderr)
+	base := fmt.Sprint("http://127.0.0.1:", hport)
+	waitStatus(base+"/healthz", http.StatusOK, &stderr)
+	if got := status(base + "/readyz"); got != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz %d while waiting for NATS", got)
+	}
+	time.Sleep(1500 * time.Millisecond) // a failed attempt or two
+	natstest.Start(t, func(o *server.Options) { o.Port = port })
+	waitStatus(base+"/readyz", http.StatusOK, &stderr)
+	cancel()
+	if code := exit(done); code != exitOK || !strings.Contains(stderr.String(), "waiting for NATS") {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+
+	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "2s")
+	stderr = syncBuffer{}
+	start := time.Now()
+	if code := exit(run(context.Background(), freePort(t), freePort(t), &stderr)); code != exitFatal ||
+		!strings.Contains(stderr.String(), "no servers available") || !strings.Contains(stderr.String(), "nats.startup_wait") {
+		t.Fatalf("no server for 2s: exit %d: %s", code, stderr.String())
+	}
+	t.Logf("gave up after %v", time.Since(start))
+
+	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "0s")
+	stderr = syncBuffer{}
+	if code := exit(run(context.Background(), freePort(t), freePort(t), &stderr)); code != exitFatal || strings.Contains(stderr.String(), "waiting for NATS") {
+		t.Fatalf("startup_wait 0: exit %d: %s", code, stderr.String())
+	}
+
+	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "1m")
+	stderr = syncBuffer{}
+	ctx, cancel = context.WithCancel(context.Background())
+	hport = freePort(t)
+	done = run(ctx, freePort(t), hport, &stderr)
+	waitStatus(fmt.Sprint("http://127.0.0.1:", hport, "/healthz"), http.StatusOK, &stderr)
+	cancel()
+	if code := exit(done); code != exitOK {
+		t.Fatalf("stopped while waiting: exit %d: %s", code, stderr.String())
 	}
 }
