@@ -97,6 +97,9 @@ type Config struct {
 	// until it answers; see OutagePause) or "retry" (nak with backoff and
 	// dead-letter after max_deliver; see OutageRetry).
 	Outage string `yaml:"outage"`
+	// StartupWait is how long start-up waits for JetStream to answer (see
+	// untilJetStreamAnswers); `winnow run` sets it from nats.startup_wait.
+	StartupWait time.Duration `yaml:"-"`
 }
 
 // DefaultConfig returns the documented defaults.

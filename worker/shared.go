@@ -26,6 +26,10 @@ type SharedConfig struct {
 	TTL time.Duration `yaml:"ttl"`
 	// Replicas of the bucket's stream.
 	Replicas int `yaml:"replicas"`
+	// StartupWait is how long NewSharedMemory waits for JetStream to
+	// answer (see untilJetStreamAnswers); `winnow run` sets it from
+	// nats.startup_wait.
+	StartupWait time.Duration `yaml:"-"`
 }
 
 // DefaultSharedConfig: bucket WINNOW_DEDUPE, 24h, one replica.
@@ -79,7 +83,11 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	}
 	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, cfg: cfg, origin: nuid.Next(), log: log, m: m,
 		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096), rewatch: make(chan struct{}, 1)}
-	if s.kv, err = s.createBucket(ctx); err != nil {
+	err = untilJetStreamAnswers(ctx, cfg.StartupWait, log, "dedupe bucket "+cfg.Bucket, func(ctx context.Context) (err error) {
+		s.kv, err = s.createBucket(ctx)
+		return err
+	})
+	if err != nil {
 		return nil, noJetStream(ctx, js, err)
 	}
 	created, err := s.bucketCreated(ctx)

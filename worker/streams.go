@@ -108,6 +108,55 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	return err
 }
 
+// setupAttempt bounds one attempt at start-up's JetStream calls.
+const setupAttempt = 10 * time.Second
+
+// untilJetStreamAnswers runs setup (each attempt within setupAttempt), and
+// again while it fails because JetStream does not answer yet: a cluster
+// electing its meta leader, or with too few servers up for it or for the
+// replicas asked, times out or says it is temporarily unavailable. It tries every second, doubling
+// to 5 s, for up to wait, logging each failure; any other error returns at
+// once. (Before, start-up waited 30 s and failed with "context deadline
+// exceeded".)
+func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Logger, what string, setup func(context.Context) error) error {
+	deadline := time.Now().Add(wait)
+	pause := time.Second
+	for {
+		actx, cancel := context.WithTimeout(ctx, setupAttempt)
+		err := setup(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !notAnsweringYet(err) {
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("%w (JetStream did not answer for %v: too few servers up for a meta leader, or for the replicas asked?)", err, wait)
+		}
+		sleep := min(pause, left)
+		log.Warn("waiting for JetStream", zap.String("for", what), zap.Duration("retry_in", sleep), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(sleep):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// notAnsweringYet reports whether err is JetStream not answering yet (see
+// untilJetStreamAnswers), not a refusal that asking again would meet too.
+func notAnsweringYet(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		return true
+	}
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jsClusterNotAvailable
+}
+
+// jsClusterNotAvailable is nats-server's JSClusterNotAvailErr, "JetStream
+// system temporarily unavailable".
+const jsClusterNotAvailable jetstream.ErrorCode = 10008
+
 // noJetStream returns err, said plainly when the server has no JetStream
 // (its API has no responders, which nats.go reports as such).
 func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {

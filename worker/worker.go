@@ -127,13 +127,19 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return fmt.Errorf("worker: jetstream: %w", err)
 	}
 	w.js = js
-	setupCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cons, err := w.cfg.ensure(setupCtx, js)
-	if err != nil {
-		return noJetStream(setupCtx, js, err)
+	var cons jetstream.Consumer
+	err = untilJetStreamAnswers(ctx, w.cfg.StartupWait, w.log, "streams and consumer", func(ctx context.Context) (err error) {
+		cons, err = w.cfg.ensure(ctx, js)
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil // stopped before consuming
 	}
-	cancel()
+	if err != nil {
+		nctx, cancel := context.WithTimeout(ctx, setupAttempt)
+		defer cancel()
+		return noJetStream(nctx, js, err)
+	}
 	w.pub = &jsPublisher{js: js, w: w}
 	w.copies = newCopies(4 * w.cfg.MaxAckPending)
 	pull := func() (jetstream.MessagesContext, error) {

@@ -42,8 +42,8 @@ type NATSConfig struct {
 	TLS            TLSConfig     `yaml:"tls"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// StartupWait is how long `winnow run` waits at start for a NATS
-	// server that does not answer yet, trying again every 1 s to 5 s
-	// (0: fail at once).
+	// server that does not answer yet, and then for its JetStream, trying
+	// again every 1 s to 5 s (0: fail at once).
 	StartupWait time.Duration `yaml:"startup_wait"`
 }
 

@@ -101,6 +101,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // serve runs the worker until ctx ends: embedded or remote NATS, the HTTP
 // listener, then drain and close in reverse order.
 func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
+	cfg.Worker.StartupWait, cfg.Worker.Shared.StartupWait = cfg.NATS.StartupWait, cfg.NATS.StartupWait
 	url := cfg.NATS.URL
 	if url == "" {
 		ns, err := startEmbedded(cfg.Embedded, log)

@@ -281,3 +281,61 @@ func TestRunWaitsForNATS(t *testing.T) {
 		t.Fatalf("stopped while waiting: exit %d: %s", code, stderr.String())
 	}
 }
+
+// TestRunWaitsForJetStream: one server of a three-node cluster is up, so
+// JetStream has no meta leader and its API times out or answers "temporarily
+// unavailable". The worker (KV state, so the bucket and then the streams
+// wait) waits, not ready, and consumes once the other two servers join.
+// Before, start-up failed after 30 s with "context deadline exceeded".
+func TestRunWaitsForJetStream(t *testing.T) {
+	ports, cports := []int{freePort(t), freePort(t), freePort(t)}, []int{freePort(t), freePort(t), freePort(t)}
+	var routes []string
+	for _, p := range cports {
+		routes = append(routes, fmt.Sprint("nats://127.0.0.1:", p))
+	}
+	node := func(i int) {
+		natstest.Start(t, func(o *server.Options) {
+			o.ServerName, o.Port = fmt.Sprint("n", i), ports[i]
+			o.Cluster.Name, o.Cluster.Host, o.Cluster.Port = "c", "127.0.0.1", cports[i]
+			o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		})
+	}
+	node(0)
+	t.Setenv("WINNOW_WORKER_STATE", "kv")
+	hport := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"run", "--nats-url", fmt.Sprint("nats://127.0.0.1:", ports[0]), "--http-addr", fmt.Sprint("127.0.0.1:", hport)},
+			nil, &bytes.Buffer{}, &stderr)
+	}()
+	ready := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
+	healthy := func(url string) bool {
+		return Main(context.Background(), []string{"healthcheck", "--url", url}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
+	}
+	time.Sleep(2 * time.Second)
+	if healthy(ready) {
+		t.Fatal("ready without JetStream")
+	}
+	node(1)
+	node(2)
+	for deadline := time.Now().Add(60 * time.Second); !healthy(ready); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %s", stderr.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		default:
+		}
+	}
+	if !strings.Contains(stderr.String(), "waiting for JetStream") {
+		t.Errorf("no wait logged: %s", stderr.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d after shutdown", code)
+	}
+}
