@@ -129,6 +129,9 @@ func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Log
 			return err
 		}
 		left := time.Until(deadline)
+		if wait == 0 {
+			return err
+		}
 		if left <= 0 {
 			return fmt.Errorf("%w (JetStream did not answer for %v: too few servers up for a meta leader, or for the replicas asked?)", err, wait)
 		}
