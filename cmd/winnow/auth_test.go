@@ -26,6 +26,34 @@ import (
 	"github.com/winnow-dev/winnow/internal/natstest"
 )
 
+// running is a `winnow run` started by a test: its exit code arrives on
+// done, its log in stderr; base is its HTTP listener's URL.
+type running struct {
+	done   chan int
+	stderr *syncBuffer
+	base   string
+	cancel context.CancelFunc
+}
+
+// startRun starts `winnow run` against the NATS url, its health listener
+// on a free port.
+func startRun(t *testing.T, url string) *running {
+	t.Helper()
+	hport := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r := &running{done: make(chan int, 1), stderr: &syncBuffer{}, base: fmt.Sprint("http://127.0.0.1:", hport), cancel: cancel}
+	go func() {
+		r.done <- Main(ctx, []string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, r.stderr)
+	}()
+	return r
+}
+
+// ready reports whether r's /readyz answers 200.
+func (r *running) ready() bool {
+	return Main(context.Background(), []string{"healthcheck", "--url", r.base + "/readyz"}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
+}
+
 // runUntilReady runs `winnow run` with env and waits until it is ready,
 // then stops it; it returns the exit code and stderr. A run that fails
 // before it is ready returns at once.
@@ -34,28 +62,20 @@ func runUntilReady(t *testing.T, url string, env map[string]string) (int, string
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	hport := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, &stderr)
-	}()
-	probe := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
+	r := startRun(t, url)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		select {
-		case code := <-done:
-			return code, stderr.String()
+		case code := <-r.done:
+			return code, r.stderr.String()
 		default:
 		}
-		if Main(context.Background(), []string{"healthcheck", "--url", probe}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK {
-			cancel()
-			return <-done, stderr.String()
+		if r.ready() {
+			r.cancel()
+			return <-r.done, r.stderr.String()
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("neither ready nor failed: %s", stderr.String())
+			t.Fatalf("neither ready nor failed: %s", r.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

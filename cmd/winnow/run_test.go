@@ -211,74 +211,61 @@ func TestRunWaitsForNATS(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	waitStatus := func(url string, want int, stderr *syncBuffer) {
+	waitStatus := func(r *running, path string, want int) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); status(url) != want; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(20 * time.Second); status(r.base+path) != want; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s never %d: %s", url, want, stderr.String())
+				t.Fatalf("%s never %d: %s", path, want, r.stderr.String())
 			}
 		}
 	}
-	run := func(ctx context.Context, port, hport int, stderr *syncBuffer) chan int {
-		done := make(chan int, 1)
-		go func() {
-			done <- Main(ctx, []string{"run", "--nats-url", fmt.Sprint("nats://127.0.0.1:", port), "--http-addr", fmt.Sprint("127.0.0.1:", hport)},
-				nil, &bytes.Buffer{}, stderr)
-		}()
-		return done
-	}
-	exit := func(done chan int) int {
+	exit := func(r *running) int {
 		t.Helper()
 		select {
-		case code := <-done:
+		case code := <-r.done:
 			return code
 		case <-time.After(30 * time.Second):
 			t.Fatal("did not stop")
 			return -1
 		}
 	}
+	nowhere := func() string { return fmt.Sprint("nats://127.0.0.1:", freePort(t)) }
 
-	port, hport := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := run(ctx, port, hport, &stderr)
-	base := fmt.Sprint("http://127.0.0.1:", hport)
-	waitStatus(base+"/healthz", http.StatusOK, &stderr)
-	if got := status(base + "/readyz"); got != http.StatusServiceUnavailable {
+	port := freePort(t)
+	r := startRun(t, fmt.Sprint("nats://127.0.0.1:", port))
+	waitStatus(r, "/healthz", http.StatusOK)
+	if got := status(r.base + "/readyz"); got != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz %d while waiting for NATS", got)
 	}
 	time.Sleep(1500 * time.Millisecond) // a failed attempt or two
 	natstest.Start(t, func(o *server.Options) { o.Port = port })
-	waitStatus(base+"/readyz", http.StatusOK, &stderr)
-	cancel()
-	if code := exit(done); code != exitOK || !strings.Contains(stderr.String(), "waiting for NATS") {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	waitStatus(r, "/readyz", http.StatusOK)
+	r.cancel()
+	if code := exit(r); code != exitOK || !strings.Contains(r.stderr.String(), "waiting for NATS") {
+		t.Fatalf("exit %d: %s", code, r.stderr.String())
 	}
 
 	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "2s")
-	stderr = syncBuffer{}
 	start := time.Now()
-	if code := exit(run(context.Background(), freePort(t), freePort(t), &stderr)); code != exitFatal ||
-		!strings.Contains(stderr.String(), "no servers available") || !strings.Contains(stderr.String(), "nats.startup_wait") {
-		t.Fatalf("no server for 2s: exit %d: %s", code, stderr.String())
+	r = startRun(t, nowhere())
+	if code := exit(r); code != exitFatal || !strings.Contains(r.stderr.String(), "no servers available") ||
+		!strings.Contains(r.stderr.String(), "nats.startup_wait") {
+		t.Fatalf("no server for 2s: exit %d: %s", code, r.stderr.String())
 	}
 	t.Logf("gave up after %v", time.Since(start))
 
 	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "0s")
-	stderr = syncBuffer{}
-	if code := exit(run(context.Background(), freePort(t), freePort(t), &stderr)); code != exitFatal || strings.Contains(stderr.String(), "waiting for NATS") {
-		t.Fatalf("startup_wait 0: exit %d: %s", code, stderr.String())
+	r = startRun(t, nowhere())
+	if code := exit(r); code != exitFatal || strings.Contains(r.stderr.String(), "waiting for NATS") {
+		t.Fatalf("startup_wait 0: exit %d: %s", code, r.stderr.String())
 	}
 
 	t.Setenv("WINNOW_NATS_STARTUP_WAIT", "1m")
-	stderr = syncBuffer{}
-	ctx, cancel = context.WithCancel(context.Background())
-	hport = freePort(t)
-	done = run(ctx, freePort(t), hport, &stderr)
-	waitStatus(fmt.Sprint("http://127.0.0.1:", hport, "/healthz"), http.StatusOK, &stderr)
-	cancel()
-	if code := exit(done); code != exitOK {
-		t.Fatalf("stopped while waiting: exit %d: %s", code, stderr.String())
+	r = startRun(t, nowhere())
+	waitStatus(r, "/healthz", http.StatusOK)
+	r.cancel()
+	if code := exit(r); code != exitOK {
+		t.Fatalf("stopped while waiting: exit %d: %s", code, r.stderr.String())
 	}
 }
 
@@ -302,40 +289,28 @@ func TestRunWaitsForJetStream(t *testing.T) {
 	}
 	node(0)
 	t.Setenv("WINNOW_WORKER_STATE", "kv")
-	hport := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"run", "--nats-url", fmt.Sprint("nats://127.0.0.1:", ports[0]), "--http-addr", fmt.Sprint("127.0.0.1:", hport)},
-			nil, &bytes.Buffer{}, &stderr)
-	}()
-	ready := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
-	healthy := func(url string) bool {
-		return Main(context.Background(), []string{"healthcheck", "--url", url}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
-	}
+	r := startRun(t, fmt.Sprint("nats://127.0.0.1:", ports[0]))
 	time.Sleep(2 * time.Second)
-	if healthy(ready) {
+	if r.ready() {
 		t.Fatal("ready without JetStream")
 	}
 	node(1)
 	node(2)
-	for deadline := time.Now().Add(60 * time.Second); !healthy(ready); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); !r.ready(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s", stderr.String())
+			t.Fatalf("never ready: %s", r.stderr.String())
 		}
 		select {
-		case code := <-done:
-			t.Fatalf("exit %d: %s", code, stderr.String())
+		case code := <-r.done:
+			t.Fatalf("exit %d: %s", code, r.stderr.String())
 		default:
 		}
 	}
-	if !strings.Contains(stderr.String(), "waiting for JetStream") {
-		t.Errorf("no wait logged: %s", stderr.String())
+	if !strings.Contains(r.stderr.String(), "waiting for JetStream") {
+		t.Errorf("no wait logged: %s", r.stderr.String())
 	}
-	cancel()
-	if code := <-done; code != exitOK {
+	r.cancel()
+	if code := <-r.done; code != exitOK {
 		t.Fatalf("exit %d after shutdown", code)
 	}
 }
