@@ -114,10 +114,10 @@ const setupAttempt = 10 * time.Second
 // untilJetStreamAnswers runs setup (each attempt within setupAttempt), and
 // again while it fails because JetStream does not answer yet: a cluster
 // electing its meta leader, or with too few servers up for it or for the
-// replicas asked, times out or says it is temporarily unavailable. It tries every second, doubling
-// to 5 s, for up to wait, logging each failure; any other error returns at
-// once. (Before, start-up waited 30 s and failed with "context deadline
-// exceeded".)
+// replicas asked, times out or says it is temporarily unavailable. It
+// tries every second, doubling to 5 s, for up to wait (0: not again),
+// logging each failure; any other error returns at once. (Before, start-up
+// waited 30 s and failed with "context deadline exceeded".)
 func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Logger, what string, setup func(context.Context) error) error {
 	deadline := time.Now().Add(wait)
 	pause := time.Second
@@ -128,10 +128,10 @@ func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Log
 		if err == nil || ctx.Err() != nil || !notAnsweringYet(err) {
 			return err
 		}
-		left := time.Until(deadline)
 		if wait == 0 {
 			return err
 		}
+		left := time.Until(deadline)
 		if left <= 0 {
 			return fmt.Errorf("%w (JetStream did not answer for %v: too few servers up for a meta leader, or for the replicas asked?)", err, wait)
 		}
