@@ -478,3 +478,33 @@ func TestOutputStreamDeletedIsCreatedAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputStreamSealed: a sealed output stream takes no writes, ever. The
+// worker pauses as for a full one (before, each record was retried to
+// max_deliver and its dead letter, refused too, nak'ed without end), and
+// once an operator deletes the stream (create_streams makes a new one) it
+// cleans every document that waited.
+func TestOutputStreamSealed(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	r, js := warmWorker(t, s, cfg)
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.Sealed = true })
+	publishAtOnce(t, js, cfg, 3, 13)
+	waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+	time.Sleep(cfg.worstRedelivery() + time.Second)
+	if p := testutil.ToFloat64(r.w.metrics.pausedNow); p != 1 {
+		t.Fatalf("winnow_paused %v with the stream sealed", p)
+	}
+	for _, cause := range []string{"publish", "dead_letter_publish"} {
+		if n := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues(cause)); n != 0 {
+			t.Fatalf("%v naks (%s) with the stream sealed, want none", n, cause)
+		}
+	}
+	missed := unseen(t, r, 10, 0)
+	if err := js.DeleteStream(context.Background(), cfg.OutputStream); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "10 outputs in the new stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 10 })
+	wantResumed(t, r, js, cfg, 10, missed)
+}

@@ -48,13 +48,16 @@ func (p *jsPublisher) send(ctx context.Context, m *nats.Msg, msgID string) (*jet
 	return p.js.PublishMsg(ctx, m, jetstream.WithMsgID(msgID))
 }
 
-// errNoRoom marks a publish the output stream refused for want of room:
-// its own limits under discard: new, or the JetStream storage of its
-// account or server. The stream still answers its info, so only a write
-// can tell when it has room again (see outage.confirm).
-var errNoRoom = errors.New("output stream full")
+// errNoRoom marks a publish the output stream refused for want of room
+// (its own limits under discard: new, or the JetStream storage of its
+// account or server) or because it is sealed. The stream still answers its
+// info, so only a write can tell when it takes writes again (see
+// outage.confirm): a sealed one never does, but one made in its place
+// (create_streams makes it when it is deleted) does.
+var errNoRoom = errors.New("output stream takes no writes")
 
-// noRoom reports whether err is a PubAck error for want of room.
+// noRoom reports whether err is a PubAck error for want of room, or of a
+// sealed stream.
 func noRoom(err error) bool {
 	var api *jetstream.APIError
 	if !errors.As(err, &api) {
@@ -66,6 +69,8 @@ func noRoom(err error) bool {
 	case 10077: // store failed; a discard-new stream at its message or byte limit says so.
 		// Not at its per-subject limit: that holds back one subject, not every document.
 		return api.Description == "maximum messages exceeded" || api.Description == "maximum bytes exceeded"
+	case 10109: // invalid operation on sealed stream: no writes until an operator replaces it
+		return true
 	}
 	return false
 }
