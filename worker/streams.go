@@ -115,28 +115,58 @@ const setupAttempt = 10 * time.Second
 // again while it fails because JetStream does not answer yet: a cluster
 // electing its meta leader, or with too few servers up for it or for the
 // replicas asked, times out or says it is temporarily unavailable. It
-// tries every second, doubling to 5 s, for up to wait (0: not again),
-// logging each failure; any other error returns at once. (Before, start-up
-// waited 30 s and failed with "context deadline exceeded".)
+// tries again for up to wait (see StartupRetry), logging each failure; any
+// other error returns at once. (Before, start-up waited 30 s and failed
+// with "context deadline exceeded".)
 func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Logger, what string, setup func(context.Context) error) error {
-	deadline := time.Now().Add(wait)
+	return StartupRetry{
+		Wait:  wait,
+		Again: notAnsweringYet,
+		Waiting: func(err error, retryIn time.Duration) {
+			log.Warn("waiting for JetStream", zap.String("for", what), zap.Duration("retry_in", retryIn), zap.Error(err))
+		},
+		GaveUp: func(err error) error {
+			return fmt.Errorf("%w (JetStream did not answer for %v: too few servers up for a meta leader, or for the replicas asked?)", err, wait)
+		},
+	}.Do(ctx, func() error {
+		actx, cancel := context.WithTimeout(ctx, setupAttempt)
+		defer cancel()
+		return setup(actx)
+	})
+}
+
+// StartupRetry tries a start-up step again while what it needs is not up
+// yet: the NATS server (winnow run), JetStream (see untilJetStreamAnswers).
+type StartupRetry struct {
+	Wait    time.Duration                          // in all; 0: one attempt
+	Again   func(error) bool                       // the errors worth another attempt
+	Waiting func(err error, retryIn time.Duration) // before each pause
+	GaveUp  func(err error) error                  // the last error, once Wait has run out
+}
+
+// Do calls try until it succeeds or fails with an error r.Again does not
+// accept, pausing 1 s between attempts, doubling to 5 s, with a last
+// attempt when Wait runs out. It returns try's last error (through GaveUp
+// when Wait ran out), or ctx.Err() when ctx ended.
+func (r StartupRetry) Do(ctx context.Context, try func() error) error {
+	deadline := time.Now().Add(r.Wait)
 	pause := time.Second
 	for {
-		actx, cancel := context.WithTimeout(ctx, setupAttempt)
-		err := setup(actx)
-		cancel()
-		if err == nil || ctx.Err() != nil || !notAnsweringYet(err) {
-			return err
-		}
-		if wait == 0 {
+		err := try()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !r.Again(err) || r.Wait == 0:
 			return err
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return fmt.Errorf("%w (JetStream did not answer for %v: too few servers up for a meta leader, or for the replicas asked?)", err, wait)
+			return r.GaveUp(err)
 		}
 		sleep := min(pause, left)
-		log.Warn("waiting for JetStream", zap.String("for", what), zap.Duration("retry_in", sleep), zap.Error(err))
+		r.Waiting(err, sleep)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/worker"
 )
 
 // startEmbedded runs nats-server with JetStream in this process. A busy
@@ -87,28 +89,20 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 // together) waits for them instead of exiting to be restarted. Any other
 // error (a wrong credential, a TLS failure) fails at once. It returns a
 // nil connection and no error when ctx ends first.
-func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
-	deadline := time.Now().Add(c.StartupWait)
-	wait := time.Second
-	for {
-		nc, err := connect(url, c, log)
-		if !errors.Is(err, nats.ErrNoServers) {
-			return nc, err
-		}
-		if c.StartupWait == 0 {
-			return nil, err
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, fmt.Errorf("%w (waited %v: nats.startup_wait)", err, c.StartupWait)
-		}
-		sleep := min(wait, left) // the last attempt at the deadline
-		log.Warn("waiting for NATS", zap.String("url", url), zap.Duration("retry_in", sleep), zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil, nil
-		case <-time.After(sleep):
-		}
-		wait = min(2*wait, 5*time.Second)
+func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logger) (nc *nats.Conn, err error) {
+	err = worker.StartupRetry{
+		Wait:  c.StartupWait,
+		Again: func(err error) bool { return errors.Is(err, nats.ErrNoServers) },
+		Waiting: func(err error, retryIn time.Duration) {
+			log.Warn("waiting for NATS", zap.String("url", url), zap.Duration("retry_in", retryIn), zap.Error(err))
+		},
+		GaveUp: func(err error) error { return fmt.Errorf("%w (waited %v: nats.startup_wait)", err, c.StartupWait) },
+	}.Do(ctx, func() (err error) {
+		nc, err = connect(url, c, log)
+		return err
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil, nil
 	}
+	return nc, err
 }
