@@ -196,6 +196,8 @@ func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
 	if !errors.Is(err, nats.ErrNoResponders) {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, setupAttempt)
+	defer cancel()
 	if _, aerr := js.AccountInfo(ctx); !errors.Is(aerr, jetstream.ErrJetStreamNotEnabled) {
 		return err
 	}

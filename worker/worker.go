@@ -136,9 +136,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return nil // stopped before consuming
 	}
 	if err != nil {
-		nctx, cancel := context.WithTimeout(ctx, setupAttempt)
-		defer cancel()
-		return noJetStream(nctx, js, err)
+		return noJetStream(ctx, js, err)
 	}
 	w.pub = &jsPublisher{js: js, w: w}
 	w.copies = newCopies(4 * w.cfg.MaxAckPending)
