@@ -81,6 +81,12 @@ type Config struct {
 	// DrainTimeout bounds shutdown: in-flight documents not finished by then
 	// are left unacked and redelivered elsewhere.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// CarryHeaders names the input headers copied onto every outcome of
+	// the input (record, duplicate, rejected, dead letter), matched
+	// ignoring case: "traceparent", or a prefix ending in '*' ("X-Crawl-*");
+	// "*" is every header. Nats-* and Winnow-* headers are never copied.
+	// `winnow redrive` gives them back to the input it republishes.
+	CarryHeaders []string `yaml:"carry_headers"`
 	// PassThrough publishes each decoded document as its record without
 	// cleaning: the baseline `winnow bench` measures the worker against
 	// (same NATS path, same publish and ack protocol).
@@ -183,6 +189,11 @@ func (c Config) Validate() error {
 		return bad("shared.ttl", "%v: want >= 1m", c.Shared.TTL)
 	case c.Outage != OutagePause && c.Outage != OutageRetry:
 		return bad("outage", "%q: want %s or %s", c.Outage, OutagePause, OutageRetry)
+	}
+	for i, n := range c.CarryHeaders {
+		if why := validCarryHeader(n); why != "" {
+			return bad(fmt.Sprintf("carry_headers[%d]", i), "%q: %s", n, why)
+		}
 	}
 	if c.Mode == ModeCore {
 		if c.QueueGroup == "" {

@@ -101,7 +101,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	h := nats.Header{}
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
-	carryRedrive(h, m)
+	w.carry(h, m)
 	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
 	handed, err := w.untilAnswered(m, func() (err error) {
 		tries++
@@ -247,7 +247,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	h.Set(HeaderError, truncate(detail, 512))
 	h.Set(HeaderSubject, m.subject)
 	h.Set(HeaderOutcome, "dead_letter")
-	carryRedrive(h, m)
+	w.carry(h, m)
 	// A dead letter is about an input message, not a document id (two bad
 	// messages may claim one id): its Nats-Msg-Id names the stored message
 	// (deadLetterID), the same on every redelivery.
@@ -262,9 +262,11 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	return err
 }
 
-// carryRedrive marks an output made from a redriven input with the dead
-// letter it answers (see Redrive).
-func carryRedrive(h nats.Header, m *message) {
+// carry gives an output of m the input headers it keeps: the ones
+// carry_headers names, and the dead letter a redriven input answers (see
+// Redrive).
+func (w *Worker) carry(h nats.Header, m *message) {
+	w.carrier.carry(h, m.header)
 	if of := m.header.Get(HeaderRedriveOf); of != "" {
 		h.Set(HeaderRedriveOf, of)
 	}

@@ -136,6 +136,9 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 			return nil
 		}
 		out := &nats.Msg{Subject: dl.Subject, Data: data, Header: nats.Header{}}
+		// The headers the dead letter carried from its input (carry_headers)
+		// go back with it; every other header on it is NATS's or winnow's.
+		newCarrier([]string{"*"}).carry(out.Header, m.Headers())
 		out.Header.Set(nats.MsgIdHdr, redriveMsgIDPrefix+id)
 		out.Header.Set(HeaderRedriveOf, id)
 		if dl.ID != "" {

@@ -33,6 +33,7 @@ type Worker struct {
 	stopping    <-chan struct{}             // closed when Run's context ends
 	outRecheck  outputRecheck               // see recreateOutput
 	copies      *copies                     // JetStream: inputs held and settled lately
+	carrier     carrier                     // the input headers outcomes carry
 
 	consuming atomic.Bool
 }
@@ -48,7 +49,7 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 	if log == nil {
 		log = zap.NewNop()
 	}
-	w := &Worker{cfg: cfg, nc: nc, log: log, metrics: metrics, newPipeline: newPipeline}
+	w := &Worker{cfg: cfg, nc: nc, log: log, metrics: metrics, newPipeline: newPipeline, carrier: newCarrier(cfg.CarryHeaders)}
 	if cfg.Mode == ModeJetStream && cfg.Outage == OutagePause {
 		w.outage = newOutage(w.probeDependencies, log, metrics, func() { metrics.setReady(w.Ready()) })
 	}
