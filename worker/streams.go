@@ -55,10 +55,10 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 			Subjects: []string{c.Subjects.Input}, Storage: jetstream.FileStorage, Replicas: c.Replicas,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: c.DuplicateWindow,
 		}); err != nil {
-			return nil, fmt.Errorf("worker: create input stream %s: %w", c.InputStream, err)
+			return nil, fmt.Errorf("worker: input stream %s: %w", c.InputStream, err)
 		}
 		if err := ensureStream(ctx, js, c.outputStreamConfig()); err != nil {
-			return nil, fmt.Errorf("worker: create output stream %s: %w", c.OutputStream, err)
+			return nil, fmt.Errorf("worker: output stream %s: %w", c.OutputStream, err)
 		}
 		cons, err := js.CreateOrUpdateConsumer(ctx, c.InputStream, c.consumerConfig())
 		if err != nil {
@@ -102,6 +102,11 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	have := st.CachedInfo().Config
 	if sameSubjects(have.Subjects, want.Subjects) && have.Duplicates == want.Duplicates {
 		return nil
+	}
+	if have.MaxAge > 0 && want.Duplicates > have.MaxAge {
+		// The server's own refusal ("duplicates window can not be larger
+		// then max age") names neither setting to change.
+		return fmt.Errorf("its max_age (%v) is shorter than worker.duplicate_window (%v), and a stream's duplicate window may not outlast its messages: raise the stream's max_age, or lower duplicate_window", have.MaxAge, want.Duplicates)
 	}
 	have.Subjects, have.Duplicates = want.Subjects, want.Duplicates
 	_, err = js.UpdateStream(ctx, have)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,28 @@ func TestRestartKeepsOperatorLimits(t *testing.T) {
 	_, info := streamInfo(ctx, t, js, "KV_"+cfg.Shared.Bucket)
 	if c := info.Config; c.MaxBytes != 1<<20 || c.MaxAge != 12*time.Hour {
 		t.Errorf("bucket after a restart: max_bytes %d, max_age (ttl) %v", c.MaxBytes, c.MaxAge)
+	}
+}
+
+// TestMaxAgeBelowDuplicateWindow: an operator's max_age on the output stream
+// shorter than worker.duplicate_window fails start-up naming both settings
+// (before: the server's "duplicates window can not be larger then max age").
+func TestMaxAgeBelowDuplicateWindow(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	_, js := connect(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.OutputStream, Subjects: cfg.outputSubjects(),
+		MaxAge: 30 * time.Second, Duplicates: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cfg.ensure(ctx, js)
+	if err == nil || !strings.Contains(err.Error(), "output stream WINNOW_OUT: its max_age (30s) is shorter than worker.duplicate_window (1m0s)") {
+		t.Fatalf("ensure: %v", err)
+	}
+	_, info := streamInfo(ctx, t, js, cfg.OutputStream)
+	if info.Config.MaxAge != 30*time.Second {
+		t.Fatalf("max_age now %v", info.Config.MaxAge)
 	}
 }
