@@ -44,9 +44,16 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: "plain-text body is not valid UTF-8", ID: headerID(h)}
 	}
 	id := headerID(h)
-	if id == "" {
+	switch {
+	case id == "":
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonNoID,
 			Detail: "plain-text body without a " + HeaderID + " or " + nats.MsgIdHdr + " header"}
+	case len(id) > schemas.MaxIDBytes:
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidField,
+			Detail: fmt.Sprintf("the id header is longer than %d bytes", schemas.MaxIDBytes)}
+	case !utf8.ValidString(id):
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidField,
+			Detail: "the id header is not valid UTF-8"}
 	}
 	return schemas.Document{ID: id, Text: string(data)}, nil
 }

@@ -108,19 +108,22 @@ func TestBadInputsAreDeadLettered(t *testing.T) {
 		name   string
 		data   []byte
 		reason schemas.Reason
+		header nats.Header
 	}{
-		{"invalid-json", []byte(`{"id":"x","text":`), schemas.ReasonInvalidJSON},
-		{"invalid-utf8", []byte("{\"id\":\"x\",\"text\":\"\xff\"}"), schemas.ReasonInvalidUTF8},
-		{"plain-invalid-utf8", []byte("text \xff\xfe"), schemas.ReasonInvalidUTF8},
-		{"empty", []byte("   "), schemas.ReasonEmpty},
-		{"missing-id", []byte(`{"text":"x"}`), schemas.ReasonMissingID},
-		{"wrong-type", []byte(`{"id":"x","text":42}`), schemas.ReasonWrongType},
-		{"depth-bomb", []byte(`{"id":"x","text":"t","metadata":{"a":` + deep + `}}`), schemas.ReasonTooDeep},
-		{"too-large", bytes.Repeat([]byte("a"), 5000), schemas.ReasonTooLarge},
-		{"plain-no-id", []byte("just text"), schemas.ReasonNoID},
+		{"invalid-json", []byte(`{"id":"x","text":`), schemas.ReasonInvalidJSON, nil},
+		{"invalid-utf8", []byte("{\"id\":\"x\",\"text\":\"\xff\"}"), schemas.ReasonInvalidUTF8, nil},
+		{"plain-invalid-utf8", []byte("text \xff\xfe"), schemas.ReasonInvalidUTF8, nil},
+		{"empty", []byte("   "), schemas.ReasonEmpty, nil},
+		{"missing-id", []byte(`{"text":"x"}`), schemas.ReasonMissingID, nil},
+		{"wrong-type", []byte(`{"id":"x","text":42}`), schemas.ReasonWrongType, nil},
+		{"depth-bomb", []byte(`{"id":"x","text":"t","metadata":{"a":` + deep + `}}`), schemas.ReasonTooDeep, nil},
+		{"too-large", bytes.Repeat([]byte("a"), 5000), schemas.ReasonTooLarge, nil},
+		{"plain-no-id", []byte("just text"), schemas.ReasonNoID, nil},
+		{"plain-long-id", []byte("just text"), schemas.ReasonInvalidField, nats.Header{HeaderID: {strings.Repeat("i", schemas.MaxIDBytes+1)}}},
+		{"plain-invalid-utf8-id", []byte("just text"), schemas.ReasonInvalidField, nats.Header{HeaderID: {"id-\xff"}}},
 	}
 	for _, c := range cases {
-		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.data})
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.data, Header: c.header})
 	}
 	waitFor(t, "every dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
 	got := map[string]output{}
