@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,11 +84,12 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 
 // ensureStream creates the stream want describes when it is missing. One
 // that exists keeps what its operator set (limits, discard policy,
-// replicas, placement): only the settings winnow's configuration names,
-// its subjects and duplicate window, are updated, and only when they
-// differ. (An update sends a whole configuration, so updating with want
-// would reset every limit at each start: a max_age given to the output
-// stream, say, would be gone after the next deploy.)
+// replicas, placement, other subjects): only the settings winnow's
+// configuration names are updated, and only when they differ: it takes
+// want's subjects (see withSubjects) and its duplicate window. (An update
+// sends a whole configuration, so updating with want would reset every
+// limit at each start: a max_age given to the output stream, say, would be
+// gone after the next deploy.)
 func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) error {
 	st, err := js.Stream(ctx, want.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -100,7 +102,8 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 		return err
 	}
 	have := st.CachedInfo().Config
-	if sameSubjects(have.Subjects, want.Subjects) && have.Duplicates == want.Duplicates {
+	subjects := withSubjects(have.Subjects, want.Subjects)
+	if sameSubjects(have.Subjects, subjects) && have.Duplicates == want.Duplicates {
 		return nil
 	}
 	if have.MaxAge > 0 && want.Duplicates > have.MaxAge {
@@ -108,7 +111,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 		// then max age") names neither setting to change.
 		return fmt.Errorf("its max_age (%v) is shorter than worker.duplicate_window (%v), and a stream's duplicate window may not outlast its messages: raise the stream's max_age, or lower duplicate_window", have.MaxAge, want.Duplicates)
 	}
-	have.Subjects, have.Duplicates = want.Subjects, want.Duplicates
+	have.Subjects, have.Duplicates = subjects, want.Duplicates
 	_, err = js.UpdateStream(ctx, have)
 	return err
 }
@@ -208,6 +211,45 @@ func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
 	}
 	return fmt.Errorf("%w: JetStream is not enabled on the NATS server; enable it (jetstream {} in its configuration, "+
 		"or -js), or set worker.mode: core (at most once, no streams)", err)
+}
+
+// withSubjects returns a stream's subjects (have) made to take want's: a
+// subject of have that one of want's covers gives way to it (a stream's
+// subjects may not overlap), one of want's that a subject of have covers
+// is there already, and have's others stay: an operator's stream may take
+// other subjects too. (Before, start-up set want's alone, and an input
+// stream that also took crawl.meta.> stopped taking it.)
+func withSubjects(have, want []string) []string {
+	var out []string
+	for _, h := range have {
+		if !slices.ContainsFunc(want, func(w string) bool { return subjectCovers(w, h) }) {
+			out = append(out, h)
+		}
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(out, func(h string) bool { return subjectCovers(h, w) }) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// subjectCovers reports whether every subject narrow matches, wide matches
+// too ("docs.>" covers "docs.raw.>", "a.*" covers "a.b"; a subject covers
+// itself).
+func subjectCovers(wide, narrow string) bool {
+	wt, nt := strings.Split(wide, "."), strings.Split(narrow, ".")
+	for i, w := range wt {
+		switch {
+		case w == ">":
+			return len(nt) > i
+		case i >= len(nt) || nt[i] == ">":
+			return false
+		case w != "*" && w != nt[i]:
+			return false
+		}
+	}
+	return len(nt) == len(wt)
 }
 
 // sameSubjects reports whether a and b hold the same subjects, in any

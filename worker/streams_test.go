@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,65 @@ func TestMaxAgeBelowDuplicateWindow(t *testing.T) {
 	_, info := streamInfo(ctx, t, js, cfg.OutputStream)
 	if info.Config.MaxAge != 30*time.Second {
 		t.Fatalf("max_age now %v", info.Config.MaxAge)
+	}
+}
+
+// TestStartKeepsOperatorSubjects: an input or output stream an operator made
+// to take other subjects as well still takes them after start-up, and one
+// whose subject winnow's covers takes winnow's instead (a stream's subjects
+// may not overlap). Before, start-up set winnow's subjects alone.
+func TestStartKeepsOperatorSubjects(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	_, js := connect(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: cfg.InputStream, Subjects: []string{"docs.raw.news.>", "crawl.meta.>"}, Retention: jetstream.WorkQueuePolicy},
+		{Name: cfg.OutputStream, Subjects: []string{"docs.clean.>", "audit.>"}},
+	} {
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startWorker(t, s, cfg)
+	for name, want := range map[string][]string{
+		cfg.InputStream:  {"crawl.meta.>", "docs.raw.>"},
+		cfg.OutputStream: {"audit.>", "docs.clean.>", "docs.dup.>", "docs.rejected.>", "docs.dlq.>"},
+	} {
+		if _, info := streamInfo(ctx, t, js, name); !sameSubjects(info.Config.Subjects, want) {
+			t.Errorf("%s takes %v, want %v", name, info.Config.Subjects, want)
+		}
+	}
+	if _, err := js.Publish(ctx, "crawl.meta.job-1", []byte("{}")); err != nil {
+		t.Fatalf("the operator's subject no longer reaches the stream: %v", err)
+	}
+}
+
+func TestSubjectCovers(t *testing.T) {
+	for _, c := range []struct {
+		wide, narrow string
+		want         bool
+	}{
+		{"docs.>", "docs.raw.>", true},
+		{"docs.raw.>", "docs.>", false},
+		{"docs.raw.>", "docs.raw.>", true},
+		{"docs.raw.>", "docs.raw", false},
+		{"a.*", "a.b", true},
+		{"a.*", "a.*", true},
+		{"a.b", "a.*", false},
+		{"a.*", "a.>", false},
+		{"a.*", "a.b.c", false},
+		{"*.raw.>", "docs.raw.x.y", true},
+		{"docs.clean.>", "docs.dup.>", false},
+		{">", "anything.at.all", true},
+	} {
+		if got := subjectCovers(c.wide, c.narrow); got != c.want {
+			t.Errorf("subjectCovers(%q, %q) = %v", c.wide, c.narrow, got)
+		}
+	}
+	got := withSubjects([]string{"docs.>", "x.a", "x.b"}, []string{"docs.raw.>", "x.*"})
+	if want := []string{"docs.>", "x.*"}; !slices.Equal(got, want) {
+		t.Errorf("withSubjects: %v, want %v", got, want)
 	}
 }
