@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,4 +88,70 @@ func setString(v reflect.Value, s string) error {
 		return fmt.Errorf("unsupported type %s", v.Type())
 	}
 	return nil
+}
+
+// otherEnv are WINNOW_* variables winnow reads that are not settings.
+var otherEnv = map[string]bool{"WINNOW_CONFIG": true, "WINNOW_CORPUS": true, "WINNOW_CACHE": true}
+
+// serviceEnv matches the variables Kubernetes gives a pod for each Service
+// of its namespace: a Service named winnow (or winnow-nats, ...) sets
+// WINNOW_SERVICE_HOST, WINNOW_PORT, WINNOW_PORT_8080_TCP_ADDR and the like.
+var serviceEnv = regexp.MustCompile(`_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
+
+// unknownEnv returns, for each variable of environ named prefix_... that
+// names no setting of the struct v points to (a typo such as
+// WINNOW_WORKER_HANDLER would otherwise be ignored without a word), a line
+// saying so, with the setting it is closest to when one is.
+func unknownEnv(v any, prefix string, environ []string) []string {
+	var known []string
+	_ = applyEnv(v, prefix, func(name string) (string, bool) {
+		known = append(known, name)
+		return "", false
+	})
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, prefix+"_") || slices.Contains(known, name) || otherEnv[name] || serviceEnv.MatchString(name) {
+			continue
+		}
+		line := name + " names no setting; ignored"
+		if near := closest(name, known); near != "" {
+			line += " (" + near + "?)"
+		}
+		out = append(out, line)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// closest returns the name of names nearest s by edit distance, if within
+// a quarter of s's length (at least 2 edits), else "".
+func closest(s string, names []string) string {
+	best, bestD := "", max(2, len(s)/4)+1
+	for _, n := range names {
+		if d := editDistance(s, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -79,7 +79,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "winnow:", err)
 		return exitFatal
 	}
+	unknown := unknownEnv(&Config{}, "WINNOW", os.Environ())
 	if *check {
+		for _, u := range unknown {
+			fmt.Fprintln(stderr, "winnow: warning:", u)
+		}
 		fmt.Fprintln(stdout, "winnow: configuration is valid")
 		printConfig(stdout, cfg)
 		return exitOK
@@ -90,6 +94,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFatal
 	}
 	defer log.Sync()
+	for _, u := range unknown {
+		log.Warn("unknown environment variable: " + u)
+	}
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("winnow stopped", zap.Error(err))
 		fmt.Fprintln(stderr, "winnow:", err)

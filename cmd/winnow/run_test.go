@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,12 +69,19 @@ func TestConfigPrecedence(t *testing.T) {
 }
 
 func TestCheckConfig(t *testing.T) {
+	t.Setenv("WINNOW_WORKER_HANDLER", "3")            // a typo
+	t.Setenv("WINNOW_SERVICE_HOST", "10.0.0.7")       // Kubernetes, for a Service named winnow
+	t.Setenv("WINNOW_PORT_8080_TCP_ADDR", "10.0.0.7") // the same
 	var out, errb bytes.Buffer
 	if code := Main(context.Background(), []string{"run", "--check-config", "--handlers", "7"}, nil, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "handlers: 7") {
 		t.Errorf("flag not in the printed config:\n%s", out.String())
+	}
+	if want := "winnow: warning: WINNOW_WORKER_HANDLER names no setting; ignored (WINNOW_WORKER_HANDLERS?)\n"; !strings.Contains(errb.String(), want) ||
+		strings.Contains(errb.String(), "SERVICE_HOST") || strings.Contains(errb.String(), "8080") {
+		t.Errorf("stderr %q: want the typo's warning alone", errb.String())
 	}
 	t.Setenv("WINNOW_WORKER_MAX_DELIVER", "0")
 	errb.Reset()
@@ -312,5 +320,20 @@ func TestRunWaitsForJetStream(t *testing.T) {
 	r.cancel()
 	if code := <-r.done; code != exitOK {
 		t.Fatalf("exit %d after shutdown", code)
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	env := []string{"PATH=/bin", "WINNOW_NATS_URL=nats://x", "WINNOW_NATS_URLS=nats://x", "WINNOW_CONFIG=/c.yaml",
+		"WINNOW_WORKER_SUBJECTS_INPUT=a.>", "WINNOW_WORKER_SUBJECT_INPUT=a.>", "WINNOW_NATS_SERVICE_PORT_CLIENT=4222",
+		"WINNOW_NATS_PORT=tcp://10.0.0.8:4222", "WINNOW_SOMETHING=1", "WINNOWX=1"}
+	got := unknownEnv(&Config{}, "WINNOW", env)
+	want := []string{
+		"WINNOW_NATS_URLS names no setting; ignored (WINNOW_NATS_URL?)",
+		"WINNOW_SOMETHING names no setting; ignored",
+		"WINNOW_WORKER_SUBJECT_INPUT names no setting; ignored (WINNOW_WORKER_SUBJECTS_INPUT?)",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
