@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,6 +86,7 @@ func TestKubernetesManifests(t *testing.T) {
 	kinds := map[string]int{}
 	var dep appsv1.Deployment
 	var so scaledObject
+	var services []corev1.Service
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -114,7 +116,9 @@ func TestKubernetesManifests(t *testing.T) {
 					t.Errorf("ConfigMap winnow.yaml: %v", err)
 				}
 			case "Service":
-				strict(t, doc, &corev1.Service{})
+				var svc corev1.Service
+				strict(t, doc, &svc)
+				services = append(services, svc)
 			case "PodDisruptionBudget":
 				strict(t, doc, &policyv1.PodDisruptionBudget{})
 			case "ServiceMonitor":
@@ -133,6 +137,27 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	pod := dep.Spec.Template.Spec
 	c := pod.Containers[0]
+	// What the pod's environment holds that names no setting: the
+	// container's own variables, and those Kubernetes adds for each Service.
+	var environ []string
+	for _, e := range c.Env {
+		environ = append(environ, e.Name+"=x")
+	}
+	for _, svc := range services {
+		p := strings.ToUpper(strings.ReplaceAll(svc.Name, "-", "_"))
+		environ = append(environ, p+"_SERVICE_HOST=10.0.0.1", p+"_PORT=tcp://10.0.0.1:1")
+		for _, port := range svc.Spec.Ports {
+			tcp := fmt.Sprintf("%s_PORT_%d_%s", p, port.Port, port.Protocol)
+			environ = append(environ, p+"_SERVICE_PORT=1", p+"_SERVICE_PORT_"+strings.ToUpper(strings.ReplaceAll(port.Name, "-", "_"))+"=1",
+				tcp+"=tcp://10.0.0.1:1", tcp+"_PROTO=tcp", tcp+"_PORT=1", tcp+"_ADDR=10.0.0.1")
+		}
+	}
+	if len(services) == 0 || len(c.Env) == 0 {
+		t.Fatalf("%d services, %d container variables: the environment check would prove nothing", len(services), len(c.Env))
+	}
+	if u := unknownEnv(&Config{}, "WINNOW", environ); len(u) > 0 {
+		t.Errorf("winnow run would warn in this pod: %q", u)
+	}
 	switch {
 	case c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz":
 		t.Error("readiness probe must be GET /readyz")
