@@ -251,3 +251,28 @@ func newPKI(t *testing.T, dir string) *pki {
 			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12},
 	}
 }
+
+// TestInboxPrefix: a user allowed to subscribe only below an inbox prefix of
+// its own fails start-up at once saying so, and runs with nats.inbox_prefix
+// set to it.
+func TestInboxPrefix(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "winnow", Password: "pw", Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: []string{">"}},
+			Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX_winnow.>"}},
+		}}}
+	})
+	env := map[string]string{"WINNOW_NATS_USER": "winnow", "WINNOW_NATS_PASSWORD": "pw"}
+	// Before, this waited out nats.startup_wait (2 min) for JetStream "to
+	// answer" (runUntilReady gives up after 20 s), then failed with
+	// "context deadline exceeded".
+	code, stderr := runUntilReady(t, s.ClientURL(), env)
+	if want := "may not subscribe to its reply inbox; allow it _INBOX.> or set nats.inbox_prefix"; code != exitFatal || !strings.Contains(stderr, want) {
+		t.Fatalf("without the prefix: exit %d, stderr %q; want exit 1 saying %q", code, stderr, want)
+	}
+	t.Logf("without the prefix: %s", strings.TrimSpace(stderr[strings.LastIndex(stderr[:len(stderr)-1], "\n")+1:]))
+	env["WINNOW_NATS_INBOX_PREFIX"] = "_INBOX_winnow"
+	if code, stderr := runUntilReady(t, s.ClientURL(), env); code != exitOK {
+		t.Fatalf("with nats.inbox_prefix: exit %d: %s", code, stderr)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,14 +33,18 @@ type Config struct {
 
 // NATSConfig says how to reach NATS. With no URL winnow embeds a server.
 type NATSConfig struct {
-	URL            string        `yaml:"url"`
-	Name           string        `yaml:"name"`
-	User           string        `yaml:"user"`
-	Password       string        `yaml:"password"`
-	Token          string        `yaml:"token"`
-	NKeySeedFile   string        `yaml:"nkey_seed_file"`
-	CredsFile      string        `yaml:"creds_file"`
-	TLS            TLSConfig     `yaml:"tls"`
+	URL          string    `yaml:"url"`
+	Name         string    `yaml:"name"`
+	User         string    `yaml:"user"`
+	Password     string    `yaml:"password"`
+	Token        string    `yaml:"token"`
+	NKeySeedFile string    `yaml:"nkey_seed_file"`
+	CredsFile    string    `yaml:"creds_file"`
+	TLS          TLSConfig `yaml:"tls"`
+	// InboxPrefix replaces _INBOX in the subjects replies come back on
+	// (JetStream API answers, pulled messages), for a user whose permissions
+	// allow subscribing only below a prefix of its own.
+	InboxPrefix    string        `yaml:"inbox_prefix"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// StartupWait is how long `winnow run` waits at start for a NATS
 	// server that does not answer yet, and then for its JetStream, trying
@@ -115,6 +120,9 @@ func (c Config) Validate() error {
 		return bad("nats.connect_timeout", "%v: want > 0", c.NATS.ConnectTimeout)
 	case c.NATS.StartupWait < 0:
 		return bad("nats.startup_wait", "%v: want >= 0", c.NATS.StartupWait)
+	case c.NATS.InboxPrefix != "" && (strings.ContainsAny(c.NATS.InboxPrefix, "*> \t\r\n") ||
+		slices.Contains(strings.Split(c.NATS.InboxPrefix, "."), "")):
+		return bad("nats.inbox_prefix", "%q: want a subject prefix without wildcards, such as _INBOX_winnow", c.NATS.InboxPrefix)
 	}
 	for field, path := range map[string]string{"nats.nkey_seed_file": c.NATS.NKeySeedFile, "nats.creds_file": c.NATS.CredsFile,
 		"nats.tls.ca": c.NATS.TLS.CA, "nats.tls.cert": c.NATS.TLS.Cert, "nats.tls.key": c.NATS.TLS.Key} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -69,6 +70,9 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	case c.CredsFile != "":
 		opts = append(opts, nats.UserCredentials(c.CredsFile))
 	}
+	if c.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(c.InboxPrefix))
+	}
 	if c.TLS.CA != "" {
 		opts = append(opts, nats.RootCAs(c.TLS.CA))
 	}
@@ -79,7 +83,35 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect to %s: %w", url, err)
 	}
+	if err := inboxAllowed(nc, c.ConnectTimeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	return nc, nil
+}
+
+// inboxAllowed subscribes to an inbox, as every JetStream call's answer and
+// every pulled message arrives on one, and returns the server's refusal in
+// words an operator can act on. (Without it a user who may not subscribe
+// there waited out nats.startup_wait for JetStream "to answer" and failed
+// with "context deadline exceeded".)
+func inboxAllowed(nc *nats.Conn, timeout time.Duration) error {
+	inbox := nc.NewInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return fmt.Errorf("nats: subscribe to %s: %w", inbox, err)
+	}
+	defer sub.Unsubscribe()
+	// The server answers the flush's PING after the SUB, so a refusal has
+	// been read (and kept as the connection's last error) when it returns.
+	if err := nc.FlushTimeout(timeout); err != nil {
+		return fmt.Errorf("nats: subscribe to %s: %w", inbox, err)
+	}
+	if err := nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), inbox) {
+		prefix, _, _ := strings.Cut(inbox, ".")
+		return fmt.Errorf("%w: the user may not subscribe to its reply inbox; allow it %s.> or set nats.inbox_prefix to a prefix it may subscribe below", err, prefix)
+	}
+	return nil
 }
 
 // connectWaiting connects as connect does and, while no server answers
