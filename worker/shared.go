@@ -83,7 +83,7 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	}
 	s := &SharedMemory{local: dedupe.NewMemory(o), js: js, cfg: cfg, origin: nuid.Next(), log: log, m: m,
 		claims: map[uint64]string{}, pending: make(chan jetstream.PubAckFuture, 4096), rewatch: make(chan struct{}, 1)}
-	err = untilJetStreamAnswers(ctx, cfg.StartupWait, log, "dedupe bucket "+cfg.Bucket, func(ctx context.Context) (err error) {
+	err = untilJetStreamAnswers(ctx, nc, cfg.StartupWait, log, "dedupe bucket "+cfg.Bucket, func(ctx context.Context) (err error) {
 		s.kv, err = s.createBucket(ctx)
 		return err
 	})

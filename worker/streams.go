@@ -126,7 +126,7 @@ const setupAttempt = 10 * time.Second
 // tries again for up to wait (see StartupRetry), logging each failure; any
 // other error returns at once. (Before, start-up waited 30 s and failed
 // with "context deadline exceeded".)
-func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Logger, what string, setup func(context.Context) error) error {
+func untilJetStreamAnswers(ctx context.Context, nc *nats.Conn, wait time.Duration, log *zap.Logger, what string, setup func(context.Context) error) error {
 	return StartupRetry{
 		Wait:  wait,
 		Again: notAnsweringYet,
@@ -139,8 +139,25 @@ func untilJetStreamAnswers(ctx context.Context, wait time.Duration, log *zap.Log
 	}.Do(ctx, func() error {
 		actx, cancel := context.WithTimeout(ctx, setupAttempt)
 		defer cancel()
-		return setup(actx)
+		return apiRefused(nc, setup(actx))
 	})
+}
+
+// apiRefused returns err, or, when err is a JetStream call timing out and
+// the server has refused the connection a publish to its API, that refusal
+// (which asking again would meet too): the server drops a request the
+// user may not publish, so the call times out, and says why only
+// asynchronously. (Before, start-up waited out nats.startup_wait, then
+// blamed too few servers.)
+func apiRefused(nc *nats.Conn, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+		return err
+	}
+	last := nc.LastError()
+	if !errors.Is(last, nats.ErrPermissionViolation) || !strings.Contains(last.Error(), `Publish to "$JS.`) {
+		return err
+	}
+	return fmt.Errorf("%v, as the server refused a JetStream call: %w: let the user publish to the JetStream API subjects winnow uses (deploy/nats/nats.conf lists them)", err, last)
 }
 
 // StartupRetry tries a start-up step again while what it needs is not up

@@ -129,7 +129,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	}
 	w.js = js
 	var cons jetstream.Consumer
-	err = untilJetStreamAnswers(ctx, w.cfg.StartupWait, w.log, "streams and consumer", func(ctx context.Context) (err error) {
+	err = untilJetStreamAnswers(ctx, w.nc, w.cfg.StartupWait, w.log, "streams and consumer", func(ctx context.Context) (err error) {
 		cons, err = w.cfg.ensure(ctx, js)
 		return err
 	})

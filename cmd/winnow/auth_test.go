@@ -276,3 +276,21 @@ func TestInboxPrefix(t *testing.T) {
 		t.Fatalf("with nats.inbox_prefix: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDeniedJetStreamAPIFailsStartup: a user the server will not let call a
+// JetStream API winnow needs (here, creating its consumer) fails start-up
+// after one attempt, saying so. Before, the refused call timed out, start-up
+// tried again for nats.startup_wait (2 min; runUntilReady gives up after
+// 20 s) and then blamed too few servers.
+func TestDeniedJetStreamAPIFailsStartup(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "winnow", Password: "pw", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"$JS.API.CONSUMER.CREATE.>"}},
+		}}}
+	})
+	code, stderr := runUntilReady(t, s.ClientURL(), map[string]string{"WINNOW_NATS_USER": "winnow", "WINNOW_NATS_PASSWORD": "pw"})
+	want := `as the server refused a JetStream call: nats: permissions violation: Permissions Violation for Publish to "$JS.API.CONSUMER.CREATE.WINNOW_RAW`
+	if code != exitFatal || !strings.Contains(stderr, want) || strings.Contains(stderr, "waiting for JetStream") {
+		t.Fatalf("exit %d, stderr %q; want exit 1 at the first attempt saying %q", code, stderr, want)
+	}
+}
