@@ -82,8 +82,9 @@ func (o *outage) beginning() <-chan struct{} {
 // what every document needs; when the probe fails too, the failure was not
 // this document's: confirm starts an outage (if none is on), probes until
 // stop closes or the probe succeeds, and returns true. An output stream
-// that refused a write for want of room (errNoRoom) answers the probe, so
-// that outage starts at once and its probe is the refused write sent
+// that refused a write for want of room (errNoRoom), or a server that does
+// not let the user publish an output (errNotPermitted), answers the probe,
+// so that outage starts at once and its probe is the refused write sent
 // again (again): the stream keeps one copy of a record or dead letter by
 // its Nats-Msg-Id, and no probe message reaches the subjects downstream
 // consumers read.
@@ -97,11 +98,16 @@ func (o *outage) confirm(err error, stop <-chan struct{}, again func() error) bo
 	var probe func(context.Context) error
 	var fields []zap.Field
 	msg := "outage: holding documents and pausing intake until it answers"
-	if errors.Is(err, errNoRoom) {
+	switch {
+	case errors.Is(err, errNoRoom):
 		probe = func(context.Context) error { return again() }
 		msg = "outage: the output stream is full; holding documents and pausing intake until it takes the refused write"
 		fields = []zap.Field{zap.Error(err)}
-	} else {
+	case errors.Is(err, errNotPermitted):
+		probe = func(context.Context) error { return again() }
+		msg = "outage: the server does not let this user publish an output; holding documents and pausing intake until it takes the refused write"
+		fields = []zap.Field{zap.Error(err)}
+	default:
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 		perr := o.probe(ctx)
 		cancel()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -507,4 +508,47 @@ func TestOutputStreamSealed(t *testing.T) {
 	}
 	waitFor(t, "10 outputs in the new stream", func() bool { return outputCount(t, js, cfg.OutputStream) == 10 })
 	wantResumed(t, r, js, cfg, 10, missed)
+}
+
+// TestOutputNotPermitted: a worker whose user the server does not let
+// publish records (its permissions deny docs.clean.>) pauses as for a full
+// stream, dead-letters nothing and spends no delivery, and once the
+// server's configuration is reloaded with the permission, writes every
+// record. Before, each record's publish timed out (the server drops a
+// refused publish and says why only aside) and was retried as a transient
+// fault until max_deliver, and the documents were dead-lettered.
+func TestOutputNotPermitted(t *testing.T) {
+	user := func(deny ...string) []*server.User {
+		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
+	}
+	var opts *server.Options
+	s := natstest.Start(t, func(o *server.Options) {
+		o.MaxPayload, o.Users, opts = 8<<20, user("docs.clean.>"), o
+	})
+	cfg := testConfig()
+	cfg.PublishTimeout = time.Second
+	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
+	r := startWorkerOn(t, nc, cfg)
+	_, js := connect(t, s, nats.UserInfo("test", "t"))
+	publishAtOnce(t, js, cfg, 0, 5)
+	waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+	time.Sleep(cfg.worstRedelivery() + time.Second)
+	if p := testutil.ToFloat64(r.w.metrics.pausedNow); p != 1 {
+		t.Fatalf("winnow_paused %v while records are refused", p)
+	}
+	if n := outputCount(t, js, cfg.OutputStream); n != 0 {
+		t.Fatalf("%d outputs (dead letters) while records are refused, want none", n)
+	}
+	if n := testutil.ToFloat64(r.w.metrics.naks.WithLabelValues("publish")); n != 0 {
+		t.Fatalf("%v publish naks while records are refused, want none", n)
+	}
+	missed := unseen(t, r, 5, 0)
+	allowed := opts.Clone()
+	allowed.Users = user()
+	if err := s.ReloadOptions(allowed); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "5 records", func() bool { return outputCount(t, js, cfg.OutputStream) == 5 })
+	wantResumed(t, r, js, cfg, 5, missed)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +36,9 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 	if noRoom(err) {
 		return false, fmt.Errorf("%w: %w", errNoRoom, err)
 	}
+	if refused := notPermitted(p.w.nc, m.Subject, err); refused != nil {
+		return false, fmt.Errorf("%w: %v: %w", errNotPermitted, err, refused)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -55,6 +59,27 @@ func (p *jsPublisher) send(ctx context.Context, m *nats.Msg, msgID string) (*jet
 // outage.confirm): a sealed one never does, but one made in its place
 // (create_streams makes it when it is deleted) does.
 var errNoRoom = errors.New("output stream takes no writes")
+
+// errNotPermitted marks a publish the server refused the user: it drops a
+// message the user may not publish, so its PubAck times out, and says why
+// only aside (the connection's last error). Every document's output on that
+// subject prefix meets it, until an operator changes the user's
+// permissions: as for errNoRoom, only a write can tell.
+var errNotPermitted = errors.New("the server does not let this user publish there")
+
+// notPermitted returns the server's refusal of a publish to subject when
+// err, the publish's, is a timeout and the connection's last error is that
+// refusal; else nil.
+func notPermitted(nc *nats.Conn, subject string, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+		return nil
+	}
+	last := nc.LastError()
+	if errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `Publish to "`+subject+`"`) {
+		return last
+	}
+	return nil
+}
 
 // noRoom reports whether err is a PubAck error for want of room, or of a
 // sealed stream.

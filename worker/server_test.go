@@ -24,15 +24,15 @@ func startServer(t *testing.T) *server.Server {
 	return natstest.Start(t, func(o *server.Options) { o.MaxPayload = 8 << 20 })
 }
 
-func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
+func connect(t *testing.T, s *server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(s.ClientURL(), nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+	nc, err := nats.Connect(s.ClientURL(), append(opts, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 		subj := ""
 		if sub != nil {
 			subj = sub.Subject
 		}
 		t.Logf("nats async error on %q: %v", subj, err)
-	}))
+	}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,12 @@ func (r *running) stop(t *testing.T) error {
 func startWorker(t *testing.T, s *server.Server, cfg Config, stages ...pipeline.Stage) *running {
 	t.Helper()
 	nc, _ := connect(t, s)
+	return startWorkerOn(t, nc, cfg, stages...)
+}
+
+// startWorkerOn runs a worker on nc until the test ends.
+func startWorkerOn(t *testing.T, nc *nats.Conn, cfg Config, stages ...pipeline.Stage) *running {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) {
 		return pipeline.New(pipeline.DefaultConfig(), stages...)
