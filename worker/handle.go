@@ -101,7 +101,8 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	h := nats.Header{}
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
-	w.carry(h, m)
+	w.carrier.carry(h, m.header)
+	markRedriven(h, m)
 	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
 	handed, err := w.untilAnswered(m, func() (err error) {
 		tries++
@@ -188,26 +189,31 @@ func (w *Worker) transient(ctx context.Context, m *message, cause string, err er
 // max_doc_bytes (so `winnow redrive` can send it round again), and the
 // first schemas.KeepBytes of a larger one or of one whose whole dead letter
 // the server refuses as too large (less again, down to minKeepBytes, while
-// it still refuses). If the dead letter cannot be published the input is
-// nak'ed instead: it is never dropped.
+// it still refuses; and without the input's headers carry_headers names,
+// which may be what made it too large). If the dead letter cannot be
+// published the input is nak'ed instead: it is never dropped.
 func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
 	keep := len(m.data)
 	if keep > w.cfg.MaxDocBytes {
 		keep = schemas.KeepBytes
 	}
-	handed, err := w.untilAnswered(m, func() error { return w.publishDeadLetter(ctx, m, reason, detail, id, keep) })
+	handed, err := w.untilAnswered(m, func() error { return w.publishDeadLetter(ctx, m, reason, detail, id, keep, true) })
 	if handed {
 		return
 	}
-	for errors.Is(err, errPermanent) && keep > minKeepBytes {
-		if keep > schemas.KeepBytes {
+	carried := w.carrier.carries(m.header)
+	for errors.Is(err, errPermanent) && (carried || keep > minKeepBytes) {
+		switch {
+		case carried: // first without them
+			carried = false
+		case keep > schemas.KeepBytes:
 			keep = schemas.KeepBytes
-		} else {
+		default:
 			keep = max(minKeepBytes, keep/4)
 		}
-		w.log.Warn("dead letter too large for the server; keeping the input's first bytes", zap.String("id", id),
+		w.log.Warn("dead letter too large for the server; keeping none of the input's headers and its first bytes", zap.String("id", id),
 			zap.Int("bytes", len(m.data)), zap.Int("kept", keep), zap.Error(err))
-		err = w.publishDeadLetter(ctx, m, reason, detail, id, keep)
+		err = w.publishDeadLetter(ctx, m, reason, detail, id, keep, false)
 	}
 	if err != nil {
 		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))
@@ -232,8 +238,8 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 const minKeepBytes = 1 << 10
 
 // publishDeadLetter publishes m's dead letter keeping at most keep bytes
-// of it.
-func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int) error {
+// of it, and the input headers carry_headers names when carry is set.
+func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int, carry bool) error {
 	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
 	dl.Subject = m.subject
 	// Without HTML escaping, as records are written: a '<' stays one byte
@@ -247,7 +253,10 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	h.Set(HeaderError, truncate(detail, 512))
 	h.Set(HeaderSubject, m.subject)
 	h.Set(HeaderOutcome, "dead_letter")
-	w.carry(h, m)
+	if carry {
+		w.carrier.carry(h, m.header)
+	}
+	markRedriven(h, m)
 	// A dead letter is about an input message, not a document id (two bad
 	// messages may claim one id): its Nats-Msg-Id names the stored message
 	// (deadLetterID), the same on every redelivery.
@@ -262,11 +271,9 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 	return err
 }
 
-// carry gives an output of m the input headers it keeps: the ones
-// carry_headers names, and the dead letter a redriven input answers (see
-// Redrive).
-func (w *Worker) carry(h nats.Header, m *message) {
-	w.carrier.carry(h, m.header)
+// markRedriven marks an output made from a redriven input with the dead
+// letter it answers (see Redrive).
+func markRedriven(h nats.Header, m *message) {
 	if of := m.header.Get(HeaderRedriveOf); of != "" {
 		h.Set(HeaderRedriveOf, of)
 	}

@@ -35,11 +35,24 @@ func (c carrier) carry(out, in nats.Header) {
 		return
 	}
 	for k, vs := range in {
-		if len(vs) == 0 || reservedHeader(k) || !c.match(k) {
-			continue
+		if c.carried(k, vs) {
+			out[k] = append([]string(nil), vs...)
 		}
-		out[k] = append([]string(nil), vs...)
 	}
+}
+
+// carries reports whether carry would copy any header of in.
+func (c carrier) carries(in nats.Header) bool {
+	for k, vs := range in {
+		if c.carried(k, vs) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c carrier) carried(k string, vs []string) bool {
+	return len(vs) > 0 && !reservedHeader(k) && c.match(k)
 }
 
 func (c carrier) match(k string) bool {

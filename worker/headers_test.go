@@ -2,11 +2,16 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+	"github.com/winnow-dev/winnow/schemas"
 )
 
 // TestCarryHeaders: the input headers carry_headers names (ignoring case, or
@@ -95,5 +100,37 @@ func TestCarryHeadersValidated(t *testing.T) {
 	cfg.CarryHeaders = []string{"*", "traceparent", "X-Crawl-*", "N*"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeadLetterDropsCarriedHeadersWhenTooLarge: an input whose carried
+// header leaves no room under max_payload for its record or its dead letter
+// is dead-lettered without that header. Before, its small body left nothing
+// to cut, and the dead letter, refused again and again, was nak'ed without
+// end.
+func TestDeadLetterDropsCarriedHeadersWhenTooLarge(t *testing.T) {
+	const maxPayload = 64 << 10
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	cfg := testConfig()
+	cfg.CarryHeaders = []string{"X-Crawl-*"}
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	big := strings.Repeat("h", maxPayload-300) // the input fits; its record, with this header, does not
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte(`{"id":"big-header","text":"a story"}`),
+		Header: nats.Header{"X-Crawl-Trace": {big}, "X-Crawl-Job": {"job-7"}}})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	o := readOutputs(t, js, cfg.OutputStream)[0]
+	if o.subject != "docs.dlq.a" || o.header.Get(HeaderReason) != string(schemas.ReasonTooLarge) {
+		t.Fatalf("%s: %v", o.subject, o.header)
+	}
+	if o.header.Get("X-Crawl-Trace") != "" || o.header.Get("X-Crawl-Job") != "" {
+		t.Fatal("the dead letter carries the input's headers")
+	}
+	var dl schemas.DeadLetter
+	if err := json.Unmarshal(o.data, &dl); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := dl.Bytes(); err != nil || string(b) != `{"id":"big-header","text":"a story"}` || dl.ID != "big-header" {
+		t.Fatalf("dead letter %+v does not hold the input whole", dl)
 	}
 }
