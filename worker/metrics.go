@@ -34,6 +34,7 @@ type Metrics struct {
 	pauses        prometheus.Counter
 	pausedSeconds prometheus.Counter
 	copies        *prometheus.CounterVec
+	consumerMade  prometheus.Counter
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -78,12 +79,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time intake spent paused (counted when each outage ends)."}),
 		copies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_copies_total",
 			Help: "Second copies of an input that got no outcome of their own: held (another handler held the input) or settled (its outcome was durable already)."}, []string{"state"}),
+		consumerMade: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_consumer_recreated_total",
+			Help: "Times the input consumer was deleted under the worker and made again (create_streams)."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -245,6 +248,14 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
 		Help: "Other workers' commits applied from the shared bucket."}, replicated))
+}
+
+// consumerMadeAgain counts the consumer made again after its deletion.
+func (m *Metrics) consumerMadeAgain() {
+	if m == nil {
+		return
+	}
+	m.consumerMade.Inc()
 }
 
 // redrivenDone counts a redriven input's outcome.

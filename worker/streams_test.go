@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/winnow-dev/winnow/pipeline"
 )
@@ -137,4 +138,69 @@ func TestSubjectCovers(t *testing.T) {
 	if want := []string{"docs.>", "x.*"}; !slices.Equal(got, want) {
 		t.Errorf("withSubjects: %v, want %v", got, want)
 	}
+}
+
+// TestConsumerDeletedIsMadeAgain: the consumer, or the input stream with it,
+// deleted under a running worker is made again as start-up makes it, and
+// the documents that follow are cleaned by the same worker (before, Run
+// returned "next message: nats: consumer deleted" and `winnow run` exited,
+// losing the in-process dedupe memory). Without create_streams it still
+// returns that error.
+func TestConsumerDeletedIsMadeAgain(t *testing.T) {
+	for _, what := range []string{"consumer", "input stream"} {
+		t.Run(what, func(t *testing.T) {
+			s := startServer(t)
+			cfg := testConfig()
+			r := startWorker(t, s, cfg)
+			_, js := connect(t, s)
+			publishDocs(t, js, 0, 3)
+			waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+			ctx := context.Background()
+			var err error
+			if what == "consumer" {
+				err = js.DeleteConsumer(ctx, cfg.InputStream, cfg.Durable)
+			} else {
+				err = js.DeleteStream(ctx, cfg.InputStream)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the consumer made again", func() bool {
+				_, err := js.Consumer(ctx, cfg.InputStream, cfg.Durable)
+				return err == nil && r.w.Ready()
+			})
+			publishDocs(t, js, 3, 8)
+			waitFor(t, "8 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 8 })
+			if byID, outcomes := outcomesByID(t, js, cfg); len(byID) != 8 || outcomes["clean"] != 8 {
+				t.Fatalf("%d ids, outcomes %v; want 8 clean", len(byID), outcomes)
+			}
+			if n := testutil.ToFloat64(r.w.metrics.consumerMade); n != 1 {
+				t.Fatalf("winnow_consumer_recreated_total %v, want 1", n)
+			}
+			select {
+			case <-r.done:
+				t.Fatalf("Run returned: %v", r.err)
+			default:
+			}
+		})
+	}
+	t.Run("without create_streams", func(t *testing.T) {
+		s := startServer(t)
+		cfg := testConfig()
+		startWorker(t, s, cfg).stop(t) // makes the streams and consumer
+		cfg.CreateStreams = false
+		r := startWorker(t, s, cfg)
+		_, js := connect(t, s)
+		if err := js.DeleteConsumer(context.Background(), cfg.InputStream, cfg.Durable); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-r.done:
+			if r.err == nil || !strings.Contains(r.err.Error(), "consumer deleted") {
+				t.Fatalf("Run returned %v, want the deletion", r.err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("Run still running 20 s after its consumer was deleted")
+		}
+	})
 }

@@ -239,6 +239,24 @@ loop:
 				w.log.Warn("no heartbeat from the consumer; waiting for the server", zap.Error(err))
 				continue
 			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) && w.cfg.CreateStreams {
+				// Deleted under the worker (an operator's reset, the input
+				// stream deleted with it): made again as start-up makes it,
+				// rather than exiting, which would lose the in-process dedupe
+				// memory. Documents in flight are redelivered by the new
+				// consumer; their records are dropped by Nats-Msg-Id.
+				iter.Stop()
+				if iter, err = w.consumeAgain(ctx, err, func(ctx context.Context) (err error) {
+					cons, err = w.cfg.ensure(ctx, js)
+					return err
+				}, pull, swap); iter != nil {
+					continue
+				}
+				if err != nil {
+					runErr = fmt.Errorf("worker: consumer deleted, and not made again: %w", err)
+				}
+				break
+			}
 			if err != nil {
 				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 					runErr = fmt.Errorf("worker: next message: %w", err)
@@ -275,6 +293,34 @@ loop:
 	}
 	w.log.Info("drained")
 	return runErr
+}
+
+// consumeAgain makes the consumer again after it was deleted (the error
+// deleted), by ensure as at start-up, and returns a new iterator on it,
+// installed by swap; nil when the worker is stopping, or with the error
+// that kept it from consuming again.
+func (w *Worker) consumeAgain(ctx context.Context, deleted error, ensure func(context.Context) error,
+	pull func() (jetstream.MessagesContext, error), swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, error) {
+	w.setConsuming(false)
+	w.log.Warn("the consumer was deleted; making it again (create_streams)", zap.Error(deleted))
+	if err := untilJetStreamAnswers(ctx, w.nc, w.cfg.StartupWait, w.log, "streams and consumer", ensure); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	iter, err := pull()
+	if err != nil {
+		return nil, err
+	}
+	if !swap(iter) { // stopping
+		iter.Stop()
+		return nil, nil
+	}
+	w.metrics.consumerMadeAgain()
+	w.setConsuming(true)
+	w.log.Info("consuming again", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
+	return iter, nil
 }
 
 func (w *Worker) setConsuming(ok bool) {
