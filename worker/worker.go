@@ -243,8 +243,8 @@ loop:
 				// Deleted under the worker (an operator's reset, the input
 				// stream deleted with it): made again as start-up makes it,
 				// rather than exiting, which would lose the in-process dedupe
-				// memory. Documents in flight are redelivered by the new
-				// consumer; their records are dropped by Nats-Msg-Id.
+				// memory. A document in flight may come again from the new
+				// consumer; its record is then dropped by Nats-Msg-Id.
 				iter.Stop()
 				if iter, err = w.consumeAgain(ctx, err, func(ctx context.Context) (err error) {
 					cons, err = w.cfg.ensure(ctx, js)
