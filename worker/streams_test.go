@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -57,19 +58,29 @@ func TestRestartKeepsOperatorLimits(t *testing.T) {
 	}
 }
 
+// madeFirst starts a server with streams an operator made before winnow
+// first started, and connects to it.
+func madeFirst(t *testing.T, streams ...jetstream.StreamConfig) (*server.Server, jetstream.JetStream, context.Context) {
+	t.Helper()
+	s := startServer(t)
+	_, js := connect(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	for _, sc := range streams {
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, js, ctx
+}
+
 // TestMaxAgeBelowDuplicateWindow: an operator's max_age on the output stream
 // shorter than worker.duplicate_window fails start-up naming both settings
 // (before: the server's "duplicates window can not be larger then max age").
 func TestMaxAgeBelowDuplicateWindow(t *testing.T) {
-	s := startServer(t)
 	cfg := testConfig()
-	_, js := connect(t, s)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.OutputStream, Subjects: cfg.outputSubjects(),
-		MaxAge: 30 * time.Second, Duplicates: 30 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
+	_, js, ctx := madeFirst(t, jetstream.StreamConfig{Name: cfg.OutputStream, Subjects: cfg.outputSubjects(),
+		MaxAge: 30 * time.Second, Duplicates: 30 * time.Second})
 	_, err := cfg.ensure(ctx, js)
 	if err == nil || !strings.Contains(err.Error(), "output stream WINNOW_OUT: its max_age (30s) is shorter than worker.duplicate_window (1m0s)") {
 		t.Fatalf("ensure: %v", err)
@@ -85,19 +96,10 @@ func TestMaxAgeBelowDuplicateWindow(t *testing.T) {
 // whose subject winnow's covers takes winnow's instead (a stream's subjects
 // may not overlap). Before, start-up set winnow's subjects alone.
 func TestStartKeepsOperatorSubjects(t *testing.T) {
-	s := startServer(t)
 	cfg := testConfig()
-	_, js := connect(t, s)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, sc := range []jetstream.StreamConfig{
-		{Name: cfg.InputStream, Subjects: []string{"docs.raw.news.>", "crawl.meta.>"}, Retention: jetstream.WorkQueuePolicy},
-		{Name: cfg.OutputStream, Subjects: []string{"docs.clean.>", "audit.>"}},
-	} {
-		if _, err := js.CreateStream(ctx, sc); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, js, ctx := madeFirst(t,
+		jetstream.StreamConfig{Name: cfg.InputStream, Subjects: []string{"docs.raw.news.>", "crawl.meta.>"}, Retention: jetstream.WorkQueuePolicy},
+		jetstream.StreamConfig{Name: cfg.OutputStream, Subjects: []string{"docs.clean.>", "audit.>"}})
 	startWorker(t, s, cfg)
 	for name, want := range map[string][]string{
 		cfg.InputStream:  {"crawl.meta.>", "docs.raw.>"},
