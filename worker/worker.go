@@ -36,6 +36,9 @@ type Worker struct {
 	carrier     carrier                     // the input headers outcomes carry
 
 	consuming atomic.Bool
+
+	pipesMu sync.Mutex              // one SetPipeline at a time
+	pipes   chan *pipeline.Pipeline // the pipelines Run made, handed round its handlers
 }
 
 // New returns a worker on an open connection. log and metrics may be nil.
@@ -93,17 +96,63 @@ func (w *Worker) Run(ctx context.Context) error {
 		n = w.cfg.Handlers
 	}
 	pipes := make(chan *pipeline.Pipeline, n)
+	w.pipesMu.Lock() // SetPipeline meanwhile waits, then replaces these
 	for range cap(pipes) {
 		p, err := w.newPipeline()
 		if err != nil {
+			w.pipesMu.Unlock()
 			return fmt.Errorf("worker: pipeline: %w", err)
 		}
 		pipes <- p
 	}
+	w.pipes = pipes
+	w.pipesMu.Unlock()
 	if w.cfg.Mode == ModeCore {
 		return w.runCore(ctx, pipes)
 	}
 	return w.runJetStream(ctx, pipes)
+}
+
+// SetPipeline makes the worker clean with pipelines newPipeline makes from
+// now on: a moderation policy reloaded (`winnow run` on SIGHUP). It makes
+// them all first, so an error leaves the running ones as they are, then
+// puts each in the place of a running one as a handler gives that back:
+// a document is cleaned by one pipeline or the other, never half by each.
+// Before Run it only replaces the constructor. It returns once every
+// pipeline is replaced, or when the worker stops first.
+func (w *Worker) SetPipeline(newPipeline NewPipeline) error {
+	w.pipesMu.Lock()
+	defer w.pipesMu.Unlock()
+	pipes := w.pipes
+	if pipes == nil {
+		w.newPipeline = newPipeline
+		return nil
+	}
+	fresh := make([]*pipeline.Pipeline, cap(pipes))
+	isFresh := make(map[*pipeline.Pipeline]bool, len(fresh))
+	for i := range fresh {
+		p, err := newPipeline()
+		if err != nil {
+			return fmt.Errorf("worker: pipeline: %w", err)
+		}
+		fresh[i], isFresh[p] = p, true
+	}
+	w.newPipeline = newPipeline
+	for replaced := 0; replaced < len(fresh); {
+		select {
+		case p := <-pipes:
+			if isFresh[p] { // every old one is with a handler: wait for one
+				pipes <- p
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			pipes <- fresh[replaced]
+			replaced++
+		case <-w.stopping:
+			return errors.New("worker: stopped before every pipeline was replaced")
+		}
+	}
+	return nil
 }
 
 // nextWait bounds each wait for the next message. nats.go's iterator

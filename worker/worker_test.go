@@ -2,7 +2,9 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -315,3 +317,66 @@ func TestConfigValidate(t *testing.T) {
 }
 
 var _ jetstream.Msg // the handler is written against jetstream.Msg
+
+// TestSetPipelineWhileConsuming: pipelines replaced while documents flow
+// (a policy reloaded) clean every document after SetPipeline returns, and
+// each document before it is cleaned by one or the other; a constructor
+// that fails leaves the running pipelines in place.
+func TestSetPipelineWhileConsuming(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.Handlers = 4
+	flag := func(v string) pipeline.Stage {
+		return pipeline.StageFunc(func(d *pipeline.Doc) { d.Flags = append(d.Flags, schemas.Flag{Rule: v}) })
+	}
+	w := startWorker(t, s, cfg, flag("v1")).w
+	_, js := connect(t, s)
+	publish := func(from, to int) error {
+		for i := from; i < to; i++ {
+			b, _ := json.Marshal(map[string]string{"id": fmt.Sprint("d", i),
+				"text": fmt.Sprintf("Story %d: the ferry left pier %d at dawn with %d passengers.", i, i*7, i*3)})
+			if _, err := js.Publish(context.Background(), "docs.raw.a", b); err != nil {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	}
+	published := make(chan error, 1)
+	go func() { published <- publish(0, 100) }()
+	waitFor(t, "some records", func() bool { return outputCount(t, js, cfg.OutputStream) >= 20 })
+	if err := w.SetPipeline(func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig(), flag("v2")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetPipeline(func() (*pipeline.Pipeline, error) { return nil, errors.New("bad policy") }); err == nil {
+		t.Fatal("a failing constructor was accepted")
+	}
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "100 records", func() bool { return outputCount(t, js, cfg.OutputStream) == 100 })
+	if err := publish(100, 120); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "120 records", func() bool { return outputCount(t, js, cfg.OutputStream) == 120 })
+	seen := map[string]int{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		rec := decodeRecord(t, o.data)
+		var n int
+		fmt.Sscanf(rec.ID, "d%d", &n)
+		var versions []string // the test stages' flags (moderation may add its own)
+		for _, f := range rec.Flags {
+			if f.Rule == "v1" || f.Rule == "v2" {
+				versions = append(versions, f.Rule)
+			}
+		}
+		if len(versions) != 1 || (n >= 100 && versions[0] != "v2") {
+			t.Fatalf("%s: flags %+v", rec.ID, rec.Flags)
+		}
+		seen[versions[0]]++
+	}
+	if seen["v1"] == 0 || seen["v2"] < 20 {
+		t.Fatalf("records by version %v", seen)
+	}
+	t.Logf("records by version: %v", seen)
+}

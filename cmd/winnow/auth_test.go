@@ -36,15 +36,16 @@ type running struct {
 }
 
 // startRun starts `winnow run` against the NATS url, its health listener
-// on a free port.
-func startRun(t *testing.T, url string) *running {
+// on a free port, with any further flags.
+func startRun(t *testing.T, url string, flags ...string) *running {
 	t.Helper()
 	hport := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	r := &running{done: make(chan int, 1), stderr: &syncBuffer{}, base: fmt.Sprint("http://127.0.0.1:", hport), cancel: cancel}
 	go func() {
-		r.done <- Main(ctx, []string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, r.stderr)
+		args := append([]string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, flags...)
+		r.done <- Main(ctx, args, nil, &bytes.Buffer{}, r.stderr)
 	}()
 	return r
 }

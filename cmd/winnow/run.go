@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,7 +99,21 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}
-	if err := serve(ctx, cfg, log); err != nil {
+	// SIGHUP reads the moderation policy again, from where start-up read
+	// it: the --policy file, or pipeline.moderation in the configuration
+	// (file, environment, flags), with the files the policy names.
+	policy := func() (pipeline.Config, error) {
+		fresh, err := loadConfig(*cfgPath, os.LookupEnv)
+		if err == nil {
+			apply(&fresh)
+			err = applyPolicy(&fresh.Pipeline, fresh.policyFile)
+		}
+		if err == nil {
+			err = fresh.Pipeline.Validate()
+		}
+		return fresh.Pipeline, err
+	}
+	if err := serve(ctx, cfg, log, policy); err != nil {
 		log.Error("winnow stopped", zap.Error(err))
 		fmt.Fprintln(stderr, "winnow:", err)
 		return exitFatal
@@ -107,7 +123,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // serve runs the worker until ctx ends: embedded or remote NATS, the HTTP
 // listener, then drain and close in reverse order.
-func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
+func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipeline.Config, error)) error {
 	cfg.Worker.StartupWait, cfg.Worker.Shared.StartupWait = cfg.NATS.StartupWait, cfg.NATS.StartupWait
 	url := cfg.NATS.URL
 	if url == "" {
@@ -181,6 +197,15 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 	}
 	w.WatchState(probe)
 	handler.set(w.Handler(reg))
+	defer reloadOnHangup(log, reg, func() error {
+		fresh, err := policy()
+		if err != nil {
+			return err
+		}
+		next := pc // the same dedupe memory and options: only the policy changes
+		next.Moderate, next.Moderation, next.ModerationOptions = fresh.Moderate, fresh.Moderation, fresh.ModerationOptions
+		return w.SetPipeline(func() (*pipeline.Pipeline, error) { return pipeline.New(next) })
+	})()
 	runErr := w.Run(ctx)
 	stopHTTP() // before the connection's drain, as before
 	if err := nc.Drain(); err != nil {
@@ -193,6 +218,38 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger) error {
 		log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// reloadOnHangup calls reload on each SIGHUP until the returned stop is
+// called, logging and counting (winnow_policy_reloads_total{result}) what
+// came of it: a policy that fails to load or validate leaves the running
+// one in place.
+func reloadOnHangup(log *zap.Logger, reg prometheus.Registerer, reload func() error) (stop func()) {
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
+		Help: "Moderation policy reloads on SIGHUP, by result (ok, failed: the running policy stays)."}, []string{"result"})
+	reg.MustRegister(reloads)
+	reloads.WithLabelValues("ok")
+	reloads.WithLabelValues("failed")
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range hup {
+			if err := reload(); err != nil {
+				reloads.WithLabelValues("failed").Inc()
+				log.Error("moderation policy not reloaded; the running one stays", zap.Error(err))
+				continue
+			}
+			reloads.WithLabelValues("ok").Inc()
+			log.Info("moderation policy reloaded")
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(hup)
+		<-done
+	}
 }
 
 // swapHandler serves with the handler set last.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -335,5 +336,81 @@ func TestUnknownEnv(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestPolicyReloadOnHangup: SIGHUP reads the --policy file again and the
+// documents that follow are moderated by it; a policy that does not load
+// leaves the running one in place.
+func TestPolicyReloadOnHangup(t *testing.T) {
+	s := natstest.Start(t, nil)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	write := func(text string) {
+		if err := os.WriteFile(policy, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("blocklist:\n  action: reject\n  phrases: [forbidden fruit]\n")
+	r := startRun(t, s.ClientURL(), "--policy", policy)
+	for deadline := time.Now().Add(20 * time.Second); !r.ready(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %s", r.stderr.String())
+		}
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	out, err := nc.SubscribeSync("docs.*.t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := func(id, text string) string {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"id": id, "text": text})
+		if err := nc.Publish("docs.raw.t", b); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, err := out.NextMsg(10 * time.Second)
+			if err != nil {
+				t.Fatalf("%s: no outcome: %v", id, err)
+			}
+			if m.Subject != "docs.raw.t" {
+				return m.Subject
+			}
+		}
+	}
+	hangUp := func(logged string, times int) {
+		t.Helper()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(r.stderr.String(), logged) < times; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q after SIGHUP: %s", logged, r.stderr.String())
+			}
+		}
+	}
+	if got := outcome("a", "We ate the forbidden fruit today."); got != "docs.rejected.t" {
+		t.Fatalf("before the reload: %s", got)
+	}
+	write("blocklist:\n  action: reject\n  phrases: [other phrase]\n")
+	hangUp("moderation policy reloaded", 1)
+	if got := outcome("b", "On Sunday a neighbour picked the forbidden fruit off the tree."); got != "docs.clean.t" {
+		t.Fatalf("after the reload, the old phrase: %s", got)
+	}
+	if got := outcome("c", "They said the other phrase again."); got != "docs.rejected.t" {
+		t.Fatalf("after the reload, the new phrase: %s", got)
+	}
+	write("blocklist:\n  action: explode\n")
+	hangUp("moderation policy not reloaded", 1)
+	if got := outcome("d", "Nobody in the village had heard the other phrase before that week."); got != "docs.rejected.t" {
+		t.Fatalf("after a failed reload: %s (the running policy should stay)", got)
+	}
+	r.cancel()
+	if code := <-r.done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, r.stderr.String())
 	}
 }
