@@ -36,7 +36,7 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 	if noRoom(err) {
 		return false, fmt.Errorf("%w: %w", errNoRoom, err)
 	}
-	if refused := notPermitted(p.w.nc, m.Subject, err); refused != nil {
+	if refused := publishRefused(p.w.nc, err, m.Subject+`"`); refused != nil {
 		return false, fmt.Errorf("%w: %v: %w", errNotPermitted, err, refused)
 	}
 	if err != nil {
@@ -67,15 +67,17 @@ var errNoRoom = errors.New("output stream takes no writes")
 // permissions: as for errNoRoom, only a write can tell.
 var errNotPermitted = errors.New("the server does not let this user publish there")
 
-// notPermitted returns the server's refusal of a publish to subject when
-// err, the publish's, is a timeout and the connection's last error is that
-// refusal; else nil.
-func notPermitted(nc *nats.Conn, subject string, err error) error {
+// publishRefused returns the server's refusal of a publish to a subject
+// beginning with prefix (a subject and its closing quote for that subject
+// alone) when err is a timeout and the connection's last error is that
+// refusal; else nil. The server drops a publish the user may not make, so
+// a request for it times out, and says why only aside.
+func publishRefused(nc *nats.Conn, err error, prefix string) error {
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
 		return nil
 	}
 	last := nc.LastError()
-	if errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `Publish to "`+subject+`"`) {
+	if errors.Is(last, nats.ErrPermissionViolation) && strings.Contains(last.Error(), `Publish to "`+prefix) {
 		return last
 	}
 	return nil

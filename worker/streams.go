@@ -143,21 +143,17 @@ func untilJetStreamAnswers(ctx context.Context, nc *nats.Conn, wait time.Duratio
 	})
 }
 
-// apiRefused returns err, or, when err is a JetStream call timing out and
-// the server has refused the connection a publish to its API, that refusal
-// (which asking again would meet too): the server drops a request the
-// user may not publish, so the call times out, and says why only
-// asynchronously. (Before, start-up waited out nats.startup_wait, then
-// blamed too few servers.)
+// apiRefused returns err, or, when err is a JetStream call timing out
+// because the server refused the user a publish to its API (see
+// publishRefused), that refusal, which asking again would meet too.
+// (Before, start-up waited out nats.startup_wait, then blamed too few
+// servers.)
 func apiRefused(nc *nats.Conn, err error) error {
-	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+	refused := publishRefused(nc, err, "$JS.")
+	if refused == nil {
 		return err
 	}
-	last := nc.LastError()
-	if !errors.Is(last, nats.ErrPermissionViolation) || !strings.Contains(last.Error(), `Publish to "$JS.`) {
-		return err
-	}
-	return fmt.Errorf("%v, as the server refused a JetStream call: %w: let the user publish to the JetStream API subjects winnow uses (deploy/nats/nats.conf lists them)", err, last)
+	return fmt.Errorf("%v, as the server refused a JetStream call: %w: let the user publish to the JetStream API subjects winnow uses (deploy/nats/nats.conf lists them)", err, refused)
 }
 
 // StartupRetry tries a start-up step again while what it needs is not up
