@@ -35,6 +35,8 @@ type Metrics struct {
 	pausedSeconds prometheus.Counter
 	copies        *prometheus.CounterVec
 	consumerMade  prometheus.Counter
+	reloads       *prometheus.CounterVec
+	reloadOK      prometheus.Gauge
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -81,12 +83,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Second copies of an input that got no outcome of their own: held (another handler held the input) or settled (its outcome was durable already)."}, []string{"state"}),
 		consumerMade: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_consumer_recreated_total",
 			Help: "Times the input consumer was deleted under the worker and made again (create_streams)."}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
+			Help: "Moderation policy reloads (SIGHUP), by result: ok, or failed (the running policy stays)."}, []string{"result"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_policy_last_reload_successful",
+			Help: "0 while the last moderation policy reload failed (the running policy stays), else 1."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.reloads, m.reloadOK)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -96,6 +102,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
+	m.reloads.WithLabelValues("ok")
+	m.reloads.WithLabelValues("failed")
+	m.reloadOK.Set(1)
 	m.copies.WithLabelValues("held")
 	m.copies.WithLabelValues("settled")
 	m.duplicateAcks.WithLabelValues(dupRetry)
@@ -248,6 +257,20 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
 		Help: "Other workers' commits applied from the shared bucket."}, replicated))
+}
+
+// PolicyReloaded counts a moderation policy reload (`winnow run` on
+// SIGHUP) by whether it took.
+func (m *Metrics) PolicyReloaded(ok bool) {
+	if m == nil {
+		return
+	}
+	result, gauge := "ok", 1.0
+	if !ok {
+		result, gauge = "failed", 0
+	}
+	m.reloads.WithLabelValues(result).Inc()
+	m.reloadOK.Set(gauge)
 }
 
 // consumerMadeAgain counts the consumer made again after its deletion.

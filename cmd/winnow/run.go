@@ -197,7 +197,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipe
 	}
 	w.WatchState(probe)
 	handler.set(w.Handler(reg))
-	defer reloadOnHangup(log, reg, func() error {
+	defer reloadOnHangup(log, metrics, func() error {
 		fresh, err := policy()
 		if err != nil {
 			return err
@@ -224,24 +224,19 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipe
 // called, logging and counting (winnow_policy_reloads_total{result}) what
 // came of it: a policy that fails to load or validate leaves the running
 // one in place.
-func reloadOnHangup(log *zap.Logger, reg prometheus.Registerer, reload func() error) (stop func()) {
-	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
-		Help: "Moderation policy reloads on SIGHUP, by result (ok, failed: the running policy stays)."}, []string{"result"})
-	reg.MustRegister(reloads)
-	reloads.WithLabelValues("ok")
-	reloads.WithLabelValues("failed")
+func reloadOnHangup(log *zap.Logger, metrics *worker.Metrics, reload func() error) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range hup {
-			if err := reload(); err != nil {
-				reloads.WithLabelValues("failed").Inc()
+			err := reload()
+			metrics.PolicyReloaded(err == nil)
+			if err != nil {
 				log.Error("moderation policy not reloaded; the running one stays", zap.Error(err))
 				continue
 			}
-			reloads.WithLabelValues("ok").Inc()
 			log.Info("moderation policy reloaded")
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -408,6 +409,18 @@ func TestPolicyReloadOnHangup(t *testing.T) {
 	hangUp("moderation policy not reloaded", 1)
 	if got := outcome("d", "Nobody in the village had heard the other phrase before that week."); got != "docs.rejected.t" {
 		t.Fatalf("after a failed reload: %s (the running policy should stay)", got)
+	}
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`winnow_policy_reloads_total{result="ok"} 1`, `winnow_policy_reloads_total{result="failed"} 1`,
+		"winnow_policy_last_reload_successful 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	r.cancel()
 	if code := <-r.done; code != exitOK {
