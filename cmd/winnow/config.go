@@ -25,10 +25,25 @@ type Config struct {
 	Embedded EmbeddedConfig  `yaml:"embedded"`
 	HTTP     HTTPConfig      `yaml:"http"`
 	Log      LogConfig       `yaml:"log"`
+	Policy   PolicyConfig    `yaml:"policy"`
 	Worker   worker.Config   `yaml:"worker"`
 	Pipeline pipeline.Config `yaml:"pipeline"`
 
 	policyFile string // --policy, read by applyPolicy
+	configFile string // the YAML file loadConfig read, if any
+}
+
+// policyFiles are the files c's moderation policy came from: the
+// configuration file, the --policy file, and the model and blocklist files
+// the policy names.
+func (c Config) policyFiles() []string {
+	var files []string
+	for _, f := range []string{c.configFile, c.policyFile, c.Pipeline.Moderation.Spam.ModelFile, c.Pipeline.Moderation.Blocklist.File} {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files
 }
 
 // NATSConfig says how to reach NATS. With no URL winnow embeds a server.
@@ -71,6 +86,15 @@ type EmbeddedConfig struct {
 // HTTPConfig is the health and metrics listener; an empty addr disables it.
 type HTTPConfig struct {
 	Addr string `yaml:"addr"`
+}
+
+// PolicyConfig is how `winnow run` follows its moderation policy.
+type PolicyConfig struct {
+	// Watch, when set, is how often the files the policy comes from (the
+	// --policy file or the configuration file, and the model and blocklist
+	// files it names) are read; when their bytes change the policy is
+	// reloaded, as on SIGHUP. 0: only SIGHUP reloads.
+	Watch time.Duration `yaml:"watch"`
 }
 
 // LogConfig selects the log level (debug, info, warn, error) and format
@@ -153,6 +177,9 @@ func (c Config) Validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "console" {
 		return bad("log.format", "%q: want json or console", c.Log.Format)
 	}
+	if c.Policy.Watch != 0 && c.Policy.Watch < 100*time.Millisecond {
+		return bad("policy.watch", "%v: want 0 (off) or >= 100ms", c.Policy.Watch)
+	}
 	if err := c.Worker.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -180,6 +207,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
+		cfg.configFile = path
 	}
 	if err := applyEnv(&cfg, "WINNOW", lookupEnv); err != nil {
 		return cfg, err

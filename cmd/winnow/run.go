@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
@@ -102,7 +104,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// SIGHUP reads the moderation policy again, from where start-up read
 	// it: the --policy file, or pipeline.moderation in the configuration
 	// (file, environment, flags), with the files the policy names.
-	policy := func() (pipeline.Config, error) {
+	policy := func() (Config, error) {
 		fresh, err := loadConfig(*cfgPath, os.LookupEnv)
 		if err == nil {
 			apply(&fresh)
@@ -111,7 +113,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if err == nil {
 			err = fresh.Pipeline.Validate()
 		}
-		return fresh.Pipeline, err
+		return fresh, err
 	}
 	if err := serve(ctx, cfg, log, policy); err != nil {
 		log.Error("winnow stopped", zap.Error(err))
@@ -123,7 +125,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // serve runs the worker until ctx ends: embedded or remote NATS, the HTTP
 // listener, then drain and close in reverse order.
-func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipeline.Config, error)) error {
+func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Config, error)) error {
 	cfg.Worker.StartupWait, cfg.Worker.Shared.StartupWait = cfg.NATS.StartupWait, cfg.NATS.StartupWait
 	url := cfg.NATS.URL
 	if url == "" {
@@ -197,13 +199,16 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipe
 	}
 	w.WatchState(probe)
 	handler.set(w.Handler(reg))
-	defer reloadOnHangup(log, metrics, func() error {
+	files := cfg.policyFiles()
+	defer reloadPolicy(log, metrics, cfg.Policy.Watch, func() []string { return files }, func() error {
 		fresh, err := policy()
 		if err != nil {
 			return err
 		}
+		files = fresh.policyFiles()
 		next := pc // the same dedupe memory and options: only the policy changes
-		next.Moderate, next.Moderation, next.ModerationOptions = fresh.Moderate, fresh.Moderation, fresh.ModerationOptions
+		f := fresh.Pipeline
+		next.Moderate, next.Moderation, next.ModerationOptions = f.Moderate, f.Moderation, f.ModerationOptions
 		return w.SetPipeline(func() (*pipeline.Pipeline, error) { return pipeline.New(next) })
 	})()
 	runErr := w.Run(ctx)
@@ -220,31 +225,74 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (pipe
 	return runErr
 }
 
-// reloadOnHangup calls reload on each SIGHUP until the returned stop is
-// called, logging and counting (winnow_policy_reloads_total{result}) what
-// came of it: a policy that fails to load or validate leaves the running
-// one in place.
-func reloadOnHangup(log *zap.Logger, metrics *worker.Metrics, reload func() error) (stop func()) {
+// reloadPolicy calls reload on each SIGHUP and, with watch set, when the
+// bytes of the files the policy came from change (read every watch), until
+// the returned stop is called; it logs and counts what came of each
+// (winnow_policy_reloads_total{result}): a policy that fails to load or
+// validate leaves the running one in place. files is only called from
+// reload's goroutine.
+func reloadPolicy(log *zap.Logger, metrics *worker.Metrics, watch time.Duration, files func() []string, reload func() error) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	done := make(chan struct{})
+	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		for range hup {
-			err := reload()
-			metrics.PolicyReloaded(err == nil)
-			if err != nil {
-				log.Error("moderation policy not reloaded; the running one stays", zap.Error(err))
+		var tick <-chan time.Time
+		if watch > 0 {
+			t := time.NewTicker(watch)
+			defer t.Stop()
+			tick = t.C
+		}
+		seen := digestFiles(files())
+		for {
+			var why string
+			select {
+			case <-quit:
+				return
+			case <-hup:
+				why = "SIGHUP"
+			case <-tick:
+				why = "its files changed"
+			}
+			// Read before the reload reads them: a change during it is
+			// seen at the next tick. A failed reload waits for a change.
+			before, now := files(), digestFiles(files())
+			if why != "SIGHUP" && now == seen {
 				continue
 			}
-			log.Info("moderation policy reloaded")
+			seen = now
+			err := reload()
+			if after := files(); !slices.Equal(before, after) {
+				seen = digestFiles(after) // the policy names other files now
+			}
+			metrics.PolicyReloaded(err == nil)
+			if err != nil {
+				log.Error("moderation policy not reloaded; the running one stays", zap.String("on", why), zap.Error(err))
+				continue
+			}
+			log.Info("moderation policy reloaded", zap.String("on", why))
 		}
 	}()
 	return func() {
 		signal.Stop(hup)
-		close(hup)
+		close(quit)
 		<-done
 	}
+}
+
+// digestFiles sums the bytes of files, a missing or unreadable one as
+// such, so that a change to any is seen.
+func digestFiles(files []string) uint64 {
+	h := xxhash.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			b = []byte("\x00unreadable: " + err.Error())
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
+		h.Write(b)
+	}
+	return h.Sum64()
 }
 
 // swapHandler serves with the handler set last.

@@ -340,10 +340,22 @@ func TestUnknownEnv(t *testing.T) {
 	}
 }
 
-// TestPolicyReloadOnHangup: SIGHUP reads the --policy file again and the
-// documents that follow are moderated by it; a policy that does not load
-// leaves the running one in place.
-func TestPolicyReloadOnHangup(t *testing.T) {
+// TestPolicyReload: SIGHUP, or with policy.watch a change to the --policy
+// file, reads the policy again and the documents that follow are moderated
+// by it; a policy that does not load leaves the running one in place, and
+// is not tried again until the file changes (one ok, one failed counted).
+func TestPolicyReload(t *testing.T) {
+	for _, by := range []string{"SIGHUP", "watch"} {
+		t.Run(by, func(t *testing.T) {
+			if by == "watch" {
+				t.Setenv("WINNOW_POLICY_WATCH", "100ms")
+			}
+			testPolicyReload(t, by == "SIGHUP")
+		})
+	}
+}
+
+func testPolicyReload(t *testing.T, hangUp bool) {
 	s := natstest.Start(t, nil)
 	policy := filepath.Join(t.TempDir(), "policy.yaml")
 	write := func(text string) {
@@ -383,33 +395,35 @@ func TestPolicyReloadOnHangup(t *testing.T) {
 			}
 		}
 	}
-	hangUp := func(logged string, times int) {
+	change := func(policy, logged string) {
 		t.Helper()
-		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-			t.Fatal(err)
+		write(policy)
+		if hangUp {
+			if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
 		}
-		for deadline := time.Now().Add(10 * time.Second); strings.Count(r.stderr.String(), logged) < times; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(r.stderr.String(), logged); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("no %q after SIGHUP: %s", logged, r.stderr.String())
+				t.Fatalf("no %q: %s", logged, r.stderr.String())
 			}
 		}
 	}
 	if got := outcome("a", "We ate the forbidden fruit today."); got != "docs.rejected.t" {
 		t.Fatalf("before the reload: %s", got)
 	}
-	write("blocklist:\n  action: reject\n  phrases: [other phrase]\n")
-	hangUp("moderation policy reloaded", 1)
+	change("blocklist:\n  action: reject\n  phrases: [other phrase]\n", "moderation policy reloaded")
 	if got := outcome("b", "On Sunday a neighbour picked the forbidden fruit off the tree."); got != "docs.clean.t" {
 		t.Fatalf("after the reload, the old phrase: %s", got)
 	}
 	if got := outcome("c", "They said the other phrase again."); got != "docs.rejected.t" {
 		t.Fatalf("after the reload, the new phrase: %s", got)
 	}
-	write("blocklist:\n  action: explode\n")
-	hangUp("moderation policy not reloaded", 1)
+	change("blocklist:\n  action: explode\n", "moderation policy not reloaded")
 	if got := outcome("d", "Nobody in the village had heard the other phrase before that week."); got != "docs.rejected.t" {
 		t.Fatalf("after a failed reload: %s (the running policy should stay)", got)
 	}
+	time.Sleep(300 * time.Millisecond) // a few watch ticks over unchanged files: no reload
 	resp, err := http.Get(r.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
