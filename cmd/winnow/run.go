@@ -101,9 +101,10 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}
-	// SIGHUP reads the moderation policy again, from where start-up read
-	// it: the --policy file, or pipeline.moderation in the configuration
-	// (file, environment, flags), with the files the policy names.
+	// A reload (SIGHUP, policy.watch) reads the moderation policy again,
+	// from where start-up read it: the --policy file, or
+	// pipeline.moderation in the configuration (file, environment, flags),
+	// with the files the policy names.
 	policy := func() (Config, error) {
 		fresh, err := loadConfig(*cfgPath, os.LookupEnv)
 		if err == nil {
@@ -238,12 +239,12 @@ func reloadPolicy(log *zap.Logger, metrics *worker.Metrics, watch time.Duration,
 	go func() {
 		defer close(done)
 		var tick <-chan time.Time
+		var seen uint64 // the files' digest when last read (watch only)
 		if watch > 0 {
 			t := time.NewTicker(watch)
 			defer t.Stop()
-			tick = t.C
+			tick, seen = t.C, digestFiles(files())
 		}
-		seen := digestFiles(files())
 		for {
 			var why string
 			select {
@@ -254,15 +255,18 @@ func reloadPolicy(log *zap.Logger, metrics *worker.Metrics, watch time.Duration,
 			case <-tick:
 				why = "its files changed"
 			}
-			// Read before the reload reads them: a change during it is
-			// seen at the next tick. A failed reload waits for a change.
-			before, now := files(), digestFiles(files())
-			if why != "SIGHUP" && now == seen {
-				continue
+			before := files()
+			if watch > 0 {
+				// Read before the reload reads them: a change during it is
+				// seen at the next tick. A failed reload waits for a change.
+				now := digestFiles(before)
+				if why != "SIGHUP" && now == seen {
+					continue
+				}
+				seen = now
 			}
-			seen = now
 			err := reload()
-			if after := files(); !slices.Equal(before, after) {
+			if after := files(); watch > 0 && !slices.Equal(before, after) {
 				seen = digestFiles(after) // the policy names other files now
 			}
 			metrics.PolicyReloaded(err == nil)
