@@ -206,3 +206,52 @@ func TestConsumerDeletedIsMadeAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestSubjectCoversExhaustive checks subjectCovers against its definition
+// over every subject of up to four tokens from {a, b, *, >} (> last): wide
+// covers narrow when every literal subject of up to five tokens from {a,
+// b, c} that narrow matches, wide matches too.
+func TestSubjectCoversExhaustive(t *testing.T) {
+	var subjects, literals []string
+	var grow func(prefix []string, tokens []string, max int, into *[]string)
+	grow = func(prefix []string, tokens []string, max int, into *[]string) {
+		if len(prefix) > 0 {
+			*into = append(*into, strings.Join(prefix, "."))
+			if prefix[len(prefix)-1] == ">" || len(prefix) == max {
+				return
+			}
+		}
+		for _, tok := range tokens {
+			grow(append(slices.Clone(prefix), tok), tokens, max, into)
+		}
+	}
+	grow(nil, []string{"a", "b", "*", ">"}, 4, &subjects)
+	grow(nil, []string{"a", "b", "c"}, 5, &literals)
+	matches := func(filter, subject string) bool {
+		f, s := strings.Split(filter, "."), strings.Split(subject, ".")
+		for i, tok := range f {
+			if tok == ">" {
+				return len(s) > i
+			}
+			if i >= len(s) || (tok != "*" && tok != s[i]) {
+				return false
+			}
+		}
+		return len(f) == len(s)
+	}
+	for _, wide := range subjects {
+		for _, narrow := range subjects {
+			want := true
+			for _, lit := range literals {
+				if matches(narrow, lit) && !matches(wide, lit) {
+					want = false
+					break
+				}
+			}
+			if got := subjectCovers(wide, narrow); got != want {
+				t.Errorf("subjectCovers(%q, %q) = %v, want %v", wide, narrow, got, want)
+			}
+		}
+	}
+	t.Logf("%d subject pairs over %d literal subjects", len(subjects)*len(subjects), len(literals))
+}
