@@ -94,7 +94,7 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	st, err := js.Stream(ctx, want.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err = js.CreateStream(ctx, want); !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return err
+			return overlapping(ctx, js, want, err)
 		}
 		st, err = js.Stream(ctx, want.Name) // another replica made it first
 	}
@@ -113,8 +113,31 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	}
 	have.Subjects, have.Duplicates = subjects, want.Duplicates
 	_, err = js.UpdateStream(ctx, have)
-	return err
+	return overlapping(ctx, js, want, err)
 }
+
+// overlapping returns err, naming the streams that already take want's
+// subjects when err is the server refusing them as overlapping another
+// stream's (it says only "subjects overlap with an existing stream").
+func overlapping(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig, err error) error {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) || api.ErrorCode != jsStreamSubjectOverlap {
+		return err
+	}
+	var takers []string
+	for _, subject := range want.Subjects {
+		if name, nerr := js.StreamNameBySubject(ctx, subject); nerr == nil && name != want.Name {
+			takers = append(takers, fmt.Sprintf("stream %s takes %s", name, subject))
+		}
+	}
+	if len(takers) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%s: change its subjects or winnow's worker.subjects)", err, strings.Join(takers, "; "))
+}
+
+// jsStreamSubjectOverlap is nats-server's JSStreamSubjectOverlapErr.
+const jsStreamSubjectOverlap jetstream.ErrorCode = 10065
 
 // setupAttempt bounds one attempt at start-up's JetStream calls.
 const setupAttempt = 10 * time.Second

@@ -255,3 +255,21 @@ func TestSubjectCoversExhaustive(t *testing.T) {
 	}
 	t.Logf("%d subject pairs over %d literal subjects", len(subjects)*len(subjects), len(literals))
 }
+
+// TestStreamSubjectsTakenElsewhere: a stream of another's that already
+// takes winnow's subjects fails start-up naming it (the server says only
+// "subjects overlap with an existing stream").
+func TestStreamSubjectsTakenElsewhere(t *testing.T) {
+	cfg := testConfig()
+	_, js, ctx := madeFirst(t, jetstream.StreamConfig{Name: "EVERYTHING", Subjects: []string{"docs.clean.>", "docs.raw.>"}})
+	_, err := cfg.ensure(ctx, js)
+	if err == nil || !strings.Contains(err.Error(), "input stream WINNOW_RAW: ") ||
+		!strings.Contains(err.Error(), "(stream EVERYTHING takes docs.raw.>: change its subjects or winnow's worker.subjects)") {
+		t.Fatalf("ensure: %v", err)
+	}
+	editStream(t, js, "EVERYTHING", func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.Subjects = []string{"docs.clean.>"} })
+	_, err = cfg.ensure(ctx, js)
+	if err == nil || !strings.Contains(err.Error(), "output stream WINNOW_OUT: ") || !strings.Contains(err.Error(), "stream EVERYTHING takes docs.clean.>") {
+		t.Fatalf("ensure: %v", err)
+	}
+}
