@@ -295,3 +295,39 @@ func TestDeniedJetStreamAPIFailsStartup(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want exit 1 at the first attempt saying %q", code, stderr, want)
 	}
 }
+
+// TestCredentialsInURLStayOutOfLogs: a password or token given in the NATS
+// URL (nats://user:pass@host, nats://token@host) is masked where the URL is
+// printed: the "connected" log line, a failed connection's error,
+// --check-config. Before, each printed it.
+func TestCredentialsInURLStayOutOfLogs(t *testing.T) {
+	for _, c := range []struct {
+		name, userinfo, wrong string
+		server                func(*server.Options)
+	}{
+		{"password", "winnow:s3cret-pw@", "winnow:wrong-pw@", func(o *server.Options) { o.Username, o.Password = "winnow", "s3cret-pw" }},
+		{"token", "s3cret-tok@", "wrong-tok@", func(o *server.Options) { o.Authorization = "s3cret-tok" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := natstest.Start(t, c.server)
+			good := strings.Replace(s.ClientURL(), "nats://", "nats://"+c.userinfo, 1)
+			bad := strings.Replace(s.ClientURL(), "nats://", "nats://"+c.wrong, 1)
+			secret := func(userinfo string) string {
+				return strings.TrimSuffix(userinfo[strings.Index(userinfo, ":")+1:], "@")
+			}
+			code, stderr := runUntilReady(t, good, nil)
+			if code != exitOK || strings.Contains(stderr, secret(c.userinfo)) || !strings.Contains(stderr, "xxxxx@127.0.0.1") {
+				t.Fatalf("good URL: exit %d, stderr %s", code, stderr)
+			}
+			code, stderr = runUntilReady(t, bad, nil)
+			if code != exitFatal || strings.Contains(stderr, secret(c.wrong)) || !strings.Contains(strings.ToLower(stderr), "authorization violation") {
+				t.Fatalf("wrong credential: exit %d, stderr %s", code, stderr)
+			}
+			var out bytes.Buffer
+			if code := Main(context.Background(), []string{"run", "--check-config", "--nats-url", good}, nil, &out, &bytes.Buffer{}); code != exitOK ||
+				strings.Contains(out.String(), secret(c.userinfo)) {
+				t.Fatalf("--check-config: exit %d: %s", code, out.String())
+			}
+		})
+	}
+}

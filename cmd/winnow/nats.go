@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(c.Name), nats.Timeout(c.ConnectTimeout), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", zap.Error(err)) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", zap.String("url", nc.ConnectedUrl())) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", zap.String("url", redactURLs(nc.ConnectedUrl()))) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("nats error", zap.Error(err)) }),
 	}
 	switch {
@@ -81,7 +82,7 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect to %s: %w", url, err)
+		return nil, fmt.Errorf("nats: connect to %s: %w", redactURLs(url), err)
 	}
 	if err := inboxAllowed(nc, c.ConnectTimeout); err != nil {
 		nc.Close()
@@ -126,7 +127,7 @@ func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logg
 		Wait:  c.StartupWait,
 		Again: func(err error) bool { return errors.Is(err, nats.ErrNoServers) },
 		Waiting: func(err error, retryIn time.Duration) {
-			log.Warn("waiting for NATS", zap.String("url", url), zap.Duration("retry_in", retryIn), zap.Error(err))
+			log.Warn("waiting for NATS", zap.String("url", redactURLs(url)), zap.Duration("retry_in", retryIn), zap.Error(err))
 		},
 		GaveUp: func(err error) error { return fmt.Errorf("%w (waited %v: nats.startup_wait)", err, c.StartupWait) },
 	}.Do(ctx, func() (err error) {
@@ -137,4 +138,25 @@ func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logg
 		return nil, nil
 	}
 	return nc, err
+}
+
+// redactURLs returns a comma-separated list of NATS URLs with the
+// credentials any of them carries masked: a password, or a user part with
+// no password, which NATS takes as a token. Logs, errors and
+// --check-config print URLs through it.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		} else {
+			u.User = url.User("xxxxx")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }

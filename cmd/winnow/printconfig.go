@@ -14,6 +14,7 @@ func printConfig(w io.Writer, c Config) {
 			*s = "********"
 		}
 	}
+	c.NATS.URL = redactURLs(c.NATS.URL)
 	b, err := yaml.Marshal(c)
 	if err != nil {
 		fmt.Fprintln(w, "# cannot print:", err)

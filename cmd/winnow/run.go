@@ -173,7 +173,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		return nil
 	}
 	defer nc.Close()
-	log.Info("connected to nats", zap.String("url", nc.ConnectedUrl()), zap.String("server", nc.ConnectedServerName()))
+	log.Info("connected to nats", zap.String("url", redactURLs(nc.ConnectedUrl())), zap.String("server", nc.ConnectedServerName()))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
