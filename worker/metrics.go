@@ -84,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		consumerMade: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_consumer_recreated_total",
 			Help: "Times the input consumer was deleted under the worker and made again (create_streams)."}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
-			Help: "Moderation policy reloads (SIGHUP), by result: ok, or failed (the running policy stays)."}, []string{"result"}),
+			Help: "Moderation policy reloads (SIGHUP, or policy.watch seeing its files change), by result: ok, or failed (the running policy stays)."}, []string{"result"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_policy_last_reload_successful",
 			Help: "0 while the last moderation policy reload failed (the running policy stays), else 1."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
@@ -259,8 +259,8 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 		Help: "Other workers' commits applied from the shared bucket."}, replicated))
 }
 
-// PolicyReloaded counts a moderation policy reload (`winnow run` on
-// SIGHUP) by whether it took.
+// PolicyReloaded counts a moderation policy reload (`winnow run`, on
+// SIGHUP or policy.watch) by whether it took.
 func (m *Metrics) PolicyReloaded(ok bool) {
 	if m == nil {
 		return

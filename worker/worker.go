@@ -114,12 +114,13 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // SetPipeline makes the worker clean with pipelines newPipeline makes from
-// now on: a moderation policy reloaded (`winnow run` on SIGHUP). It makes
-// them all first, so an error leaves the running ones as they are, then
-// puts each in the place of a running one as a handler gives that back:
-// a document is cleaned by one pipeline or the other, never half by each.
-// Before Run it only replaces the constructor. It returns once every
-// pipeline is replaced, or when the worker stops first.
+// now on: a moderation policy reloaded (`winnow run`, on SIGHUP or when
+// policy.watch sees its files change). It makes them all first, so an
+// error leaves the running ones as they are, then puts each in the place
+// of a running one as a handler gives that back: a document is cleaned by
+// one pipeline or the other, never half by each. Before Run it only
+// replaces the constructor. It returns once every pipeline is replaced,
+// or when the worker stops first.
 func (w *Worker) SetPipeline(newPipeline NewPipeline) error {
 	w.pipesMu.Lock()
 	defer w.pipesMu.Unlock()
