@@ -189,7 +189,9 @@ func TestConsumerDeletedIsMadeAgain(t *testing.T) {
 	t.Run("without create_streams", func(t *testing.T) {
 		s := startServer(t)
 		cfg := testConfig()
-		startWorker(t, s, cfg).stop(t) // makes the streams and consumer
+		if err := startWorker(t, s, cfg).stop(t); err != nil { // it makes the streams and consumer
+			t.Fatal(err)
+		}
 		cfg.CreateStreams = false
 		r := startWorker(t, s, cfg)
 		_, js := connect(t, s)
