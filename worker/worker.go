@@ -179,10 +179,15 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	}
 	w.js = js
 	var cons jetstream.Consumer
-	err = untilJetStreamAnswers(ctx, w.nc, w.cfg.StartupWait, w.log, "streams and consumer", func(ctx context.Context) (err error) {
-		cons, err = w.cfg.ensure(ctx, js)
-		return err
-	})
+	// setUp makes (or checks) the streams and the consumer, waiting for
+	// JetStream: at start, and again should the consumer be deleted.
+	setUp := func(ctx context.Context) error {
+		return untilJetStreamAnswers(ctx, w.nc, w.cfg.StartupWait, w.log, "streams and consumer", func(ctx context.Context) (err error) {
+			cons, err = w.cfg.ensure(ctx, js)
+			return err
+		})
+	}
+	err = setUp(ctx)
 	if ctx.Err() != nil {
 		return nil // stopped before consuming
 	}
@@ -296,10 +301,7 @@ loop:
 				// memory. A document in flight may come again from the new
 				// consumer; its record is then dropped by Nats-Msg-Id.
 				iter.Stop()
-				if iter, err = w.consumeAgain(ctx, err, func(ctx context.Context) (err error) {
-					cons, err = w.cfg.ensure(ctx, js)
-					return err
-				}, pull, swap); iter != nil {
+				if iter, err = w.consumeAgain(ctx, err, setUp, pull, swap); iter != nil {
 					continue
 				}
 				if err != nil {
@@ -346,14 +348,14 @@ loop:
 }
 
 // consumeAgain makes the consumer again after it was deleted (the error
-// deleted), by ensure as at start-up, and returns a new iterator on it,
+// deleted), by setUp as at start-up, and returns a new iterator on it,
 // installed by swap; nil when the worker is stopping, or with the error
 // that kept it from consuming again.
-func (w *Worker) consumeAgain(ctx context.Context, deleted error, ensure func(context.Context) error,
+func (w *Worker) consumeAgain(ctx context.Context, deleted error, setUp func(context.Context) error,
 	pull func() (jetstream.MessagesContext, error), swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, error) {
 	w.setConsuming(false)
 	w.log.Warn("the consumer was deleted; making it again (create_streams)", zap.Error(deleted))
-	if err := untilJetStreamAnswers(ctx, w.nc, w.cfg.StartupWait, w.log, "streams and consumer", ensure); err != nil {
+	if err := setUp(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
