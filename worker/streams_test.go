@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -146,10 +148,11 @@ func TestSubjectCovers(t *testing.T) {
 // deleted under a running worker is made again as start-up makes it, and
 // the documents that follow are cleaned by the same worker (before, Run
 // returned "next message: nats: consumer deleted" and `winnow run` exited,
-// losing the in-process dedupe memory). Without create_streams it still
-// returns that error.
+// losing the in-process dedupe memory), also while the server cannot yet
+// make the stream's store. Without create_streams it still returns that
+// error.
 func TestConsumerDeletedIsMadeAgain(t *testing.T) {
-	for _, what := range []string{"consumer", "input stream"} {
+	for _, what := range []string{"consumer", "input stream", "input stream, store slow to go"} {
 		t.Run(what, func(t *testing.T) {
 			s := startServer(t)
 			cfg := testConfig()
@@ -167,7 +170,26 @@ func TestConsumerDeletedIsMadeAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if what == "input stream, store slow to go" {
+				// A file where the stream's directory goes makes the server
+				// answer "error creating store for stream", as it does while
+				// a deleted stream's files are still being moved away; the
+				// worker tries again until the way is clear.
+				dir := filepath.Join(s.JetStreamConfig().StoreDir, "$G", "streams", cfg.InputStream)
+				if err := os.WriteFile(dir, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(deletionSettle + 1500*time.Millisecond) // past the first attempt and one retry
+				if err := os.Remove(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
 			waitFor(t, "the consumer made again", func() bool {
+				select {
+				case <-r.done:
+					t.Fatalf("Run returned: %v", r.err)
+				default:
+				}
 				_, err := js.Consumer(ctx, cfg.InputStream, cfg.Durable)
 				return err == nil && r.w.Ready()
 			})

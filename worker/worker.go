@@ -354,8 +354,28 @@ loop:
 func (w *Worker) consumeAgain(ctx context.Context, deleted error, setUp func(context.Context) error,
 	pull func() (jetstream.MessagesContext, error), swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, error) {
 	w.setConsuming(false)
-	w.log.Warn("the consumer was deleted; making it again (create_streams)", zap.Error(deleted))
-	if err := setUp(ctx); err != nil {
+	w.log.Warn("the consumer was deleted; making it again (create_streams)", zap.Error(deleted),
+		zap.Duration("after", deletionSettle))
+	// The server tells a consumer's pull requests it was deleted, and frees
+	// the stream's name, before it has moved the deleted stream's files
+	// away: a stream made again at once can fail ("error creating store
+	// for stream"), or be made in the directory about to be moved, and
+	// then lose what is published to it. So wait a little first, and try
+	// again while the store cannot be made yet.
+	select {
+	case <-ctx.Done():
+		return nil, nil
+	case <-time.After(deletionSettle):
+	}
+	err := StartupRetry{
+		Wait:  deletionWait,
+		Again: storeNotReady,
+		Waiting: func(err error, retryIn time.Duration) {
+			w.log.Warn("the deleted stream is still being removed", zap.Duration("retry_in", retryIn), zap.Error(err))
+		},
+		GaveUp: func(err error) error { return err },
+	}.Do(ctx, func() error { return setUp(ctx) })
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
@@ -374,6 +394,24 @@ func (w *Worker) consumeAgain(ctx context.Context, deleted error, setUp func(con
 	w.log.Info("consuming again", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
 	return iter, nil
 }
+
+// deletionSettle is how long consumeAgain waits for the server to finish
+// removing what was deleted before making it again, and deletionWait how
+// long it goes on trying while the store cannot be made yet.
+const (
+	deletionSettle = time.Second
+	deletionWait   = 15 * time.Second
+)
+
+// storeNotReady reports nats-server's JSStreamCreateErrF, "error creating
+// store for stream", which a stream made again while the deleted one's
+// files are being moved away meets.
+func storeNotReady(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == jsStreamCreate
+}
+
+const jsStreamCreate jetstream.ErrorCode = 10049
 
 func (w *Worker) setConsuming(ok bool) {
 	w.consuming.Store(ok)
