@@ -106,6 +106,10 @@ type Config struct {
 	// StartupWait is how long start-up waits for JetStream to answer (see
 	// untilJetStreamAnswers); `winnow run` sets it from nats.startup_wait.
 	StartupWait time.Duration `yaml:"-"`
+	// JetStreamDomain is the JetStream domain whose streams the worker
+	// uses (see NewJetStream); `winnow run` sets it from
+	// nats.jetstream_domain.
+	JetStreamDomain string `yaml:"-"`
 }
 
 // DefaultConfig returns the documented defaults.

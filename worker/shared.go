@@ -30,6 +30,9 @@ type SharedConfig struct {
 	// answer (see untilJetStreamAnswers); `winnow run` sets it from
 	// nats.startup_wait.
 	StartupWait time.Duration `yaml:"-"`
+	// JetStreamDomain is the JetStream domain the bucket is in (see
+	// NewJetStream); `winnow run` sets it from nats.jetstream_domain.
+	JetStreamDomain string `yaml:"-"`
 }
 
 // DefaultSharedConfig: bucket WINNOW_DEDUPE, 24h, one replica.
@@ -77,7 +80,7 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	if log == nil {
 		log = zap.NewNop()
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1024))
+	js, err := NewJetStream(nc, cfg.JetStreamDomain, jetstream.WithPublishAsyncMaxPending(1024))
 	if err != nil {
 		return nil, err
 	}

@@ -166,6 +166,17 @@ func untilJetStreamAnswers(ctx context.Context, nc *nats.Conn, wait time.Duratio
 	})
 }
 
+// NewJetStream returns a JetStream context on nc for the JetStream domain
+// domain, or for the one nc's server answers for when domain is "": a
+// worker on a leaf node (a crawler's site, say) uses the hub's streams by
+// naming the hub's domain, its API then being $JS.<domain>.API.
+func NewJetStream(nc *nats.Conn, domain string, opts ...jetstream.JetStreamOpt) (jetstream.JetStream, error) {
+	if domain == "" {
+		return jetstream.New(nc, opts...)
+	}
+	return jetstream.NewWithDomain(nc, domain, opts...)
+}
+
 // apiRefused returns err, or, when err is a JetStream call timing out
 // because the server refused the user a publish to its API (see
 // publishRefused), that refusal, which asking again would meet too.
@@ -235,7 +246,8 @@ func notAnsweringYet(err error) bool {
 const jsClusterNotAvailable jetstream.ErrorCode = 10008
 
 // noJetStream returns err, said plainly when the server has no JetStream
-// (its API has no responders, which nats.go reports as such).
+// (its API has no responders, which nats.go reports as such), or none in
+// the JetStream domain js names.
 func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
 	if !errors.Is(err, nats.ErrNoResponders) {
 		return err
@@ -244,6 +256,16 @@ func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
 	defer cancel()
 	if _, aerr := js.AccountInfo(ctx); !errors.Is(aerr, jetstream.ErrJetStreamNotEnabled) {
 		return err
+	}
+	if domain := js.Options().Domain; domain != "" {
+		own := "none"
+		if local, lerr := jetstream.New(js.Conn()); lerr == nil {
+			if info, ierr := local.AccountInfo(ctx); ierr == nil {
+				own = fmt.Sprintf("%q", info.Domain)
+			}
+		}
+		return fmt.Errorf("%w: no JetStream answers in domain %q (nats.jetstream_domain; the connected server's own: %s): "+
+			"check the name, and that the server, or a hub it is a leaf node of, runs JetStream in that domain", err, domain, own)
 	}
 	return fmt.Errorf("%w: JetStream is not enabled on the NATS server; enable it (jetstream {} in its configuration, "+
 		"or -js), or set worker.mode: core (at most once, no streams)", err)

@@ -173,7 +173,7 @@ const nextWait = time.Second
 const pullHeartbeat = 5 * time.Second
 
 func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline) error {
-	js, err := jetstream.New(w.nc)
+	js, err := NewJetStream(w.nc, w.cfg.JetStreamDomain)
 	if err != nil {
 		return fmt.Errorf("worker: jetstream: %w", err)
 	}

@@ -82,7 +82,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool) (*auditReport, error) {
-	js, err := jetstream.New(nc)
+	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
 	if err != nil {
 		return nil, err
 	}

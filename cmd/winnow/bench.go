@@ -174,7 +174,7 @@ func benchRun(ctx context.Context, mode string, warm, docs [][]byte, rate float6
 		return benchResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	ns, err := startEmbedded(EmbeddedConfig{Host: "127.0.0.1", Port: 0, StoreDir: dir, MaxPayload: 8 << 20}, zap.NewNop())
+	ns, err := startEmbedded(EmbeddedConfig{Host: "127.0.0.1", Port: 0, StoreDir: dir, MaxPayload: 8 << 20}, "", zap.NewNop())
 	if err != nil {
 		return benchResult{}, err
 	}

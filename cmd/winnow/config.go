@@ -59,8 +59,13 @@ type NATSConfig struct {
 	// InboxPrefix replaces _INBOX in the subjects replies come back on
 	// (JetStream API answers, pulled messages), for a user whose permissions
 	// allow subscribing only below a prefix of its own.
-	InboxPrefix    string        `yaml:"inbox_prefix"`
-	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	InboxPrefix string `yaml:"inbox_prefix"`
+	// JetStreamDomain names the JetStream domain whose streams winnow uses
+	// (its API is then $JS.<domain>.API): for a worker connected to a leaf
+	// node that uses the hub's JetStream. Empty: the domain of the server
+	// connected to. The embedded server takes it as its own domain.
+	JetStreamDomain string        `yaml:"jetstream_domain"`
+	ConnectTimeout  time.Duration `yaml:"connect_timeout"`
 	// StartupWait is how long `winnow run` waits at start for a NATS
 	// server that does not answer yet, and then for its JetStream, trying
 	// again every 1 s to 5 s (0: fail at once).
@@ -147,6 +152,8 @@ func (c Config) Validate() error {
 	case c.NATS.InboxPrefix != "" && (strings.ContainsAny(c.NATS.InboxPrefix, "*> \t\r\n") ||
 		slices.Contains(strings.Split(c.NATS.InboxPrefix, "."), "")):
 		return bad("nats.inbox_prefix", "%q: want a subject prefix without wildcards, such as _INBOX_winnow", c.NATS.InboxPrefix)
+	case strings.ContainsAny(c.NATS.JetStreamDomain, ".*> \t\r\n"):
+		return bad("nats.jetstream_domain", "%q: want one subject token (no dots, wildcards or spaces), such as hub", c.NATS.JetStreamDomain)
 	}
 	for field, path := range map[string]string{"nats.nkey_seed_file": c.NATS.NKeySeedFile, "nats.creds_file": c.NATS.CredsFile,
 		"nats.tls.ca": c.NATS.TLS.CA, "nats.tls.cert": c.NATS.TLS.Cert, "nats.tls.key": c.NATS.TLS.Key} {

@@ -36,6 +36,7 @@ func remoteConfig(cfgPath string, apply func(*Config)) (Config, error) {
 		return cfg, err
 	}
 	apply(&cfg)
+	cfg.Worker.JetStreamDomain = cfg.NATS.JetStreamDomain
 	if cfg.NATS.URL == "" {
 		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required")
 	}

@@ -19,7 +19,7 @@ import (
 
 // startEmbedded runs nats-server with JetStream in this process. A busy
 // port is reported as such, before the server tries it.
-func startEmbedded(c EmbeddedConfig, log *zap.Logger) (*server.Server, error) {
+func startEmbedded(c EmbeddedConfig, domain string, log *zap.Logger) (*server.Server, error) {
 	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 	if c.Port != 0 {
 		l, err := net.Listen("tcp", addr)
@@ -33,7 +33,7 @@ func startEmbedded(c EmbeddedConfig, log *zap.Logger) (*server.Server, error) {
 		port = -1 // nats-server's "any free port"
 	}
 	s, err := server.NewServer(&server.Options{
-		ServerName: "winnow-embedded", Host: c.Host, Port: port, JetStream: true, StoreDir: c.StoreDir,
+		ServerName: "winnow-embedded", Host: c.Host, Port: port, JetStream: true, StoreDir: c.StoreDir, JetStreamDomain: domain,
 		MaxPayload: int32(c.MaxPayload), NoSigs: true, NoLog: true,
 	})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/worker"
 )
 
 // runPublish publishes JSON-lines documents to the input subject with
@@ -63,7 +65,7 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer nc.Close()
 	// A publish whose ack never comes (a stream leader moving) times out and
 	// is retried, instead of holding a pending slot for ever.
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(*pending), jetstream.WithPublishAsyncTimeout(10*time.Second))
+	js, err := worker.NewJetStream(nc, cfg.NATS.JetStreamDomain, jetstream.WithPublishAsyncMaxPending(*pending), jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}

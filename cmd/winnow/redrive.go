@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/schemas"
@@ -67,7 +66,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, "winnow redrive", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, err := worker.NewJetStream(nc, cfg.NATS.JetStreamDomain)
 	if err != nil {
 		return fail(stderr, "winnow redrive", err)
 	}

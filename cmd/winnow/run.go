@@ -128,9 +128,10 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // listener, then drain and close in reverse order.
 func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Config, error)) error {
 	cfg.Worker.StartupWait, cfg.Worker.Shared.StartupWait = cfg.NATS.StartupWait, cfg.NATS.StartupWait
+	cfg.Worker.JetStreamDomain, cfg.Worker.Shared.JetStreamDomain = cfg.NATS.JetStreamDomain, cfg.NATS.JetStreamDomain
 	url := cfg.NATS.URL
 	if url == "" {
-		ns, err := startEmbedded(cfg.Embedded, log)
+		ns, err := startEmbedded(cfg.Embedded, cfg.NATS.JetStreamDomain, log)
 		if err != nil {
 			return err
 		}

@@ -107,10 +107,19 @@ func TestEmbeddedPortBusy(t *testing.T) {
 }
 
 // TestRunEmbedded starts `winnow run` with its embedded server, cleans one
-// document through it, and stops it as SIGTERM would (context cancel).
+// document through it, and stops it as SIGTERM would (context cancel); the
+// embedded server takes nats.jetstream_domain as its own domain when one
+// is set.
 func TestRunEmbedded(t *testing.T) {
+	for _, domain := range []string{"", "site"} {
+		t.Run("domain "+domain, func(t *testing.T) { testRunEmbedded(t, domain) })
+	}
+}
+
+func testRunEmbedded(t *testing.T, domain string) {
 	port, hport := freePort(t), freePort(t)
 	t.Setenv("WINNOW_EMBEDDED_PORT", fmt.Sprint(port))
+	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", domain)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int, 1)
