@@ -231,6 +231,43 @@ func TestConsumerDeletedIsMadeAgain(t *testing.T) {
 	})
 }
 
+// TestConsumerDeletedWhilePaused: a consumer deleted while intake is paused
+// (the output stream full) has no pull request waiting to be told so; the
+// worker's next pull after the outage meets no responder, which nats.go's
+// iterator does not report. The worker finds it missing once its iterator
+// has been quiet for consumerCheck, makes it again, and cleans what was
+// published meanwhile. Before, it stayed ready and consumed nothing, for
+// ever.
+func TestConsumerDeletedWhilePaused(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	r, js := warmWorker(t, s, cfg)
+	limitOutput(t, js, cfg, false, 2)
+	publishAtOnce(t, js, cfg, 3, 13)
+	waitFor(t, "the worker to pause", func() bool { return testutil.ToFloat64(r.w.metrics.pausedNow) == 1 })
+	if err := js.DeleteConsumer(context.Background(), cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	limitOutput(t, js, cfg, false, -1)
+	waitFor(t, "the held documents cleaned", func() bool { return outputCount(t, js, cfg.OutputStream) == 13 })
+	publishDocs(t, js, 13, 18)
+	waitFor(t, "18 outputs", func() bool {
+		select {
+		case <-r.done:
+			t.Fatalf("Run returned: %v", r.err)
+		default:
+		}
+		return outputCount(t, js, cfg.OutputStream) == 18
+	})
+	if byID, outcomes := outcomesByID(t, js, cfg); len(byID) != 18 || outcomes["clean"] != 18 {
+		t.Fatalf("%d ids, outcomes %v; want 18 clean", len(byID), outcomes)
+	}
+	if n := testutil.ToFloat64(r.w.metrics.consumerMade); n != 1 {
+		t.Fatalf("winnow_consumer_recreated_total %v, want 1", n)
+	}
+}
+
 // TestSubjectCoversExhaustive checks subjectCovers against its definition
 // over every subject of up to four tokens from {a, b, *, >} (> last): wide
 // covers narrow when every literal subject of up to five tokens from {a,

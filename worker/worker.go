@@ -168,6 +168,14 @@ func (w *Worker) SetPipeline(newPipeline NewPipeline) error {
 // calling Next again sends the missing request.
 const nextWait = time.Second
 
+// consumerCheck is how long the iterator may go without a message before
+// the worker looks its consumer up (see gone in runJetStream), a lookup
+// that holds the next message back for at most consumerCheckTimeout.
+const (
+	consumerCheck        = 10 * time.Second
+	consumerCheckTimeout = 2 * time.Second
+)
+
 // pullHeartbeat is how often the server confirms an idle pull request; the
 // iterator re-pulls after two go missing (a server that went quiet).
 const pullHeartbeat = 5 * time.Second
@@ -276,6 +284,26 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
 		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
 
+	// A consumer deleted when no pull request of the worker's was waiting
+	// on it (while intake was paused, or the connection down) sends no
+	// "consumer deleted": the next pull request meets no responder, which
+	// nats.go's iterator swallows, and the worker would wait, ready, for
+	// ever. So a quiet iterator has the consumer looked up now and then.
+	quietSince := time.Now()
+	gone := func() error {
+		if time.Since(quietSince) < consumerCheck {
+			return nil
+		}
+		quietSince = time.Now()
+		cctx, cancel := context.WithTimeout(ctx, consumerCheckTimeout)
+		defer cancel()
+		_, err := cons.Info(cctx)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("%w (found missing while the worker waited: %v)", jetstream.ErrConsumerDeleted, err)
+		}
+		return nil // there, or not known: the pull goes on
+	}
+
 	var runErr error
 	var held []jetstream.Msg // taken from the iterator while intake was paused
 loop:
@@ -286,7 +314,11 @@ loop:
 		} else {
 			msg, err = iter.Next(jetstream.NextMaxWait(nextWait))
 			if errors.Is(err, nats.ErrTimeout) {
-				continue // calling Next again lets the iterator re-pull (see nextWait)
+				if err = gone(); err == nil {
+					continue // calling Next again lets the iterator re-pull (see nextWait)
+				}
+			} else {
+				quietSince = time.Now()
 			}
 			if errors.Is(err, jetstream.ErrNoHeartbeat) {
 				// The server went quiet (restarting, a leader moving); the
