@@ -14,7 +14,7 @@ import (
 // JetStream, not the leaf's (before, there was no way to name a domain:
 // the JetStream API a client on the leaf reaches is the leaf's own).
 func TestJetStreamDomain(t *testing.T) {
-	hub, leaf := natstest.HubAndLeaf(t)
+	hub, leaf, _ := natstest.HubAndLeaf(t)
 	cfg := testConfig()
 	cfg.JetStreamDomain = "hub"
 	cfg.Shared.JetStreamDomain = "hub"
@@ -47,7 +47,7 @@ func TestJetStreamDomain(t *testing.T) {
 // TestNewJetStreamDomain: NewJetStream reaches the domain it names, and the
 // connected server's own without one.
 func TestNewJetStreamDomain(t *testing.T) {
-	_, leaf := natstest.HubAndLeaf(t)
+	_, leaf, _ := natstest.HubAndLeaf(t)
 	nc, _ := connect(t, leaf)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -35,6 +35,7 @@ type Metrics struct {
 	pausedSeconds prometheus.Counter
 	copies        *prometheus.CounterVec
 	consumerMade  prometheus.Counter
+	pullStalls    prometheus.Counter
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 }
@@ -83,6 +84,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Second copies of an input that got no outcome of their own: held (another handler held the input) or settled (its outcome was durable already)."}, []string{"state"}),
 		consumerMade: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_consumer_recreated_total",
 			Help: "Times the input consumer was deleted under the worker and made again (create_streams)."}),
+		pullStalls: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_pull_stalls_total",
+			Help: "Times the input consumer held deliverable messages while none came for 10s, and the worker pulled again (a pull request lost between servers)."}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
 			Help: "Moderation policy reloads (SIGHUP, or policy.watch seeing its files change), by result: ok, or failed (the running policy stays)."}, []string{"result"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_policy_last_reload_successful",
@@ -92,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.reloads, m.reloadOK)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -279,6 +282,14 @@ func (m *Metrics) consumerMadeAgain() {
 		return
 	}
 	m.consumerMade.Inc()
+}
+
+// pullStalled counts a pull made again for want of an answer.
+func (m *Metrics) pullStalled() {
+	if m == nil {
+		return
+	}
+	m.pullStalls.Inc()
 }
 
 // redrivenDone counts a redriven input's outcome.

@@ -169,15 +169,17 @@ func (w *Worker) SetPipeline(newPipeline NewPipeline) error {
 const nextWait = time.Second
 
 // consumerCheck is how long the iterator may go without a message before
-// the worker looks its consumer up (see gone in runJetStream), a lookup
+// the worker looks its consumer up (see lookUp in runJetStream), a lookup
 // that holds the next message back for at most consumerCheckTimeout.
 const (
 	consumerCheck        = 10 * time.Second
 	consumerCheckTimeout = 2 * time.Second
 )
 
-// pullHeartbeat is how often the server confirms an idle pull request; the
-// iterator re-pulls after two go missing (a server that went quiet).
+// pullHeartbeat is how often the server confirms an idle pull request.
+// nats.go's iterator re-pulls after two go missing, but it watches for them
+// only within one Next, which nextWait keeps shorter than that: a request
+// gone unanswered is found by the worker's own lookup (consumerCheck).
 const pullHeartbeat = 5 * time.Second
 
 func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline) error {
@@ -284,24 +286,36 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
 		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
 
-	// A consumer deleted when no pull request of the worker's was waiting
-	// on it (while intake was paused, or the connection down) sends no
-	// "consumer deleted": the next pull request meets no responder, which
-	// nats.go's iterator swallows, and the worker would wait, ready, for
-	// ever. So a quiet iterator has the consumer looked up now and then.
+	// nats.go's iterator can go on waiting with nothing requested: a
+	// consumer deleted when no pull request of the worker's was waiting on
+	// it (intake paused, the connection down) sends no "consumer deleted",
+	// and the next request meets no responder, which the iterator
+	// swallows; a request lost on the way to a consumer on another server
+	// (a leaf node's link or a route cut and back, the worker's own
+	// connection up throughout) is never answered, and the iterator asks
+	// for no more until it is. Its heartbeat check, which would notice,
+	// lasts only as long as one Next (nextWait). So an iterator quiet for
+	// consumerCheck has the consumer looked up: gone, it is made again;
+	// holding messages it could deliver, the worker pulls again.
 	quietSince := time.Now()
-	gone := func() error {
+	lookUp := func() (stalled bool, deleted error) {
 		if time.Since(quietSince) < consumerCheck {
-			return nil
+			return false, nil
 		}
 		quietSince = time.Now()
 		cctx, cancel := context.WithTimeout(ctx, consumerCheckTimeout)
 		defer cancel()
-		_, err := cons.Info(cctx)
-		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("%w (found missing while the worker waited: %v)", jetstream.ErrConsumerDeleted, err)
+		info, err := cons.Info(cctx)
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound):
+			return false, fmt.Errorf("%w (found missing while the worker waited: %v)", jetstream.ErrConsumerDeleted, err)
+		case err != nil:
+			return false, nil // not known: the pull goes on
 		}
-		return nil // there, or not known: the pull goes on
+		// Deliverable: waiting, not held back by max_ack_pending or an
+		// operator's pause (`nats consumer pause`).
+		return info.NumPending > 0 && !info.Paused &&
+			(info.Config.MaxAckPending <= 0 || info.NumAckPending < info.Config.MaxAckPending), nil
 	}
 
 	var runErr error
@@ -314,7 +328,19 @@ loop:
 		} else {
 			msg, err = iter.Next(jetstream.NextMaxWait(nextWait))
 			if errors.Is(err, nats.ErrTimeout) {
-				if err = gone(); err == nil {
+				stalled, deleted := lookUp()
+				if stalled {
+					w.metrics.pullStalled()
+					w.log.Warn("the consumer holds messages but none came; pulling again", zap.Duration("quiet", consumerCheck))
+					var got []jetstream.Msg
+					var ok bool
+					if iter, got, ok = w.pullAgain(iter, pull, swap); !ok {
+						break
+					}
+					held = append(held, got...)
+					continue
+				}
+				if err = deleted; err == nil {
 					continue // calling Next again lets the iterator re-pull (see nextWait)
 				}
 			} else {
@@ -377,6 +403,38 @@ loop:
 	}
 	w.log.Info("drained")
 	return runErr
+}
+
+// pullAgain replaces the iterator it, whose pull request went unanswered,
+// with a new one from pull, installed by swap. Messages it still delivers
+// while it drains are returned, to be handled first. It reports false when
+// the worker is stopping, or when no new iterator could be made (the old
+// one goes on then).
+func (w *Worker) pullAgain(it jetstream.MessagesContext, pull func() (jetstream.MessagesContext, error),
+	swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, []jetstream.Msg, bool) {
+	next, err := pull()
+	if err != nil {
+		w.log.Warn("cannot pull again; keeping the old pull", zap.Error(err))
+		return it, nil, true
+	}
+	if !swap(next) { // stopping
+		next.Stop()
+		return it, nil, false
+	}
+	it.Drain()
+	var got []jetstream.Msg
+	for deadline := time.Now().Add(2 * nextWait); time.Now().Before(deadline); {
+		m, err := it.Next(jetstream.NextMaxWait(nextWait))
+		if errors.Is(err, nats.ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			break // drained
+		}
+		got = append(got, m)
+	}
+	it.Stop()
+	return next, got, true
 }
 
 // consumeAgain makes the consumer again after it was deleted (the error

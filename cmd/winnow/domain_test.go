@@ -22,7 +22,7 @@ import (
 // fails start-up naming it; one that is not one subject token fails
 // --check-config.
 func TestJetStreamDomainSetting(t *testing.T) {
-	hub, leaf := natstest.HubAndLeaf(t)
+	hub, leaf, _ := natstest.HubAndLeaf(t)
 	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", "hub")
 	t.Setenv("WINNOW_WORKER_STATE", "kv")
 	r := startRun(t, leaf.ClientURL())

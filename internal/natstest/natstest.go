@@ -4,9 +4,11 @@
 package natstest
 
 import (
+	"io"
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,8 +38,8 @@ func Start(t testing.TB, opt func(*server.Options)) *server.Server {
 
 // HubAndLeaf starts a hub with JetStream domain "hub" and a leaf node of it
 // with JetStream domain "leaf", as a site runs one beside a central
-// cluster, and waits until the leaf is connected.
-func HubAndLeaf(t testing.TB) (hub, leaf *server.Server) {
+// cluster, the leaf connected through link, and waits until it is.
+func HubAndLeaf(t testing.TB) (hub, leaf *server.Server, link *Link) {
 	t.Helper()
 	var hubOpts *server.Options
 	hub = Start(t, func(o *server.Options) {
@@ -45,16 +47,92 @@ func HubAndLeaf(t testing.TB) (hub, leaf *server.Server) {
 		o.ServerName, o.JetStreamDomain = "hub", "hub"
 		o.LeafNode.Host, o.LeafNode.Port = "127.0.0.1", -1
 	})
-	remote := &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(hubOpts.LeafNode.Port))}
+	link = newLink(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(hubOpts.LeafNode.Port)))
+	remote := &url.URL{Scheme: "nats", Host: link.l.Addr().String()}
 	leaf = Start(t, func(o *server.Options) {
 		o.ServerName, o.JetStreamDomain = "leaf", "leaf"
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{remote}}}
 	})
+	link.WaitUp(t, hub, leaf)
+	return hub, leaf, link
+}
+
+// Link is a TCP relay between two servers that a test can cut, as a
+// network partition would, and mend.
+type Link struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newLink(t testing.TB, target string) *Link {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Link{l: l, target: target}
+	t.Cleanup(func() { l.Close(); k.Cut() })
+	go k.accept()
+	return k
+}
+
+func (k *Link) accept() {
+	for {
+		c, err := k.l.Accept()
+		if err != nil {
+			return
+		}
+		k.mu.Lock()
+		var u net.Conn
+		if !k.down {
+			u, err = net.Dial("tcp", k.target)
+		}
+		if k.down || err != nil {
+			k.mu.Unlock()
+			c.Close()
+			continue
+		}
+		k.conns = append(k.conns, c, u)
+		k.mu.Unlock()
+		go relay(c, u)
+		go relay(u, c)
+	}
+}
+
+func relay(from, to net.Conn) {
+	io.Copy(to, from)
+	from.Close()
+	to.Close()
+}
+
+// Cut closes every connection through the link and refuses new ones until
+// Mend.
+func (k *Link) Cut() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.down = true
+	for _, c := range k.conns {
+		c.Close()
+	}
+	k.conns = nil
+}
+
+// Mend lets connections through again.
+func (k *Link) Mend() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.down = false
+}
+
+// WaitUp waits until the hub and the leaf see each other over the link.
+func (k *Link) WaitUp(t testing.TB, hub, leaf *server.Server) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); hub.NumLeafNodes() != 1 || leaf.NumLeafNodes() != 1; {
 		if time.Now().After(deadline) {
 			t.Fatal("the leaf node did not connect to the hub in 10s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return hub, leaf
 }

@@ -1,0 +1,77 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+)
+
+// TestPullLostBetweenServers: the worker's pull request, answered by the
+// consumer on the hub through the leaf the worker is connected to, is lost
+// when the link between them is cut as documents are delivered (the hub
+// drops a request whose reply subject has lost its interest); the worker's
+// own connection stays up, so
+// nats.go's iterator neither hears of it nor asks again. Once its iterator
+// has been quiet for consumerCheck with messages waiting on the consumer,
+// the worker pulls again and cleans them. Before, it stayed ready and
+// consumed nothing (seen for 80 s).
+func TestPullLostBetweenServers(t *testing.T) {
+	hub, leaf, link := natstest.HubAndLeaf(t)
+	cfg := testConfig()
+	cfg.JetStreamDomain = "hub"
+	r := startWorker(t, leaf, cfg)
+	_, js := connect(t, hub)
+	publishDocs(t, js, 0, 3)
+	waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+
+	// The link is cut while documents are delivered, then mended.
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 3; i < 203; i += 10 {
+			publishDocs(t, js, i, i+10)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	link.Cut()
+	waitFor(t, "the leaf cut off", func() bool { return hub.NumLeafNodes() == 0 })
+	time.Sleep(time.Second)
+	link.Mend()
+	link.WaitUp(t, hub, leaf)
+	<-published
+	waitFor(t, "203 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 203 })
+	if byID, outcomes := outcomesByID(t, js, cfg); len(byID) != 203 || outcomes["clean"] != 203 {
+		t.Fatalf("%d ids, outcomes %v; want 203 clean", len(byID), outcomes)
+	}
+	if n := testutil.ToFloat64(r.w.metrics.pullStalls); n < 1 {
+		t.Fatalf("winnow_pull_stalls_total %v, want at least 1", n)
+	}
+}
+
+// TestPausedConsumerIsNotAStall: a consumer an operator paused (`nats
+// consumer pause`) holds messages and delivers none, as a lost pull would
+// look; the worker leaves it be and cleans them once it is resumed.
+func TestPausedConsumerIsNotAStall(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	ctx := context.Background()
+	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	publishDocs(t, js, 0, 3)
+	time.Sleep(consumerCheck + 2*nextWait)
+	if n := testutil.ToFloat64(r.w.metrics.pullStalls); n != 0 {
+		t.Fatalf("winnow_pull_stalls_total %v with the consumer paused, want 0", n)
+	}
+	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+}
