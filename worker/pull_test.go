@@ -42,7 +42,7 @@ func TestPullLostBetweenServers(t *testing.T) {
 	waitFor(t, "the leaf cut off", func() bool { return hub.NumLeafNodes() == 0 })
 	time.Sleep(time.Second)
 	link.Mend()
-	link.WaitUp(t, hub, leaf)
+	link.WaitUp(t)
 	<-published
 	waitFor(t, "203 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 203 })
 	if byID, outcomes := outcomesByID(t, js, cfg); len(byID) != 203 || outcomes["clean"] != 203 {

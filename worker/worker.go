@@ -407,9 +407,9 @@ loop:
 
 // pullAgain replaces the iterator it, whose pull request went unanswered,
 // with a new one from pull, installed by swap. Messages it still delivers
-// while it drains are returned, to be handled first. It reports false when
-// the worker is stopping, or when no new iterator could be made (the old
-// one goes on then).
+// while it drains are returned, to be handled first. When no new iterator
+// can be made, the old one goes on. It reports false when the worker is
+// stopping.
 func (w *Worker) pullAgain(it jetstream.MessagesContext, pull func() (jetstream.MessagesContext, error),
 	swap func(jetstream.MessagesContext) bool) (jetstream.MessagesContext, []jetstream.Msg, bool) {
 	next, err := pull()

@@ -53,18 +53,20 @@ func HubAndLeaf(t testing.TB) (hub, leaf *server.Server, link *Link) {
 		o.ServerName, o.JetStreamDomain = "leaf", "leaf"
 		o.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{remote}}}
 	})
-	link.WaitUp(t, hub, leaf)
+	link.hub, link.leaf = hub, leaf
+	link.WaitUp(t)
 	return hub, leaf, link
 }
 
-// Link is a TCP relay between two servers that a test can cut, as a
-// network partition would, and mend.
+// Link is the TCP relay between a leaf node and its hub (HubAndLeaf) that
+// a test can cut, as a network partition would, and mend.
 type Link struct {
-	l      net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
+	l         net.Listener
+	target    string
+	hub, leaf *server.Server
+	mu        sync.Mutex
+	down      bool
+	conns     []net.Conn
 }
 
 func newLink(t testing.TB, target string) *Link {
@@ -127,9 +129,9 @@ func (k *Link) Mend() {
 }
 
 // WaitUp waits until the hub and the leaf see each other over the link.
-func (k *Link) WaitUp(t testing.TB, hub, leaf *server.Server) {
+func (k *Link) WaitUp(t testing.TB) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); hub.NumLeafNodes() != 1 || leaf.NumLeafNodes() != 1; {
+	for deadline := time.Now().Add(10 * time.Second); k.hub.NumLeafNodes() != 1 || k.leaf.NumLeafNodes() != 1; {
 		if time.Now().After(deadline) {
 			t.Fatal("the leaf node did not connect to the hub in 10s")
 		}
