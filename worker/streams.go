@@ -63,7 +63,7 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		}
 		cons, err := js.CreateOrUpdateConsumer(ctx, c.InputStream, c.consumerConfig())
 		if err != nil {
-			return nil, fmt.Errorf("worker: create consumer %s: %w", c.Durable, err)
+			return nil, fmt.Errorf("worker: create consumer %s: %w", c.Durable, c.takenByConsumer(ctx, js, err))
 		}
 		return cons, nil
 	}
@@ -135,6 +135,66 @@ func overlapping(ctx context.Context, js jetstream.JetStream, want jetstream.Str
 	}
 	return fmt.Errorf("%w (%s: change its subjects or winnow's worker.subjects)", err, strings.Join(takers, "; "))
 }
+
+// takenByConsumer returns err, naming the consumers that already take the
+// input subjects when err is the server refusing winnow's consumer on a
+// work-queue stream, which gives each subject to one consumer only (it
+// says only "filtered consumer not unique on workqueue stream"). Seen when
+// worker.durable is renamed: the old durable still holds the subjects.
+func (c Config) takenByConsumer(ctx context.Context, js jetstream.JetStream, err error) error {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) || (api.ErrorCode != jsConsumerWQNotUnique && api.ErrorCode != jsConsumerWQMultipleUnfiltered) {
+		return err
+	}
+	st, serr := js.Stream(ctx, c.InputStream)
+	if serr != nil {
+		return err
+	}
+	var names, takes []string
+	for info := range st.ListConsumers(ctx).Info() {
+		filters := info.Config.FilterSubjects
+		if info.Config.FilterSubject != "" {
+			filters = append(filters, info.Config.FilterSubject)
+		}
+		if len(filters) == 0 {
+			filters = []string{">"} // an unfiltered consumer takes every subject
+		}
+		for _, f := range filters {
+			if info.Name != c.Durable && subjectsOverlap(f, c.Subjects.Input) {
+				names = append(names, info.Name)
+				takes = append(takes, fmt.Sprintf("consumer %s takes %s", info.Name, f))
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (on work-queue stream %s each subject goes to one consumer, and %s: set worker.durable to %s, "+
+		"or remove it once its documents are done: nats consumer rm %s %s)",
+		err, c.InputStream, strings.Join(takes, ", "), names[0], c.InputStream, names[0])
+}
+
+// subjectsOverlap reports whether some subject matches both filters a and b.
+func subjectsOverlap(a, b string) bool {
+	at, bt := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(at) && i < len(bt); i++ {
+		switch {
+		case at[i] == ">" || bt[i] == ">":
+			return true
+		case at[i] != "*" && bt[i] != "*" && at[i] != bt[i]:
+			return false
+		}
+	}
+	return len(at) == len(bt)
+}
+
+// nats-server's JSConsumerWQConsumerNotUniqueErr and
+// JSConsumerWQMultipleUnfilteredErr.
+const (
+	jsConsumerWQNotUnique          jetstream.ErrorCode = 10100
+	jsConsumerWQMultipleUnfiltered jetstream.ErrorCode = 10099
+)
 
 // jsStreamSubjectOverlap is nats-server's JSStreamSubjectOverlapErr.
 const jsStreamSubjectOverlap jetstream.ErrorCode = 10065

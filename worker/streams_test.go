@@ -268,10 +268,83 @@ func TestConsumerDeletedWhilePaused(t *testing.T) {
 	}
 }
 
-// TestSubjectCoversExhaustive checks subjectCovers against its definition
-// over every subject of up to four tokens from {a, b, *, >} (> last): wide
-// covers narrow when every literal subject of up to five tokens from {a,
-// b, c} that narrow matches, wide matches too.
+// TestInputSubjectsTakenByAnotherConsumer: a work-queue stream gives each
+// subject to one consumer, so winnow's consumer is refused while another
+// takes its subjects: the durable it had before worker.durable was
+// renamed, or an operator's unfiltered consumer. Start-up fails naming it
+// and the ways out (before, only the server's "filtered consumer not
+// unique on workqueue stream").
+func TestInputSubjectsTakenByAnotherConsumer(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		before     func(t *testing.T, s *server.Server, js jetstream.JetStream, cfg Config)
+	}{
+		{"durable renamed", "consumer winnow takes docs.raw.>: set worker.durable to winnow, or remove it once its documents are done: nats consumer rm WINNOW_RAW winnow",
+			func(t *testing.T, s *server.Server, _ jetstream.JetStream, cfg Config) {
+				if err := startWorker(t, s, cfg).stop(t); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{"unfiltered consumer", "consumer audit takes >: set worker.durable to audit",
+			func(t *testing.T, s *server.Server, js jetstream.JetStream, cfg Config) {
+				if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: cfg.InputStream,
+					Subjects: []string{cfg.Subjects.Input}, Retention: jetstream.WorkQueuePolicy}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := js.CreateConsumer(context.Background(), cfg.InputStream,
+					jetstream.ConsumerConfig{Durable: "audit", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startServer(t)
+			_, js := connect(t, s)
+			cfg := testConfig()
+			c.before(t, s, js, cfg)
+			cfg.Durable = "winnow2"
+			nc, _ := connect(t, s)
+			w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig()) }, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := w.Run(ctx); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Run: %v\nwant it to say %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestSubjectsOverlap(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"docs.raw.>", "docs.raw.>", true},
+		{">", "docs.raw.>", true},
+		{"docs.*.news", "docs.raw.>", true},
+		{"docs.raw", "docs.raw.>", false},
+		{"docs.raw.a", "docs.raw.b", false},
+		{"docs.*", "docs.raw.x", false},
+		{"crawl.meta.>", "docs.raw.>", false},
+		{"docs.raw.*", "docs.*.x", true},
+	} {
+		if got := subjectsOverlap(c.a, c.b); got != c.want {
+			t.Errorf("subjectsOverlap(%q, %q) = %v", c.a, c.b, got)
+		}
+		if got := subjectsOverlap(c.b, c.a); got != c.want {
+			t.Errorf("subjectsOverlap(%q, %q) = %v", c.b, c.a, got)
+		}
+	}
+}
+
+// TestSubjectCoversExhaustive checks subjectCovers and subjectsOverlap
+// against their definitions over every subject of up to four tokens from
+// {a, b, *, >} (> last): wide covers narrow when every literal subject of
+// up to five tokens from {a, b, c} that narrow matches, wide matches too;
+// they overlap when some literal subject matches both.
 func TestSubjectCoversExhaustive(t *testing.T) {
 	var subjects, literals []string
 	var grow func(prefix []string, tokens []string, max int, into *[]string)
@@ -311,6 +384,16 @@ func TestSubjectCoversExhaustive(t *testing.T) {
 			}
 			if got := subjectCovers(wide, narrow); got != want {
 				t.Errorf("subjectCovers(%q, %q) = %v, want %v", wide, narrow, got, want)
+			}
+			overlap := false
+			for _, lit := range literals {
+				if matches(narrow, lit) && matches(wide, lit) {
+					overlap = true
+					break
+				}
+			}
+			if got := subjectsOverlap(wide, narrow); got != overlap {
+				t.Errorf("subjectsOverlap(%q, %q) = %v, want %v", wide, narrow, got, overlap)
 			}
 		}
 	}
