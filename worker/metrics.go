@@ -85,7 +85,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		consumerMade: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_consumer_recreated_total",
 			Help: "Times the input consumer was deleted under the worker and made again (create_streams)."}),
 		pullStalls: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_pull_stalls_total",
-			Help: "Times the input consumer held deliverable messages while none came for 10s, and the worker pulled again (a pull request lost between servers)."}),
+			Help: "Times the worker, given no message for 10s, found no pull request waiting at the input consumer or deliverable messages held there, and pulled again (a pull request lost between servers)."}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_policy_reloads_total",
 			Help: "Moderation policy reloads (SIGHUP, or policy.watch seeing its files change), by result: ok, or failed (the running policy stays)."}, []string{"result"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_policy_last_reload_successful",

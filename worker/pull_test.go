@@ -12,13 +12,13 @@ import (
 
 // TestPullLostBetweenServers: the worker's pull request, answered by the
 // consumer on the hub through the leaf the worker is connected to, is lost
-// when the link between them is cut as documents are delivered (the hub
-// drops a request whose reply subject has lost its interest); the worker's
-// own connection stays up, so
+// when the link between them is cut as documents are delivered (probed:
+// the consumer then held no waiting request, 65 messages delivered into
+// the cut and 75 pending). The worker's own connection stays up, so
 // nats.go's iterator neither hears of it nor asks again. Once its iterator
-// has been quiet for consumerCheck with messages waiting on the consumer,
-// the worker pulls again and cleans them. Before, it stayed ready and
-// consumed nothing (seen for 80 s).
+// has been quiet for consumerCheck, the worker finds no request waiting at
+// the consumer, pulls again and cleans them all. Before, it stayed ready
+// and consumed nothing (seen for 80 s).
 func TestPullLostBetweenServers(t *testing.T) {
 	hub, leaf, link := natstest.HubAndLeaf(t)
 	cfg := testConfig()

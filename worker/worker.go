@@ -296,7 +296,8 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	// for no more until it is. Its heartbeat check, which would notice,
 	// lasts only as long as one Next (nextWait). So an iterator quiet for
 	// consumerCheck has the consumer looked up: gone, it is made again;
-	// holding messages it could deliver, the worker pulls again.
+	// with no request waiting at it, or holding messages it could deliver,
+	// the worker pulls again.
 	quietSince := time.Now()
 	lookUp := func() (stalled bool, deleted error) {
 		if time.Since(quietSince) < consumerCheck {
@@ -312,10 +313,12 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		case err != nil:
 			return false, nil // not known: the pull goes on
 		}
-		// Deliverable: waiting, not held back by max_ack_pending or an
-		// operator's pause (`nats consumer pause`).
-		return info.NumPending > 0 && !info.Paused &&
-			(info.Config.MaxAckPending <= 0 || info.NumAckPending < info.Config.MaxAckPending), nil
+		// Lost: no pull request of anyone's waits at the consumer (an idle
+		// iterator keeps one there), or messages wait deliverable (below
+		// max_ack_pending) and none came. An operator's pause (`nats
+		// consumer pause`) holds them back on purpose.
+		deliverable := info.NumPending > 0 && (info.Config.MaxAckPending <= 0 || info.NumAckPending < info.Config.MaxAckPending)
+		return !info.Paused && (info.NumWaiting == 0 || deliverable), nil
 	}
 
 	var runErr error
