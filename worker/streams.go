@@ -318,13 +318,15 @@ func noJetStream(ctx context.Context, js jetstream.JetStream, err error) error {
 		return err
 	}
 	if domain := js.Options().Domain; domain != "" {
-		own := "none"
+		own := "no JetStream of its own"
 		if local, lerr := jetstream.New(js.Conn()); lerr == nil {
-			if info, ierr := local.AccountInfo(ctx); ierr == nil {
-				own = fmt.Sprintf("%q", info.Domain)
+			if info, ierr := local.AccountInfo(ctx); ierr == nil && info.Domain == "" {
+				own = "JetStream with no domain"
+			} else if ierr == nil {
+				own = fmt.Sprintf("JetStream in domain %q", info.Domain)
 			}
 		}
-		return fmt.Errorf("%w: no JetStream answers in domain %q (nats.jetstream_domain; the connected server's own: %s): "+
+		return fmt.Errorf("%w: no JetStream answers in domain %q (nats.jetstream_domain; the connected server has %s): "+
 			"check the name, and that the server, or a hub it is a leaf node of, runs JetStream in that domain", err, domain, own)
 	}
 	return fmt.Errorf("%w: JetStream is not enabled on the NATS server; enable it (jetstream {} in its configuration, "+

@@ -88,9 +88,15 @@ func TestJetStreamDomainSetting(t *testing.T) {
 	// "JetStream is not enabled on the NATS server").
 	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", "hubb")
 	code, stderr := runUntilReady(t, leaf.ClientURL(), nil)
-	if want := `no JetStream answers in domain "hubb" (nats.jetstream_domain; the connected server's own: "leaf")`; code != exitFatal ||
+	if want := `no JetStream answers in domain "hubb" (nats.jetstream_domain; the connected server has JetStream in domain "leaf")`; code != exitFatal ||
 		!strings.Contains(stderr, want) {
 		t.Errorf("domain hubb: exit %d, stderr %q; want exit 1 saying %q", code, stderr, want)
+	}
+	plain := natstest.Start(t, nil) // JetStream, no domain
+	code, stderr = runUntilReady(t, plain.ClientURL(), nil)
+	if want := `no JetStream answers in domain "hubb" (nats.jetstream_domain; the connected server has JetStream with no domain)`; code != exitFatal ||
+		!strings.Contains(stderr, want) {
+		t.Errorf("domain hubb on a server without domains: exit %d, stderr %q; want exit 1 saying %q", code, stderr, want)
 	}
 
 	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", "hub.east")
