@@ -29,21 +29,23 @@ func TestPullLostBetweenServers(t *testing.T) {
 	waitFor(t, "3 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
 
 	// The link is cut while documents are delivered, then mended.
-	published := make(chan struct{})
+	mended := make(chan struct{})
 	go func() {
-		defer close(published)
-		for i := 3; i < 203; i += 10 {
-			publishDocs(t, js, i, i+10)
-			time.Sleep(50 * time.Millisecond)
+		defer close(mended)
+		time.Sleep(300 * time.Millisecond)
+		link.Cut()
+		for deadline := time.Now().Add(10 * time.Second); hub.NumLeafNodes() != 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
 		}
+		time.Sleep(time.Second)
+		link.Mend()
 	}()
-	time.Sleep(300 * time.Millisecond)
-	link.Cut()
-	waitFor(t, "the leaf cut off", func() bool { return hub.NumLeafNodes() == 0 })
-	time.Sleep(time.Second)
-	link.Mend()
+	for i := 3; i < 203; i += 10 {
+		publishDocs(t, js, i, i+10)
+		time.Sleep(50 * time.Millisecond)
+	}
+	<-mended
 	link.WaitUp(t)
-	<-published
 	waitFor(t, "203 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 203 })
 	if byID, outcomes := outcomesByID(t, js, cfg); len(byID) != 203 || outcomes["clean"] != 203 {
 		t.Fatalf("%d ids, outcomes %v; want 203 clean", len(byID), outcomes)
