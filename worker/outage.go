@@ -188,29 +188,14 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 		}
 	}
 	beatAll(held)
-	it.Drain()
-	// Until the drain ends (ErrMsgIteratorClosed): a message left in the
-	// iterator's buffer would come again only after ack_wait, a delivery
-	// spent. A drain takes a round trip to the server; on a connection gone
-	// quiet the wait ends after half the ack wait, and the held messages
-	// are beaten again. Each message's clock restarts as it comes.
-	start := time.Now()
-	for {
-		left := w.cfg.AckWait/2 - time.Since(start)
-		if left <= 0 {
-			break
-		}
-		m, err := it.Next(jetstream.NextMaxWait(min(nextWait, left)))
-		if errors.Is(err, nats.ErrTimeout) {
-			continue
-		}
-		if err != nil {
-			break // the buffer is empty and the drain done (or the iterator failed)
-		}
+	// A drain takes a round trip to the server; on a connection gone quiet
+	// the wait ends after half the ack wait, and the held messages are
+	// beaten again. Each message's clock restarts as it comes.
+	took := drainIterator(it, w.cfg.AckWait/2, func(m jetstream.Msg) {
 		beatAll([]jetstream.Msg{m})
 		held = append(held, m)
-	}
-	if time.Since(start) > w.cfg.AckWait/4 {
+	})
+	if took > w.cfg.AckWait/4 {
 		beatAll(held)
 	}
 	w.log.Info("intake paused", zap.Int("held", len(held)))
@@ -256,6 +241,30 @@ func (w *Worker) pauseIntake(ctx context.Context, it jetstream.MessagesContext, 
 			return next, held, true
 		}
 	}
+}
+
+// drainIterator drains it and passes got each message still in its
+// buffer, until the drain ends (ErrMsgIteratorClosed) or bound has passed:
+// a message left there would come again only after ack_wait, a delivery
+// spent. It returns how long it took.
+func drainIterator(it jetstream.MessagesContext, bound time.Duration, got func(jetstream.Msg)) time.Duration {
+	it.Drain()
+	start := time.Now()
+	for {
+		left := bound - time.Since(start)
+		if left <= 0 {
+			break
+		}
+		m, err := it.Next(jetstream.NextMaxWait(min(nextWait, left)))
+		if errors.Is(err, nats.ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			break // the buffer is empty and the drain done (or the iterator failed)
+		}
+		got(m)
+	}
+	return time.Since(start)
 }
 
 // untilAnswered runs f (a claim or a publish for m) until it succeeds or

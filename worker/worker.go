@@ -424,18 +424,8 @@ func (w *Worker) pullAgain(it jetstream.MessagesContext, pull func() (jetstream.
 		next.Stop()
 		return it, nil, false
 	}
-	it.Drain()
 	var got []jetstream.Msg
-	for deadline := time.Now().Add(2 * nextWait); time.Now().Before(deadline); {
-		m, err := it.Next(jetstream.NextMaxWait(nextWait))
-		if errors.Is(err, nats.ErrTimeout) {
-			continue
-		}
-		if err != nil {
-			break // drained
-		}
-		got = append(got, m)
-	}
+	drainIterator(it, 2*nextWait, func(m jetstream.Msg) { got = append(got, m) })
 	it.Stop()
 	return next, got, true
 }
