@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // Start runs a JetStream server on 127.0.0.1 and a random port, with its
@@ -128,12 +129,32 @@ func (k *Link) Mend() {
 	k.down = false
 }
 
-// WaitUp waits until the hub and the leaf see each other over the link.
+// WaitUp waits until the hub and the leaf see each other over the link and
+// the hub's JetStream (domain "hub") answers a client of the leaf.
 func (k *Link) WaitUp(t testing.TB) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); k.hub.NumLeafNodes() != 1 || k.leaf.NumLeafNodes() != 1; {
+	deadline := time.Now().Add(10 * time.Second)
+	for k.hub.NumLeafNodes() != 1 || k.leaf.NumLeafNodes() != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("the leaf node did not connect to the hub in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The hub's interest in its JetStream API reaches the leaf after the
+	// connection counts: until then a request for domain "hub" made on the
+	// leaf meets no responders (CI saw "jetstream not enabled" so).
+	nc, err := nats.Connect(k.leaf.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for {
+		_, err := nc.Request("$JS.hub.API.INFO", nil, time.Second)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub's JetStream did not answer through the leaf in 10s: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
