@@ -33,28 +33,35 @@ func keepTrying(ctx context.Context, patience time.Duration, f func() error) err
 // to stream sequence last (an ordered consumer: read-only, nothing acked).
 // Through errors it keeps asking (the ordered consumer recreates itself)
 // until patience passes without a message.
+//
+// It reads until the last message cfg selects at or before last, as the
+// stream's leader has it. The ordered consumer reads the copy of one
+// replica, and an R1 consumer of an R3 stream may be placed on a follower
+// a few messages behind the leader: its pending count reaches 0 before
+// the leader's last message (seen in a rolling restart, `winnow audit`
+// then reported a stored record missing).
 func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, patience time.Duration, fn func(jetstream.Msg) error) error {
 	if last == 0 {
 		return nil
 	}
-	var c jetstream.Consumer
-	var pending uint64
+	var end uint64
 	err := keepTrying(ctx, patience, func() (err error) {
-		if c == nil {
-			if c, err = st.OrderedConsumer(ctx, cfg); err != nil {
-				return err
-			}
-		}
-		ci, err := c.Info(ctx)
-		if err == nil {
-			pending = ci.NumPending
-		}
+		end, err = lastSelected(ctx, st, cfg, last)
 		return err
 	})
-	if err != nil || pending == 0 {
+	if err != nil || end == 0 {
+		return err
+	}
+	var c jetstream.Consumer
+	err = keepTrying(ctx, patience, func() (err error) {
+		c, err = st.OrderedConsumer(ctx, cfg)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	progress := time.Now()
+	var at uint64
 	for {
 		batch, err := c.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err == nil {
@@ -64,13 +71,13 @@ func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedC
 				if err != nil {
 					return err
 				}
-				if md.Sequence.Stream > last {
+				if at = md.Sequence.Stream; at > last {
 					return nil
 				}
 				if err := fn(m); err != nil {
 					return err
 				}
-				if md.Sequence.Stream == last || md.NumPending == 0 {
+				if at >= end {
 					return nil
 				}
 			}
@@ -83,7 +90,7 @@ func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedC
 		}
 		if time.Since(progress) > patience {
 			if err == nil {
-				err = fmt.Errorf("no message for %v with %d pending", patience, pending)
+				err = fmt.Errorf("no message for %v, at sequence %d of %d", patience, at, end)
 			}
 			return err
 		}
@@ -91,4 +98,31 @@ func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedC
 			time.Sleep(250 * time.Millisecond)
 		}
 	}
+}
+
+// lastSelected is the stream sequence of the last message at or before
+// last that cfg selects (its filter subjects, its start sequence or time),
+// asked of the stream's leader; 0 when there is none.
+func lastSelected(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64) (uint64, error) {
+	filters := cfg.FilterSubjects
+	if len(filters) == 0 {
+		filters = []string{">"}
+	}
+	var end uint64
+	for _, f := range filters {
+		m, err := st.GetLastMsgForSubject(ctx, f)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case cfg.DeliverPolicy == jetstream.DeliverByStartSequencePolicy && m.Sequence < cfg.OptStartSeq,
+			cfg.DeliverPolicy == jetstream.DeliverByStartTimePolicy && cfg.OptStartTime != nil && m.Time.Before(*cfg.OptStartTime):
+			continue // before the start, as every earlier message
+		}
+		end = max(end, min(m.Sequence, last))
+	}
+	return end, nil
 }

@@ -1,0 +1,67 @@
+package worker
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestReadStreamEnds: ReadStream reads up to the last message its
+// configuration selects at or before last, as the stream's leader has it,
+// and no further: by filter, by start sequence, by start time, and none
+// at all. (It no longer stops where the replica its consumer reads has no
+// more pending: TestRollingClusterRestart in cmd/winnow met a follower
+// behind the leader.)
+func TestReadStreamEnds(t *testing.T) {
+	s := startServer(t)
+	_, js := connect(t, s)
+	ctx := context.Background()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "READ", Subjects: []string{"a.>", "b.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{"a.1", "b.1", "a.2", "b.2"} { // sequences 1-4
+		if _, err := js.Publish(ctx, subj, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	after := time.Now()
+	if _, err := js.Publish(ctx, "b.3", nil); err != nil { // 5
+		t.Fatal(err)
+	}
+	start := func(seq uint64) jetstream.OrderedConsumerConfig {
+		return jetstream.OrderedConsumerConfig{FilterSubjects: []string{"a.>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq}
+	}
+	for _, c := range []struct {
+		name string
+		cfg  jetstream.OrderedConsumerConfig
+		last uint64
+		want []string
+	}{
+		{"all", jetstream.OrderedConsumerConfig{}, 5, []string{"a.1", "b.1", "a.2", "b.2", "b.3"}},
+		{"all up to 3", jetstream.OrderedConsumerConfig{}, 3, []string{"a.1", "b.1", "a.2"}},
+		{"a", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"a.>"}}, 5, []string{"a.1", "a.2"}},
+		{"a up to 2", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"a.>"}}, 2, []string{"a.1"}},
+		{"a and b up to 4", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"a.>", "b.>"}}, 4, []string{"a.1", "b.1", "a.2", "b.2"}},
+		{"none", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"c.>"}}, 5, nil},
+		{"a from 2", start(2), 5, []string{"a.2"}},
+		{"a from 4", start(4), 5, nil},
+		{"b since", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"b.>"}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &after}, 5, []string{"b.3"}},
+		{"a since", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"a.>"}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &after}, 5, nil},
+	} {
+		var got []string
+		began := time.Now()
+		err := ReadStream(ctx, st, c.cfg, c.last, 5*time.Second, func(m jetstream.Msg) error {
+			got = append(got, m.Subject())
+			return nil
+		})
+		// Reading on to the patience would mean it missed its end.
+		if err != nil || !slices.Equal(got, c.want) || time.Since(began) > 4*time.Second {
+			t.Errorf("%s: read %v in %v, %v; want %v", c.name, got, time.Since(began).Round(time.Millisecond), err, c.want)
+		}
+	}
+}
