@@ -54,8 +54,18 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(c.Name), nats.Timeout(c.ConnectTimeout), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", zap.Error(err)) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", zap.String("url", redactURLs(nc.ConnectedUrl()))) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", zap.String("server", nc.ConnectedServerName()), zap.String("url", redactURLs(nc.ConnectedUrl())))
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("nats error", zap.Error(err)) }),
+		// A server being restarted (nats-server's SIGTERM under the Helm
+		// chart) says so before it closes its clients over its lame duck
+		// period; the connection then moves to another server of the
+		// cluster by itself.
+		nats.LameDuckModeHandler(func(nc *nats.Conn) {
+			log.Info("nats server entering lame duck mode; the connection moves to another server when it closes",
+				zap.String("server", nc.ConnectedServerName()), zap.String("url", redactURLs(nc.ConnectedUrl())))
+		}),
 	}
 	switch {
 	case c.User != "":
