@@ -55,6 +55,22 @@ func (r *running) ready() bool {
 	return Main(context.Background(), []string{"healthcheck", "--url", r.base + "/readyz"}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
 }
 
+// waitReady waits until r is ready, failing the test if it exits first
+// or is not ready within d.
+func waitReady(t *testing.T, r *running, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !r.ready(); time.Sleep(50 * time.Millisecond) {
+		select {
+		case code := <-r.done:
+			t.Fatalf("winnow run exited %d: %s", code, r.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready in %v: %s", d, r.stderr.String())
+		}
+	}
+}
+
 // runUntilReady runs `winnow run` with env and waits until it is ready,
 // then stops it; it returns the exit code and stderr. A run that fails
 // before it is ready returns at once.

@@ -26,18 +26,7 @@ func TestJetStreamDomainSetting(t *testing.T) {
 	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", "hub")
 	t.Setenv("WINNOW_WORKER_STATE", "kv")
 	r := startRun(t, leaf.ClientURL())
-	deadline := time.Now().Add(30 * time.Second)
-	for !r.ready() {
-		select {
-		case code := <-r.done:
-			t.Fatalf("winnow run exited %d: %s", code, r.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready in 30s: %s", r.stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitReady(t, r, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	stream := func(url, name string) error {

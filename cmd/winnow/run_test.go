@@ -315,16 +315,7 @@ func TestRunWaitsForJetStream(t *testing.T) {
 	}
 	node(1)
 	node(2)
-	for deadline := time.Now().Add(60 * time.Second); !r.ready(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s", r.stderr.String())
-		}
-		select {
-		case code := <-r.done:
-			t.Fatalf("exit %d: %s", code, r.stderr.String())
-		default:
-		}
-	}
+	waitReady(t, r, 60*time.Second)
 	if !strings.Contains(r.stderr.String(), "waiting for JetStream") {
 		t.Errorf("no wait logged: %s", r.stderr.String())
 	}
@@ -374,11 +365,7 @@ func testPolicyReload(t *testing.T, hangUp bool) {
 	}
 	write("blocklist:\n  action: reject\n  phrases: [forbidden fruit]\n")
 	r := startRun(t, s.ClientURL(), "--policy", policy)
-	for deadline := time.Now().Add(20 * time.Second); !r.ready(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s", r.stderr.String())
-		}
-	}
+	waitReady(t, r, 20*time.Second)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)

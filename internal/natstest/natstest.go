@@ -4,10 +4,12 @@
 package natstest
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,4 +160,104 @@ func (k *Link) WaitUp(t testing.TB) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Cluster is an in-process JetStream cluster of three or more servers on
+// loopback, as deploy/compose.yaml runs one, whose servers a test can
+// restart the way an operator rolls a cluster: lame duck mode first.
+type Cluster struct {
+	Servers []*server.Server
+	t       testing.TB
+	opts    []*server.Options
+	routes  []*url.URL
+}
+
+// StartCluster starts n servers named n1, n2, ... in cluster "w", each
+// with its own store, and waits until every one is routed to the others
+// and its JetStream is current. Lame duck mode lasts 2s, 0.5s of it grace.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	// A clustered JetStream server needs its routes when it starts, so the
+	// cluster ports are chosen first (each a port the kernel just handed
+	// out and took back).
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.routes = append(c.routes, &url.URL{Scheme: "nats", Host: l.Addr().String()})
+		l.Close()
+	}
+	for i := range n {
+		var opts *server.Options
+		port, _ := strconv.Atoi(c.routes[i].Port())
+		s := Start(t, func(o *server.Options) {
+			opts = o // nats-server writes the client port it chose back here
+			o.ServerName = fmt.Sprint("n", i+1)
+			o.Cluster.Name, o.Cluster.Host, o.Cluster.Port = "w", "127.0.0.1", port
+			o.Routes = c.routes
+			o.LameDuckDuration, o.LameDuckGracePeriod = 2*time.Second, 500*time.Millisecond
+		})
+		c.Servers, c.opts = append(c.Servers, s), append(c.opts, opts)
+	}
+	c.WaitCurrent()
+	return c
+}
+
+// URLs lists the servers' client URLs, comma-separated, as a client
+// configured with the whole cluster has them.
+func (c *Cluster) URLs() string {
+	var urls []string
+	for _, s := range c.Servers {
+		urls = append(urls, s.ClientURL())
+	}
+	return strings.Join(urls, ",")
+}
+
+// WaitCurrent waits (up to 30s) until every server is routed to all the
+// others and its JetStream is current.
+func (c *Cluster) WaitCurrent() {
+	c.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		current := true
+		for _, s := range c.Servers {
+			routed := map[string]bool{}
+			if rz, err := s.Routez(nil); err == nil {
+				for _, r := range rz.Routes {
+					routed[r.RemoteName] = true
+				}
+			}
+			current = current && len(routed) == len(c.Servers)-1 && s.JetStreamIsCurrent()
+		}
+		if current {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatal("the cluster was not current after 30s")
+		}
+	}
+}
+
+// Restart puts server i in lame duck mode, as nats-server does on SIGTERM
+// under the Helm chart (it hands off its Raft leaders, stops taking
+// clients and closes those it has over the lame duck period), waits until
+// it is down, starts it again on the same ports and store, and waits until
+// the cluster is current.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	c.Servers[i].LameDuckShutdown()
+	c.Servers[i].WaitForShutdown()
+	o := c.opts[i].Clone() // the same ports and store
+	s, err := server.NewServer(o)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		c.t.Fatalf("%s not ready after its restart", o.ServerName)
+	}
+	c.t.Cleanup(s.Shutdown)
+	c.Servers[i] = s
+	c.WaitCurrent()
 }
