@@ -58,10 +58,10 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 			log.Info("nats reconnected", zap.String("server", nc.ConnectedServerName()), zap.String("url", redactURLs(nc.ConnectedUrl())))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("nats error", zap.Error(err)) }),
-		// A server being restarted (nats-server's SIGTERM under the Helm
-		// chart) says so before it closes its clients over its lame duck
-		// period; the connection then moves to another server of the
-		// cluster by itself.
+		// A server put in lame duck mode (`nats-server --signal ldm`, which
+		// the NATS Helm chart's preStop hook sends) says so before it
+		// closes its clients over its lame duck period; the connection
+		// then moves to another server of the cluster by itself.
 		nats.LameDuckModeHandler(func(nc *nats.Conn) {
 			log.Info("nats server entering lame duck mode; the connection moves to another server when it closes",
 				zap.String("server", nc.ConnectedServerName()), zap.String("url", redactURLs(nc.ConnectedUrl())))

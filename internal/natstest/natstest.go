@@ -239,11 +239,11 @@ func (c *Cluster) WaitCurrent() {
 	}
 }
 
-// Restart puts server i in lame duck mode, as nats-server does on SIGTERM
-// under the Helm chart (it hands off its Raft leaders, stops taking
-// clients and closes those it has over the lame duck period), waits until
-// it is down, starts it again on the same ports and store, and waits until
-// the cluster is current.
+// Restart puts server i in lame duck mode, as `nats-server --signal ldm`
+// (the NATS Helm chart's preStop hook) does: it hands off its Raft
+// leaders, stops taking clients and closes those it has over the lame
+// duck period. Then Restart waits until it is down, starts it again on
+// the same ports and store, and waits until the cluster is current.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	c.Servers[i].LameDuckShutdown()
