@@ -3,8 +3,9 @@
 # NATS JetStream cluster, 3 winnow replicas sharing one durable consumer and
 # the KV dedupe state), publish the bench corpus as the crawler user, kill one
 # winnow container and one NATS node mid-stream and bring them back, then
-# check that every document ended as exactly one outcome with no id twice,
-# that the worker's NATS user is refused outside its permissions, that the
+# check that every document ended as exactly one outcome with no id twice;
+# then roll the NATS cluster through lame duck mode while 6,000 more are
+# published and check again; check that the worker's NATS user is refused outside its permissions, that the
 # image is non-root and under 30 MB, and that a replica stopped with SIGTERM
 # turns unready, drains and exits 0. Everything is torn down, even on failure.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -36,6 +37,7 @@ log "image winnow/winnow:$TAG: $((size / 1000000)) MB, user $user"
 
 "${DC[@]}" up -d >/dev/null 2>&1
 healthy() {
+	local s id
 	for s in winnow-1 winnow-2 winnow-3 nats-1 nats-2 nats-3; do
 		id=$("${DC[@]}" ps -q "$s")
 		[ "$(docker inspect -f '{{.State.Health.Status}}' "$id" 2>/dev/null)" = healthy ] || return 1
@@ -84,6 +86,52 @@ import json, sys
 r, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 print(f"compose: redrive --dry-run read {r['dead_letters']} dead letters")
 assert r["dead_letters"] == a["by_outcome"].get("dead_letter", 0) and not r["redriven"], r
+PY
+
+# A rolling restart of the NATS cluster, as the NATS Helm chart does one: each
+# server in turn put in lame duck mode (SIGUSR2, `nats-server --signal ldm`,
+# what its preStop hook sends), which hands its leaders over, closes its
+# clients and exits 0, then started again (Docker does not restart a
+# container it signalled itself). Meanwhile the crawler publishes 6,000 more
+# documents (bench documents under new ids) over 50s, longer than the roll.
+python3 - "$work/bench.jsonl" "$work/roll.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
+    for i, line in enumerate(f):
+        if i == 6000:
+            break
+        d = json.loads(line)
+        d["id"] = f"roll-{d['id']}"
+        out.write(json.dumps(d) + "\n")
+PY
+"$W" publish --nats-url "$CRAWLER" --subject docs.raw.roll --rate 120 "$work/roll.jsonl" >"$work/publish-roll.log" 2>&1 &
+pub=$!
+log "rolling the NATS cluster through lame duck mode while publishing 6000 more"
+exited() { [ "$(docker inspect -f '{{.State.Running}}' "$1")" = false ]; }
+for node in nats-3 nats-2 nats-1; do
+	id=$("${DC[@]}" ps -q "$node")
+	docker kill --signal=USR2 "$id" >/dev/null
+	WAIT=60 wait_until exited "$id" || fail "$node still running 60s after the lame duck signal"
+	code=$(docker inspect -f '{{.State.ExitCode}}' "$id")
+	[ "$code" = 0 ] || fail "$node exited $code from lame duck mode"
+	docker start "$id" >/dev/null
+	WAIT=90 wait_until healthy || { "${DC[@]}" ps; fail "stack not healthy after $node's restart"; }
+	log "$node: lame duck mode, exit 0, started again; stack healthy"
+done
+wait "$pub" || { cat "$work/publish-roll.log"; fail "publisher failed during the rolling restart"; }
+log "$(cat "$work/publish-roll.log")"
+for s in winnow-1 winnow-2 winnow-3; do
+	docker logs "$("${DC[@]}" ps -q "$s")" 2>&1 | grep -q "nats server entering lame duck mode" ||
+		fail "$s logged no lame duck notice"
+done
+cat "$work/bench.jsonl" "$work/roll.jsonl" >"$work/all.jsonl"
+"$W" audit --nats-url "$ADMIN" --ids "$work/all.jsonl" --wait 300s --self-dups >"$work/audit-roll.json" || true
+python3 - "$work/audit-roll.json" "$(wc -l <"$work/all.jsonl")" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+missing, twice = a.get("missing") or [], a.get("ids_twice") or []
+print(f"compose rolling restart: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
+assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_duplicates"), a
 PY
 
 # SIGTERM: unready first, drain, exit 0 within the grace period.
