@@ -4,10 +4,11 @@
 # the KV dedupe state), publish the bench corpus as the crawler user, kill one
 # winnow container and one NATS node mid-stream and bring them back, then
 # check that every document ended as exactly one outcome with no id twice;
-# then roll the NATS cluster through lame duck mode while 6,000 more are
-# published and check again; check that the worker's NATS user is refused outside its permissions, that the
-# image is non-root and under 30 MB, and that a replica stopped with SIGTERM
-# turns unready, drains and exits 0. Everything is torn down, even on failure.
+# roll the NATS cluster through lame duck mode while 6,000 more are published
+# and check again; check that the worker's NATS user is refused outside its
+# permissions, that the image is non-root and under 30 MB, and that a replica
+# stopped with SIGTERM turns unready, drains and exits 0. Everything is torn
+# down, even on failure.
 source "$(dirname "$0")/../scripts/lib.sh"
 
 P=winnow-e2e-$$
@@ -71,14 +72,20 @@ sleep 4
 docker start "$("${DC[@]}" ps -q winnow-2)" "$("${DC[@]}" ps -q nats-2)" >/dev/null
 wait "$pub" || { cat "$work/publish.log"; fail "publisher failed"; }
 log "$(cat "$work/publish.log")"
-"$W" audit --nats-url "$ADMIN" --ids "$work/bench.jsonl" --wait 600s --self-dups >"$work/audit.json" || true
-python3 - "$work/audit.json" "$total" <<'PY'
+# audited LABEL IDS WAIT: winnow audit finds every id of the JSON-lines file
+# IDS exactly once (and no record a duplicate of itself); its report is kept
+# in $work/audit.json.
+audited() {
+	"$W" audit --nats-url "$ADMIN" --ids "$2" --wait "$3" --self-dups >"$work/audit.json" || true
+	python3 - "$1" "$work/audit.json" "$(wc -l <"$2")" <<'PY'
 import json, sys
-a = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+label, a, n = sys.argv[1], json.load(open(sys.argv[2])), int(sys.argv[3])
 missing, twice = a.get("missing") or [], a.get("ids_twice") or []
-print(f"compose: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
+print(f"{label}: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
 assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_duplicates"), a
 PY
+}
+audited compose "$work/bench.jsonl" 600s
 # The admin user can read the dead letters back: a dry-run redrive against the cluster.
 "$W" redrive --nats-url "$ADMIN" --dry-run >"$work/redrive.json" || fail "redrive --dry-run against the cluster failed"
 python3 - "$work/redrive.json" "$work/audit.json" <<'PY'
@@ -125,14 +132,7 @@ for s in winnow-1 winnow-2 winnow-3; do
 		fail "$s logged no lame duck notice"
 done
 cat "$work/bench.jsonl" "$work/roll.jsonl" >"$work/all.jsonl"
-"$W" audit --nats-url "$ADMIN" --ids "$work/all.jsonl" --wait 300s --self-dups >"$work/audit-roll.json" || true
-python3 - "$work/audit-roll.json" "$(wc -l <"$work/all.jsonl")" <<'PY'
-import json, sys
-a = json.load(open(sys.argv[1])); n = int(sys.argv[2])
-missing, twice = a.get("missing") or [], a.get("ids_twice") or []
-print(f"compose rolling restart: {a['messages']} outcomes for {n} inputs {a['by_outcome']}; missing {len(missing)}, ids twice {len(twice)}")
-assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_duplicates"), a
-PY
+audited "compose rolling restart" "$work/all.jsonl" 300s
 
 # SIGTERM: unready first, drain, exit 0 within the grace period.
 id=$("${DC[@]}" ps -q winnow-3)
