@@ -73,7 +73,7 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		return nil, fmt.Errorf("worker: output stream %s: %w", c.OutputStream, err)
 	}
 	cons, err := js.Consumer(ctx, c.InputStream, c.Durable)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+	if consumerMissing(err) {
 		return nil, fmt.Errorf("worker: consumer %s on %s: %w (set worker.create_streams to create it)", c.Durable, c.InputStream, err)
 	}
 	if err != nil {
@@ -114,6 +114,12 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 	have.Subjects, have.Duplicates = subjects, want.Duplicates
 	_, err = js.UpdateStream(ctx, have)
 	return overlapping(ctx, js, want, err)
+}
+
+// consumerMissing reports whether err says the consumer is not there, or
+// the stream it belongs to is not.
+func consumerMissing(err error) bool {
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
 // overlapping returns err, naming the streams that already take want's

@@ -308,7 +308,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		defer cancel()
 		info, err := cons.Info(cctx)
 		switch {
-		case errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound):
+		case consumerMissing(err):
 			return false, fmt.Errorf("%w (found missing while the worker waited: %v)", jetstream.ErrConsumerDeleted, err)
 		case err != nil:
 			return false, nil // not known: the pull goes on
