@@ -334,7 +334,8 @@ loop:
 				stalled, deleted := lookUp()
 				if stalled {
 					w.metrics.pullStalled()
-					w.log.Warn("the consumer holds messages but none came; pulling again", zap.Duration("quiet", consumerCheck))
+					w.log.Warn("no message came, and the consumer has no pull request waiting or holds deliverable ones; pulling again",
+						zap.Duration("quiet", consumerCheck))
 					var got []jetstream.Msg
 					var ok bool
 					if iter, got, ok = w.pullAgain(iter, pull, swap); !ok {
