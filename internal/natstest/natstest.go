@@ -248,16 +248,6 @@ func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	c.Servers[i].LameDuckShutdown()
 	c.Servers[i].WaitForShutdown()
-	o := c.opts[i].Clone() // the same ports and store
-	s, err := server.NewServer(o)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		c.t.Fatalf("%s not ready after its restart", o.ServerName)
-	}
-	c.t.Cleanup(s.Shutdown)
-	c.Servers[i] = s
+	c.Servers[i] = Start(c.t, func(o *server.Options) { *o = *c.opts[i].Clone() }) // the same ports and store
 	c.WaitCurrent()
 }
