@@ -96,7 +96,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		}
 		return c
 	}
-	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: cfg.outputSubjects(), HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
+	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: cfg.outputSubjects(), HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
 		}
@@ -109,7 +109,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
-	err = ReadStream(ctx, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
+	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter

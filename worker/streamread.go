@@ -2,8 +2,10 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,14 +41,14 @@ func keepTrying(ctx context.Context, patience time.Duration, f func() error) err
 // replica, and an R1 consumer of an R3 stream may be placed on a follower
 // a few messages behind the leader: its pending count reaches 0 before
 // the leader's last message (seen in a rolling restart, `winnow audit`
-// then reported a stored record missing).
-func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, patience time.Duration, fn func(jetstream.Msg) error) error {
+// then reported a stored record missing). js is the JetStream st came from.
+func ReadStream(ctx context.Context, js jetstream.JetStream, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, patience time.Duration, fn func(jetstream.Msg) error) error {
 	if last == 0 {
 		return nil
 	}
 	var end uint64
 	err := keepTrying(ctx, patience, func() (err error) {
-		end, err = lastSelected(ctx, st, cfg, last)
+		end, err = lastSelected(ctx, js, st.CachedInfo().Config.Name, cfg, last)
 		return err
 	})
 	if err != nil || end == 0 {
@@ -103,14 +105,14 @@ func ReadStream(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedC
 // lastSelected is the stream sequence of the last message at or before
 // last that cfg selects (its filter subjects, its start sequence or time),
 // asked of the stream's leader; 0 when there is none.
-func lastSelected(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64) (uint64, error) {
+func lastSelected(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, last uint64) (uint64, error) {
 	filters := cfg.FilterSubjects
 	if len(filters) == 0 {
 		filters = []string{">"}
 	}
 	var end uint64
 	for _, f := range filters {
-		m, err := st.GetLastMsgForSubject(ctx, f)
+		m, err := lastForSubject(ctx, js, stream, f)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
@@ -125,4 +127,61 @@ func lastSelected(ctx context.Context, st jetstream.Stream, cfg jetstream.Ordere
 		end = max(end, min(m.Sequence, last))
 	}
 	return end, nil
+}
+
+// storedMsg is what the JetStream API's message get answers with; the
+// header and data are left out.
+type storedMsg struct {
+	Sequence uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+}
+
+// lastForSubject asks the stream's leader for its last message on subject
+// (ErrMsgNotFound when it has none). It does not use
+// Stream.GetLastMsgForSubject: when the stream allows direct gets, nats.go
+// sends that as a direct get, which any replica at least 90% caught up may
+// answer (nats-server enables direct gets on a follower at that point),
+// and an end read from a follower can be the early end ReadStream is
+// there to avoid. An operator may turn allow_direct on for the output
+// stream; winnow keeps what it finds.
+func lastForSubject(ctx context.Context, js jetstream.JetStream, stream, subject string) (*storedMsg, error) {
+	opts := js.Options()
+	prefix := opts.APIPrefix
+	switch {
+	case opts.Domain != "":
+		prefix = "$JS." + opts.Domain + ".API."
+	case prefix == "":
+		prefix = jetstream.DefaultAPIPrefix
+	case !strings.HasSuffix(prefix, "."):
+		prefix += "."
+	}
+	req, err := json.Marshal(struct {
+		LastFor string `json:"last_by_subj"`
+	}{subject})
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok && opts.DefaultTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.DefaultTimeout)
+		defer cancel()
+	}
+	resp, err := js.Conn().RequestWithContext(ctx, prefix+"STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Message *storedMsg          `json:"message"`
+		Error   *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return nil, fmt.Errorf("message get on stream %s: %w", stream, err)
+	}
+	switch {
+	case r.Error != nil:
+		return nil, r.Error // errors.Is matches it to ErrMsgNotFound, ErrStreamNotFound
+	case r.Message == nil:
+		return nil, jetstream.ErrInvalidJetStreamResponse
+	}
+	return r.Message, nil
 }

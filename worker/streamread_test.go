@@ -2,10 +2,13 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -14,15 +17,28 @@ import (
 // and no further: by filter, by start sequence, by start time, and none
 // at all. (It no longer stops where the replica its consumer reads has no
 // more pending: TestRollingClusterRestart in cmd/winnow met a follower
-// behind the leader.)
+// behind the leader.) The same with the stream allowing direct gets,
+// which any caught-up replica may answer: none is sent.
 func TestReadStreamEnds(t *testing.T) {
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow_direct=%v", direct), func(t *testing.T) { testReadStreamEnds(t, direct) })
+	}
+}
+
+func testReadStreamEnds(t *testing.T, allowDirect bool) {
 	s := startServer(t)
-	_, js := connect(t, s)
+	nc, js := connect(t, s)
 	ctx := context.Background()
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "READ", Subjects: []string{"a.>", "b.>"}})
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "READ", Subjects: []string{"a.>", "b.>"}, AllowDirect: allowDirect})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var directGets atomic.Int64
+	sub, err := nc.Subscribe("$JS.API.DIRECT.GET.>", func(*nats.Msg) { directGets.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
 	for _, subj := range []string{"a.1", "b.1", "a.2", "b.2"} { // sequences 1-4
 		if _, err := js.Publish(ctx, subj, nil); err != nil {
 			t.Fatal(err)
@@ -55,12 +71,18 @@ func TestReadStreamEnds(t *testing.T) {
 	} {
 		var got []string
 		// A read that misses its end waits out the patience and fails.
-		err := ReadStream(ctx, st, c.cfg, c.last, 3*time.Second, func(m jetstream.Msg) error {
+		err := ReadStream(ctx, js, st, c.cfg, c.last, 3*time.Second, func(m jetstream.Msg) error {
 			got = append(got, m.Subject())
 			return nil
 		})
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("%s: read %v, %v; want %v", c.name, got, err, c.want)
 		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := directGets.Load(); n > 0 {
+		t.Errorf("%d direct gets sent; a follower may answer those", n)
 	}
 }
