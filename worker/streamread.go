@@ -41,14 +41,18 @@ func keepTrying(ctx context.Context, patience time.Duration, f func() error) err
 // replica, and an R1 consumer of an R3 stream may be placed on a follower
 // a few messages behind the leader: its pending count reaches 0 before
 // the leader's last message (seen in a rolling restart, `winnow audit`
-// then reported a stored record missing). js is the JetStream st came from.
+// then reported a stored record missing). After a fetch that brings
+// nothing it asks again, so an end removed while it reads (max_age, a
+// limit, a deletion) does not hold it for its patience and fail it. js is
+// the JetStream st came from.
 func ReadStream(ctx context.Context, js jetstream.JetStream, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, last uint64, patience time.Duration, fn func(jetstream.Msg) error) error {
 	if last == 0 {
 		return nil
 	}
+	name := st.CachedInfo().Config.Name
 	var end uint64
 	err := keepTrying(ctx, patience, func() (err error) {
-		end, err = lastSelected(ctx, js, st.CachedInfo().Config.Name, cfg, last)
+		end, err = lastSelected(ctx, js, name, cfg, last)
 		return err
 	})
 	if err != nil || end == 0 {
@@ -85,6 +89,17 @@ func ReadStream(ctx context.Context, js jetstream.JetStream, st jetstream.Stream
 			}
 			if err = batch.Error(); errors.Is(err, nats.ErrTimeout) {
 				err = nil
+			}
+			if err == nil && time.Since(progress) > time.Second {
+				// A quiet fetch: the end may have gone since it was
+				// asked for (max_age, a limit, a deletion, a purge).
+				e, err := lastSelected(ctx, js, name, cfg, last)
+				if err == nil && e <= at {
+					return nil
+				}
+				if err == nil {
+					end = e
+				}
 			}
 		}
 		if err := ctx.Err(); err != nil {

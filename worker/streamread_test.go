@@ -86,3 +86,32 @@ func testReadStreamEnds(t *testing.T, allowDirect bool) {
 		t.Errorf("%d direct gets sent; a follower may answer those", n)
 	}
 }
+
+// TestReadStreamEndRemoved: the last message a read aims for is deleted
+// while it reads (as max_age or a limit might remove it); the read ends at
+// the message before it instead of waiting out its patience and failing.
+func TestReadStreamEndRemoved(t *testing.T) {
+	s := startServer(t)
+	_, js := connect(t, s)
+	ctx := context.Background()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "READ", Subjects: []string{"a.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1200 // more than one fetch of 500, so the last is not fetched before the deletion
+	for i := range n {
+		if _, err := js.Publish(ctx, fmt.Sprintf("a.%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got uint64
+	err = ReadStream(ctx, js, st, jetstream.OrderedConsumerConfig{}, n, 10*time.Second, func(m jetstream.Msg) error {
+		if got++; got == 1 {
+			return st.DeleteMsg(ctx, n)
+		}
+		return nil
+	})
+	if err != nil || got != n-1 {
+		t.Errorf("read %d of %d, %v", got, n-1, err)
+	}
+}
