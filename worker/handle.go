@@ -106,7 +106,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
 	handed, err := w.untilAnswered(m, func() (err error) {
 		tries++
-		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), doc.ID, body, h)
+		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), schemas.MsgID(doc.ID), body, h)
 		return err
 	})
 	switch {

@@ -2,12 +2,15 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/winnow-dev/winnow/schemas"
 )
 
 // TestRecordOfAnIDAlreadyRecorded: a record's Nats-Msg-Id is its document
@@ -96,4 +99,44 @@ func TestDeadLetterAfterInputStreamMadeAgain(t *testing.T) {
 	if a == b || a == "" {
 		t.Errorf("dead letters' Nats-Msg-Ids %q and %q", a, b)
 	}
+}
+
+// TestRecordIDsNATSWouldMerge: NATS trims a header value's spaces and tabs
+// and turns CR and LF into spaces, so as Nats-Msg-Ids these ids would be
+// three (the stream would keep three records of seven, the rest logged
+// same_id). Each gets its record, under its own id, with schemas.MsgID as
+// its Nats-Msg-Id.
+func TestRecordIDsNATSWouldMerge(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	ids := []string{"a", " a", "a\n", "\ta", "a b", "a\nb", "a\r\nb"}
+	for i, id := range ids {
+		publishDoc(t, js, "docs.raw.t", map[string]string{"id": id, "text": fmt.Sprintf("Story %d walks to the harbour.", i)})
+	}
+	waitFor(t, "a record each", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(ids)) })
+	got := map[string]string{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[decodeRecord(t, o.data).ID] = o.header.Get(nats.MsgIdHdr)
+	}
+	for _, id := range ids {
+		if got[id] != schemas.MsgID(id) {
+			t.Errorf("record of %q: Nats-Msg-Id %q, want %q", id, got[id], schemas.MsgID(id))
+		}
+	}
+	if n := testutil.ToFloat64(r.w.metrics.duplicateAcks.WithLabelValues(dupSameID)); n != 0 {
+		t.Errorf("same_id %v, want 0", n)
+	}
+}
+
+// TestRedriveFindsTheRecordOfAnEncodedID: a dead letter whose document has
+// a record since is answered, also when the id's Nats-Msg-Id is encoded.
+func TestRedriveFindsTheRecordOfAnEncodedID(t *testing.T) {
+	_, cfg, stage, _, js := outageWorker(t)
+	publishUntil(t, js, cfg, " x", 1) // the dead letter
+	stage.down.Store(false)
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": " x", "text": "the story of x, sent again"})
+	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	wantReport(t, "redrive", redrive(t, js, cfg, true), 0, 1, 0, map[string]int{})
 }

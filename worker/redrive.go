@@ -88,7 +88,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: output stream %s: %w", cfg.OutputStream, err)
 	}
 	answered := map[string]bool{} // dead letters' Nats-Msg-Ids named by a later output
-	recorded := map[string]bool{} // document ids with a record (its Nats-Msg-Id)
+	recorded := map[string]bool{} // records' Nats-Msg-Ids (schemas.MsgID of their ids)
 	dlq := cfg.Subjects.DLQ + "."
 	from := func(c jetstream.OrderedConsumerConfig) jetstream.OrderedConsumerConfig {
 		if !opts.Since.IsZero() {
@@ -128,7 +128,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		case dl.Truncated:
 			rep.Skipped["truncated"]++
 			return nil
-		case answered[id] || (dl.ID != "" && recorded[dl.ID]):
+		case answered[id] || (dl.ID != "" && recorded[schemas.MsgID(dl.ID)]):
 			rep.Answered++
 			return nil
 		case opts.DryRun:

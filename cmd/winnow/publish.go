@@ -14,13 +14,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
 )
 
 // runPublish publishes JSON-lines documents to the input subject with
-// JetStream acks and Nats-Msg-Id = the document id, retrying each until the
-// stream has it: a load generator and the crash test's publisher, which
-// must lose nothing while servers restart.
+// JetStream acks and Nats-Msg-Id = the document id (schemas.MsgID),
+// retrying each until the stream has it: a load generator and the crash
+// test's publisher, which must lose nothing while servers restart.
 func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -133,7 +134,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			m := &nats.Msg{Subject: subject, Data: it.data, Header: nats.Header{}}
 			var opts []jetstream.PublishOpt
 			if it.id != "" && msgIDs {
-				opts = append(opts, jetstream.WithMsgID(it.id))
+				opts = append(opts, jetstream.WithMsgID(schemas.MsgID(it.id)))
 			}
 			f, err := js.PublishMsgAsync(m, opts...)
 			for err != nil && ctx.Err() == nil { // too many pending, or disconnected: wait, retry
