@@ -35,6 +35,10 @@ type Removal struct {
 type Line struct {
 	Span
 	Kind Kind
+	// At says the line holds an '@' (with Digits below, gathered while
+	// normalising, for rules that look for numbers and addresses). Beside
+	// Kind, so the two bytes share one word of padding.
+	At bool
 	// Para is the index of the paragraph holding the line, or -1.
 	Para int
 	// W0, W1 delimit the line's word hashes in Analysis.Words.
@@ -42,11 +46,8 @@ type Line struct {
 	// FP is the exact fingerprint of the line's normalised text (0 when it
 	// has no words).
 	FP uint64
-	// Digits counts the line's ASCII digits and At says it holds an '@'
-	// (gathered while normalising, for rules that look for numbers and
-	// addresses).
+	// Digits counts the line's ASCII digits.
 	Digits int
-	At     bool
 	// Removal is the index into Analysis.Removals of the removal covering the
 	// line, or -1 while the line is kept.
 	Removal int

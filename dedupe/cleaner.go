@@ -1,5 +1,7 @@
 package dedupe
 
+import "slices"
+
 // Cleaner finds the blocks of one document that repeat an earlier block of
 // the same document. It keeps buffers between calls, so it is not safe for
 // concurrent use: give each goroutine its own. Its decisions depend only on
@@ -130,6 +132,11 @@ func (c *Cleaner) shingle(words []uint64) {
 // hash segments the text and fills lines, paragraphs and word hashes.
 func (c *Cleaner) hash(a *Analysis) {
 	a.blocks = Segment(a.Text, a.blocks)
+	lines := len(a.blocks) // a Line a line block: the blocks before the paragraphs
+	for lines > 0 && a.blocks[lines-1].Kind == KindParagraph {
+		lines--
+	}
+	a.Lines = slices.Grow(a.Lines, lines)
 	for _, b := range a.blocks {
 		if b.Kind == KindParagraph {
 			first, last := &a.Lines[b.First], &a.Lines[b.Last]

@@ -237,3 +237,30 @@ func TestClosingStart(t *testing.T) {
 		t.Errorf("a delimiter %d lines from the end opened a closing zone at %d", n, got)
 	}
 }
+
+// TestManyLinesAllocateOnce: a document's line and block slices are sized
+// before they are filled. Grown by appending, a text of 1,000,000 blank
+// lines (a 1 MB document) allocated 638 MB on the way to its 130 MB of
+// lines and blocks, and `winnow clean` peaked at 281 MB of RSS on it (182
+// MB now); Segment made 32 allocations of 100,000 lines, Analyze 64.
+func TestManyLinesAllocateOnce(t *testing.T) {
+	per := 1.0
+	if raceEnabled {
+		per = 2 // the race build keeps slices.Grow's temporary slice
+	}
+	blank := strings.Repeat("\n", 100000)
+	prose := strings.Repeat("A line\nand its neighbour.\n\n", 20000) // paragraphs too
+	for _, text := range []string{blank, prose} {
+		if n := testing.AllocsPerRun(3, func() { Segment(text, nil) }); n != per {
+			t.Errorf("Segment of %d bytes: %v allocations, want %v", len(text), n, per)
+		}
+	}
+	c, err := NewCleaner(DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blocks and lines; blank lines have no words, shingles or fingerprints.
+	if n := testing.AllocsPerRun(3, func() { c.Analyze(blank, &Analysis{}) }); n != 2*per {
+		t.Errorf("Analyze of %d blank lines: %v allocations, want %v", len(blank), n, 2*per)
+	}
+}
