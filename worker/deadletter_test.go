@@ -10,7 +10,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/pipeline"
@@ -84,5 +87,37 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
 		t.Errorf("%v redeliveries, want 0", n)
+	}
+}
+
+// TestMaxPayloadWarnings: New warns when the server's max_payload is below
+// max_doc_bytes (such documents cannot arrive) or below twice it (a record
+// holds the removed text too, so records of the largest documents may be
+// refused), and is quiet when there is room.
+func TestMaxPayloadWarnings(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxDocBytes = 1 << 20
+	for _, c := range []struct {
+		maxPayload int32
+		want       string
+	}{
+		{512 << 10, "above the server's max_payload"},
+		{1 << 20, "under twice max_doc_bytes"},
+		{2 << 20, ""},
+	} {
+		s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = c.maxPayload })
+		nc, _ := connect(t, s)
+		core, logs := observer.New(zap.WarnLevel)
+		if _, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig()) },
+			zap.New(core), NewMetrics(prometheus.NewRegistry())); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range logs.All() {
+			got = append(got, e.Message)
+		}
+		if c.want == "" && len(got) > 0 || c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)) {
+			t.Errorf("max_payload %d: warnings %q, want %q", c.maxPayload, got, c.want)
+		}
 	}
 }
