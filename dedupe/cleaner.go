@@ -137,6 +137,7 @@ func (c *Cleaner) hash(a *Analysis) {
 		lines--
 	}
 	a.Lines = slices.Grow(a.Lines, lines)
+	a.Paragraphs = slices.Grow(a.Paragraphs, len(a.blocks)-lines)
 	for _, b := range a.blocks {
 		if b.Kind == KindParagraph {
 			first, last := &a.Lines[b.First], &a.Lines[b.Last]
