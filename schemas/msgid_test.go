@@ -34,3 +34,23 @@ func TestMsgID(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMsgID: two different ids never share a Nats-Msg-Id, and every
+// Nats-Msg-Id is one a NATS header carries unchanged.
+func FuzzMsgID(f *testing.F) {
+	f.Add("a", " a")
+	f.Add("a\nb", "a b")
+	f.Add("b64:IGE", " a")
+	f.Add("b64:", "")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ma, mb := MsgID(a), MsgID(b)
+		if a != b && ma == mb {
+			t.Errorf("%q and %q share Nats-Msg-Id %q", a, b, ma)
+		}
+		for _, m := range []string{ma, mb} {
+			if !headerSafe(m) {
+				t.Errorf("Nats-Msg-Id %q is not carried unchanged by a header", m)
+			}
+		}
+	})
+}
