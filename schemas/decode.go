@@ -64,11 +64,17 @@ const MaxIDBytes = 1024
 // MaxDepth is the deepest nesting of objects and arrays an input may have.
 const MaxDepth = 32
 
+// TrimBOM returns b without a leading UTF-8 byte order mark. RFC 8259
+// (section 8.1) lets a parser ignore one, and a document saved by a tool
+// that writes one is otherwise refused as not an object (encoding/json
+// rejects it) or, in the worker, taken for a plain-text body.
+func TrimBOM(b []byte) []byte { return bytes.TrimPrefix(b, []byte("\ufeff")) }
+
 // DecodeDocument decodes and validates one JSON document against
 // winnow.v1.document. Every failure is an *InputError.
 func DecodeDocument(b []byte) (Document, error) {
 	var d Document
-	trimmed := bytes.TrimSpace(b)
+	trimmed := bytes.TrimSpace(TrimBOM(b))
 	if len(trimmed) == 0 {
 		return d, &InputError{Reason: ReasonEmpty, Detail: "empty input"}
 	}

@@ -72,6 +72,21 @@ func TestDocumentFixtures(t *testing.T) {
 	}
 }
 
+// TestDecodeByteOrderMark: a leading UTF-8 byte order mark is ignored
+// (RFC 8259, section 8.1); what follows it is judged as without it.
+func TestDecodeByteOrderMark(t *testing.T) {
+	d, err := DecodeDocument([]byte("\ufeff {\"id\":\"a\",\"text\":\"x\"}"))
+	if err != nil || d.ID != "a" || d.Text != "x" {
+		t.Errorf("got %+v, %v", d, err)
+	}
+	for in, want := range map[string]Reason{"\ufeff": ReasonEmpty, "\ufeff[1]": ReasonWrongType, "\ufeff\ufeff{}": ReasonWrongType} {
+		var ie *InputError
+		if _, err := DecodeDocument([]byte(in)); !errors.As(err, &ie) || ie.Reason != want {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
+	}
+}
+
 func TestDecodeReasons(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1)
 	tests := []struct {

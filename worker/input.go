@@ -25,15 +25,15 @@ const (
 )
 
 // decodeInput turns a message body into a document. A body whose first
-// non-space byte is '{' is a JSON document; any other body is plain text
-// whose id comes from the Winnow-Id or Nats-Msg-Id header. Failures are
-// *schemas.InputError.
+// non-space byte (after a byte order mark) is '{' is a JSON document; any
+// other body is plain text whose id comes from the Winnow-Id or
+// Nats-Msg-Id header. Failures are *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
 			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit", len(data), maxBytes), ID: headerID(h)}
 	}
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		return pipeline.Decode(data)
 	}

@@ -99,6 +99,25 @@ func TestPlainTextDocuments(t *testing.T) {
 	}
 }
 
+// TestJSONWithByteOrderMark: a JSON document after a UTF-8 byte order mark
+// is a JSON document (RFC 8259 lets a parser ignore the mark). Before, the
+// worker took it for a plain-text body: with a Nats-Msg-Id header, as a
+// crawler sets one, the record's text was the JSON source itself.
+func TestJSONWithByteOrderMark(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	h := nats.Header{}
+	h.Set(nats.MsgIdHdr, "bom-1")
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte("\ufeff{\"id\":\"bom-1\",\"text\":\"The harbour at dawn.\"}"), Header: h})
+	waitFor(t, "one output", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	out := readOutputs(t, js, cfg.OutputStream)[0]
+	if rec := decodeRecord(t, out.data); out.subject != "docs.clean.a" || rec.ID != "bom-1" || rec.Text != "The harbour at dawn." {
+		t.Fatalf("subject %s record %s", out.subject, out.data)
+	}
+}
+
 func TestBadInputsAreDeadLettered(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
