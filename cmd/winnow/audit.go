@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/internal/corpus"
+	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
 )
 
@@ -204,7 +205,7 @@ func readIDs(path string) ([]string, error) {
 		var d struct {
 			ID string `json:"id"`
 		}
-		if err := json.Unmarshal(line, &d); err != nil || d.ID == "" {
+		if err := json.Unmarshal(schemas.TrimBOM(line), &d); err != nil || d.ID == "" {
 			return fmt.Errorf("%s:%d: no \"id\"", path, n)
 		}
 		ids = append(ids, d.ID)

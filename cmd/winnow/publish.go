@@ -97,7 +97,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 	for c := 1; c <= cycles; c++ {
 		for _, l := range lines {
 			var d map[string]any
-			if json.Unmarshal(l, &d) != nil {
+			if json.Unmarshal(schemas.TrimBOM(l), &d) != nil {
 				todo = append(todo, item{data: l}) // sent as is: a malformed input
 				continue
 			}
