@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -153,6 +154,15 @@ func (c Config) backoff(delivery int) time.Duration {
 	return c.Backoff[min(max(delivery-1, 0), len(c.Backoff)-1)]
 }
 
+// literalSubject reports whether s is a subject without wildcards: tokens
+// of at least one byte, no '*', '>' or white space.
+func literalSubject(s string) bool {
+	if s == "" || strings.ContainsAny(s, "*> \t\r\n") {
+		return false
+	}
+	return !slices.Contains(strings.Split(s, "."), "")
+}
+
 // Validate reports the first bad field by its YAML name.
 func (c Config) Validate() error {
 	bad := func(field string, format string, args ...any) error {
@@ -161,11 +171,14 @@ func (c Config) Validate() error {
 	switch {
 	case c.Mode != ModeJetStream && c.Mode != ModeCore:
 		return bad("mode", "%q: want jetstream or core", c.Mode)
-	case !strings.HasSuffix(c.Subjects.Input, ".>") || len(c.Subjects.Input) < 3:
-		return bad("subjects.input", "%q: want a prefix ending in .> (e.g. docs.raw.>)", c.Subjects.Input)
+	case !strings.HasSuffix(c.Subjects.Input, ".>") || !literalSubject(c.Subjects.InputPrefix()):
+		// Outputs are named by what follows the prefix (docs.raw.site ->
+		// docs.clean.site), so the prefix is literal: with a '*' in it no
+		// subject starts with it, and every output went to docs.clean._.
+		return bad("subjects.input", "%q: want a literal prefix ending in .> (e.g. docs.raw.>), no other wildcard", c.Subjects.Input)
 	}
 	for name, s := range map[string]string{"clean": c.Subjects.Clean, "dup": c.Subjects.Dup, "rejected": c.Subjects.Rejected, "dlq": c.Subjects.DLQ} {
-		if s == "" || strings.ContainsAny(s, "*> \t") || strings.HasSuffix(s, ".") {
+		if !literalSubject(s) {
 			return bad("subjects."+name, "%q: want a literal subject prefix such as docs.%s", s, name)
 		}
 		if strings.HasPrefix(s+".", c.Subjects.InputPrefix()+".") {

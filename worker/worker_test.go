@@ -330,6 +330,30 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: error %v does not name the field", field, err)
 		}
 	}
+	// Outputs are named by what follows the input prefix: it must be
+	// literal. ("docs.*.raw.>" was accepted and sent every output to
+	// docs.clean._.) Output prefixes are literal subjects too.
+	for _, in := range []string{"docs.*.raw.>", "docs..raw.>", "docs raw.>", ".docs.>", "*.>", ">"} {
+		c := DefaultConfig()
+		c.Subjects.Input = in
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "worker.subjects.input") {
+			t.Errorf("input %q: %v", in, err)
+		}
+	}
+	for _, out := range []string{"docs..clean", ".clean", "docs.clean.", "docs.*", "docs clean"} {
+		c := DefaultConfig()
+		c.Subjects.Clean = out
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "worker.subjects.clean") {
+			t.Errorf("clean %q: %v", out, err)
+		}
+	}
+	for _, in := range []string{"docs.raw.>", "a.>", "crawl.site-1.raw.>"} {
+		c := DefaultConfig()
+		c.Subjects.Input = in
+		if err := c.Validate(); err != nil {
+			t.Errorf("input %q: %v", in, err)
+		}
+	}
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)
 	}
