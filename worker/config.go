@@ -154,9 +154,10 @@ func (c Config) backoff(delivery int) time.Duration {
 	return c.Backoff[min(max(delivery-1, 0), len(c.Backoff)-1)]
 }
 
-// literalSubject reports whether s is a subject without wildcards: tokens
-// of at least one byte, no '*', '>' or white space.
-func literalSubject(s string) bool {
+// LiteralSubject reports whether s is a subject (or subject prefix)
+// without wildcards: tokens of at least one byte, no '*', '>' or white
+// space.
+func LiteralSubject(s string) bool {
 	if s == "" || strings.ContainsAny(s, "*> \t\r\n") {
 		return false
 	}
@@ -171,14 +172,14 @@ func (c Config) Validate() error {
 	switch {
 	case c.Mode != ModeJetStream && c.Mode != ModeCore:
 		return bad("mode", "%q: want jetstream or core", c.Mode)
-	case !strings.HasSuffix(c.Subjects.Input, ".>") || !literalSubject(c.Subjects.InputPrefix()):
+	case !strings.HasSuffix(c.Subjects.Input, ".>") || !LiteralSubject(c.Subjects.InputPrefix()):
 		// Outputs are named by what follows the prefix (docs.raw.site ->
 		// docs.clean.site), so the prefix is literal: with a '*' in it no
 		// subject starts with it, and every output went to docs.clean._.
 		return bad("subjects.input", "%q: want a literal prefix ending in .> (e.g. docs.raw.>), no other wildcard", c.Subjects.Input)
 	}
 	for name, s := range map[string]string{"clean": c.Subjects.Clean, "dup": c.Subjects.Dup, "rejected": c.Subjects.Rejected, "dlq": c.Subjects.DLQ} {
-		if !literalSubject(s) {
+		if !LiteralSubject(s) {
 			return bad("subjects."+name, "%q: want a literal subject prefix such as docs.%s", s, name)
 		}
 		if strings.HasPrefix(s+".", c.Subjects.InputPrefix()+".") {

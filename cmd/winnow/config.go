@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -149,8 +148,7 @@ func (c Config) Validate() error {
 		return bad("nats.connect_timeout", "%v: want > 0", c.NATS.ConnectTimeout)
 	case c.NATS.StartupWait < 0:
 		return bad("nats.startup_wait", "%v: want >= 0", c.NATS.StartupWait)
-	case c.NATS.InboxPrefix != "" && (strings.ContainsAny(c.NATS.InboxPrefix, "*> \t\r\n") ||
-		slices.Contains(strings.Split(c.NATS.InboxPrefix, "."), "")):
+	case c.NATS.InboxPrefix != "" && !worker.LiteralSubject(c.NATS.InboxPrefix):
 		return bad("nats.inbox_prefix", "%q: want a subject prefix without wildcards, such as _INBOX_winnow", c.NATS.InboxPrefix)
 	case strings.ContainsAny(c.NATS.JetStreamDomain, ".*> \t\r\n"):
 		return bad("nats.jetstream_domain", "%q: want one subject token (no dots, wildcards or spaces), such as hub", c.NATS.JetStreamDomain)
