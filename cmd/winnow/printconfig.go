@@ -7,7 +7,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// printConfig writes the effective configuration as YAML, secrets masked.
+// printConfig writes the effective configuration as YAML, secrets masked,
+// each key under its text from configDocs.
 func printConfig(w io.Writer, c Config) {
 	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
 		if *s != "" {
@@ -15,10 +16,40 @@ func printConfig(w io.Writer, c Config) {
 		}
 	}
 	c.NATS.URL = redactURLs(c.NATS.URL)
-	b, err := yaml.Marshal(c)
+	writeDocumented(w, c, "")
+}
+
+// writeDocumented writes v as YAML with configDocs' text above each key,
+// whose paths start with prefix (e.g. "pipeline.moderation" for a
+// moderation policy on its own).
+func writeDocumented(w io.Writer, v any, prefix string) {
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		fmt.Fprintln(w, "# cannot print:", err)
+		return
+	}
+	eachKey(&n, prefix, func(path string, key *yaml.Node) {
+		key.HeadComment = configDocs[path]
+	})
+	b, err := yaml.Marshal(&n)
 	if err != nil {
 		fmt.Fprintln(w, "# cannot print:", err)
 		return
 	}
 	w.Write(b)
+}
+
+// eachKey calls f with the dotted path of every mapping key under n.
+func eachKey(n *yaml.Node, prefix string, f func(path string, key *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		path := n.Content[i].Value
+		if prefix != "" {
+			path = prefix + "." + path
+		}
+		f(path, n.Content[i])
+		eachKey(n.Content[i+1], path, f)
+	}
 }

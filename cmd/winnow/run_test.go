@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -171,30 +170,6 @@ func TestWrongCredentialFailsStartup(t *testing.T) {
 	code := Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
 	if code != exitFatal || !strings.Contains(strings.ToLower(errb.String()), "authorization violation") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
-	}
-}
-
-// TestExampleConfigIsCurrent: deploy/winnow.example.yaml is what
-// --check-config prints for the defaults (but for worker.handlers, which
-// depends on the machine).
-func TestExampleConfigIsCurrent(t *testing.T) {
-	b, err := os.ReadFile("../../deploy/winnow.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want strings.Builder
-	printConfig(&want, defaultConfig())
-	handlers := regexp.MustCompile(`(?m)^(\s+handlers:) \d+$`)
-	got := handlers.ReplaceAllString(string(b), "$1 N")
-	exp := handlers.ReplaceAllString(want.String(), "$1 N")
-	var body []string
-	for _, l := range strings.SplitAfter(got, "\n") {
-		if !strings.HasPrefix(l, "#") {
-			body = append(body, l)
-		}
-	}
-	if strings.Join(body, "") != exp {
-		t.Fatalf("deploy/winnow.example.yaml is not the current defaults; regenerate it from `winnow run --check-config`:\n%s", exp)
 	}
 }
 
