@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -96,3 +99,35 @@ func TestConfigDocsCoverEveryKey(t *testing.T) {
 	}
 }
 
+// TestCheckConfigOutputLoads: what --check-config prints on stdout is a
+// configuration file that loads as the configuration it printed (its
+// verdict goes to stderr). Before, stdout began "winnow: configuration is
+// valid", which --config refused ("field winnow not found").
+func TestCheckConfigOutputLoads(t *testing.T) {
+	t.Setenv("WINNOW_WORKER_HANDLERS", "3")
+	t.Setenv("WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS", "500")
+	var first, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"run", "--check-config", "--policy", "../../deploy/policy.example.yaml"}, nil, &first, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "configuration is valid") {
+		t.Errorf("stderr %q has no verdict", errb.String())
+	}
+	file := filepath.Join(t.TempDir(), "winnow.yaml")
+	if err := os.WriteFile(file, first.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv("WINNOW_WORKER_HANDLERS") // t.Setenv puts back what was there
+	os.Unsetenv("WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS")
+	var second bytes.Buffer
+	errb.Reset()
+	if code := Main(context.Background(), []string{"run", "--check-config", "--config", file}, nil, &second, &errb); code != exitOK {
+		t.Fatalf("loading what --check-config printed: exit %d: %s", code, errb.String())
+	}
+	if second.String() != first.String() {
+		t.Fatalf("loaded back, the configuration prints differently:\n%s\nthen\n%s", first.String(), second.String())
+	}
+	if !strings.Contains(second.String(), "handlers: 3\n") || !strings.Contains(second.String(), "max_docs: 500\n") {
+		t.Fatalf("the settings from the environment are not in the printed file:\n%s", second.String())
+	}
+}

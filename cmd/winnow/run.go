@@ -30,7 +30,7 @@ import (
 // runFlags are the flags of `winnow run`; they override file and env.
 func runFlags(fs *flag.FlagSet) (cfgPath *string, check *bool, apply func(*Config)) {
 	cfgPath = fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG)")
-	check = fs.Bool("check-config", false, "validate the configuration, print it and exit")
+	check = fs.Bool("check-config", false, "validate the configuration, print it as YAML (a --config file) and exit")
 	natsURL := fs.String("nats-url", "", "NATS server `URL`s, comma-separated (default: embedded server)")
 	httpAddr := fs.String("http-addr", "", "health and metrics listen `ADDR` (default 127.0.0.1:8080)")
 	storeDir := fs.String("store-dir", "", "embedded server's JetStream store `DIR` (default ./winnow-data)")
@@ -88,7 +88,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		for _, u := range unknown {
 			fmt.Fprintln(stderr, "winnow: warning:", u)
 		}
-		fmt.Fprintln(stdout, "winnow: configuration is valid")
+		fmt.Fprintln(stderr, "winnow: configuration is valid")
 		printConfig(stdout, cfg)
 		return exitOK
 	}
