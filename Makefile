@@ -6,7 +6,7 @@ CORPUS ?= ../shared/corpus
 
 .PHONY: run test build bench eval fmt vet
 build:
-	$(GO) build -o bin/winnow ./cmd/winnow
+	$(GO) build -buildvcs=auto -o bin/winnow ./cmd/winnow
 
 run: build
 	./bin/winnow run

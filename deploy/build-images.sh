@@ -8,7 +8,7 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 export CGO_ENABLED=0
 flags=(-trimpath -ldflags "-s -w -X main.version=$TAG")
-go build "${flags[@]}" -o "$ctx/winnow" ./cmd/winnow
+go build -buildvcs=auto "${flags[@]}" -o "$ctx/winnow" ./cmd/winnow
 go build "${flags[@]}" -o "$ctx/natsprobe" ./cmd/natsprobe
 go build -trimpath -ldflags "-s -w" -o "$ctx/nats-server" github.com/nats-io/nats-server/v2
 cp /etc/ssl/certs/ca-certificates.crt "$ctx/"

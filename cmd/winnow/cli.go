@@ -25,17 +25,17 @@ Usage:
   winnow redrive [flags]        republish dead letters of processing failures once the fault is fixed
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
   winnow train-spam [flags]     train the spam model on ../shared/corpus/spam-train.txt
-  winnow version                print the version
+  winnow version                print the version, the commit built from and the Go release
 
 Run 'winnow COMMAND -h' for a command's flags.
 `
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // Main runs the command line args and returns the exit code. It is main
 // without the process: tests call it with their own streams.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	cmd := "run"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -60,7 +60,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "winnow", version)
+		fmt.Fprintln(stdout, buildOf())
 		return exitOK
 	case "help":
 		fmt.Fprint(stdout, usage)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFatal
 	}
 	defer log.Sync()
+	b := buildOf()
+	log.Info("winnow starting", zap.String("version", b.Version), zap.String("commit", b.Commit), zap.String("go", b.Go),
+		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}
@@ -178,6 +182,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildOf().register(reg)
 	metrics := worker.NewMetrics(reg)
 	pc := cfg.Pipeline
 	var probe func(context.Context) error

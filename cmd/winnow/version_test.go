@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+)
+
+// TestVersion: `winnow version` and `winnow --version` say the version and
+// the Go release; a running worker logs them at start and exports them as
+// winnow_build_info, so an operator can tell the builds of a fleet apart.
+// (A test binary carries no commit: go test does not stamp one.)
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), args, nil, &out, &errb); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		if want := "winnow dev, " + runtime.Version() + "\n"; out.String() != want {
+			t.Errorf("%v: %q, want %q", args, out.String(), want)
+		}
+	}
+
+	s := natstest.Start(t, nil)
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	if !strings.Contains(r.stderr.String(), `"msg":"winnow starting","version":"dev","commit":"","go":"`+runtime.Version()+`"`) {
+		t.Errorf("no start line with the version: %s", r.stderr.String())
+	}
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `winnow_build_info{commit="",goversion="` + runtime.Version() + `",version="dev"} 1`; !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	r.cancel()
+	if code := <-r.done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, r.stderr.String())
+	}
+}
+
+// TestBuildString: the commit is shown when the build has one.
+func TestBuildString(t *testing.T) {
+	b := build{Version: "1.2.0", Commit: "0123456789ab+modified", Go: "go1.26.8"}
+	if got, want := b.String(), "winnow 1.2.0, commit 0123456789ab+modified, go1.26.8"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+}
