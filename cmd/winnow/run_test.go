@@ -63,6 +63,10 @@ func TestConfigPrecedence(t *testing.T) {
 	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "handlerz") {
 		t.Errorf("unknown key: %v", err)
 	}
+	os.WriteFile(file, []byte("worker:\n  ack_wait: 30\n"), 0o644)
+	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "takes a unit: 500ms, 30s") {
+		t.Errorf("a duration without its unit: %v", err)
+	}
 	env["WINNOW_WORKER_ACK_WAIT"] = "soon"
 	if _, err := loadConfig("", lookup); err == nil || !strings.Contains(err.Error(), "WINNOW_WORKER_ACK_WAIT") {
 		t.Errorf("bad env value: %v", err)
