@@ -34,7 +34,12 @@ size=$(docker image inspect -f '{{.Size}}' "winnow/winnow:$TAG")
 user=$(docker image inspect -f '{{.Config.User}}' "winnow/winnow:$TAG")
 [ "$size" -lt $((30 * 1000 * 1000)) ] || fail "image is $size bytes, over 30 MB"
 [ "$user" = "65532:65532" ] || fail "image runs as '$user', not non-root"
-log "image winnow/winnow:$TAG: $((size / 1000000)) MB, user $user"
+rev=$(git -C "$ROOT" rev-parse HEAD)
+label=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.revision"}}' "winnow/winnow:$TAG")
+[ "$label" = "$rev" ] || fail "image's revision label is '$label', not $rev"
+built=$(docker run --rm "winnow/winnow:$TAG" version)
+case "$built" in "winnow $TAG, commit ${rev:0:12}"*) ;; *) fail "the image's winnow version says '$built'" ;; esac
+log "image winnow/winnow:$TAG: $((size / 1000000)) MB, user $user; $built"
 
 "${DC[@]}" up -d >/dev/null 2>&1
 healthy() {
