@@ -53,7 +53,19 @@ func startEmbedded(c EmbeddedConfig, domain string, log *zap.Logger) (*server.Se
 func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(c.Name), nats.Timeout(c.ConnectTimeout), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", zap.Error(err)) }),
+		// nats.go calls the disconnect handler on Close and Drain too: a
+		// shutdown is no disconnect to warn about. A connection that closes
+		// by itself (nats.go gives up on a server refusing it) is.
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() {
+				log.Warn("nats disconnected", zap.Error(err))
+			}
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			if err := nc.LastError(); err != nil {
+				log.Warn("nats connection closed", zap.Error(err))
+			}
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", zap.String("server", nc.ConnectedServerName()), zap.String("url", redactURLs(nc.ConnectedUrl())))
 		}),

@@ -164,6 +164,13 @@ func testRunEmbedded(t *testing.T, domain string) {
 	if !strings.Contains(stderr.String(), "stopped cleanly") {
 		t.Errorf("log lacks the clean stop: %s", stderr.String())
 	}
+	// A clean start and stop warns of nothing (the shutdown's own close
+	// of the connection logged "nats disconnected").
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, `"level":"warn"`) || strings.Contains(l, `"level":"error"`) {
+			t.Errorf("a clean run logged %s", l)
+		}
+	}
 }
 
 func TestWrongCredentialFailsStartup(t *testing.T) {
