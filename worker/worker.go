@@ -340,6 +340,13 @@ loop:
 		} else {
 			msg, err = iter.Next(jetstream.NextMaxWait(nextWait))
 			if errors.Is(err, nats.ErrTimeout) {
+				select {
+				case <-deadline:
+					// A drained or stopped iterator closes once the server
+					// answers; with the connection down it never does.
+					break loop
+				default:
+				}
 				stalled, deleted := lookUp()
 				if stalled {
 					w.metrics.pullStalled()

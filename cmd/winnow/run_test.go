@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -421,5 +422,35 @@ func testPolicyReload(t *testing.T, hangUp bool) {
 	r.cancel()
 	if code := <-r.done; code != exitOK {
 		t.Fatalf("exit %d: %s", code, r.stderr.String())
+	}
+}
+
+// TestServerLoss: a server that goes away is a warning ("nats
+// disconnected"), though a shutdown's own close no longer logs one; and a
+// shutdown while it is away ends at drain_timeout. Before, the drained
+// iterator, which closes only once the server answers, kept the worker
+// waiting until its 10 s consumer check happened to end it, whatever
+// drain_timeout said (1.7 s now with 1 s; 10.0 s before).
+func TestServerLoss(t *testing.T) {
+	t.Setenv("WINNOW_WORKER_DRAIN_TIMEOUT", "1s")
+	s := natstest.Start(t, nil)
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	s.Shutdown()
+	warned := regexp.MustCompile(`"level":"warn","ts":"[^"]*","msg":"nats disconnected"`)
+	for deadline := time.Now().Add(10 * time.Second); !warned.MatchString(r.stderr.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning of the lost server: %s", r.stderr.String())
+		}
+	}
+	stop := time.Now()
+	r.cancel()
+	select {
+	case code := <-r.done:
+		if took := time.Since(stop); code != exitFatal || took > 7*time.Second || !strings.Contains(r.stderr.String(), "drain deadline 1s passed") {
+			t.Fatalf("exit %d after %v (want 1, soon after the 1 s drain deadline): %s", code, took, r.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop")
 	}
 }
