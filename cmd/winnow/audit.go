@@ -43,7 +43,7 @@ type auditReport struct {
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath, _, apply := runFlags(fs)
+	cfgPath, apply := remoteFlags(fs)
 	idsPath := fs.String("ids", "", "JSON-lines `FILE` of the inputs (their \"id\" fields): report any missing")
 	wait := fs.Duration("wait", 0, "poll until the stream holds as many messages as --ids lists, up to this long")
 	selfDups := fs.Bool("self-dups", false, "also report records marked duplicates of themselves (exit 1 if any)")

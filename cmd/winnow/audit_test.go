@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,5 +28,25 @@ func TestReadIDs(t *testing.T) {
 	}
 	if _, err := readIDs(file("bad.jsonl", "{\"id\":\"a\"}\n{\"text\":\"x\"}\n")); err == nil || !strings.Contains(err.Error(), "bad.jsonl:2") {
 		t.Errorf("a line without an id: %v", err)
+	}
+}
+
+// TestRemoteCommandsFlags: publish, audit and redrive take --config and
+// --nats-url, not the worker's flags, which they used to accept and ignore
+// (`winnow audit --check-config` did an audit).
+func TestRemoteCommandsFlags(t *testing.T) {
+	for _, cmd := range []string{"publish", "audit", "redrive"} {
+		for _, flag := range []string{"--check-config", "--handlers=3", "--store-dir=x", "--policy=p.yaml", "--http-addr=:1", "--log-level=debug"} {
+			var errb bytes.Buffer
+			code := Main(context.Background(), []string{cmd, flag}, nil, &bytes.Buffer{}, &errb)
+			if name, _, _ := strings.Cut(strings.TrimLeft(flag, "-"), "="); code != exitFatal || !strings.Contains(errb.String(), "flag provided but not defined: -"+name) {
+				t.Errorf("%s %s: exit %d, stderr %q", cmd, flag, code, errb.String())
+			}
+		}
+		var errb bytes.Buffer
+		t.Setenv("WINNOW_NATS_URL", "")
+		if code := Main(context.Background(), []string{cmd}, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "--nats-url (or WINNOW_NATS_URL) is required") {
+			t.Errorf("%s without a URL: exit %d, stderr %q", cmd, code, errb.String())
+		}
 	}
 }

@@ -27,6 +27,23 @@ func fail(w io.Writer, cmd string, err error) int {
 	return exitFatal
 }
 
+// remoteFlags are the flags `winnow publish`, `audit` and `redrive` share:
+// where the configuration is and which NATS to reach. (They took `winnow
+// run`'s, whose --handlers, --http-addr, --store-dir, --policy, --log-level
+// and --check-config they ignored.)
+func remoteFlags(fs *flag.FlagSet) (cfgPath *string, apply func(*Config)) {
+	cfgPath = fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG): NATS, streams and subjects")
+	natsURL := fs.String("nats-url", "", "NATS server `URL`s, comma-separated (also WINNOW_NATS_URL; required)")
+	apply = func(c *Config) {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "nats-url" {
+				c.NATS.URL = *natsURL
+			}
+		})
+	}
+	return cfgPath, apply
+}
+
 // remoteConfig is the configuration of a subcommand that talks to a running
 // NATS server (audit, publish): file, environment, then flags; a URL is
 // required since there is nothing to embed.

@@ -25,7 +25,7 @@ import (
 func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow publish", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath, _, apply := runFlags(fs)
+	cfgPath, apply := remoteFlags(fs)
 	subject := fs.String("subject", "docs.raw.bench", "input `SUBJECT` to publish to")
 	cycles := fs.Int("cycles", 1, "publish the input this many `N` times, ids rewritten per cycle (\"c2/<id>\") so every document is new")
 	limit := fs.Int("limit", 0, "stop after `N` documents (0: all)")

@@ -21,7 +21,7 @@ import (
 func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow redrive", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath, _, apply := runFlags(fs)
+	cfgPath, apply := remoteFlags(fs)
 	def := make([]string, len(worker.DefaultRedriveReasons))
 	for i, r := range worker.DefaultRedriveReasons {
 		def[i] = string(r)
