@@ -16,6 +16,8 @@ type Metrics struct {
 	documents     *prometheus.CounterVec
 	duplicates    *prometheus.CounterVec
 	removed       *prometheus.CounterVec
+	flags         *prometheus.CounterVec
+	rejections    *prometheus.CounterVec
 	deadLetters   *prometheus.CounterVec
 	bytesIn       prometheus.Counter
 	bytesOut      prometheus.Counter
@@ -50,6 +52,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Documents found duplicates of an earlier one, by the rule that found them (exact, near, blocks)."}, []string{"rule"}),
 		removed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_blocks_removed_total",
 			Help: "Blocks removed from documents, by reason."}, []string{"reason"}),
+		flags: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_flags_total",
+			Help: "Documents a moderation rule flagged (the record carries the flag; a record may carry several), by rule."}, []string{"rule"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_rejections_total",
+			Help: "Documents a moderation rule rejected (sent to the rejected subject), by rule."}, []string{"rule"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_dead_letters_total",
 			Help: "Inputs dead-lettered, by reason."}, []string{"reason"}),
 		bytesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_in_total", Help: "Input message bytes."}),
@@ -93,7 +99,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
-	reg.MustRegister(m.documents, m.duplicates, m.removed, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
+	reg.MustRegister(m.documents, m.duplicates, m.removed, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
 		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK)
 	// Known label values start at zero, so rates and alerts see them
@@ -121,6 +127,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"exact_repeat", "near_repeat", "cross_repeat", "promotional", "blocklist", "boilerplate",
 		"pii.email", "pii.phone", "pii.card"} {
 		m.removed.WithLabelValues(r)
+	}
+	for _, r := range []string{"spam", "promotional", "blocklist", "boilerplate", "pii.email", "pii.phone", "pii.card"} {
+		m.flags.WithLabelValues(r)
+		m.rejections.WithLabelValues(r)
 	}
 	return m
 }
@@ -172,6 +182,12 @@ func (m *Metrics) done(outcome string, rec schemas.Record, start, published time
 	m.bytesOut.Add(float64(len(rec.Text)))
 	for reason, n := range rec.Stats.RemovedByReason {
 		m.removed.WithLabelValues(reason).Add(float64(n))
+	}
+	for _, f := range rec.Flags {
+		m.flags.WithLabelValues(f.Rule).Inc()
+	}
+	if rec.Rejected != nil {
+		m.rejections.WithLabelValues(rec.Rejected.Rule).Inc()
 	}
 	m.processing.Observe(now.Sub(start).Seconds())
 	if !published.IsZero() {

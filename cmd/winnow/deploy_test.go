@@ -185,6 +185,7 @@ func TestObservabilityNamesRealMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	worker.NewMetrics(reg)
 	worker.RegisterMemory(reg, dedupe.NewMemory(dedupe.DefaultMemoryOptions()))
+	buildOf().register(reg) // as serve() does
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

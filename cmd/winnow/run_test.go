@@ -454,3 +454,49 @@ func TestServerLoss(t *testing.T) {
 		t.Fatal("did not stop")
 	}
 }
+
+// TestModerationMetrics: flags and rejections are counted by rule, so an
+// operator sees what moderation does without reading records
+// (winnow_flags_total, winnow_rejections_total).
+func TestModerationMetrics(t *testing.T) {
+	s := natstest.Start(t, nil)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte("spam:\n  enabled: false\nblocklist:\n  action: reject\n  phrases: [forbidden fruit]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, s.ClientURL(), "--policy", policy)
+	waitReady(t, r, 20*time.Second)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for id, text := range map[string]string{
+		"mail":   "Write to jane.doe@example.com or to john@example.org about the meeting on Monday.",
+		"banned": "We ate the forbidden fruit today and nobody saw us do it.",
+		"plain":  "The council met on Monday to discuss the new bridge over the river.",
+	} {
+		b, _ := json.Marshal(map[string]string{"id": id, "text": text})
+		if err := nc.Publish("docs.raw.t", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`winnow_flags_total{rule="pii.email"} 1`, `winnow_rejections_total{rule="blocklist"} 1`,
+		`winnow_flags_total{rule="spam"} 0`, `winnow_rejections_total{rule="spam"} 0`, `winnow_documents_total{outcome="clean"} 2`}
+	var body []byte
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(r.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing := slices.DeleteFunc(slices.Clone(want), func(w string) bool { return strings.Contains(string(body), w+"\n") })
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %q:\n%s", missing, body)
+		}
+	}
+}
