@@ -415,11 +415,18 @@ loop:
 	close(work)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	deadlineErr := fmt.Errorf("worker: drain deadline %v passed; unfinished documents will be redelivered", w.cfg.DrainTimeout)
+	select {
+	case <-deadline: // the loop ended at the deadline, leaving what it held unacked
+		<-done
+		return errors.Join(runErr, deadlineErr)
+	default:
+	}
 	select {
 	case <-done:
 	case <-deadline:
 		<-done
-		return errors.Join(runErr, fmt.Errorf("worker: drain deadline %v passed; unfinished documents will be redelivered", w.cfg.DrainTimeout))
+		return errors.Join(runErr, deadlineErr)
 	}
 	w.log.Info("drained")
 	return runErr
@@ -537,12 +544,15 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	var wg sync.WaitGroup
+	var busy atomic.Int64 // handlers working on a document
 	subs := make([]*nats.Subscription, 0, w.cfg.Handlers)
 	for range w.cfg.Handlers {
 		var pend pipeline.Pending // a subscription's callbacks run one at a time
 		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
 			wg.Add(1)
 			defer wg.Done()
+			busy.Add(1)
+			defer busy.Add(-1)
 			noop := func() error { return nil }
 			w.handle(hctx, pipes, &pend, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
 				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
@@ -571,6 +581,11 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	case <-done:
 		return nil
 	case <-time.After(time.Until(deadline)):
+		if busy.Load() == 0 {
+			// No handler holds a document: nothing is lost, though a
+			// subscription did not drain (the connection down).
+			return nil
+		}
 		hcancel()
 		<-done
 		return fmt.Errorf("worker: drain deadline %v passed; unfinished documents are lost (core mode)", w.cfg.DrainTimeout)
