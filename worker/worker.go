@@ -575,19 +575,38 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	// A subscription that did not drain (the connection down) is dropped,
+	// so no callback starts while the handlers are waited for; the
+	// messages it still buffered are lost (at most once).
+	buffered := 0
+	for _, s := range subs {
+		if s.IsValid() {
+			if n, _, err := s.Pending(); err == nil {
+				buffered += n
+			}
+			_ = s.Unsubscribe()
+		}
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	// A subscription's pending count includes the message its callback is
+	// on: those are the busy handlers' documents, counted apart.
+	buffered = max(buffered-int(busy.Load()), 0)
+	var lost error
+	if buffered > 0 {
+		lost = fmt.Errorf("worker: %d messages buffered when the drain deadline passed are lost (core mode)", buffered)
+	}
 	select {
 	case <-done:
-		return nil
+		return lost
 	case <-time.After(time.Until(deadline)):
 		if busy.Load() == 0 {
-			// No handler holds a document: nothing is lost, though a
-			// subscription did not drain (the connection down).
-			return nil
+			// No handler holds a document, though a subscription did not
+			// drain (the connection down).
+			return lost
 		}
 		hcancel()
 		<-done
-		return fmt.Errorf("worker: drain deadline %v passed; unfinished documents are lost (core mode)", w.cfg.DrainTimeout)
+		return errors.Join(lost, fmt.Errorf("worker: drain deadline %v passed; unfinished documents are lost (core mode)", w.cfg.DrainTimeout))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -422,4 +423,38 @@ func TestSetPipelineWhileConsuming(t *testing.T) {
 		t.Fatalf("records by version %v", seen)
 	}
 	t.Logf("records by version: %v", seen)
+}
+
+// TestCoreShutdownCountsWhatItLoses: in core mode (at most once) a shutdown
+// with the server gone cannot drain its subscriptions; the messages they
+// still buffered are dropped with them and counted in the error, beside
+// the document a handler was still on.
+func TestCoreShutdownCountsWhatItLoses(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.Mode = ModeCore
+	cfg.Handlers = 1
+	cfg.DrainTimeout = time.Second
+	stage := &slowStage{each: 3 * time.Second}
+	r := startWorker(t, s, cfg, stage)
+	nc, _ := connect(t, s)
+	for i := range 5 {
+		b, _ := json.Marshal(map[string]string{"id": fmt.Sprint("c", i), "text": "slow to clean"})
+		if err := nc.Publish("docs.raw.core", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first document in the handler", func() bool { return stage.seen.Load() == 1 })
+	time.Sleep(200 * time.Millisecond) // the other four reach the worker's subscription
+	s.Shutdown()
+	err := r.stop(t)
+	// Four wait behind the first (fewer, should the server have gone before
+	// it delivered them all).
+	if err == nil || !regexp.MustCompile(`[1-4] messages buffered when the drain deadline passed are lost`).MatchString(err.Error()) ||
+		!strings.Contains(err.Error(), "unfinished documents are lost (core mode)") {
+		t.Fatalf("stop: %v", err)
+	}
 }
