@@ -183,6 +183,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(logsDroppedMetric())
 	buildOf().register(reg)
 	metrics := worker.NewMetrics(reg)
 	pc := cfg.Pipeline
@@ -326,6 +327,16 @@ func starting() http.Handler {
 	return mux
 }
 
+// logsDropped counts log lines the sampler left out, for
+// winnow_log_lines_dropped_total.
+var logsDropped atomic.Int64
+
+// newLogger builds the zap logger. Above debug it samples as zap's
+// production logger does: of the lines with one message and level, the
+// first 100 in each second are written and then every 100th, so a flood
+// of bad input or a retried outage cannot flood the logs (per-document
+// lines such as "dead letter" and "transient failure" are the ones that
+// repeat); the lines left out are counted.
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
@@ -338,5 +349,20 @@ func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
 	if c.Format == "console" {
 		enc = zapcore.NewConsoleEncoder(ecfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level)), nil
+	core := zapcore.NewCore(enc, zapcore.AddSync(w), level)
+	if level > zapcore.DebugLevel {
+		core = zapcore.NewSamplerWithOptions(core, time.Second, 100, 100,
+			zapcore.SamplerHook(func(_ zapcore.Entry, d zapcore.SamplingDecision) {
+				if d&zapcore.LogDropped != 0 {
+					logsDropped.Add(1)
+				}
+			}))
+	}
+	return zap.New(core), nil
+}
+
+func logsDroppedMetric() prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_log_lines_dropped_total",
+		Help: "Log lines the sampler left out: past 100 a second of one message and level, every 100th is written."},
+		func() float64 { return float64(logsDropped.Load()) })
 }

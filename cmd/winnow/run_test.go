@@ -20,6 +20,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
 )
@@ -512,6 +513,35 @@ func TestModerationMetrics(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("/metrics lacks %q:\n%s", missing, body)
+		}
+	}
+}
+
+// TestLogSampling: above debug, 250 lines of one message in a burst write
+// the first 100 and then every 100th (101), and the 149 left out are
+// counted; other messages are not held back by it; at debug all are
+// written.
+func TestLogSampling(t *testing.T) {
+	for _, level := range []string{"info", "debug"} {
+		var buf syncBuffer
+		log, err := newLogger(LogConfig{Level: level, Format: "json"}, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := logsDropped.Load()
+		for i := range 250 {
+			log.Info("dead letter", zap.Int("n", i))
+		}
+		log.Warn("something else")
+		lines := strings.Count(buf.String(), `"msg":"dead letter"`)
+		dropped := logsDropped.Load() - before
+		want, wantDropped := 101, int64(149)
+		if level == "debug" {
+			want, wantDropped = 250, 0
+		}
+		if lines != want || dropped != wantDropped || !strings.Contains(buf.String(), `"msg":"something else"`) {
+			t.Errorf("%s: %d lines written, %d dropped, want %d and %d; the other message written: %v",
+				level, lines, dropped, want, wantDropped, strings.Contains(buf.String(), "something else"))
 		}
 	}
 }
