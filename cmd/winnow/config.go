@@ -90,6 +90,10 @@ type EmbeddedConfig struct {
 // HTTPConfig is the health and metrics listener; an empty addr disables it.
 type HTTPConfig struct {
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's runtime profiles at /debug/pprof/ on the same
+	// listener, for diagnosing CPU or memory in place. Off by default: they
+	// show the process's internals and a CPU profile costs while it runs.
+	Pprof bool `yaml:"pprof"`
 }
 
 // PolicyConfig is how `winnow run` follows its moderation policy.

@@ -36,6 +36,8 @@ var configDocs = map[string]string{
 
 	"http":      "Health and metrics listener: /healthz, /readyz, /metrics.",
 	"http.addr": "Listen address; empty turns the listener off.",
+	"http.pprof": "Also serve Go's runtime profiles at /debug/pprof/ (off: they show the process's\n" +
+		"internals, and a CPU profile costs while it runs).",
 
 	"log":        "Logging (zap). Document text is logged only at debug.",
 	"log.level":  "debug, info, warn or error.",

@@ -545,3 +545,32 @@ func TestLogSampling(t *testing.T) {
 		}
 	}
 }
+
+// TestPprof: http.pprof serves Go's profiles beside the health and metrics
+// endpoints; off (the default), /debug/pprof/ is not served.
+func TestPprof(t *testing.T) {
+	s := natstest.Start(t, nil)
+	for _, on := range []bool{false, true} {
+		t.Setenv("WINNOW_HTTP_PPROF", fmt.Sprint(on))
+		r := startRun(t, s.ClientURL())
+		waitReady(t, r, 20*time.Second)
+		resp, err := http.Get(r.base + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if served := resp.StatusCode == http.StatusOK && strings.Contains(string(body), "goroutine profile:"); served != on {
+			t.Errorf("pprof %v: /debug/pprof/goroutine answered %d %.80q", on, resp.StatusCode, body)
+		}
+		if resp, err := http.Get(r.base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("pprof %v: /readyz %v %v", on, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		r.cancel()
+		if code := <-r.done; code != exitOK {
+			t.Fatalf("exit %d: %s", code, r.stderr.String())
+		}
+	}
+}
