@@ -8,15 +8,15 @@ import (
 )
 
 // Handler serves /healthz (alive), /readyz (200 only while connected and
-// consuming) and /metrics from gatherer.
+// consuming, else 503 saying why) and /metrics from gatherer.
 func (w *Worker) Handler(gatherer prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
-		if !w.Ready() {
-			http.Error(rw, "not ready", http.StatusServiceUnavailable)
+		if why := w.NotReady(); why != "" {
+			http.Error(rw, "not ready: "+why, http.StatusServiceUnavailable)
 			return
 		}
 		rw.Write([]byte("ready\n"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,7 @@ type outage struct {
 	mu    sync.Mutex
 	down  bool
 	since time.Time
+	why   string        // the log line that began the outage
 	up    chan struct{} // closed when the current outage ends
 	began chan struct{} // closed when the next outage begins
 }
@@ -65,6 +67,16 @@ func (o *outage) isDown() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.down
+}
+
+// status says whether an outage is on, since when and what it is.
+func (o *outage) status() (down bool, since time.Time, why string) {
+	if o == nil {
+		return false, time.Time{}, ""
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.down, o.since, o.why
 }
 
 // beginning returns a channel closed when the next outage begins (at once
@@ -116,11 +128,13 @@ func (o *outage) confirm(err error, stop <-chan struct{}, again func() error) bo
 		}
 		probe = o.probe
 		fields = []zap.Field{zap.NamedError("probe", perr), zap.Error(err)}
+		err = perr // what /readyz gives as the cause
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.down {
 		o.down, o.since, o.up = true, time.Now(), make(chan struct{})
+		o.why = strings.TrimPrefix(msg, "outage: ") + " (" + err.Error() + ")"
 		close(o.began)
 		o.log.Warn(msg, fields...)
 		o.metrics.paused()

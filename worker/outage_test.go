@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -343,6 +346,12 @@ func TestOutputStreamFull(t *testing.T) {
 			limitOutput(t, js, cfg, limit.bytes, limit.room)
 			publishAtOnce(t, js, cfg, 3, 13)
 			waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+			rec := httptest.NewRecorder()
+			r.w.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if body := rec.Body.String(); rec.Code != http.StatusServiceUnavailable ||
+				!regexp.MustCompile(`^not ready: paused for an outage since \S+ \(\d+s ago\): the output stream is full; .*\(.+\)\n$`).MatchString(body) {
+				t.Errorf("/readyz while the stream is full: %d %q", rec.Code, body)
+			}
 			time.Sleep(cfg.worstRedelivery() + time.Second)
 			if n := outputCount(t, js, cfg.OutputStream); n != 3+uint64(limit.room) {
 				t.Fatalf("%d outputs while the stream is full, want %d", n, 3+limit.room)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,29 @@ func (w *Worker) WatchState(probe func(context.Context) error) {
 // outage.
 func (w *Worker) Ready() bool {
 	return w.consuming.Load() && w.nc.IsConnected() && !w.outage.isDown()
+}
+
+// NotReady says why the worker is not ready, for /readyz; "" when it is.
+func (w *Worker) NotReady() string {
+	stopping := false
+	select {
+	case <-w.stopping:
+		stopping = true
+	default:
+	}
+	switch {
+	case stopping:
+		return "shutting down"
+	case !w.consuming.Load():
+		return "not consuming yet"
+	case !w.nc.IsConnected():
+		return "NATS connection " + strings.ToLower(w.nc.Status().String()) + " (reconnecting by itself)"
+	}
+	if down, since, why := w.outage.status(); down {
+		return fmt.Sprintf("paused for an outage since %s (%s ago): %s", since.UTC().Format(time.RFC3339),
+			time.Since(since).Round(time.Second), why)
+	}
+	return ""
 }
 
 // Run consumes until ctx is cancelled, then drains: it turns unready, stops

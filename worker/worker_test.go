@@ -282,8 +282,8 @@ func TestReadinessAndMetricsEndpoints(t *testing.T) {
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := get("/readyz"); code != 503 {
-		t.Errorf("/readyz %d after shutdown, want 503", code)
+	if code, body := get("/readyz"); code != 503 || body != "not ready: shutting down\n" {
+		t.Errorf("/readyz %d %q after shutdown, want 503 saying why", code, body)
 	}
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("/healthz %d", code)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,9 +30,12 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fail(stderr, "winnow healthcheck", err)
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(stderr, "winnow healthcheck:", *url, resp.Status)
+		// The body says why (/readyz: "not ready: paused for an outage
+		// since ..."), which docker inspect shows among the health logs.
+		fmt.Fprintln(stderr, "winnow healthcheck:", *url, resp.Status+":", strings.TrimSpace(string(body)))
 		return exitFatal
 	}
 	fmt.Fprintln(stdout, "ok")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -572,5 +573,20 @@ func TestPprof(t *testing.T) {
 		if code := <-r.done; code != exitOK {
 			t.Fatalf("exit %d: %s", code, r.stderr.String())
 		}
+	}
+}
+
+// TestHealthcheckSaysWhy: `winnow healthcheck` (the image's health check)
+// passes on the readiness endpoint's reason, which docker inspect then
+// shows among the health logs.
+func TestHealthcheckSaysWhy(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not ready: paused for an outage since 2026-11-28T08:00:00Z (5s ago): the output stream is full", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"healthcheck", "--url", srv.URL + "/readyz"}, nil, &out, &errb)
+	if want := "503 Service Unavailable: not ready: paused for an outage since 2026-11-28T08:00:00Z (5s ago): the output stream is full\n"; code != exitFatal || !strings.HasSuffix(errb.String(), want) {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
