@@ -120,7 +120,15 @@ func TestKubernetesManifests(t *testing.T) {
 				strict(t, doc, &svc)
 				services = append(services, svc)
 			case "PodDisruptionBudget":
-				strict(t, doc, &policyv1.PodDisruptionBudget{})
+				var pdb policyv1.PodDisruptionBudget
+				strict(t, doc, &pdb)
+				// KEDA may leave one replica: minAvailable 1 (or any
+				// minimum) would then refuse every eviction and hold up node
+				// drains for good. One at a time never blocks; the backlog
+				// waits in the input stream meanwhile.
+				if u := pdb.Spec.MaxUnavailable; pdb.Spec.MinAvailable != nil || u == nil || u.IntValue() != 1 {
+					t.Errorf("PodDisruptionBudget: want maxUnavailable 1 and no minAvailable, got %+v", pdb.Spec)
+				}
 			case "ServiceMonitor":
 				strict(t, doc, &monitoringv1.ServiceMonitor{})
 			case "ScaledObject":
