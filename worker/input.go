@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
@@ -24,18 +25,26 @@ const (
 	HeaderOutcome = "Winnow-Outcome"
 )
 
-// decodeInput turns a message body into a document. A body whose first
-// non-space byte (after a byte order mark) is '{' is a JSON document; any
-// other body is plain text whose id comes from the Winnow-Id or
-// Nats-Msg-Id header. Failures are *schemas.InputError.
+// decodeInput turns a message body into a document. A Content-Type header
+// says which a body is: application/json (a JSON document) or text/plain
+// (plain text, whatever it starts with: code, RTF). Without one, a body
+// whose first non-space byte (after a byte order mark) is '{' is a JSON
+// document, and any other body plain text. Plain text takes its id from
+// the Winnow-Id or Nats-Msg-Id header. Failures are *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
 			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit", len(data), maxBytes), ID: headerID(h)}
 	}
-	trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	switch mediaType(h) {
+	case "application/json":
 		return pipeline.Decode(data)
+	case "text/plain":
+	default:
+		trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n")
+		if len(trimmed) > 0 && trimmed[0] == '{' {
+			return pipeline.Decode(data)
+		}
 	}
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
@@ -56,6 +65,16 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			Detail: "the id header is not valid UTF-8"}
 	}
 	return schemas.Document{ID: id, Text: string(data)}, nil
+}
+
+// mediaType is the Content-Type header's media type, lower case, without
+// parameters ("text/plain; charset=utf-8" is "text/plain"); "" when none.
+func mediaType(h nats.Header) string {
+	if h == nil {
+		return ""
+	}
+	t, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.ToLower(strings.TrimSpace(t))
 }
 
 func headerID(h nats.Header) string {

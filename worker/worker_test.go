@@ -458,3 +458,53 @@ func TestCoreShutdownCountsWhatItLoses(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// TestContentTypeDecidesTheBody: a Content-Type header says what a body is,
+// where its first byte would mislead: text/plain code or RTF opening with
+// '{' is cleaned as text (it was an invalid_json dead letter), and an
+// application/json body that is no object is refused as JSON (it was
+// cleaned as plain text, its JSON source the record's text). Without the
+// header the first byte decides, as before.
+func TestContentTypeDecidesTheBody(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	rtf := "{\\rtf1\\ansi The harbour at dawn.}"
+	cases := []struct {
+		name, contentType, id, body string
+		clean                       bool
+	}{
+		{"rtf-as-text", "text/plain; charset=utf-8", "rtf-1", rtf, true},
+		{"rtf-sniffed", "", "rtf-2", rtf, false},
+		{"array-as-json", "Application/JSON", "arr-1", `[{"id":"arr-1","text":"x"}]`, false},
+		{"array-sniffed", "", "arr-2", `[{"id":"arr-2","text":"x"}]`, true},
+		{"json-as-json", "application/json", "", `{"id":"json-1","text":"A line."}`, true},
+	}
+	for _, c := range cases {
+		h := nats.Header{}
+		if c.contentType != "" {
+			h.Set("Content-Type", c.contentType)
+		}
+		if c.id != "" {
+			h.Set(HeaderID, c.id)
+		}
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: []byte(c.body), Header: h})
+	}
+	waitFor(t, "an outcome each", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
+	got := map[string]output{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[strings.SplitN(o.subject, ".", 3)[2]] = o // docs.<outcome>.<case>
+	}
+	for _, c := range cases {
+		o := got[c.name]
+		switch {
+		case c.clean && o.subject != "docs.clean."+c.name:
+			t.Errorf("%s: %s %s, want a clean record", c.name, o.subject, o.data)
+		case c.clean && c.name == "rtf-as-text" && decodeRecord(t, o.data).Text != rtf:
+			t.Errorf("%s: record %s", c.name, o.data)
+		case !c.clean && (o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) == ""):
+			t.Errorf("%s: %s %v, want a dead letter", c.name, o.subject, o.header)
+		}
+	}
+}
