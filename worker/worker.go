@@ -568,15 +568,15 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	var wg sync.WaitGroup
-	var busy atomic.Int64 // handlers working on a document
+	busy := make([]atomic.Bool, w.cfg.Handlers) // a subscription's callback is on a document
 	subs := make([]*nats.Subscription, 0, w.cfg.Handlers)
-	for range w.cfg.Handlers {
+	for i := range w.cfg.Handlers {
 		var pend pipeline.Pending // a subscription's callbacks run one at a time
 		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
 			wg.Add(1)
 			defer wg.Done()
-			busy.Add(1)
-			defer busy.Add(-1)
+			busy[i].Store(true)
+			defer busy[i].Store(false)
 			noop := func() error { return nil }
 			w.handle(hctx, pipes, &pend, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
 				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
@@ -603,19 +603,19 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	// so no callback starts while the handlers are waited for; the
 	// messages it still buffered are lost (at most once).
 	buffered := 0
-	for _, s := range subs {
+	for i, s := range subs {
 		if s.IsValid() {
 			if n, _, err := s.Pending(); err == nil {
-				buffered += n
+				if busy[i].Load() {
+					n-- // its count includes the message its callback is on, counted apart
+				}
+				buffered += max(n, 0)
 			}
 			_ = s.Unsubscribe()
 		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	// A subscription's pending count includes the message its callback is
-	// on: those are the busy handlers' documents, counted apart.
-	buffered = max(buffered-int(busy.Load()), 0)
 	var lost error
 	if buffered > 0 {
 		lost = fmt.Errorf("worker: %d messages buffered when the drain deadline passed are lost (core mode)", buffered)
@@ -624,7 +624,11 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	case <-done:
 		return lost
 	case <-time.After(time.Until(deadline)):
-		if busy.Load() == 0 {
+		held := false
+		for i := range busy {
+			held = held || busy[i].Load()
+		}
+		if !held {
 			// No handler holds a document, though a subscription did not
 			// drain (the connection down).
 			return lost
