@@ -37,6 +37,7 @@ type Worker struct {
 	carrier     carrier                     // the input headers outcomes carry
 
 	consuming atomic.Bool
+	draining  atomic.Bool // set once a shutdown begins, for NotReady
 
 	pipesMu sync.Mutex              // one SetPipeline at a time
 	pipes   chan *pipeline.Pipeline // the pipelines Run made, handed round its handlers
@@ -91,17 +92,11 @@ func (w *Worker) Ready() bool {
 
 // NotReady says why the worker is not ready, for /readyz; "" when it is.
 func (w *Worker) NotReady() string {
-	stopping := false
-	select {
-	case <-w.stopping:
-		stopping = true
-	default:
-	}
 	switch {
-	case stopping:
+	case w.draining.Load():
 		return "shutting down"
 	case !w.consuming.Load():
-		return "not consuming yet"
+		return "not consuming (starting, or the consumer being made again)"
 	case !w.nc.IsConnected():
 		return "NATS connection " + strings.ToLower(w.nc.Status().String()) + " (reconnecting by itself)"
 	}
@@ -299,6 +294,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		case <-finished:
 			return
 		}
+		w.draining.Store(true)
 		w.setConsuming(false)
 		w.log.Info("shutting down: unready, draining the pull consumer", zap.Duration("deadline", w.cfg.DrainTimeout))
 		iterMu.Lock()
@@ -589,6 +585,7 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	w.setConsuming(true)
 	w.log.Info("consuming (core NATS, at most once)", zap.String("subject", w.cfg.Subjects.Input), zap.String("queue", w.cfg.QueueGroup))
 	<-ctx.Done()
+	w.draining.Store(true)
 	w.setConsuming(false)
 	for _, s := range subs {
 		_ = s.Drain()
