@@ -85,10 +85,8 @@ func (w *Worker) WatchState(probe func(context.Context) error) {
 
 // Ready reports whether the worker is connected and consuming. It turns
 // false first thing on shutdown, and while intake is paused for an
-// outage.
-func (w *Worker) Ready() bool {
-	return w.consuming.Load() && w.nc.IsConnected() && !w.outage.isDown()
-}
+// outage: NotReady says which.
+func (w *Worker) Ready() bool { return w.NotReady() == "" }
 
 // NotReady says why the worker is not ready, for /readyz; "" when it is.
 func (w *Worker) NotReady() string {
