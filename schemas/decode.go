@@ -85,7 +85,12 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonTooDeep, Detail: fmt.Sprintf("nesting deeper than %d", MaxDepth)}
 	}
 	if trimmed[0] != '{' {
-		return d, &InputError{Reason: ReasonWrongType, Detail: "document must be a JSON object"}
+		// Valid JSON of another type is the wrong type; anything else
+		// ("not json", a second byte order mark) is no JSON at all.
+		if !json.Valid(trimmed) {
+			return d, &InputError{Reason: ReasonInvalidJSON, Detail: "input is not JSON: a document is a JSON object"}
+		}
+		return d, &InputError{Reason: ReasonWrongType, Detail: "document must be a JSON object, got " + jsonKind(trimmed[0])}
 	}
 	// encoding/json's validator first: goccy/go-json skips unknown fields
 	// without checking them (a fuzz test found it accepting {"":{{}}}).
@@ -123,6 +128,21 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
 	}
 	return d, nil
+}
+
+// jsonKind names the JSON type a valid value opening with c has.
+func jsonKind(c byte) string {
+	switch c {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // wireDocument is Document with the required fields as pointers, so one

@@ -79,7 +79,7 @@ func TestDecodeByteOrderMark(t *testing.T) {
 	if err != nil || d.ID != "a" || d.Text != "x" {
 		t.Errorf("got %+v, %v", d, err)
 	}
-	for in, want := range map[string]Reason{"\ufeff": ReasonEmpty, "\ufeff[1]": ReasonWrongType, "\ufeff\ufeff{}": ReasonWrongType} {
+	for in, want := range map[string]Reason{"\ufeff": ReasonEmpty, "\ufeff[1]": ReasonWrongType, "\ufeff\ufeff{}": ReasonInvalidJSON} {
 		var ie *InputError
 		if _, err := DecodeDocument([]byte(in)); !errors.As(err, &ie) || ie.Reason != want {
 			t.Errorf("%q: %v, want %s", in, err, want)
@@ -100,6 +100,10 @@ func TestDecodeReasons(t *testing.T) {
 		{"invalid json", `{"id":"a",`, ReasonInvalidJSON},
 		{"depth bomb", `{"id":"a","text":"x","metadata":` + deep + `}`, ReasonTooDeep},
 		{"array", `[1]`, ReasonWrongType},
+		{"string", `"doc"`, ReasonWrongType},
+		{"null", `null`, ReasonWrongType},
+		{"not json", `not json`, ReasonInvalidJSON},
+		{"bare word", `hello {"id":"a","text":"x"}`, ReasonInvalidJSON},
 		{"wrong type", `{"id":1,"text":"x"}`, ReasonWrongType},
 		{"missing id", `{"text":"x"}`, ReasonMissingID},
 		{"null id", `{"id":null,"text":"x"}`, ReasonMissingID},
@@ -117,6 +121,17 @@ func TestDecodeReasons(t *testing.T) {
 				t.Errorf("reason %s, want %s (%v)", ie.Reason, tt.want, err)
 			}
 		})
+	}
+}
+
+// TestDecodeNamesTheType: valid JSON that is not an object says what it is.
+func TestDecodeNamesTheType(t *testing.T) {
+	for in, want := range map[string]string{`[1]`: "an array", `"doc"`: "a string", `true`: "a boolean",
+		`null`: "null", `-1.5`: "a number"} {
+		_, err := DecodeDocument([]byte(in))
+		if err == nil || !strings.HasSuffix(err.Error(), "document must be a JSON object, got "+want) {
+			t.Errorf("%s: %v", in, err)
+		}
 	}
 }
 
