@@ -103,7 +103,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer log.Sync()
 	b := buildOf()
 	log.Info("winnow starting", zap.String("version", b.Version), zap.String("commit", b.Commit), zap.String("go", b.Go),
-		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.Int64("gomemlimit", debug.SetMemoryLimit(-1)))
+		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("gomemlimit", memLimit(debug.SetMemoryLimit(-1))))
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}

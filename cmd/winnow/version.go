@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/debug"
 
@@ -61,4 +62,22 @@ func (b build) register(reg prometheus.Registerer) {
 	})
 	g.Set(1)
 	reg.MustRegister(g)
+}
+
+// memLimit writes a Go memory limit as GOMEMLIMIT is written ("900MiB",
+// "off"), for the start line: the runtime reports "no limit" as the
+// largest int64.
+func memLimit(n int64) string {
+	if n == math.MaxInt64 {
+		return "off"
+	}
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.size && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.name)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
 }

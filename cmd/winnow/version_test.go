@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strings"
@@ -31,7 +32,8 @@ func TestVersion(t *testing.T) {
 	s := natstest.Start(t, nil)
 	r := startRun(t, s.ClientURL())
 	waitReady(t, r, 20*time.Second)
-	if !strings.Contains(r.stderr.String(), `"msg":"winnow starting","version":"dev","commit":"","go":"`+runtime.Version()+`"`) {
+	if !strings.Contains(r.stderr.String(), `"msg":"winnow starting","version":"dev","commit":"","go":"`+runtime.Version()+`"`) ||
+		!strings.Contains(r.stderr.String(), `"gomemlimit":"off"`) {
 		t.Errorf("no start line with the version: %s", r.stderr.String())
 	}
 	resp, err := http.Get(r.base + "/metrics")
@@ -46,6 +48,16 @@ func TestVersion(t *testing.T) {
 	r.cancel()
 	if code := <-r.done; code != exitOK {
 		t.Fatalf("exit %d: %s", code, r.stderr.String())
+	}
+}
+
+// TestMemLimit: the start line writes the memory limit as GOMEMLIMIT takes it.
+func TestMemLimit(t *testing.T) {
+	for n, want := range map[int64]string{math.MaxInt64: "off", 900 << 20: "900MiB", 1 << 30: "1GiB",
+		3 << 40: "3TiB", 1536: "1536B", 2048: "2KiB", 1000: "1000B", 0: "0B"} {
+		if got := memLimit(n); got != want {
+			t.Errorf("%d: %q, want %q", n, got, want)
+		}
 	}
 }
 
