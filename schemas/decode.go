@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -105,7 +107,7 @@ func DecodeDocument(b []byte) (Document, error) {
 	if err := gojson.Unmarshal(trimmed, &w); err != nil {
 		var te *gojson.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", te.Field, te.Type, te.Value), ID: deref(w.ID)}
+			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", wireName(te.Field), te.Type, te.Value), ID: deref(w.ID)}
 		}
 		return d, &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
 	}
@@ -128,6 +130,26 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
 	}
 	return d, nil
+}
+
+// wireNames maps wireDocument's Go field names to their JSON names.
+var wireNames = func() map[string]string {
+	m := map[string]string{}
+	t := reflect.TypeFor[wireDocument]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[t.Field(i).Name] = name
+	}
+	return m
+}()
+
+// wireName is the JSON name of the field goccy/go-json names by its Go
+// name in a type error ("Text" for "text").
+func wireName(field string) string {
+	if name, ok := wireNames[field]; ok {
+		return name
+	}
+	return field
 }
 
 // jsonKind names the JSON type a valid value opening with c has.

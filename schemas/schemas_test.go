@@ -135,6 +135,21 @@ func TestDecodeNamesTheType(t *testing.T) {
 	}
 }
 
+// TestDecodeTypeErrorNamesTheJSONField: a field of the wrong type is named
+// as the input spells it, not as the Go struct does ("Text").
+func TestDecodeTypeErrorNamesTheJSONField(t *testing.T) {
+	for in, want := range map[string]string{`{"id":1,"text":"x"}`: `field "id": want string, got number`,
+		`{"id":"a","text":5}`:                      `field "text": want string, got number`,
+		`{"id":"a","text":"x","fetched_at":5}`:     `field "fetched_at": want string, got number`,
+		`{"id":"a","text":"x","content_type":[1]}`: `field "content_type": want string, got array`} {
+		_, err := DecodeDocument([]byte(in))
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Reason != ReasonWrongType || ie.Detail != want {
+			t.Errorf("%s: %v, want %s", in, err, want)
+		}
+	}
+}
+
 func TestRecordRoundTripAndSchema(t *testing.T) {
 	off, n := 4, 18
 	rec := Record{
