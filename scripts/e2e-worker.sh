@@ -43,6 +43,11 @@ for i in (5, 20, 43, 135, 137):
 assert rec["text"].count("China illustration") == 1, "caption still repeated"
 print(f"seed: {len(rec['removed'])} removals, {rec['stats']['bytes_in']} -> {rec['stats']['bytes_out']} bytes")
 PY
+# winnow show finds the record on the stream and says why the caption went.
+"$W" show --nats-url "nats://127.0.0.1:$nport" seed >"$work/show.out" || fail "winnow show seed failed"
+grep -q '^seed: clean on docs.clean.demo' "$work/show.out" && grep -q 'exact_repeat (line): repeats @124+18' "$work/show.out" ||
+	fail "winnow show seed: $(head -5 "$work/show.out")"
+echo "show: $(grep -c '^    @' "$work/show.out") removals explained"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 

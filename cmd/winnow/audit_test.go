@@ -31,11 +31,11 @@ func TestReadIDs(t *testing.T) {
 	}
 }
 
-// TestRemoteCommandsFlags: publish, audit and redrive take --config and
+// TestRemoteCommandsFlags: publish, audit, redrive and show take --config and
 // --nats-url, not the worker's flags, which they used to accept and ignore
 // (`winnow audit --check-config` did an audit).
 func TestRemoteCommandsFlags(t *testing.T) {
-	for _, cmd := range []string{"publish", "audit", "redrive"} {
+	for _, cmd := range []string{"publish", "audit", "redrive", "show"} {
 		for _, flag := range []string{"--check-config", "--handlers=3", "--store-dir=x", "--policy=p.yaml", "--http-addr=:1", "--log-level=debug"} {
 			var errb bytes.Buffer
 			code := Main(context.Background(), []string{cmd, flag}, nil, &bytes.Buffer{}, &errb)
@@ -45,7 +45,11 @@ func TestRemoteCommandsFlags(t *testing.T) {
 		}
 		var errb bytes.Buffer
 		t.Setenv("WINNOW_NATS_URL", "")
-		if code := Main(context.Background(), []string{cmd}, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "--nats-url (or WINNOW_NATS_URL) is required") {
+		args := []string{cmd}
+		if cmd == "show" {
+			args = append(args, "some-id")
+		}
+		if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "--nats-url (or WINNOW_NATS_URL) is required") {
 			t.Errorf("%s without a URL: exit %d, stderr %q", cmd, code, errb.String())
 		}
 	}

@@ -23,6 +23,7 @@ Usage:
   winnow publish [flags] [FILE] publish JSON lines to the input subject with acks and retries
   winnow audit [flags]          check every input has exactly one outcome on the output stream
   winnow redrive [flags]        republish dead letters of processing failures once the fault is fixed
+  winnow show [flags] ID…       say what winnow did with documents: outcome, removals and their evidence
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
   winnow train-spam [flags]     train the spam model on ../shared/corpus/spam-train.txt
   winnow version                print the version, the commit built from and the Go release
@@ -57,6 +58,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runAudit(ctx, args, stdout, stderr)
 	case "redrive":
 		return runRedrive(ctx, args, stdout, stderr)
+	case "show":
+		return runShow(ctx, args, stdin, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr)
 	case "version":

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/winnow-dev/winnow/schemas"
+	"github.com/winnow-dev/winnow/worker"
+)
+
+// shown is one output message, from the output stream or a file, as
+// `winnow show` prints it.
+type shown struct {
+	Seq     uint64          `json:"seq,omitempty"`
+	Subject string          `json:"subject,omitempty"`
+	Time    *time.Time      `json:"time,omitempty"`
+	Headers nats.Header     `json:"headers,omitempty"`
+	Body    json.RawMessage `json:"body"`
+}
+
+// runShow finds the outcomes of documents, on the output stream or in a
+// file of records, and says what winnow did with each: an operator's
+// answer to "where did this line go?".
+func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("winnow show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath, apply := remoteFlags(fs)
+	since := fs.Duration("since", 0, "read only the outputs stored in this last `DURATION` (e.g. 6h; default: the whole stream)")
+	subject := fs.String("subject", "", "read only the outputs on `SUBJECT` (wildcards allowed: docs.*.site-1)")
+	asJSON := fs.Bool("json", false, "print each outcome as a JSON line (seq, subject, time, headers, body) instead of explaining it")
+	records := fs.String("records", "", "explain the records and dead letters of JSON-lines `FILE` (- for stdin), as winnow clean writes them, instead of reading the stream; every one when no ID is given")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n\nFinds each ID's outcomes on the output stream and says what winnow did: the\noutcome, and for a record every removed block with its reason and evidence\n(what it repeats, how similar), its flags, a duplicate's original, a\nrejection's rule, a dead letter's reason. It reads the stream from the start\n(or --since) and changes nothing. Exit 1 when an ID has no outcome.\n\n")
+		fs.PrintDefaults()
+	}
+	// IDs and flags in any order (`winnow show seed --since 1h`): the flag
+	// package stops at the first argument that is no flag.
+	var ids []string
+	for rest := args; ; {
+		if code, done := parse(fs, rest); done {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		ids, rest = append(ids, fs.Arg(0)), fs.Args()[1:]
+	}
+	var found []shown
+	var err error
+	switch {
+	case *since < 0:
+		return fail(stderr, "winnow show", fmt.Errorf("--since %v: want a positive duration", *since))
+	case *records != "":
+		found, err = recordsOf(*records, stdin, ids)
+	case len(ids) == 0:
+		fs.Usage()
+		return exitFatal
+	default:
+		var cfg Config
+		if cfg, err = remoteConfig(*cfgPath, apply); err != nil {
+			return fail(stderr, "winnow show", err)
+		}
+		var nc *nats.Conn
+		if nc, err = connect(cfg.NATS.URL, cfg.NATS, zap.NewNop()); err != nil {
+			return fail(stderr, "winnow show", err)
+		}
+		defer nc.Close()
+		var from time.Time
+		if *since > 0 {
+			from = time.Now().Add(-*since)
+		}
+		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, from)
+	}
+	if err != nil {
+		return fail(stderr, "winnow show", err)
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	for _, s := range found {
+		if *asJSON {
+			if !json.Valid(s.Body) { // not winnow's: an operator's message on its subjects
+				s.Body, _ = json.Marshal(string(s.Body))
+			}
+			line, err := json.Marshal(s)
+			if err != nil {
+				return fail(stderr, "winnow show", err)
+			}
+			fmt.Fprintf(w, "%s\n", line)
+		} else {
+			explain(w, s)
+		}
+	}
+	code := exitOK
+	for _, id := range ids {
+		if !slices.ContainsFunc(found, func(s shown) bool { return s.matches(id) }) {
+			where := "on the output stream"
+			if *records != "" {
+				where = "in " + *records
+			}
+			fmt.Fprintf(stderr, "winnow show: %q: no outcome %s\n", id, where)
+			code = exitFatal
+		}
+	}
+	return code
+}
+
+// outcomesOf reads the output stream (from from, on subject when set) and
+// returns the outputs of the documents ids name.
+func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []string, subject string, from time.Time) ([]shown, error) {
+	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
+	if err != nil {
+		return nil, err
+	}
+	st, err := js.Stream(ctx, wc.OutputStream)
+	if err != nil {
+		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+	}
+	cfg := jetstream.OrderedConsumerConfig{}
+	if subject != "" {
+		cfg.FilterSubjects = []string{subject}
+	}
+	if !from.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
+	}
+	var found []shown
+	err = worker.ReadStream(ctx, js, st, cfg, info.State.LastSeq, 30*time.Second, func(m jetstream.Msg) error {
+		s := shown{Subject: m.Subject(), Headers: m.Headers(), Body: m.Data()}
+		if md, err := m.Metadata(); err == nil {
+			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
+		}
+		for _, id := range ids {
+			if s.matches(id) {
+				s.Body = slices.Clone(s.Body)
+				found = append(found, s)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+	}
+	return found, nil
+}
+
+// recordsOf reads the records and dead letters of a JSON-lines file (-:
+// in) and returns those of ids, or all of them when ids is empty.
+func recordsOf(path string, in io.Reader, ids []string) ([]shown, error) {
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	var found []shown
+	br := bufio.NewReaderSize(in, 1<<20)
+	for n := 1; ; n++ {
+		l, err := readLine(br, nil)
+		if l = trimEOL(l); len(l) > 0 {
+			if !json.Valid(l) {
+				return nil, fmt.Errorf("%s:%d: not a JSON record", path, n)
+			}
+			s := shown{Body: slices.Clone(l)}
+			if len(ids) == 0 || slices.ContainsFunc(ids, s.matches) {
+				found = append(found, s)
+			}
+		}
+		if err == io.EOF {
+			return found, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+}
+
+// outputBody is what a record or a dead letter says of itself: the fields
+// of both winnow.v1.record and winnow.v1.dead_letter.
+type outputBody struct {
+	schemas.Record
+	Reason    schemas.Reason `json:"reason"`
+	Error     string         `json:"error"`
+	Subject   string         `json:"subject"`
+	Line      int            `json:"line"`
+	Size      int            `json:"size"`
+	Truncated bool           `json:"truncated"`
+	Encoding  string         `json:"encoding"`
+	Data      string         `json:"data"`
+}
+
+func (s shown) body() outputBody {
+	var b outputBody
+	_ = json.Unmarshal(s.Body, &b)
+	return b
+}
+
+// matches reports whether s is an outcome of the document id: its record
+// or dead letter names id, or its Nats-Msg-Id is id's (a dead letter of
+// an input without a readable id is found by its dlq: id).
+func (s shown) matches(id string) bool {
+	msgID := s.Headers.Get(nats.MsgIdHdr)
+	return s.body().ID == id || (msgID != "" && (msgID == id || msgID == schemas.MsgID(id)))
+}
+
+// explain writes what winnow did with one document, for a reader.
+func explain(w io.Writer, s shown) {
+	b := s.body()
+	outcome := s.Headers.Get(worker.HeaderOutcome)
+	switch {
+	case outcome != "":
+	case b.Schema == schemas.DeadLetterV1:
+		outcome = "dead_letter"
+	case b.Rejected != nil:
+		outcome = "rejected"
+	case b.DuplicateOf != "":
+		outcome = "duplicate"
+	default:
+		outcome = "clean"
+	}
+	id := b.ID
+	if id == "" {
+		id = s.Headers.Get(nats.MsgIdHdr)
+	}
+	if id == "" {
+		id = "(no id)"
+	}
+	fmt.Fprintf(w, "%s: %s", id, outcome)
+	if s.Subject != "" {
+		fmt.Fprintf(w, " on %s (seq %d, stored %s)", s.Subject, s.Seq, s.Time.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if of := s.Headers.Get(worker.HeaderRedriveOf); of != "" {
+		fmt.Fprintf(w, "  redriven: answers dead letter %s\n", of)
+	}
+	if outcome == "dead_letter" {
+		fmt.Fprintf(w, "  reason %s: %s\n", b.Reason, b.Error)
+		from := b.Subject
+		if b.Line > 0 {
+			from = fmt.Sprintf("line %d", b.Line)
+		}
+		cut := ""
+		if b.Truncated {
+			cut = ", cut"
+		}
+		fmt.Fprintf(w, "  input: %d bytes from %s (%s%s): %s\n", b.Size, from, b.Encoding, cut, quote(b.Data, 160))
+		return
+	}
+	st := b.Stats
+	fmt.Fprintf(w, "  %d lines in, %d kept; %d bytes in, %d out\n", st.LinesIn, st.LinesOut, st.BytesIn, st.BytesOut)
+	if b.DuplicateOf != "" {
+		fmt.Fprintf(w, "  duplicate of %s (rule %s, similarity %.2f)\n", b.DuplicateOf, b.DuplicateRule, b.DuplicateSimilarity)
+	}
+	if r := b.Rejected; r != nil {
+		fmt.Fprintf(w, "  rejected by %s (score %.2f): %s\n", r.Rule, r.Score, r.Evidence)
+	}
+	for _, f := range b.Flags {
+		fmt.Fprintf(w, "  flagged %s (score %.2f)", f.Rule, f.Score)
+		if f.Evidence != "" {
+			fmt.Fprintf(w, ": %s", f.Evidence)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(b.Removed) == 0 {
+		fmt.Fprintln(w, "  nothing removed")
+		return
+	}
+	fmt.Fprintf(w, "  removed %d:\n", len(b.Removed))
+	for _, r := range b.Removed {
+		fmt.Fprintf(w, "    @%d+%d %s", r.Offset, r.Length, r.Reason)
+		if r.Kind != "" {
+			fmt.Fprintf(w, " (%s)", r.Kind)
+		}
+		switch {
+		case r.RefDoc != "" && r.RefOffset != nil:
+			fmt.Fprintf(w, ": repeats @%d+%d of %s", *r.RefOffset, deref(r.RefLength), r.RefDoc)
+		case r.RefDoc != "":
+			fmt.Fprintf(w, ": repeats %s", r.RefDoc)
+		case r.RefOffset != nil:
+			fmt.Fprintf(w, ": repeats @%d+%d", *r.RefOffset, deref(r.RefLength))
+		}
+		if r.Similarity > 0 {
+			fmt.Fprintf(w, ", similarity %.2f", r.Similarity)
+		}
+		if r.Action != "" {
+			fmt.Fprintf(w, ", %s", r.Action)
+		}
+		if r.Score > 0 {
+			fmt.Fprintf(w, ", score %.2f", r.Score)
+		}
+		if r.Evidence != "" {
+			fmt.Fprintf(w, ": %s", r.Evidence)
+		}
+		fmt.Fprintf(w, "\n      %s\n", quote(r.Text, 160))
+	}
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// quote returns s quoted, cut to about n bytes at a rune boundary.
+func quote(s string, n int) string {
+	if len(s) <= n {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+}

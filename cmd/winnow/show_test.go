@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+	"github.com/winnow-dev/winnow/worker"
+)
+
+// TestShow: `winnow show` finds documents' outcomes on the output stream of
+// a running worker and says what was done: the repeated line and what it
+// repeats, the duplicate's original, the dead letter's reason; --json gives
+// the stored message; --subject narrows the read; an id without an outcome
+// exits 1 naming it. With --records it explains `winnow clean`'s output.
+func TestShow(t *testing.T) {
+	s := natstest.Start(t, nil)
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	text := "A harbour at dawn, the boats coming in with the night's catch.\nThe market opens at six.\nA harbour at dawn, the boats coming in with the night's catch."
+	// One at a time: b is a duplicate of a only once a has its record.
+	for i, body := range []string{
+		`{"id":"a","text":` + jsonString(t, text) + `}`,
+		`{"id":"b","text":` + jsonString(t, text) + `}`,
+		`{"id":"bad","text":5}`,
+	} {
+		if _, err := js.Publish(ctx, "docs.raw.t", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{"a", "b", "bad"}[:i+1]
+		if rep, err := audit(ctx, nc, worker.DefaultConfig(), ids, 20*time.Second, false); err != nil || len(rep.Missing) > 0 {
+			t.Fatalf("audit: %+v, %v", rep, err)
+		}
+	}
+	show := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(ctx, append([]string{"show", "--nats-url", s.ClientURL()}, args...), nil, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+
+	code, out, errs := show("a", "b", "bad")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"a: clean on docs.clean.t (seq ",
+		"  3 lines in, 2 kept;",
+		"exact_repeat (line): repeats @0+62, similarity 1.00\n      \"A harbour at dawn, the boats coming in with the night's catch.\"",
+		"b: duplicate on docs.dup.t (seq ",
+		"  duplicate of a (rule exact, similarity 1.00)",
+		"bad: dead_letter on docs.dlq.t (seq ",
+		"  reason wrong_type: ",
+		`input: 21 bytes from docs.raw.t (utf-8): "{\"id\":\"bad\",\"text\":5}"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+
+	code, out, errs = show("a", "--json")
+	var got shown
+	if code != exitOK || json.Unmarshal([]byte(strings.TrimSpace(out)), &got) != nil {
+		t.Fatalf("--json: exit %d, %q, %s", code, out, errs)
+	}
+	if got.Subject != "docs.clean.t" || got.Headers.Get(nats.MsgIdHdr) != "a" || got.body().ID != "a" || len(got.body().Removed) != 1 || got.Seq == 0 {
+		t.Errorf("--json: %s", out)
+	}
+
+	code, out, errs = show("--subject", "docs.dup.>", "a", "b")
+	if code != exitFatal || !strings.Contains(out, "b: duplicate") || strings.Contains(out, "a: clean") ||
+		!strings.Contains(errs, `winnow show: "a": no outcome on the output stream`) {
+		t.Errorf("--subject: exit %d, %q, %q", code, out, errs)
+	}
+	if code, _, errs = show("--since", "-1h", "a"); code != exitFatal || !strings.Contains(errs, "want a positive duration") {
+		t.Errorf("--since -1h: exit %d, %q", code, errs)
+	}
+
+	// winnow clean's output, and its rejects.
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, []byte(`{"id":"c","text":`+jsonString(t, text)+"}\nnot json\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, rejects := filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "rejects.jsonl")
+	f, err := os.Create(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := Main(ctx, []string{"clean", "--rejects", rejects, in}, nil, f, &bytes.Buffer{}); code != exitRejected {
+		t.Fatalf("clean: exit %d", code)
+	}
+	f.Close()
+	var out2, errb bytes.Buffer
+	if code := Main(ctx, []string{"show", "--records", recs, "c"}, nil, &out2, &errb); code != exitOK ||
+		!strings.HasPrefix(out2.String(), "c: clean\n  3 lines in, 2 kept;") || !strings.Contains(out2.String(), "exact_repeat (line): repeats @0+62") {
+		t.Errorf("--records: exit %d, %q, %q", code, out2.String(), errb.String())
+	}
+	out2.Reset()
+	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(readFile(t, rejects)), &out2, &errb); code != exitOK ||
+		out2.String() != "(no id): dead_letter\n  reason invalid_json: input is not JSON: a document is a JSON object\n  input: 8 bytes from line 2 (utf-8): \"not json\"\n" {
+		t.Errorf("--records -: exit %d, %q", code, out2.String())
+	}
+}
+
+func jsonString(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
