@@ -28,6 +28,15 @@ type shown struct {
 	Time    *time.Time      `json:"time,omitempty"`
 	Headers nats.Header     `json:"headers,omitempty"`
 	Body    json.RawMessage `json:"body"`
+	id      string          // the document id its body names
+}
+
+func newShown(subject string, h nats.Header, body []byte) shown {
+	var b struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &b)
+	return shown{Subject: subject, Headers: h, Body: body, id: b.ID}
 }
 
 // runShow finds the outcomes of documents, on the output stream or in a
@@ -88,16 +97,16 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the body as stored: a '<' stays one byte
 	for _, s := range found {
 		if *asJSON {
 			if !json.Valid(s.Body) { // not winnow's: an operator's message on its subjects
 				s.Body, _ = json.Marshal(string(s.Body))
 			}
-			line, err := json.Marshal(s)
-			if err != nil {
+			if err := enc.Encode(s); err != nil {
 				return fail(stderr, "winnow show", err)
 			}
-			fmt.Fprintf(w, "%s\n", line)
 		} else {
 			explain(w, s)
 		}
@@ -140,7 +149,7 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 	}
 	var found []shown
 	err = worker.ReadStream(ctx, js, st, cfg, info.State.LastSeq, 30*time.Second, func(m jetstream.Msg) error {
-		s := shown{Subject: m.Subject(), Headers: m.Headers(), Body: m.Data()}
+		s := newShown(m.Subject(), m.Headers(), m.Data())
 		if md, err := m.Metadata(); err == nil {
 			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
 		}
@@ -178,7 +187,7 @@ func recordsOf(path string, in io.Reader, ids []string) ([]shown, error) {
 			if !json.Valid(l) {
 				return nil, fmt.Errorf("%s:%d: not a JSON record", path, n)
 			}
-			s := shown{Body: slices.Clone(l)}
+			s := newShown("", nil, slices.Clone(l))
 			if len(ids) == 0 || slices.ContainsFunc(ids, s.matches) {
 				found = append(found, s)
 			}
@@ -217,7 +226,7 @@ func (s shown) body() outputBody {
 // an input without a readable id is found by its dlq: id).
 func (s shown) matches(id string) bool {
 	msgID := s.Headers.Get(nats.MsgIdHdr)
-	return s.body().ID == id || (msgID != "" && (msgID == id || msgID == schemas.MsgID(id)))
+	return s.id == id || (msgID != "" && (msgID == id || msgID == schemas.MsgID(id)))
 }
 
 // explain writes what winnow did with one document, for a reader.

@@ -36,7 +36,7 @@ func TestShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	text := "A harbour at dawn, the boats coming in with the night's catch.\nThe market opens at six.\nA harbour at dawn, the boats coming in with the night's catch."
+	text := "A harbour at dawn, the boats coming in with the night's catch.\nThe market opens at six <6am>.\nA harbour at dawn, the boats coming in with the night's catch."
 	// One at a time: b is a duplicate of a only once a has its record.
 	for i, body := range []string{
 		`{"id":"a","text":` + jsonString(t, text) + `}`,
@@ -83,6 +83,13 @@ func TestShow(t *testing.T) {
 	}
 	if got.Subject != "docs.clean.t" || got.Headers.Get(nats.MsgIdHdr) != "a" || got.body().ID != "a" || len(got.body().Removed) != 1 || got.Seq == 0 {
 		t.Errorf("--json: %s", out)
+	}
+	st, err := js.Stream(ctx, worker.DefaultConfig().OutputStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := st.GetMsg(ctx, got.Seq); err != nil || !bytes.Equal(stored.Data, got.Body) {
+		t.Errorf("--json body %s, stored %s (%v)", got.Body, stored.Data, err)
 	}
 
 	code, out, errs = show("--subject", "docs.dup.>", "a", "b")
