@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +72,8 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	switch {
 	case *since < 0:
 		return fail(stderr, "winnow show", fmt.Errorf("--since %v: want a positive duration", *since))
+	case *records != "" && (*since != 0 || *subject != ""):
+		return fail(stderr, "winnow show", errors.New("--since and --subject choose what to read of the stream, not of --records"))
 	case *records != "":
 		found, err = recordsOf(*records, stdin, ids)
 	case len(ids) == 0:

@@ -100,6 +100,9 @@ func TestShow(t *testing.T) {
 	if code, _, errs = show("--since", "-1h", "a"); code != exitFatal || !strings.Contains(errs, "want a positive duration") {
 		t.Errorf("--since -1h: exit %d, %q", code, errs)
 	}
+	if code, _, errs = show("--records", "-", "--since", "1h"); code != exitFatal || !strings.Contains(errs, "not of --records") {
+		t.Errorf("--records with --since: exit %d, %q", code, errs)
+	}
 
 	// winnow clean's output, and its rejects.
 	dir := t.TempDir()
