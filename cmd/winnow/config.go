@@ -214,6 +214,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			err = explainYAMLError(err, b, "")
 			if strings.Contains(err.Error(), "into time.Duration") {
 				// yaml says only "cannot unmarshal !!int `30` into time.Duration"
 				err = fmt.Errorf("%w (a duration takes a unit: 500ms, 30s, 5m, 2h)", err)

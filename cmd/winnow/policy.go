@@ -27,7 +27,7 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&pc.Moderation); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("policy: %s: %w", path, err)
+			return fmt.Errorf("policy: %s: %w", path, explainYAMLError(err, b, "pipeline.moderation"))
 		}
 	}
 	p := pc.Moderation

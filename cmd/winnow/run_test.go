@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
+	"github.com/winnow-dev/winnow/pipeline"
 )
 
 func freePort(t *testing.T) int {
@@ -62,9 +63,22 @@ func TestConfigPrecedence(t *testing.T) {
 		cfg.NATS.URL != "nats://x:4222" || len(cfg.Worker.Backoff) != 2 || cfg.Worker.Backoff[1] != 2*time.Second {
 		t.Fatalf("file and env not applied: %+v", cfg.Worker)
 	}
-	os.WriteFile(file, []byte("worker:\n  handlerz: 3\n"), 0o644)
-	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "handlerz") {
-		t.Errorf("unknown key: %v", err)
+	// An unknown key is named by its path, with the key it is closest to
+	// (yaml.v3 says "field handlerz not found in type worker.Config").
+	os.WriteFile(file, []byte("worker:\n  handlerz: 3\n  subjects: {inptu: docs.raw.>}\nnats:\n  tls: {certt: x}\nzzz: 1\n"), 0o644)
+	_, err = loadConfig(file, lookup)
+	for _, want := range []string{"line 2: unknown key worker.handlerz (worker.handlers?)\n",
+		"line 3: unknown key worker.subjects.inptu (worker.subjects.input?)\n",
+		"line 5: unknown key nats.tls.certt (nats.tls.cert?)\n", "line 6: unknown key zzz"} {
+		if err == nil || !strings.Contains(err.Error()+"\n", want) {
+			t.Errorf("unknown keys: %v, want %q", err, want)
+		}
+	}
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(policy, []byte("spam:\n  enabld: false\n"), 0o644)
+	pc := pipeline.DefaultConfig()
+	if err := applyPolicy(&pc, policy); err == nil || !strings.HasSuffix(err.Error(), "line 2: unknown key spam.enabld (spam.enabled?)") {
+		t.Errorf("unknown policy key: %v", err)
 	}
 	os.WriteFile(file, []byte("worker:\n  ack_wait: 30\n"), 0o644)
 	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "takes a unit: 500ms, 30s") {
