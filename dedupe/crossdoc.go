@@ -2,7 +2,6 @@ package dedupe
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -48,28 +47,35 @@ func DefaultCrossOptions() CrossOptions {
 		MinDupShingles: 20, QuoteContainment: 0.5, Memory: DefaultMemoryOptions()}
 }
 
-// Validate reports the first bad field.
+// Validate reports the first bad field (an *OptionError).
 func (o CrossOptions) Validate() error {
-	bad := func(f string, v any) error {
-		return fmt.Errorf("%w: cross.%s: %v out of range", ErrInvalidOptions, f, v)
+	unit := func(f string, v float64) error {
+		if v > 0 && v <= 1 {
+			return nil
+		}
+		return badOption(f, "%v: want (0, 1]", v)
 	}
 	switch {
 	case o.MinBlockWords < 1:
-		return bad("min_block_words", o.MinBlockWords)
+		return badOption("min_block_words", "%d: want >= 1", o.MinBlockWords)
 	case o.RecurringDocs < 1:
-		return bad("recurring_docs", o.RecurringDocs)
+		return badOption("recurring_docs", "%d: want >= 1", o.RecurringDocs)
 	case o.BoilerplateDocs < o.RecurringDocs:
-		return bad("boilerplate_docs (below recurring_docs)", o.BoilerplateDocs)
-	case !(o.DupJaccard > 0 && o.DupJaccard <= 1):
-		return bad("dup_jaccard", o.DupJaccard)
-	case !(o.DupContainment > 0 && o.DupContainment <= 1):
-		return bad("dup_containment", o.DupContainment)
+		return badOption("boilerplate_docs", "%d: want >= recurring_docs (%d)", o.BoilerplateDocs, o.RecurringDocs)
 	case o.MinDupShingles < 1:
-		return bad("min_dup_shingles", o.MinDupShingles)
-	case !(o.QuoteContainment > 0 && o.QuoteContainment <= 1):
-		return bad("quote_containment", o.QuoteContainment)
-	case o.Memory.MaxDocs < 1 || o.Memory.MaxBlocks < 1 || o.Memory.MaxShingles < 1:
-		return bad("memory", o.Memory)
+		return badOption("min_dup_shingles", "%d: want >= 1", o.MinDupShingles)
+	case o.Memory.MaxDocs < 1:
+		return badOption("memory.max_docs", "%d: want >= 1", o.Memory.MaxDocs)
+	case o.Memory.MaxBlocks < 1:
+		return badOption("memory.max_blocks", "%d: want >= 1", o.Memory.MaxBlocks)
+	case o.Memory.MaxShingles < 1:
+		return badOption("memory.max_shingles", "%d: want >= 1", o.Memory.MaxShingles)
+	}
+	for _, err := range []error{unit("dup_jaccard", o.DupJaccard), unit("dup_containment", o.DupContainment),
+		unit("quote_containment", o.QuoteContainment)} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -8,6 +8,22 @@ import (
 // ErrInvalidOptions is wrapped by every error Options.Validate returns.
 var ErrInvalidOptions = errors.New("dedupe: invalid options")
 
+// OptionError names an option out of range by its YAML name. It wraps
+// ErrInvalidOptions.
+type OptionError struct {
+	Field   string // e.g. "near_threshold", "memory.max_docs"
+	Problem string // the value and what is wanted: "1.5: want (0, 1]"
+}
+
+func (e *OptionError) Error() string { return "dedupe: invalid options: " + e.Field + ": " + e.Problem }
+
+// Unwrap lets errors.Is(err, ErrInvalidOptions) hold.
+func (e *OptionError) Unwrap() error { return ErrInvalidOptions }
+
+func badOption(field, format string, args ...any) error {
+	return &OptionError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
 // Options tune the in-document decisions. The zero value is not valid; start
 // from DefaultOptions.
 type Options struct {
@@ -35,19 +51,19 @@ func DefaultOptions() Options {
 	return Options{ShingleSize: 5, NearThreshold: 0.85, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000}
 }
 
-// Validate reports the first field that is out of range.
+// Validate reports the first field that is out of range (an *OptionError).
 func (o Options) Validate() error {
 	switch {
 	case o.ShingleSize < 1 || o.ShingleSize > 32:
-		return fmt.Errorf("%w: shingle_size %d: want 1..32", ErrInvalidOptions, o.ShingleSize)
+		return badOption("shingle_size", "%d: want 1..32", o.ShingleSize)
 	case !(o.NearThreshold > 0 && o.NearThreshold <= 1):
-		return fmt.Errorf("%w: near_threshold %v: want (0, 1]", ErrInvalidOptions, o.NearThreshold)
+		return badOption("near_threshold", "%v: want (0, 1]", o.NearThreshold)
 	case o.NearMinWords < 1:
-		return fmt.Errorf("%w: near_min_words %d: want >= 1", ErrInvalidOptions, o.NearMinWords)
+		return badOption("near_min_words", "%d: want >= 1", o.NearMinWords)
 	case o.MaxPostings < 1:
-		return fmt.Errorf("%w: max_postings %d: want >= 1", ErrInvalidOptions, o.MaxPostings)
+		return badOption("max_postings", "%d: want >= 1", o.MaxPostings)
 	case o.MaxNearWords < o.NearMinWords:
-		return fmt.Errorf("%w: max_near_words %d: want >= near_min_words (%d)", ErrInvalidOptions, o.MaxNearWords, o.NearMinWords)
+		return badOption("max_near_words", "%d: want >= near_min_words (%d)", o.MaxNearWords, o.NearMinWords)
 	}
 	return nil
 }

@@ -111,10 +111,22 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// Validate reports the first bad field by its YAML path.
+// PolicyError names a bad policy field by its YAML path. It wraps
+// ErrInvalidPolicy.
+type PolicyError struct {
+	Field   string // e.g. "spam.action"
+	Problem string // the value and what is wanted
+}
+
+func (e *PolicyError) Error() string { return "moderate: invalid policy: " + e.Field + ": " + e.Problem }
+
+// Unwrap lets errors.Is(err, ErrInvalidPolicy) hold.
+func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }
+
+// Validate reports the first bad field by its YAML path (a *PolicyError).
 func (p Policy) Validate() error {
 	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalidPolicy, field, fmt.Sprintf(format, args...))
+		return &PolicyError{Field: field, Problem: fmt.Sprintf(format, args...)}
 	}
 	oneOf := func(field string, a Action, allowed ...Action) error {
 		for _, x := range allowed {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/winnow-dev/winnow/dedupe"
@@ -57,18 +58,45 @@ func DefaultConfig() Config {
 		Moderate: true, Moderation: moderate.DefaultPolicy()}
 }
 
-// Validate checks every field; the error names the first bad one.
+// ConfigError names a bad field of a Config by its YAML path. Err is the
+// dedupe or moderate error it came from.
+type ConfigError struct {
+	Field   string // e.g. "dedupe.near_threshold", "moderation.spam.action"
+	Problem string // the value and what is wanted: "1.5: want (0, 1]"
+	Err     error
+}
+
+func (e *ConfigError) Error() string { return "pipeline: invalid config: " + e.Field + ": " + e.Problem }
+
+// Unwrap lets errors.Is(err, dedupe.ErrInvalidOptions) and the like hold.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate checks every field; the error (a *ConfigError) names the first
+// bad one.
 func (c Config) Validate() error {
 	if err := c.Dedupe.Validate(); err != nil {
-		return fmt.Errorf("pipeline: dedupe: %w", err)
+		return fieldError("dedupe", err)
 	}
 	if err := c.CrossOptions.Validate(); err != nil {
-		return fmt.Errorf("pipeline: %w", err)
+		return fieldError("cross_options", err)
 	}
 	if err := c.Moderation.Validate(); err != nil {
-		return fmt.Errorf("pipeline: moderation: %w", err)
+		return fieldError("moderation", err)
 	}
 	return nil
+}
+
+// fieldError puts the field err names under section.
+func fieldError(section string, err error) error {
+	var oe *dedupe.OptionError
+	var pe *moderate.PolicyError
+	switch {
+	case errors.As(err, &oe):
+		return &ConfigError{Field: section + "." + oe.Field, Problem: oe.Problem, Err: err}
+	case errors.As(err, &pe):
+		return &ConfigError{Field: section + "." + pe.Field, Problem: pe.Problem, Err: err}
+	}
+	return &ConfigError{Field: section, Problem: err.Error(), Err: err}
 }
 
 // Pipeline cleans one document at a time.

@@ -164,10 +164,22 @@ func LiteralSubject(s string) bool {
 	return !slices.Contains(strings.Split(s, "."), "")
 }
 
-// Validate reports the first bad field by its YAML name.
+// ConfigError names a bad setting by its YAML path. It wraps
+// ErrInvalidConfig.
+type ConfigError struct {
+	Field   string // e.g. "worker.handlers"
+	Problem string // the value and what is wanted: "0: want >= 1"
+}
+
+func (e *ConfigError) Error() string { return "worker: invalid config: " + e.Field + ": " + e.Problem }
+
+// Unwrap lets errors.Is(err, ErrInvalidConfig) hold.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Validate reports the first bad field by its YAML path (a *ConfigError).
 func (c Config) Validate() error {
 	bad := func(field string, format string, args ...any) error {
-		return fmt.Errorf("%w: worker.%s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+		return &ConfigError{Field: "worker." + field, Problem: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case c.Mode != ModeJetStream && c.Mode != ModeCore:

@@ -44,7 +44,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		err = applyPolicy(&cfg.Pipeline, *policy)
 	}
 	if err == nil {
-		err = cfg.Pipeline.Validate()
+		err = validatePipeline(cfg.Pipeline)
 	}
 	if err != nil {
 		return fail(stderr, "winnow clean", err)

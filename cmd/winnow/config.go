@@ -189,10 +189,23 @@ func (c Config) Validate() error {
 	if c.Policy.Watch != 0 && c.Policy.Watch < 100*time.Millisecond {
 		return bad("policy.watch", "%v: want 0 (off) or >= 100ms", c.Policy.Watch)
 	}
-	if err := c.Worker.Validate(); err != nil {
+	// The worker and the pipeline name their fields by their YAML paths.
+	var we *worker.ConfigError
+	if err := c.Worker.Validate(); errors.As(err, &we) {
+		return bad(we.Field, "%s", we.Problem)
+	} else if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	if err := c.Pipeline.Validate(); err != nil {
+	return validatePipeline(c.Pipeline)
+}
+
+// validatePipeline checks the pipeline section, naming a bad field by its
+// path ("config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]").
+func validatePipeline(pc pipeline.Config) error {
+	var pe *pipeline.ConfigError
+	if err := pc.Validate(); errors.As(err, &pe) {
+		return fmt.Errorf("config: pipeline.%s: %s", pe.Field, pe.Problem)
+	} else if err != nil {
 		return fmt.Errorf("config: pipeline: %w", err)
 	}
 	return nil

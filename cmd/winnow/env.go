@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -49,7 +50,7 @@ func setString(v reflect.Value, s string) error {
 	if v.Type() == durationType {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return err
+			return errors.New("want a duration with its unit: 500ms, 30s, 5m, 2h")
 		}
 		v.SetInt(int64(d))
 		return nil
@@ -60,19 +61,19 @@ func setString(v reflect.Value, s string) error {
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return err
+			return errors.New("want a whole number")
 		}
 		v.SetInt(n)
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return err
+			return errors.New("want a number")
 		}
 		v.SetFloat(f)
 	case reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return err
+			return errors.New("want true or false")
 		}
 		v.SetBool(b)
 	case reflect.Slice:
@@ -80,7 +81,7 @@ func setString(v reflect.Value, s string) error {
 		out := reflect.MakeSlice(v.Type(), len(parts), len(parts))
 		for i, p := range parts {
 			if err := setString(out.Index(i), strings.TrimSpace(p)); err != nil {
-				return err
+				return fmt.Errorf("item %d, %q: %w", i+1, strings.TrimSpace(p), err)
 			}
 		}
 		v.Set(out)

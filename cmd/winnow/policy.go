@@ -31,7 +31,10 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 		}
 	}
 	p := pc.Moderation
-	if err := p.Validate(); err != nil {
+	var pe *moderate.PolicyError
+	if err := p.Validate(); errors.As(err, &pe) {
+		return fmt.Errorf("policy: %s: %s", pe.Field, pe.Problem)
+	} else if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
 	if p.Spam.ModelFile != "" {

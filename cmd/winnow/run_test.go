@@ -90,6 +90,50 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 }
 
+// TestConfigErrorsNameThePath: a bad setting, from the environment or a
+// file, is named by its YAML path (or its variable) with what is wanted,
+// whichever package checks it: no Go parse errors, no stutter of package
+// prefixes ("config: pipeline: pipeline: dedupe: dedupe: invalid options").
+func TestConfigErrorsNameThePath(t *testing.T) {
+	for env, want := range map[string]string{
+		"WINNOW_WORKER_HANDLERS=abc":                      `config: WINNOW_WORKER_HANDLERS="abc": want a whole number`,
+		"WINNOW_WORKER_BACKOFF=1s,x":                      `config: WINNOW_WORKER_BACKOFF="1s,x": item 2, "x": want a duration with its unit: 500ms, 30s, 5m, 2h`,
+		"WINNOW_PIPELINE_CROSS=maybe":                     `config: WINNOW_PIPELINE_CROSS="maybe": want true or false`,
+		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=high":      `config: WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD="high": want a number`,
+		"WINNOW_WORKER_HANDLERS=0":                        `config: worker.handlers: 0: want >= 1`,
+		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=1.5":       `config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]`,
+		"WINNOW_PIPELINE_CROSS_OPTIONS_DUP_JACCARD=2":     `config: pipeline.cross_options.dup_jaccard: 2: want (0, 1]`,
+		"WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS=0": `config: pipeline.cross_options.memory.max_docs: 0: want >= 1`,
+		"WINNOW_PIPELINE_MODERATION_SPAM_ACTION=nuke":     `config: pipeline.moderation.spam.action: "nuke": want one of [flag reject]`,
+	} {
+		name, value, _ := strings.Cut(env, "=")
+		cfg, err := loadConfig("", func(k string) (string, bool) {
+			if k == name {
+				return value, true
+			}
+			return "", false
+		})
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", env, err, want)
+		}
+	}
+	t.Setenv("WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD", "1.5")
+	var errb bytes.Buffer
+	if code := Main(context.Background(), []string{"clean"}, strings.NewReader(""), &bytes.Buffer{}, &errb); code != exitFatal ||
+		errb.String() != "winnow clean: config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]\n" {
+		t.Errorf("winnow clean: exit %d, %q", code, errb.String())
+	}
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(policy, []byte("spam:\n  action: nuke\n"), 0o644)
+	pc := pipeline.DefaultConfig()
+	if err := applyPolicy(&pc, policy); err == nil || err.Error() != `policy: spam.action: "nuke": want one of [flag reject]` {
+		t.Errorf("policy file: %v", err)
+	}
+}
+
 func TestCheckConfig(t *testing.T) {
 	t.Setenv("WINNOW_WORKER_HANDLER", "3")            // a typo
 	t.Setenv("WINNOW_SERVICE_HOST", "10.0.0.7")       // Kubernetes, for a Service named winnow
