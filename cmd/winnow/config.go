@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -176,6 +177,11 @@ func (c Config) Validate() error {
 			return bad("embedded.store_dir", "required")
 		case c.Embedded.MaxPayload < c.Worker.MaxDocBytes:
 			return bad("embedded.max_payload", "%d: want >= worker.max_doc_bytes (%d)", c.Embedded.MaxPayload, c.Worker.MaxDocBytes)
+		}
+	}
+	if c.HTTP.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+			return bad("http.addr", "%q: want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)", c.HTTP.Addr)
 		}
 	}
 	switch c.Log.Level {
