@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,6 +71,16 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}
+	// A subject no stream takes would be retried for minutes ("no
+	// responders") without a word of why.
+	if !worker.LiteralSubject(*subject) {
+		return fail(stderr, "winnow publish", fmt.Errorf("--subject %q: want a literal subject, without wildcards (e.g. docs.raw.site)", *subject))
+	}
+	if _, err := js.StreamNameBySubject(ctx, *subject); errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fail(stderr, "winnow publish", fmt.Errorf("no stream takes subject %s: publish where winnow reads (%s, as worker.subjects.input says)", *subject, cfg.Worker.Subjects.Input))
+	} else if err != nil {
+		return fail(stderr, "winnow publish", fmt.Errorf("looking up the stream of %s: %w", *subject, err))
+	}
 	start := time.Now()
 	n, bytes, held, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID)
 	secs := time.Since(start).Seconds()
@@ -119,6 +130,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 	for _, it := range todo {
 		total += int64(len(it.data))
 	}
+	var lastErr error
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
 			select {
@@ -158,13 +170,19 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 				if ack.Duplicate && attempt == 0 { // later, it may be this document's own earlier attempt
 					held++
 				}
-			default: // failed, or still unanswered: publish again (the msg id makes it safe)
+			case lastErr = <-f.Err():
+				failed = append(failed, todo[i])
+			default: // still unanswered: publish again (the msg id makes it safe)
 				failed = append(failed, todo[i])
 			}
 		}
 		todo = failed
 		if attempt > 100 {
-			return 0, 0, 0, fmt.Errorf("%d documents still unacknowledged after %d attempts", len(todo), attempt)
+			why := "no acknowledgement came"
+			if lastErr != nil {
+				why = "last error: " + lastErr.Error()
+			}
+			return 0, 0, 0, fmt.Errorf("%d documents still unacknowledged after %d attempts (%s)", len(todo), attempt, why)
 		}
 	}
 	n = len(lines) * cycles

@@ -69,3 +69,49 @@ func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
 		t.Fatalf("again without msg ids: %q, %d stored", out, stored())
 	}
 }
+
+// TestPublishSubjectChecked: a subject no stream takes fails at once,
+// saying where winnow reads (it was retried for minutes, "no responders"
+// each time, with no word of why), and a wildcard subject is refused (the
+// server stored it as it was, and the worker wrote docs.clean.*).
+func TestPublishSubjectChecked(t *testing.T) {
+	s := natstest.Start(t, nil)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WINNOW_RAW", Subjects: []string{"docs.raw.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "docs.jsonl")
+	if err := os.WriteFile(file, []byte(`{"id":"a","text":"one"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for subject, want := range map[string]string{
+		"crawl.out":   "winnow publish: no stream takes subject crawl.out: publish where winnow reads (docs.raw.>, as worker.subjects.input says)\n",
+		"docs.raw.*":  "winnow publish: --subject \"docs.raw.*\": want a literal subject, without wildcards (e.g. docs.raw.site)\n",
+		"docs.raw..x": "winnow publish: --subject \"docs.raw..x\": want a literal subject, without wildcards (e.g. docs.raw.site)\n",
+	} {
+		var errb bytes.Buffer
+		start := time.Now()
+		code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", subject, file}, nil, &bytes.Buffer{}, &errb)
+		if code != exitFatal || errb.String() != want {
+			t.Errorf("%s: exit %d after %v, %q", subject, code, time.Since(start), errb.String())
+		}
+	}
+	if info, err := st.Info(ctx); err != nil || info.State.Msgs != 0 {
+		t.Errorf("stored %v (%v), want nothing", info.State.Msgs, err)
+	}
+	var errb bytes.Buffer
+	if code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", "docs.raw.site", file}, nil, &bytes.Buffer{}, &errb); code != exitOK {
+		t.Fatalf("docs.raw.site: exit %d: %s", code, errb.String())
+	}
+}
