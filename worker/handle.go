@@ -279,13 +279,26 @@ func markRedriven(h nats.Header, m *message) {
 	}
 }
 
-// suffix returns the part of an input subject after the input prefix.
+// suffix returns the part of an input subject after the input prefix,
+// with "_" for a token that would make an output subject a wildcard or
+// invalid: a server that is not pedantic stores a publish to docs.raw.*
+// or docs.raw.a..b as it is, and docs.clean.* is then no subject a
+// consumer can ask for alone (Winnow-Subject keeps the input's).
 func (w *Worker) suffix(subject string) string {
 	s := strings.TrimPrefix(subject, w.cfg.Subjects.InputPrefix()+".")
 	if s == subject || s == "" {
 		return "_"
 	}
-	return s
+	if LiteralSubject(s) {
+		return s
+	}
+	tokens := strings.Split(s, ".")
+	for i, t := range tokens {
+		if t == "" || t == "*" || t == ">" || strings.ContainsAny(t, " \t\r\n") {
+			tokens[i] = "_"
+		}
+	}
+	return strings.Join(tokens, ".")
 }
 
 func (w *Worker) outputSubject(o pipeline.Outcome, in string) string {

@@ -119,6 +119,28 @@ func TestJSONWithByteOrderMark(t *testing.T) {
 	}
 }
 
+// TestWildcardInputSubject: an input published to docs.raw.* or
+// docs.raw.> (a server that is not pedantic stores it) gets its outcome on
+// a literal subject, docs.clean._, not on docs.clean.* or docs.clean.>;
+// Winnow-Subject keeps the subject it came on.
+func TestWildcardInputSubject(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	for subject, id := range map[string]string{"docs.raw.*": "star", "docs.raw.>": "gt", "docs.raw.site.*": "site-star"} {
+		publishRaw(t, js, &nats.Msg{Subject: subject, Data: []byte(`{"id":"` + id + `","text":"The harbour at dawn."}`)})
+	}
+	waitFor(t, "three outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+	want := map[string]string{"star": "docs.clean._", "gt": "docs.clean._", "site-star": "docs.clean.site._"}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		rec := decodeRecord(t, o.data)
+		if o.subject != want[rec.ID] || !strings.Contains(o.header.Get(HeaderSubject), "docs.raw.") {
+			t.Errorf("%s: on %s (from %s), want %s", rec.ID, o.subject, o.header.Get(HeaderSubject), want[rec.ID])
+		}
+	}
+}
+
 func TestBadInputsAreDeadLettered(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
