@@ -289,8 +289,8 @@ func (w *Worker) suffix(subject string) string {
 	if s == subject || s == "" {
 		return "_"
 	}
-	if LiteralSubject(s) {
-		return s
+	if !strings.ContainsAny(s, "*> \t\r\n") && !strings.Contains(s, "..") && s[0] != '.' && s[len(s)-1] != '.' {
+		return s // literal, the common case, without an allocation
 	}
 	tokens := strings.Split(s, ".")
 	for i, t := range tokens {
