@@ -118,7 +118,9 @@ type PolicyError struct {
 	Problem string // the value and what is wanted
 }
 
-func (e *PolicyError) Error() string { return "moderate: invalid policy: " + e.Field + ": " + e.Problem }
+func (e *PolicyError) Error() string {
+	return "moderate: invalid policy: " + e.Field + ": " + e.Problem
+}
 
 // Unwrap lets errors.Is(err, ErrInvalidPolicy) hold.
 func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }

@@ -66,7 +66,9 @@ type ConfigError struct {
 	Err     error
 }
 
-func (e *ConfigError) Error() string { return "pipeline: invalid config: " + e.Field + ": " + e.Problem }
+func (e *ConfigError) Error() string {
+	return "pipeline: invalid config: " + e.Field + ": " + e.Problem
+}
 
 // Unwrap lets errors.Is(err, dedupe.ErrInvalidOptions) and the like hold.
 func (e *ConfigError) Unwrap() error { return e.Err }
