@@ -51,7 +51,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. A dead letter answered by the outcome of its redriven input\n(winnow redrive) is counted once. Exit 1 when an id is missing or appears twice.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, done := parse(fs, args); done {
+	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
 	cfg, err := remoteConfig(*cfgPath, apply)

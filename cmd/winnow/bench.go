@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>.<round>")
 	memProfile := fs.String("memprofile", "", "write an allocation profile after each run to `PREFIX`.<run>.<round> (counting from the process start)")
-	if code, done := parse(fs, args); done {
+	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
 	if *warmup < 0 {

@@ -33,7 +33,8 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, done := parse(fs, args); done {
+	inputs, code, done := parseArgs(fs, args, -1)
+	if done {
 		return code
 	}
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
@@ -68,7 +69,6 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	c.out.SetEscapeHTML(false)
 	c.rej.SetEscapeHTML(false)
 
-	inputs := fs.Args()
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
 	}

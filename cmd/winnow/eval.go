@@ -20,12 +20,13 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file, or stdin) against a gold set as\nshared/corpus/EVALUATION.md describes, and prints the report as JSON.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, done := parse(fs, args); done {
+	pos, code, done := parseArgs(fs, args, 1)
+	if done {
 		return code
 	}
 	r := stdin
-	if fs.NArg() > 0 {
-		f, err := os.Open(fs.Arg(0))
+	if len(pos) > 0 {
+		f, err := os.Open(pos[0])
 		if err != nil {
 			return fail(stderr, "winnow eval", err)
 		}

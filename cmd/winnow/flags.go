@@ -21,6 +21,39 @@ func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 	return 0, false
 }
 
+// parseArgs parses flags wherever they stand among the positional
+// arguments, which it returns, and refuses more than max of them (-1: any
+// number). The flag package alone stops at the first positional argument
+// and leaves the flags after it unread: `winnow run winnow.yaml
+// --check-config` started a worker with the defaults, and `winnow publish
+// docs.jsonl --subject docs.raw.site` published to the default subject.
+// "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string, max int) (pos []string, code int, done bool) {
+	for {
+		if code, done := parse(fs, args); done {
+			return nil, code, true
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	if max >= 0 && len(pos) > max {
+		what := "takes flags only"
+		if max > 0 {
+			what = fmt.Sprintf("takes at most %d argument(s) besides its flags", max)
+		}
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: it %s (%s -h lists them)\n", fs.Name(), pos[max], what, fs.Name())
+		return nil, exitFatal, true
+	}
+	return pos, 0, false
+}
+
 // fail prints a subcommand's error on w and returns the fatal exit code.
 func fail(w io.Writer, cmd string, err error) int {
 	fmt.Fprintf(w, "%s: %v\n", cmd, err)

@@ -17,8 +17,8 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://127.0.0.1:8080/readyz", "endpoint to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after")
-	if err := fs.Parse(args); err != nil {
-		return exitFatal
+	if _, code, done := parseArgs(fs, args, 0); done {
+		return code
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

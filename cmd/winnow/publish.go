@@ -33,7 +33,8 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as acks allow)")
 	pending := fs.Int("max-pending", 256, "unacknowledged publishes in flight")
 	noMsgID := fs.Bool("no-msg-id", false, "do not set Nats-Msg-Id (to send several messages that claim one id)")
-	if code, done := parse(fs, args); done {
+	pos, code, done := parseArgs(fs, args, 1)
+	if done {
 		return code
 	}
 	cfg, err := remoteConfig(*cfgPath, apply)
@@ -42,8 +43,8 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	var lines [][]byte
 	r := stdin
-	if fs.NArg() > 0 {
-		f, err := os.Open(fs.Arg(0))
+	if len(pos) > 0 {
+		f, err := os.Open(pos[0])
 		if err != nil {
 			return fail(stderr, "winnow publish", err)
 		}

@@ -33,7 +33,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stderr, "Usage: winnow redrive [flags]\n\nRepublishes dead letters to the subjects their inputs arrived on, once the fault\nthat sent them there is fixed. Removes nothing; a dead letter already redriven\nis skipped, so it is safe to run again. Exit 1 on an error.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, done := parse(fs, args); done {
+	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
 	cfg, err := remoteConfig(*cfgPath, apply)

@@ -71,7 +71,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, "Usage: winnow [run] [flags]\n\nConsumes documents from docs.raw.> and publishes cleaned records to docs.clean.>,\nduplicates to docs.dup.>, rejections to docs.rejected.> and dead letters to docs.dlq.>.\nWith no NATS URL it embeds a NATS server on 127.0.0.1:4222. Other commands (clean, publish,\naudit, redrive, bench, ...): winnow help.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, done := parse(fs, args); done {
+	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)

@@ -650,3 +650,37 @@ func TestHealthcheckSaysWhy(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestArgumentsAndFlagsInAnyOrder: flags after a positional argument are
+// read (the flag package stopped at the first one and left them unread:
+// `winnow run winnow.yaml --check-config` started a worker with the
+// defaults), a command is refused an argument it does not take, and "--"
+// ends the flags.
+func TestArgumentsAndFlagsInAnyOrder(t *testing.T) {
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if code := Main(ctx, []string{"run", "winnow.yaml", "--check-config"}, nil, &out, &errb); code != exitFatal ||
+		errb.String() != "winnow run: unexpected argument \"winnow.yaml\": it takes flags only (winnow run -h lists them)\n" || out.Len() > 0 {
+		t.Errorf("run with an argument: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := Main(ctx, []string{"publish", "a.jsonl", "b.jsonl"}, nil, &out, &errb); code != exitFatal ||
+		!strings.HasPrefix(errb.String(), "winnow publish: unexpected argument \"b.jsonl\": it takes at most 1 argument(s) besides its flags") {
+		t.Errorf("publish with two files: exit %d, %q", code, errb.String())
+	}
+	if code := Main(ctx, []string{"healthcheck", "-h"}, nil, &out, &bytes.Buffer{}); code != exitOK {
+		t.Errorf("healthcheck -h: exit %d", code)
+	}
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile("in.jsonl", []byte("{\"id\":\"a\",\"text\":\"x\"}\nnot json\n"), 0o644)
+	os.WriteFile("-odd.jsonl", []byte("{\"id\":\"b\",\"text\":\"y\"}\n"), 0o644)
+	out.Reset()
+	if code := Main(ctx, []string{"clean", "in.jsonl", "--rejects", "rejects.jsonl", "--quiet", "--", "-odd.jsonl"}, nil, &out, &bytes.Buffer{}); code != exitRejected {
+		t.Fatalf("clean: exit %d", code)
+	}
+	if got := strings.Count(out.String(), `"schema":"winnow.v1.record"`); got != 2 || !strings.Contains(readFile(t, "rejects.jsonl"), `"line":2`) {
+		t.Errorf("clean in.jsonl --rejects ... -- -odd.jsonl: %d records, rejects %q", got, readFile(t, "rejects.jsonl"))
+	}
+}

@@ -55,17 +55,9 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n\nFinds each ID's outcomes on the output stream and says what winnow did: the\noutcome, and for a record every removed block with its reason and evidence\n(what it repeats, how similar), its flags, a duplicate's original, a\nrejection's rule, a dead letter's reason. It reads the stream from the start\n(or --since) and changes nothing. Exit 1 when an ID has no outcome.\n\n")
 		fs.PrintDefaults()
 	}
-	// IDs and flags in any order (`winnow show seed --since 1h`): the flag
-	// package stops at the first argument that is no flag.
-	var ids []string
-	for rest := args; ; {
-		if code, done := parse(fs, rest); done {
-			return code
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		ids, rest = append(ids, fs.Arg(0)), fs.Args()[1:]
+	ids, code, done := parseArgs(fs, args, -1) // flags may follow the ids
+	if done {
+		return code
 	}
 	var found []shown
 	var err error
@@ -114,7 +106,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			explain(w, s)
 		}
 	}
-	code := exitOK
+	code = exitOK
 	for _, id := range ids {
 		if !slices.ContainsFunc(found, func(s shown) bool { return s.matches(id) }) {
 			where := "on the output stream"

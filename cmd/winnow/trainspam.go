@@ -27,7 +27,7 @@ func runTrainSpam(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	dir := fs.String("corpus", "../shared/corpus", "corpus `DIR` holding spam-train.txt and bench.jsonl.gz")
 	out := fs.String("out", "moderate/model/spam.bin", "model `FILE` to write")
 	maxFPR := fs.Float64("max-fpr", 0.01, "highest cross-validated ham false-positive rate the threshold may give")
-	if code, done := parse(fs, args); done {
+	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
 	examples, err := loadTraining(*dir)
