@@ -72,18 +72,19 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}
-	// A subject no stream takes would be retried for minutes ("no
-	// responders") without a word of why.
+	// A wildcard subject is stored as it is by a server that is not
+	// pedantic; an empty token makes every publish fail.
 	if !worker.LiteralSubject(*subject) {
 		return fail(stderr, "winnow publish", fmt.Errorf("--subject %q: want a literal subject, without wildcards (e.g. docs.raw.site)", *subject))
 	}
-	if _, err := js.StreamNameBySubject(ctx, *subject); errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fail(stderr, "winnow publish", fmt.Errorf("no stream takes subject %s: publish where winnow reads (%s, as worker.subjects.input says)", *subject, cfg.Worker.Subjects.Input))
-	} else if err != nil {
-		return fail(stderr, "winnow publish", fmt.Errorf("looking up the stream of %s: %w", *subject, err))
-	}
 	start := time.Now()
-	n, bytes, held, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID)
+	// A subject no stream takes is retried like an outage (a server
+	// restarting answers the same), but said at once: a crawler's user may
+	// not ask the JetStream API which stream takes a subject.
+	noStream := func(err error) {
+		fmt.Fprintf(stderr, "winnow publish: no stream answered on %s (%v): does a stream take it? winnow reads %s; retrying\n", *subject, err, cfg.Worker.Subjects.Input)
+	}
+	n, bytes, held, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID, noStream)
 	secs := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "published %d documents (%.1f MB) in %.1fs: %.0f docs/s\n", n, float64(bytes)/1e6, secs, float64(n)/secs)
 	if held > 0 {
@@ -100,7 +101,10 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // publish that did land a no-op. held counts the documents the stream
 // answered on their first attempt as duplicates: it held their id already,
 // from another message, and did not store them.
-func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool) (n int, total int64, held int, err error) {
+//
+// noStream is called once, the first time a whole round is answered "no
+// responders" (no stream takes the subject, or none is up yet).
+func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool, noStream func(error)) (n int, total int64, held int, err error) {
 	type item struct {
 		data []byte
 		id   string
@@ -165,6 +169,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			return 0, 0, 0, ctx.Err()
 		}
 		var failed []item
+		noResponders := 0
 		for i, f := range futures {
 			select {
 			case ack := <-f.Ok():
@@ -173,9 +178,16 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 				}
 			case lastErr = <-f.Err():
 				failed = append(failed, todo[i])
+				if errors.Is(lastErr, jetstream.ErrNoStreamResponse) {
+					noResponders++
+				}
 			default: // still unanswered: publish again (the msg id makes it safe)
 				failed = append(failed, todo[i])
 			}
+		}
+		if noResponders == len(todo) && noStream != nil {
+			noStream(lastErr)
+			noStream = nil
 		}
 		todo = failed
 		if attempt > 100 {
