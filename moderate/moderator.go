@@ -189,6 +189,11 @@ func (m *Moderator) mayPromo(text string, span dedupe.Span, words []uint64) bool
 }
 
 func (m *Moderator) spamFinding(a *dedupe.Analysis, dst []Finding) []Finding {
+	if len(a.Words) == 0 {
+		// No words, no evidence: the model's bias alone (p 0.83) would
+		// flag every empty or blank document.
+		return dst
+	}
 	var subject, body []uint64
 	if len(a.Lines) > 0 {
 		subject, body = a.LineWords(0), a.Words[a.Lines[0].W1:]

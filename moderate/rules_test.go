@@ -462,6 +462,31 @@ func TestSpamSources(t *testing.T) {
 	}
 }
 
+// TestSpamNeedsWords: a document without a word is not judged; the model's
+// bias alone scores it 0.83, above the threshold, so empty and blank
+// documents were all flagged spam.
+func TestSpamNeedsWords(t *testing.T) {
+	m, err := New(DefaultPolicy(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"", "   \n\t\n  ", "— … —\n\n* * *"} {
+		if fs := m.ModerateSource(analyzed(text), "", nil); slices.ContainsFunc(fs, func(f Finding) bool { return f.Rule == RuleSpam }) {
+			t.Errorf("%q: flagged spam: %+v", text, fs)
+		}
+	}
+	// One word is evidence enough (a spam mail may be a subject line and a link).
+	p := DefaultPolicy()
+	p.Spam.Threshold = 1e-9
+	m, err = New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := m.ModerateSource(analyzed("Unsubscribe"), "", nil); !slices.ContainsFunc(fs, func(f Finding) bool { return f.Rule == RuleSpam }) {
+		t.Errorf("one word: not judged: %+v", fs)
+	}
+}
+
 func TestPolicyValidate(t *testing.T) {
 	for field, mut := range map[string]func(*Policy){
 		"spam.action":                func(p *Policy) { p.Spam.Action = ActionRedact },
