@@ -281,9 +281,9 @@ func markRedriven(h nats.Header, m *message) {
 
 // suffix returns the part of an input subject after the input prefix,
 // with "_" for a token that would make an output subject a wildcard or
-// invalid: a server that is not pedantic stores a publish to docs.raw.*
-// or docs.raw.a..b as it is, and docs.clean.* is then no subject a
-// consumer can ask for alone (Winnow-Subject keeps the input's).
+// invalid (an empty one): a server that is not pedantic stores a publish
+// to docs.raw.* as it is, and docs.clean.* is then no subject a consumer
+// can ask for alone (Winnow-Subject keeps the input's).
 func (w *Worker) suffix(subject string) string {
 	s := strings.TrimPrefix(subject, w.cfg.Subjects.InputPrefix()+".")
 	if s == subject || s == "" {

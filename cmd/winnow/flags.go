@@ -22,13 +22,13 @@ func parse(fs *flag.FlagSet, args []string) (code int, done bool) {
 }
 
 // parseArgs parses flags wherever they stand among the positional
-// arguments, which it returns, and refuses more than max of them (-1: any
-// number). The flag package alone stops at the first positional argument
+// arguments, which it returns, and refuses more than most of them (-1:
+// any number). The flag package alone stops at the first positional argument
 // and leaves the flags after it unread: `winnow run winnow.yaml
 // --check-config` started a worker with the defaults, and `winnow publish
 // docs.jsonl --subject docs.raw.site` published to the default subject.
 // "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string, max int) (pos []string, code int, done bool) {
+func parseArgs(fs *flag.FlagSet, args []string, most int) (pos []string, code int, done bool) {
 	for {
 		if code, done := parse(fs, args); done {
 			return nil, code, true
@@ -43,12 +43,12 @@ func parseArgs(fs *flag.FlagSet, args []string, max int) (pos []string, code int
 		}
 		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	if max >= 0 && len(pos) > max {
+	if most >= 0 && len(pos) > most {
 		what := "takes flags only"
-		if max > 0 {
-			what = fmt.Sprintf("takes at most %d argument(s) besides its flags", max)
+		if most > 0 {
+			what = fmt.Sprintf("takes at most %d argument(s) besides its flags", most)
 		}
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: it %s (%s -h lists them)\n", fs.Name(), pos[max], what, fs.Name())
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: it %s (%s -h lists them)\n", fs.Name(), pos[most], what, fs.Name())
 		return nil, exitFatal, true
 	}
 	return pos, 0, false

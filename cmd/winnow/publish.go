@@ -41,6 +41,11 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
 	}
+	// A wildcard subject is stored as it is by a server that is not
+	// pedantic; an empty token makes every publish fail.
+	if !worker.LiteralSubject(*subject) {
+		return fail(stderr, "winnow publish", fmt.Errorf("--subject %q: want a literal subject, without wildcards (e.g. docs.raw.site)", *subject))
+	}
 	var lines [][]byte
 	r := stdin
 	if len(pos) > 0 {
@@ -71,11 +76,6 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	js, err := worker.NewJetStream(nc, cfg.NATS.JetStreamDomain, jetstream.WithPublishAsyncMaxPending(*pending), jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return fail(stderr, "winnow publish", err)
-	}
-	// A wildcard subject is stored as it is by a server that is not
-	// pedantic; an empty token makes every publish fail.
-	if !worker.LiteralSubject(*subject) {
-		return fail(stderr, "winnow publish", fmt.Errorf("--subject %q: want a literal subject, without wildcards (e.g. docs.raw.site)", *subject))
 	}
 	start := time.Now()
 	// A subject no stream takes is retried like an outage (a server
