@@ -248,7 +248,10 @@ func explain(w io.Writer, s shown) {
 	}
 	fmt.Fprintf(w, "%s: %s", id, outcome)
 	if s.Subject != "" {
-		fmt.Fprintf(w, " on %s (seq %d, stored %s)", s.Subject, s.Seq, s.Time.UTC().Format(time.RFC3339))
+		fmt.Fprintf(w, " on %s", s.Subject)
+	}
+	if s.Time != nil {
+		fmt.Fprintf(w, " (seq %d, stored %s)", s.Seq, s.Time.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(w)
 	if of := s.Headers.Get(worker.HeaderRedriveOf); of != "" {
