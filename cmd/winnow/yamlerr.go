@@ -46,8 +46,8 @@ func explainYAMLError(err error, src []byte, docPrefix string) error {
 			continue
 		}
 		parent, leaf := "", path
-		if i := strings.LastIndexByte(path, '.'); i >= 0 {
-			parent, leaf = path[:i+1], path[i+1:]
+		if dot := strings.LastIndexByte(path, '.'); dot >= 0 {
+			parent, leaf = path[:dot+1], path[dot+1:]
 		}
 		full := parent
 		if docPrefix != "" {
