@@ -52,7 +52,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	asJSON := fs.Bool("json", false, "print each outcome as a JSON line (seq, subject, time, headers, body) instead of explaining it")
 	records := fs.String("records", "", "explain the records and dead letters of JSON-lines `FILE` (- for stdin), as winnow clean writes them, instead of reading the stream; every one when no ID is given")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n\nFinds each ID's outcomes on the output stream and says what winnow did: the\noutcome, and for a record every removed block with its reason and evidence\n(what it repeats, how similar), its flags, a duplicate's original, a\nrejection's rule, a dead letter's reason. It reads the stream from the start\n(or --since) and changes nothing. Exit 1 when an ID has no outcome.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n       winnow show --subject SUBJECT [flags]\n\nFinds each ID's outcomes on the output stream (or, without IDs, every output\non SUBJECT, e.g. 'docs.dlq.>') and says what winnow did: the outcome, and for a\nrecord every removed block with its reason and evidence (what it repeats, how\nsimilar), its flags, a duplicate's original, a rejection's rule, a dead\nletter's reason. It reads the stream from the start (or --since) and changes\nnothing. Exit 1 when an ID has no outcome.\n\n")
 		fs.PrintDefaults()
 	}
 	ids, code, done := parseArgs(fs, args, -1) // flags may follow the ids
@@ -68,7 +68,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return fail(stderr, "winnow show", errors.New("--since and --subject choose what to read of the stream, not of --records"))
 	case *records != "":
 		found, err = recordsOf(*records, stdin, ids)
-	case len(ids) == 0:
+	case len(ids) == 0 && *subject == "":
 		fs.Usage()
 		return exitFatal
 	default:
@@ -121,7 +121,8 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 }
 
 // outcomesOf reads the output stream (from from, on subject when set) and
-// returns the outputs of the documents ids name.
+// returns the outputs of the documents ids name, or every output read
+// when ids is empty.
 func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []string, subject string, from time.Time) ([]shown, error) {
 	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
 	if err != nil {
@@ -148,12 +149,9 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 		if md, err := m.Metadata(); err == nil {
 			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
 		}
-		for _, id := range ids {
-			if s.matches(id) {
-				s.Body = slices.Clone(s.Body)
-				found = append(found, s)
-				break
-			}
+		if len(ids) == 0 || slices.ContainsFunc(ids, s.matches) {
+			s.Body = slices.Clone(s.Body)
+			found = append(found, s)
 		}
 		return nil
 	})

@@ -97,6 +97,13 @@ func TestShow(t *testing.T) {
 		!strings.Contains(errs, `winnow show: "a": no outcome on the output stream`) {
 		t.Errorf("--subject: exit %d, %q, %q", code, out, errs)
 	}
+	// Without ids, every output on a subject: the dead letters.
+	if code, out, errs = show("--subject", "docs.dlq.>"); code != exitOK || strings.Count(out, ": dead_letter on ") != 1 || !strings.HasPrefix(out, "bad: dead_letter on docs.dlq.t") {
+		t.Errorf("--subject docs.dlq.>: exit %d, %q, %q", code, out, errs)
+	}
+	if code, _, errs = show(); code != exitFatal || !strings.Contains(errs, "Usage: winnow show") {
+		t.Errorf("no ids, no subject: exit %d, %q", code, errs)
+	}
 	if code, _, errs = show("--since", "-1h", "a"); code != exitFatal || !strings.Contains(errs, "want a positive duration") {
 		t.Errorf("--since -1h: exit %d, %q", code, errs)
 	}
