@@ -225,8 +225,11 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	if err := m.term(string(reason)); err != nil {
 		w.log.Warn("term failed", zap.Error(err))
 	}
+	// dead_letter_id is the dead letter's Nats-Msg-Id, by which `winnow
+	// show` finds one whose input had no readable id.
 	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
-		zap.String("subject", m.subject), zap.Int("bytes", len(m.data)), zap.String("error", truncate(detail, 200)))
+		zap.String("dead_letter_id", m.dlqID), zap.String("subject", m.subject), zap.Int("bytes", len(m.data)),
+		zap.String("error", truncate(detail, 200)))
 	w.metrics.deadLetter(string(reason))
 	if m.header.Get(HeaderRedriveOf) != "" {
 		w.metrics.redrivenDone("dead_letter")

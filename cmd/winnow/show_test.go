@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,10 +52,28 @@ func TestShow(t *testing.T) {
 			t.Fatalf("audit: %+v, %v", rep, err)
 		}
 	}
+	// A plain-text input without an id: its dead letter is found by the
+	// dead_letter_id the worker logs.
+	if _, err := js.Publish(ctx, "docs.raw.t", []byte("no id here")); err != nil {
+		t.Fatal(err)
+	}
+	logged := regexp.MustCompile(`"msg":"dead letter","reason":"no_id","id":"","dead_letter_id":"(dlq:[^"]+)"`)
+	var dlqID string
+	for deadline := time.Now().Add(20 * time.Second); dlqID == ""; time.Sleep(20 * time.Millisecond) {
+		if m := logged.FindStringSubmatch(r.stderr.String()); m != nil {
+			dlqID = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no dead letter logged with its id: %s", r.stderr.String())
+		}
+	}
 	show := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := Main(ctx, append([]string{"show", "--nats-url", s.ClientURL()}, args...), nil, &out, &errb)
 		return code, out.String(), errb.String()
+	}
+
+	if code, out, errs := show(dlqID); code != exitOK || !strings.HasPrefix(out, dlqID+": dead_letter on docs.dlq.t") || !strings.Contains(out, `"no id here"`) {
+		t.Errorf("show %s: exit %d, %q, %q", dlqID, code, out, errs)
 	}
 
 	code, out, errs := show("a", "b", "bad")
@@ -98,7 +117,7 @@ func TestShow(t *testing.T) {
 		t.Errorf("--subject: exit %d, %q, %q", code, out, errs)
 	}
 	// Without ids, every output on a subject: the dead letters.
-	if code, out, errs = show("--subject", "docs.dlq.>"); code != exitOK || strings.Count(out, ": dead_letter on ") != 1 || !strings.HasPrefix(out, "bad: dead_letter on docs.dlq.t") {
+	if code, out, errs = show("--subject", "docs.dlq.>"); code != exitOK || strings.Count(out, ": dead_letter on ") != 2 || !strings.HasPrefix(out, "bad: dead_letter on docs.dlq.t") {
 		t.Errorf("--subject docs.dlq.>: exit %d, %q, %q", code, out, errs)
 	}
 	if code, _, errs = show(); code != exitFatal || !strings.Contains(errs, "Usage: winnow show") {
