@@ -48,7 +48,7 @@ type outage struct {
 	mu    sync.Mutex
 	down  bool
 	since time.Time
-	why   string        // the log line that began the outage
+	why   string        // what the outage is: its log line, with the latest error
 	up    chan struct{} // closed when the current outage ends
 	began chan struct{} // closed when the next outage begins
 }
@@ -109,15 +109,10 @@ func (o *outage) confirm(err error, stop <-chan struct{}, again func() error) bo
 	}
 	var probe func(context.Context) error
 	var fields []zap.Field
-	msg := "outage: holding documents and pausing intake until it answers"
+	msg := "outage: " + outageHead(err)
 	switch {
-	case errors.Is(err, errNoRoom):
+	case errors.Is(err, errNoRoom), errors.Is(err, errNotPermitted):
 		probe = func(context.Context) error { return again() }
-		msg = "outage: the output stream is full; holding documents and pausing intake until it takes the refused write"
-		fields = []zap.Field{zap.Error(err)}
-	case errors.Is(err, errNotPermitted):
-		probe = func(context.Context) error { return again() }
-		msg = "outage: the server does not let this user publish an output; holding documents and pausing intake until it takes the refused write"
 		fields = []zap.Field{zap.Error(err)}
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
@@ -160,6 +155,11 @@ func (o *outage) watch(stop <-chan struct{}, probe func(context.Context) error) 
 			break
 		}
 		o.log.Debug("outage: still no answer", zap.Error(err))
+		// /readyz gives the latest cause: the operator who fixed the
+		// first (a permission) sees the next (the stream full).
+		o.mu.Lock()
+		o.why = outageHead(err) + " (" + err.Error() + ")"
+		o.mu.Unlock()
 	}
 	o.mu.Lock()
 	o.down = false
@@ -170,6 +170,17 @@ func (o *outage) watch(stop <-chan struct{}, probe func(context.Context) error) 
 	o.log.Info("outage over: resuming", zap.Duration("paused", paused))
 	o.metrics.resumed(paused)
 	o.onChange()
+}
+
+// outageHead says what an outage err began or prolongs is.
+func outageHead(err error) string {
+	switch {
+	case errors.Is(err, errNoRoom):
+		return "the output stream is full; holding documents and pausing intake until it takes the refused write"
+	case errors.Is(err, errNotPermitted):
+		return "the server does not let this user publish an output; holding documents and pausing intake until it takes the refused write"
+	}
+	return "holding documents and pausing intake until it answers"
 }
 
 // wait blocks until the outage on now ends (true) or stop closes (false).

@@ -373,6 +373,35 @@ func TestOutputStreamFull(t *testing.T) {
 	}
 }
 
+// TestReadyzGivesTheLatestCause: /readyz says what holds the outage now,
+// not what began it: the output stream full by its message limit, then by
+// its byte limit once the message limit is lifted (it said "maximum
+// messages exceeded" to the end).
+func TestReadyzGivesTheLatestCause(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	r, js := warmWorker(t, s, cfg)
+	readyz := func() string {
+		rec := httptest.NewRecorder()
+		r.w.Handler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Body.String()
+	}
+	limitOutput(t, js, cfg, false, 0)
+	publishAtOnce(t, js, cfg, 3, 8)
+	waitFor(t, "the worker to turn unready", func() bool { return !r.w.Ready() })
+	if body := readyz(); !strings.Contains(body, "the output stream is full") || !strings.Contains(body, "maximum messages exceeded") {
+		t.Fatalf("/readyz: %q", body)
+	}
+	limitOutput(t, js, cfg, true, 0) // messages unlimited, bytes at what the stream holds
+	waitFor(t, "/readyz to name the byte limit", func() bool {
+		body := readyz()
+		return strings.Contains(body, "the output stream is full") && strings.Contains(body, "maximum bytes exceeded")
+	})
+	limitOutput(t, js, cfg, false, -1)
+	waitFor(t, "8 outputs", func() bool { return outputCount(t, js, cfg.OutputStream) == 8 })
+	waitFor(t, "the worker to turn ready", r.w.Ready)
+}
+
 // TestStorageFull fills the JetStream storage the output stream draws on,
 // the server's (max_file_store) or its account's (a store limit), with
 // another stream while documents wait: the output stream is under no
