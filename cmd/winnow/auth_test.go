@@ -10,11 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,32 +27,45 @@ import (
 )
 
 // running is a `winnow run` started by a test: its exit code arrives on
-// done, its log in stderr; base is its HTTP listener's URL.
+// done, its log in stderr.
 type running struct {
 	done   chan int
 	stderr *syncBuffer
-	base   string
 	cancel context.CancelFunc
 }
 
 // startRun starts `winnow run` against the NATS url, its health listener
-// on a free port, with any further flags.
+// on a port the system picks (a port found free and then closed can be
+// taken by another test's server before winnow binds it: a CI run failed
+// so, "bind: address already in use"), with any further flags.
 func startRun(t *testing.T, url string, flags ...string) *running {
 	t.Helper()
-	hport := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	r := &running{done: make(chan int, 1), stderr: &syncBuffer{}, base: fmt.Sprint("http://127.0.0.1:", hport), cancel: cancel}
+	r := &running{done: make(chan int, 1), stderr: &syncBuffer{}, cancel: cancel}
 	go func() {
-		args := append([]string{"run", "--nats-url", url, "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, flags...)
+		args := append([]string{"run", "--nats-url", url, "--http-addr", "127.0.0.1:0"}, flags...)
 		r.done <- Main(ctx, args, nil, &bytes.Buffer{}, r.stderr)
 	}()
 	return r
 }
 
+// listening is the start-up log line that gives the health listener's
+// address.
+var listening = regexp.MustCompile(`"msg":"health and metrics","addr":"([^"]+)"`)
+
+// base is r's health listener's URL, "" until it listens.
+func (r *running) base() string {
+	if m := listening.FindStringSubmatch(r.stderr.String()); m != nil {
+		return "http://" + m[1]
+	}
+	return ""
+}
+
 // ready reports whether r's /readyz answers 200.
 func (r *running) ready() bool {
-	return Main(context.Background(), []string{"healthcheck", "--url", r.base + "/readyz"}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
+	base := r.base()
+	return base != "" && Main(context.Background(), []string{"healthcheck", "--url", base + "/readyz"}, nil, &bytes.Buffer{}, &bytes.Buffer{}) == exitOK
 }
 
 // waitReady waits until r is ready, failing the test if it exits first

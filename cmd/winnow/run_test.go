@@ -183,24 +183,22 @@ func TestRunEmbedded(t *testing.T) {
 }
 
 func testRunEmbedded(t *testing.T, domain string) {
-	port, hport := freePort(t), freePort(t)
-	t.Setenv("WINNOW_EMBEDDED_PORT", fmt.Sprint(port))
+	// Ports the system picks, read back from the start-up log (ports found
+	// free and closed again can be taken before winnow binds them).
+	t.Setenv("WINNOW_EMBEDDED_PORT", "0")
 	t.Setenv("WINNOW_NATS_JETSTREAM_DOMAIN", domain)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	done := make(chan int, 1)
+	r := &running{done: make(chan int, 1), stderr: &syncBuffer{}, cancel: cancel}
 	go func() {
-		done <- Main(ctx, []string{"run", "--store-dir", t.TempDir(), "--http-addr", fmt.Sprint("127.0.0.1:", hport)}, nil, &bytes.Buffer{}, &stderr)
+		r.done <- Main(ctx, []string{"run", "--store-dir", t.TempDir(), "--http-addr", "127.0.0.1:0"}, nil, &bytes.Buffer{}, r.stderr)
 	}()
-	url := fmt.Sprint("http://127.0.0.1:", hport, "/readyz")
-	deadline := time.Now().Add(20 * time.Second)
-	for Main(context.Background(), []string{"healthcheck", "--url", url}, nil, &bytes.Buffer{}, &bytes.Buffer{}) != exitOK {
-		if time.Now().After(deadline) {
-			t.Fatalf("never ready: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	done, stderr := r.done, r.stderr
+	waitReady(t, r, 20*time.Second)
+	addr := regexp.MustCompile(`"msg":"embedded nats-server listening","url":"([^"]+)"`).FindStringSubmatch(stderr.String())
+	if addr == nil {
+		t.Fatalf("no embedded server address logged: %s", stderr.String())
 	}
-	nc, err := nats.Connect(fmt.Sprint("nats://127.0.0.1:", port))
+	nc, err := nats.Connect(addr[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +279,7 @@ func TestRunWaitsForNATS(t *testing.T) {
 	}
 	waitStatus := func(r *running, path string, want int) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); status(r.base+path) != want; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(20 * time.Second); status(r.base()+path) != want; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never %d: %s", path, want, r.stderr.String())
 			}
@@ -302,7 +300,7 @@ func TestRunWaitsForNATS(t *testing.T) {
 	port := freePort(t)
 	r := startRun(t, fmt.Sprint("nats://127.0.0.1:", port))
 	waitStatus(r, "/healthz", http.StatusOK)
-	if got := status(r.base + "/readyz"); got != http.StatusServiceUnavailable {
+	if got := status(r.base() + "/readyz"); got != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz %d while waiting for NATS", got)
 	}
 	time.Sleep(1500 * time.Millisecond) // a failed attempt or two
@@ -469,7 +467,7 @@ func testPolicyReload(t *testing.T, hangUp bool) {
 		t.Fatalf("after a failed reload: %s (the running policy should stay)", got)
 	}
 	time.Sleep(300 * time.Millisecond) // a few watch ticks over unchanged files: no reload
-	resp, err := http.Get(r.base + "/metrics")
+	resp, err := http.Get(r.base() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -562,7 +560,7 @@ func TestModerationMetrics(t *testing.T) {
 		`winnow_flags_total{rule="spam"} 0`, `winnow_rejections_total{rule="spam"} 0`, `winnow_documents_total{outcome="clean"} 2`}
 	var body []byte
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(r.base + "/metrics")
+		resp, err := http.Get(r.base() + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -615,7 +613,7 @@ func TestPprof(t *testing.T) {
 		t.Setenv("WINNOW_HTTP_PPROF", fmt.Sprint(on))
 		r := startRun(t, s.ClientURL())
 		waitReady(t, r, 20*time.Second)
-		resp, err := http.Get(r.base + "/debug/pprof/goroutine?debug=1")
+		resp, err := http.Get(r.base() + "/debug/pprof/goroutine?debug=1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -624,7 +622,7 @@ func TestPprof(t *testing.T) {
 		if served := resp.StatusCode == http.StatusOK && strings.Contains(string(body), "goroutine profile:"); served != on {
 			t.Errorf("pprof %v: /debug/pprof/goroutine answered %d %.80q", on, resp.StatusCode, body)
 		}
-		if resp, err := http.Get(r.base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		if resp, err := http.Get(r.base() + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 			t.Errorf("pprof %v: /readyz %v %v", on, resp, err)
 		} else {
 			resp.Body.Close()

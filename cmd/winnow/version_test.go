@@ -36,7 +36,7 @@ func TestVersion(t *testing.T) {
 		!strings.Contains(r.stderr.String(), `"gomemlimit":"off"`) {
 		t.Errorf("no start line with the version: %s", r.stderr.String())
 	}
-	resp, err := http.Get(r.base + "/metrics")
+	resp, err := http.Get(r.base() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
