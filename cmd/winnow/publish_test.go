@@ -23,15 +23,7 @@ import (
 // editors save one) does not keep the first document from its id.
 func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
 	s := natstest.Start(t, nil)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jsClient(t, s.ClientURL())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}, Duplicates: time.Minute})
@@ -78,15 +70,7 @@ func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
 // docs.clean.*).
 func TestPublishSubjectChecked(t *testing.T) {
 	s := natstest.Start(t, nil)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := jsClient(t, s.ClientURL())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WINNOW_RAW", Subjects: []string{"docs.raw.>"}})
@@ -123,4 +107,20 @@ func TestPublishSubjectChecked(t *testing.T) {
 	if code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", "docs.raw.site", file}, nil, &bytes.Buffer{}, &errb); code != exitOK || errb.Len() > 0 {
 		t.Fatalf("docs.raw.site: exit %d: %s", code, errb.String())
 	}
+}
+
+// jsClient connects to url and returns the connection, closed when the
+// test ends, and its JetStream.
+func jsClient(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }

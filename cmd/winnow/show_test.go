@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/worker"
@@ -27,15 +26,7 @@ func TestShow(t *testing.T) {
 	s := natstest.Start(t, nil)
 	r := startRun(t, s.ClientURL())
 	waitReady(t, r, 20*time.Second)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := jsClient(t, s.ClientURL())
 	ctx := context.Background()
 	text := "A harbour at dawn, the boats coming in with the night's catch.\nThe market opens at six <6am>.\nA harbour at dawn, the boats coming in with the night's catch."
 	// One at a time: b is a duplicate of a only once a has its record.
