@@ -292,8 +292,8 @@ func (w *Worker) suffix(subject string) string {
 	if s == subject || s == "" {
 		return "_"
 	}
-	if !strings.ContainsAny(s, "*> \t\r\n") && !strings.Contains(s, "..") && s[0] != '.' && s[len(s)-1] != '.' {
-		return s // literal, the common case, without an allocation
+	if LiteralSubject(s) {
+		return s // the common case
 	}
 	tokens := strings.Split(s, ".")
 	for i, t := range tokens {
