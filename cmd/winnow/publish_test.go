@@ -109,15 +109,22 @@ func TestPublishSubjectChecked(t *testing.T) {
 	}
 }
 
-// jsClient connects to url and returns the connection, closed when the
-// test ends, and its JetStream.
-func jsClient(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+// natsConn connects to url; the connection closes when the test ends.
+func natsConn(t *testing.T, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
+	return nc
+}
+
+// jsClient connects to url and returns the connection, closed when the
+// test ends, and its JetStream.
+func jsClient(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc := natsConn(t, url)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)

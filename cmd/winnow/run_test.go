@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -198,11 +197,7 @@ func testRunEmbedded(t *testing.T, domain string) {
 	if addr == nil {
 		t.Fatalf("no embedded server address logged: %s", stderr.String())
 	}
-	nc, err := nats.Connect(addr[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConn(t, addr[1])
 	sub, _ := nc.SubscribeSync("docs.clean.t")
 	b, _ := json.Marshal(map[string]string{"id": "e1", "text": "same\nsame"})
 	nc.Publish("docs.raw.t", b)
@@ -413,11 +408,7 @@ func testPolicyReload(t *testing.T, hangUp bool) {
 	write("blocklist:\n  action: reject\n  phrases: [forbidden fruit]\n")
 	r := startRun(t, s.ClientURL(), "--policy", policy)
 	waitReady(t, r, 20*time.Second)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConn(t, s.ClientURL())
 	out, err := nc.SubscribeSync("docs.*.t")
 	if err != nil {
 		t.Fatal(err)
@@ -541,11 +532,7 @@ func TestModerationMetrics(t *testing.T) {
 	}
 	r := startRun(t, s.ClientURL(), "--policy", policy)
 	waitReady(t, r, 20*time.Second)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConn(t, s.ClientURL())
 	for id, text := range map[string]string{
 		"mail":   "Write to jane.doe@example.com or to john@example.org about the meeting on Monday.",
 		"banned": "We ate the forbidden fruit today and nobody saw us do it.",
