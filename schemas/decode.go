@@ -66,6 +66,24 @@ const MaxIDBytes = 1024
 // MaxDepth is the deepest nesting of objects and arrays an input may have.
 const MaxDepth = 32
 
+// WhereNotUTF8 says where b stops being UTF-8: the first byte that starts
+// no valid sequence and its offset ("byte 0xe9 at offset 27"), so an
+// operator can find it in a dead letter's data. b must not be valid UTF-8.
+func WhereNotUTF8(b []byte) string {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return fmt.Sprintf("byte 0x%02x at offset %d", b[i], i)
+		}
+		i += size
+	}
+	return "valid UTF-8"
+}
+
 // TrimBOM returns b without a leading UTF-8 byte order mark. RFC 8259
 // (section 8.1) lets a parser ignore one, and a document saved by a tool
 // that writes one is otherwise refused as not an object (encoding/json
@@ -81,7 +99,7 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonEmpty, Detail: "empty input"}
 	}
 	if !utf8.Valid(b) {
-		return d, &InputError{Reason: ReasonInvalidUTF8, Detail: "input is not valid UTF-8"}
+		return d, &InputError{Reason: ReasonInvalidUTF8, Detail: "input is not valid UTF-8: " + WhereNotUTF8(b)}
 	}
 	if depth := nesting(trimmed); depth > MaxDepth {
 		return d, &InputError{Reason: ReasonTooDeep, Detail: fmt.Sprintf("nesting deeper than %d", MaxDepth)}

@@ -124,6 +124,23 @@ func TestDecodeReasons(t *testing.T) {
 	}
 }
 
+// TestDecodeSaysWhereUTF8Breaks: an invalid_utf8 dead letter names the
+// first bad byte and its offset in the original bytes, past valid
+// multi-byte characters before it.
+func TestDecodeSaysWhereUTF8Breaks(t *testing.T) {
+	for in, want := range map[string]string{
+		"{\"id\":\"a\",\"text\":\"caf\xe9\"}":           "byte 0xe9 at offset 21",
+		"\ufeff{\"id\":\"é\",\"text\":\"ok \xc3\x28\"}": "byte 0xc3 at offset 25",
+		"{\"id\":\"a\",\"text\":\"\xe2\x82\"}":          "byte 0xe2 at offset 18",
+		"{\"id\":\"日本\",\"text\":\"x\"}\x80":            "byte 0x80 at offset 26",
+	} {
+		_, err := DecodeDocument([]byte(in))
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("%q: %v, want it to end %q", in, err, want)
+		}
+	}
+}
+
 // TestDecodeNamesTheType: valid JSON that is not an object says what it is.
 func TestDecodeNamesTheType(t *testing.T) {
 	for in, want := range map[string]string{`[1]`: "an array", `"doc"`: "a string", `true`: "a boolean",
