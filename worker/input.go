@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
@@ -46,11 +48,17 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			return pipeline.Decode(data)
 		}
 	}
-	switch {
-	case len(bytes.TrimSpace(data)) == 0:
+	if len(bytes.TrimSpace(data)) == 0 {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "empty body", ID: headerID(h)}
-	case !utf8.Valid(data):
-		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: "plain-text body is not valid UTF-8", ID: headerID(h)}
+	}
+	size := len(data)
+	data, err := toUTF8(data, h)
+	if err != nil {
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: err.Error(), ID: headerID(h)}
+	}
+	if len(data) > maxBytes { // a charset's one byte may be three of UTF-8
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
+			Detail: fmt.Sprintf("%d bytes decode to %d bytes of UTF-8, over the %d-byte limit", size, len(data), maxBytes), ID: headerID(h)}
 	}
 	id := headerID(h)
 	switch {
@@ -65,6 +73,56 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			Detail: "the id header is not valid UTF-8"}
 	}
 	return schemas.Document{ID: id, Text: string(data)}, nil
+}
+
+// toUTF8 returns a plain-text body as UTF-8: decoded from the charset its
+// Content-Type header names (any WHATWG encoding label: windows-1252,
+// iso-8859-1, shift_jis, gbk, utf-16le...), else as it is, which must then
+// be valid UTF-8. A label winnow does not know is ignored, as browsers
+// ignore one, and the body must be UTF-8. JSON has no charset (RFC 8259):
+// only plain text gets here.
+func toUTF8(data []byte, h nats.Header) ([]byte, error) {
+	label, name := charset(h), ""
+	var enc encoding.Encoding
+	if label != "" {
+		if e, err := htmlindex.Get(label); err == nil {
+			enc = e
+			name, _ = htmlindex.Name(e)
+		}
+	}
+	switch name {
+	case "utf-8", "": // UTF-8 said, or no charset winnow knows
+	case "replacement": // a label for an encoding that is never decoded
+		name = ""
+	default:
+		out, err := enc.NewDecoder().Bytes(data)
+		if err != nil {
+			return nil, fmt.Errorf("plain-text body is not %s: %w", name, err)
+		}
+		return out, nil
+	}
+	if utf8.Valid(data) {
+		return data, nil
+	}
+	unknown := ""
+	if label != "" && name == "" {
+		unknown = fmt.Sprintf(" (charset %q is not one winnow decodes)", label)
+	}
+	return nil, fmt.Errorf("plain-text body is not valid UTF-8%s: %s", unknown, schemas.WhereNotUTF8(data))
+}
+
+// charset is the Content-Type header's charset parameter, "" when none.
+func charset(h nats.Header) string {
+	if h == nil {
+		return ""
+	}
+	for _, p := range strings.Split(h.Get("Content-Type"), ";")[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		if strings.EqualFold(strings.TrimSpace(k), "charset") {
+			return strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return ""
 }
 
 // mediaType is the Content-Type header's media type, lower case, without

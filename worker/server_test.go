@@ -232,6 +232,20 @@ func publishRaw(t *testing.T, js jetstream.JetStream, m *nats.Msg) {
 	}
 }
 
+// decodeDeadLetterData returns the original bytes a dead letter keeps.
+func decodeDeadLetterData(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var dl schemas.DeadLetter
+	if err := json.Unmarshal(b, &dl); err != nil {
+		t.Fatalf("dead letter: %v: %s", err, b)
+	}
+	data, err := dl.Bytes()
+	if err != nil {
+		t.Fatalf("dead letter data: %v: %s", err, b)
+	}
+	return data
+}
+
 func decodeRecord(t *testing.T, b []byte) schemas.Record {
 	t.Helper()
 	var r schemas.Record

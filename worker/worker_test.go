@@ -496,12 +496,22 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 	cases := []struct {
 		name, contentType, id, body string
 		clean                       bool
+		want                        string // the record's text, or words of the dead letter's error
 	}{
-		{"rtf-as-text", "text/plain; charset=utf-8", "rtf-1", rtf, true},
-		{"rtf-sniffed", "", "rtf-2", rtf, false},
-		{"array-as-json", "Application/JSON", "arr-1", `[{"id":"arr-1","text":"x"}]`, false},
-		{"array-sniffed", "", "arr-2", `[{"id":"arr-2","text":"x"}]`, true},
-		{"json-as-json", "application/json", "", `{"id":"json-1","text":"A line."}`, true},
+		{"rtf-as-text", "text/plain; charset=utf-8", "rtf-1", rtf, true, rtf},
+		{"rtf-sniffed", "", "rtf-2", rtf, false, ""},
+		{"array-as-json", "Application/JSON", "arr-1", `[{"id":"arr-1","text":"x"}]`, false, ""},
+		{"array-sniffed", "", "arr-2", `[{"id":"arr-2","text":"x"}]`, true, ""},
+		{"json-as-json", "application/json", "", `{"id":"json-1","text":"A line."}`, true, ""},
+		// A plain-text body is decoded from the charset it names.
+		{"latin1", `text/plain; charset="ISO-8859-1"`, "l1", "Caf\xe9 cr\xe8me \x80 5.\nCaf\xe9 cr\xe8me \x80 5.", true, "Café crème € 5."},
+		{"shift-jis", "text/plain;charset=Shift_JIS", "sj", "\x93\xfa\x96\x7b\x8c\xea", true, "日本語"},
+		{"utf-16", "text/plain; charset=utf-16le", "u16", "c\x00a\x00f\x00\xe9\x00", true, "café"},
+		{"unknown-charset", "text/plain; charset=klingon", "kl", "caf\xe9", false, `charset "klingon" is not one winnow decodes`},
+		{"never-decoded", "text/plain; charset=iso-2022-kr", "kr", "caf\xe9", false, `charset "iso-2022-kr" is not one winnow decodes`},
+		{"bad-utf-8", "text/plain; charset=utf-8", "u8", "ok caf\xe9", false, "byte 0xe9 at offset 6"},
+		// JSON is UTF-8 whatever the header says.
+		{"json-latin1", "application/json; charset=iso-8859-1", "", "{\"id\":\"jl\",\"text\":\"caf\xe9\"}", false, "byte 0xe9 at offset 22"},
 	}
 	for _, c := range cases {
 		h := nats.Header{}
@@ -523,10 +533,31 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 		switch {
 		case c.clean && o.subject != "docs.clean."+c.name:
 			t.Errorf("%s: %s %s, want a clean record", c.name, o.subject, o.data)
-		case c.clean && c.name == "rtf-as-text" && decodeRecord(t, o.data).Text != rtf:
-			t.Errorf("%s: record %s", c.name, o.data)
+		case c.clean && c.want != "" && decodeRecord(t, o.data).Text != c.want:
+			t.Errorf("%s: record %s, want the text %q", c.name, o.data, c.want)
 		case !c.clean && (o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) == ""):
 			t.Errorf("%s: %s %v, want a dead letter", c.name, o.subject, o.header)
+		case !c.clean && !strings.Contains(o.header.Get(HeaderError), c.want):
+			t.Errorf("%s: dead letter's error %q, want %q in it", c.name, o.header.Get(HeaderError), c.want)
+		case !c.clean && c.want != "" && !bytes.Equal(decodeDeadLetterData(t, o.data), []byte(c.body)):
+			t.Errorf("%s: dead letter %s does not keep the original bytes", c.name, o.data)
 		}
+	}
+}
+
+// TestDecodedBodyWithinTheLimit: max_doc_bytes bounds the UTF-8 a charset's
+// body decodes to, not only the bytes that came.
+func TestDecodedBodyWithinTheLimit(t *testing.T) {
+	h := nats.Header{}
+	h.Set(HeaderID, "big")
+	h.Set("Content-Type", "text/plain; charset=windows-1252")
+	body := bytes.Repeat([]byte{0xe9}, 8) // é, two bytes of UTF-8 each
+	if doc, err := decodeInput(body, h, 16); err != nil || doc.Text != strings.Repeat("é", 8) {
+		t.Fatalf("16-byte limit: %q, %v", doc.Text, err)
+	}
+	_, err := decodeInput(body, h, 15)
+	var ie *schemas.InputError
+	if !errors.As(err, &ie) || ie.Reason != schemas.ReasonTooLarge || !strings.Contains(ie.Detail, "8 bytes decode to 16 bytes") {
+		t.Fatalf("15-byte limit: %v, want too_large for the decoded 16 bytes", err)
 	}
 }
