@@ -48,15 +48,17 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			return pipeline.Decode(data)
 		}
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "empty body", ID: headerID(h)}
-	}
 	size := len(data)
 	data, err := toUTF8(data, h)
 	if err != nil {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: err.Error(), ID: headerID(h)}
 	}
-	if len(data) > maxBytes { // a charset's one byte may be three of UTF-8
+	// A byte order mark is no text (UTF-16's survives decoding).
+	data = schemas.TrimBOM(data)
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "empty body", ID: headerID(h)}
+	case len(data) > maxBytes: // a charset's one byte may be three of UTF-8
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
 			Detail: fmt.Sprintf("%d bytes decode to %d bytes of UTF-8, over the %d-byte limit", size, len(data), maxBytes), ID: headerID(h)}
 	}
