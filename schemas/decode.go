@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -140,14 +141,50 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string`, ID: d.ID}
 	}
 	if d.FetchedAt != "" {
-		if _, err := time.Parse(time.RFC3339Nano, d.FetchedAt); err != nil {
-			return d, &InputError{Reason: ReasonInvalidField, Detail: `field "fetched_at" must be an RFC 3339 date-time`, ID: d.ID}
+		if _, ok := ParseDateTime(d.FetchedAt); !ok {
+			return d, &InputError{Reason: ReasonInvalidField, ID: d.ID, Detail: fmt.Sprintf(
+				`field "fetched_at": %s is not an RFC 3339 date-time, such as 2026-11-28T09:30:00Z (a time zone offset is required)`, quoteShort(d.FetchedAt))}
 		}
 	}
 	if len(d.Metadata) > 0 && !bytes.HasPrefix(bytes.TrimSpace(d.Metadata), []byte("{")) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
 	}
 	return d, nil
+}
+
+// ParseDateTime parses an RFC 3339 date-time (section 5.6) as the JSON
+// Schema format "date-time" has it: "T" and "Z" in either case, and a leap
+// second at 23:59:60 UTC (read as the second before it), which time.Parse
+// refuses.
+func ParseDateTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return time.Time{}, false
+		}
+	}
+	s = strings.ToUpper(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if len(s) < 19 || s[17:19] != "60" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s[:17]+"59"+s[19:])
+	if err != nil || t.UTC().Hour() != 23 || t.UTC().Minute() != 59 {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// quoteShort quotes s for an error, its first 40 bytes when longer.
+func quoteShort(s string) string {
+	if len(s) <= 40 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(string(trimPartialRune([]byte(s[:40])))) + "..."
 }
 
 // wireNames maps wireDocument's Go field names to their JSON names.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,6 +138,21 @@ func TestDecodeSaysWhereUTF8Breaks(t *testing.T) {
 		_, err := DecodeDocument([]byte(in))
 		if err == nil || !strings.HasSuffix(err.Error(), want) {
 			t.Errorf("%q: %v, want it to end %q", in, err, want)
+		}
+	}
+}
+
+// TestDecodeQuotesTheDateTime: a fetched_at that is no RFC 3339 date-time
+// is quoted (its first 40 bytes) beside the form wanted.
+func TestDecodeQuotesTheDateTime(t *testing.T) {
+	long := strings.Repeat("é", 30)
+	for in, want := range map[string]string{
+		"2026-11-28T12:00:00": `"2026-11-28T12:00:00" is not an RFC 3339 date-time, such as 2026-11-28T09:30:00Z`,
+		long:                  strconv.Quote(strings.Repeat("é", 20)) + "... is not",
+	} {
+		_, err := DecodeDocument([]byte(`{"id":"a","text":"x","fetched_at":` + strconv.Quote(in) + `}`))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q in it", in, err, want)
 		}
 	}
 }
