@@ -163,7 +163,7 @@ func NewMemory(o MemoryOptions) Memory {
 func (m *memory) Claim(key uint64, id string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c, ok := m.claims[key]; ok && (c.at+DocRef(m.opts.MaxDocs) >= m.next) {
+	if c, ok := m.claims[key]; ok && (c.at+DocRef(m.opts.MaxDocs) >= m.next) && !m.agedOut(c.id) {
 		return c.id, nil
 	}
 	m.claims[key] = claim{id: strings.Clone(id), at: m.next}
@@ -178,6 +178,31 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 		m.prune = max(2*m.opts.MaxDocs, 2*len(m.claims))
 	}
 	return id, nil
+}
+
+// agedOut reports whether id's latest commit is in the ring but fetched
+// longer than MaxAge before the newest document: its claims go with it,
+// so a copy fetched after that is an original again. An owner that
+// committed nothing (a copy in flight, a duplicate) keeps its claim by
+// position only. The caller holds the lock.
+func (m *memory) agedOut(id string) bool {
+	if m.opts.MaxAge <= 0 {
+		return false
+	}
+	y, o, yok, ook := m.ids.get(idKey(id))
+	for _, r := range [...]struct {
+		ref DocRef
+		ok  bool
+	}{{DocRef(y), yok}, {DocRef(o), ook}} {
+		if !r.ok || r.ref == 0 {
+			continue
+		}
+		d := &m.docs[int(uint64(r.ref)%uint64(len(m.docs)))]
+		if d.ref == r.ref && d.id == id {
+			return d.at != 0 && d.at < m.newest-int64(m.opts.MaxAge)
+		}
+	}
+	return false
 }
 
 // live reports whether ref is inside the window: among the last MaxDocs

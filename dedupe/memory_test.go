@@ -72,11 +72,20 @@ func TestCommitVersion2(t *testing.T) {
 func TestMemoryMaxAge(t *testing.T) {
 	m := dedupe.NewMemory(dedupe.MemoryOptions{MaxDocs: 100, MaxBlocks: 1024, MaxShingles: 1024, MaxAge: time.Hour})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	claim := func(key uint64, id, want string) {
+		t.Helper()
+		if owner, err := m.Claim(key, id); err != nil || owner != want {
+			t.Fatalf("Claim(%d, %s) = %q %v, want %q", key, id, owner, err, want)
+		}
+	}
+	claim(1, "old", "old")
 	m.Commit(&dedupe.Commit{ID: "old", Blocks: []uint64{1}, At: t0.UnixNano()})
+	claim(2, "undated", "undated")
 	m.Commit(&dedupe.Commit{ID: "undated", Blocks: []uint64{2}})
 	if _, ok := m.Block(1); !ok {
 		t.Fatal("block forgotten before its hour")
 	}
+	claim(1, "copy", "old")
 	m.Commit(&dedupe.Commit{ID: "new", Blocks: []uint64{3}, At: t0.Add(2 * time.Hour).UnixNano()})
 	if _, ok := m.Block(1); ok {
 		t.Fatal("block fetched 2h before the newest document still remembered with MaxAge 1h")
@@ -84,6 +93,9 @@ func TestMemoryMaxAge(t *testing.T) {
 	if _, ok := m.Block(2); !ok {
 		t.Fatal("an undated document aged out by time")
 	}
+	// A claim goes with its owner's commit, and stays with an undated one.
+	claim(1, "copy", "copy")
+	claim(2, "copy2", "undated")
 }
 
 // TestMemoryGenerations: a block committed in two generations counts the

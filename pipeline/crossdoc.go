@@ -1,9 +1,8 @@
 package pipeline
 
 import (
-	"time"
-
 	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/schemas"
 )
 
 // crossStage applies cross-document dedup and holds the commit until the
@@ -17,7 +16,7 @@ type crossStage struct {
 
 func (s *crossStage) Process(d *Doc) {
 	s.x.Decide(d.In.ID, d.A, &s.dec)
-	if t, err := time.Parse(time.RFC3339Nano, d.In.FetchedAt); err == nil {
+	if t, ok := schemas.ParseDateTime(d.In.FetchedAt); ok {
 		s.dec.Commit.At = t.UnixNano()
 	}
 	if s.dec.Err != nil {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/moderate"
@@ -165,5 +166,30 @@ func TestDetachedCommit(t *testing.T) {
 	}
 	if _, _, ok := mem.Doc(2); ok {
 		t.Fatal("a second document was committed: the detached one twice, or the duplicate")
+	}
+}
+
+// TestFetchedAtAgesTheMemory: a document's fetched_at, in any RFC 3339
+// form the schema takes (here "t" and "z" in lower case), dates its commit,
+// so memory.max_age forgets it by that date.
+func TestFetchedAtAgesTheMemory(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.CrossOptions.Memory.MaxAge = 24 * time.Hour
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	story := strings.Repeat("The council met on Tuesday to discuss the new budget for the city's parks. ", 6)
+	if o, _, err := p.Process(schemas.Document{ID: "a", Text: story, FetchedAt: "2026-01-01t08:00:00z"}); err != nil || o != Clean {
+		t.Fatalf("first copy: %v %v", o, err)
+	}
+	p.Commit()
+	rain := strings.Repeat("Heavy rain closed two roads north of the river on Sunday, the police said. ", 6)
+	if o, _, _ := p.Process(schemas.Document{ID: "b", Text: rain, FetchedAt: "2026-03-01T08:00:00Z"}); o != Clean {
+		t.Fatalf("unrelated document: %v", o)
+	}
+	p.Commit()
+	if o, rec, _ := p.Process(schemas.Document{ID: "c", Text: story, FetchedAt: "2026-03-01T09:00:00Z"}); o != Clean {
+		t.Fatalf("a copy of a document fetched two months before, with max_age 24h: %v (duplicate of %q by %s)", o, rec.DuplicateOf, rec.DuplicateRule)
 	}
 }
