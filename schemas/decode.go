@@ -59,10 +59,16 @@ func (e *InputError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalid) hold.
 func (e *InputError) Unwrap() error { return ErrInvalid }
 
-// MaxIDBytes is the longest document id (winnow.v1.document's id
-// maxLength): an id is every output's Nats-Msg-Id, which the output stream
-// keeps for its duplicate window.
-const MaxIDBytes = 1024
+// MaxIDChars is the longest document id in characters, as
+// winnow.v1.document's id maxLength counts them (JSON Schema counts code
+// points, not bytes): an id is every output's Nats-Msg-Id, which the
+// output stream keeps for its duplicate window.
+const MaxIDChars = 1024
+
+// IDTooLong reports whether id has more than MaxIDChars characters.
+func IDTooLong(id string) bool {
+	return len(id) > MaxIDChars && utf8.RuneCountInString(id) > MaxIDChars
+}
 
 // MaxDepth is the deepest nesting of objects and arrays an input may have.
 const MaxDepth = 32
@@ -135,8 +141,8 @@ func DecodeDocument(b []byte) (Document, error) {
 	switch {
 	case d.ID == "":
 		return d, &InputError{Reason: ReasonMissingID, Detail: `field "id" is required and must be a non-empty string`}
-	case len(d.ID) > MaxIDBytes:
-		return d, &InputError{Reason: ReasonInvalidField, Detail: fmt.Sprintf(`field "id" is longer than %d bytes`, MaxIDBytes)}
+	case IDTooLong(d.ID):
+		return d, &InputError{Reason: ReasonInvalidField, Detail: fmt.Sprintf(`field "id" is longer than %d characters`, MaxIDChars)}
 	case w.Text == nil:
 		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string`, ID: d.ID}
 	}

@@ -67,9 +67,9 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	case id == "":
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonNoID,
 			Detail: "plain-text body without a " + HeaderID + " or " + nats.MsgIdHdr + " header"}
-	case len(id) > schemas.MaxIDBytes:
+	case schemas.IDTooLong(id):
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidField,
-			Detail: fmt.Sprintf("the id header is longer than %d bytes", schemas.MaxIDBytes)}
+			Detail: fmt.Sprintf("the id header is longer than %d characters", schemas.MaxIDChars)}
 	case !utf8.ValidString(id):
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidField,
 			Detail: "the id header is not valid UTF-8"}

@@ -163,7 +163,7 @@ func TestBadInputsAreDeadLettered(t *testing.T) {
 		{"depth-bomb", []byte(`{"id":"x","text":"t","metadata":{"a":` + deep + `}}`), schemas.ReasonTooDeep, nil},
 		{"too-large", bytes.Repeat([]byte("a"), 5000), schemas.ReasonTooLarge, nil},
 		{"plain-no-id", []byte("just text"), schemas.ReasonNoID, nil},
-		{"plain-long-id", []byte("just text"), schemas.ReasonInvalidField, nats.Header{HeaderID: {strings.Repeat("i", schemas.MaxIDBytes+1)}}},
+		{"plain-long-id", []byte("just text"), schemas.ReasonInvalidField, nats.Header{HeaderID: {strings.Repeat("i", schemas.MaxIDChars+1)}}},
 		{"plain-invalid-utf8-id", []byte("just text"), schemas.ReasonInvalidField, nats.Header{HeaderID: {"id-\xff"}}},
 	}
 	for _, c := range cases {
