@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +33,18 @@ type Config struct {
 
 	policyFile string // --policy, read by applyPolicy
 	configFile string // the YAML file loadConfig read, if any
+}
+
+// fileProblem says why path cannot be read; for a relative path that is
+// not there, it names the working directory the path was taken from (not
+// the directory of the file that named it).
+func fileProblem(err error, path string) string {
+	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(path) {
+		if wd, werr := os.Getwd(); werr == nil {
+			return fmt.Sprintf("%v (a relative path is taken from the working directory, %s)", err, wd)
+		}
+	}
+	return err.Error()
 }
 
 // policyFiles are the files c's moderation policy came from: the
@@ -158,13 +172,13 @@ func (c Config) Validate() error {
 	case strings.ContainsAny(c.NATS.JetStreamDomain, ".*> \t\r\n"):
 		return bad("nats.jetstream_domain", "%q: want one subject token (no dots, wildcards or spaces), such as hub", c.NATS.JetStreamDomain)
 	}
-	for field, path := range map[string]string{"nats.nkey_seed_file": c.NATS.NKeySeedFile, "nats.creds_file": c.NATS.CredsFile,
-		"nats.tls.ca": c.NATS.TLS.CA, "nats.tls.cert": c.NATS.TLS.Cert, "nats.tls.key": c.NATS.TLS.Key} {
-		if path == "" {
+	for _, f := range []struct{ field, path string }{{"nats.nkey_seed_file", c.NATS.NKeySeedFile}, {"nats.creds_file", c.NATS.CredsFile},
+		{"nats.tls.ca", c.NATS.TLS.CA}, {"nats.tls.cert", c.NATS.TLS.Cert}, {"nats.tls.key", c.NATS.TLS.Key}} {
+		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
-			return bad(field, "%v", err)
+		if _, err := os.Stat(f.path); err != nil {
+			return bad(f.field, "%s", fileProblem(err, f.path))
 		}
 	}
 	if c.NATS.URL == "" {

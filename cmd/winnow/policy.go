@@ -40,7 +40,7 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 	if p.Spam.ModelFile != "" {
 		b, err := os.ReadFile(p.Spam.ModelFile)
 		if err != nil {
-			return fmt.Errorf("policy: spam.model_file: %w", err)
+			return fmt.Errorf("policy: spam.model_file: %s", fileProblem(err, p.Spam.ModelFile))
 		}
 		m := new(moderate.SpamModel)
 		if err := m.UnmarshalBinary(b); err != nil {
@@ -51,7 +51,7 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 	if p.Blocklist.File != "" {
 		b, err := os.ReadFile(p.Blocklist.File)
 		if err != nil {
-			return fmt.Errorf("policy: blocklist.file: %w", err)
+			return fmt.Errorf("policy: blocklist.file: %s", fileProblem(err, p.Blocklist.File))
 		}
 		pc.ModerationOptions.ExtraBlocklist = moderate.ReadPhrases(b)
 	}

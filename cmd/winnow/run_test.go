@@ -135,6 +135,48 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	}
 }
 
+// TestMissingFileNamesTheWorkingDirectory: a relative path to a file that
+// is not there is reported with the directory it was taken from, which is
+// the working directory, not the directory of the file that named it.
+func TestMissingFileNamesTheWorkingDirectory(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := "no such file or directory (a relative path is taken from the working directory, " + wd + ")"
+	env := func(path string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			if k == "WINNOW_NATS_CREDS_FILE" {
+				return path, true
+			}
+			return "", false
+		}
+	}
+	cfg, err := loadConfig("", env("nope.creds"))
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "config: nats.creds_file: stat nope.creds: ") || !strings.HasSuffix(err.Error(), hint) {
+		t.Errorf("relative creds file: %v", err)
+	}
+	abs := filepath.Join(t.TempDir(), "nope.creds")
+	cfg, err = loadConfig("", env(abs))
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err == nil || strings.Contains(err.Error(), "working directory") {
+		t.Errorf("absolute creds file: %v, want no word of the working directory", err)
+	}
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(policy, []byte("blocklist:\n  file: words.txt\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "words.txt"), []byte("casino\n"), 0o644) // beside the policy, not in wd
+	pc := pipeline.DefaultConfig()
+	if err := applyPolicy(&pc, policy); err == nil || err.Error() != "policy: blocklist.file: open words.txt: "+hint {
+		t.Errorf("relative blocklist file: %v", err)
+	}
+}
+
 func TestCheckConfig(t *testing.T) {
 	t.Setenv("WINNOW_WORKER_HANDLER", "3")            // a typo
 	t.Setenv("WINNOW_SERVICE_HOST", "10.0.0.7")       // Kubernetes, for a Service named winnow
