@@ -128,8 +128,15 @@ func DecodeDocument(b []byte) (Document, error) {
 	}
 	var w wireDocument
 	// goccy/go-json decodes into the struct at two to three times
-	// encoding/json's speed.
-	if err := gojson.Unmarshal(trimmed, &w); err != nil {
+	// encoding/json's speed; but it takes a key for a field whatever its
+	// case ("Text" for text), as encoding/json does, where the schema
+	// matches names exactly: a document with such a key is decoded key by
+	// key.
+	if hasCaseVariantKey(trimmed) {
+		if err := decodeExact(trimmed, &w); err != nil {
+			return d, err
+		}
+	} else if err := gojson.Unmarshal(trimmed, &w); err != nil {
 		var te *gojson.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return d, &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", wireName(te.Field), te.Type, te.Value), ID: deref(w.ID)}
@@ -151,6 +158,9 @@ func DecodeDocument(b []byte) (Document, error) {
 			return d, &InputError{Reason: ReasonInvalidField, ID: d.ID, Detail: fmt.Sprintf(
 				`field "fetched_at": %s is not an RFC 3339 date-time, such as 2026-11-28T09:30:00Z (a time zone offset is required)`, quoteShort(d.FetchedAt))}
 		}
+	}
+	if bytes.Equal(bytes.TrimSpace(d.Metadata), []byte("null")) {
+		d.Metadata = nil // as absent, like the other optional fields' null
 	}
 	if len(d.Metadata) > 0 && !bytes.HasPrefix(bytes.TrimSpace(d.Metadata), []byte("{")) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
@@ -240,6 +250,126 @@ type wireDocument struct {
 	FetchedAt   string          `json:"fetched_at"`
 	ContentType string          `json:"content_type"`
 	Metadata    json.RawMessage `json:"metadata"`
+}
+
+// hasCaseVariantKey reports whether the object b (valid JSON) has a
+// top-level key that names a field of wireDocument only when case is
+// ignored ("ID", "Text", "fetched_At"), or a key with an escape, which is
+// compared only once unescaped. It looks at each string's bytes once,
+// skipping to the next quote, so a long text costs little.
+func hasCaseVariantKey(b []byte) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			end, escaped := stringEnd(b, i+1)
+			if depth == 1 && isKey(b, end+1) {
+				if escaped {
+					return true
+				}
+				if exact, folded := fieldMatch(b[i+1 : end]); folded && !exact {
+					return true
+				}
+			}
+			i = end
+		}
+	}
+	return false
+}
+
+// stringEnd returns the index of the quote that ends the string starting
+// at b[i] (just past its opening quote), and whether the string holds an
+// escape.
+func stringEnd(b []byte, i int) (int, bool) {
+	escaped := false
+	for {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b) - 1, escaped
+		}
+		q += i
+		n := 0 // backslashes before the quote
+		for n < q-i && b[q-1-n] == '\\' {
+			n++
+		}
+		escaped = escaped || bytes.IndexByte(b[i:q], '\\') >= 0
+		if n%2 == 0 {
+			return q, escaped
+		}
+		i = q + 1
+	}
+}
+
+// isKey reports whether the string that ended before b[i] is an object
+// key: the next byte other than white space is a colon.
+func isKey(b []byte, i int) bool {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+		case ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// fieldMatch says whether k is a wireDocument field's JSON name, or equals
+// one under Unicode case folding (so "ſource", with a long s, folds).
+func fieldMatch(k []byte) (exact, folded bool) {
+	for _, name := range wireFields {
+		if string(k) == string(name) {
+			return true, true
+		}
+	}
+	for _, name := range wireFields {
+		if len(k) >= len(name) && bytes.EqualFold(k, name) {
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// wireFields are wireDocument's JSON names.
+var wireFields = func() [][]byte {
+	var names [][]byte
+	for _, name := range wireNames {
+		names = append(names, []byte(name))
+	}
+	return names
+}()
+
+// decodeExact decodes the object b into w matching keys exactly, as the
+// schema does (the last of two equal keys wins, as with encoding/json).
+func decodeExact(b []byte, w *wireDocument) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	}
+	fields := []struct {
+		name string
+		dst  any
+	}{{"id", &w.ID}, {"text", &w.Text}, {"url", &w.URL}, {"source", &w.Source}, {"title", &w.Title}, {"lang", &w.Lang},
+		{"fetched_at", &w.FetchedAt}, {"content_type", &w.ContentType}, {"metadata", &w.Metadata}}
+	for _, f := range fields {
+		raw, ok := m[f.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return &InputError{Reason: ReasonWrongType, Detail: fmt.Sprintf("field %q: want %s, got %s", f.name, te.Type, te.Value), ID: deref(w.ID)}
+			}
+			return &InputError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+		}
+	}
+	return nil
 }
 
 func deref(s *string) string {

@@ -1,14 +1,17 @@
 package schemas
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // FuzzDecodeDocument: decoding never panics, is deterministic, classifies
-// every failure, and accepts exactly what encoding/json accepts (the fast
-// decoder must not change the contract).
+// every failure, and accepts exactly what encoding/json accepts, decoding
+// the same id and text (the fast decoder must not change the contract).
 func FuzzDecodeDocument(f *testing.F) {
 	for _, s := range []string{`{"id":"a","text":"b"}`, `{"id":1,"text":"b"}`, `{"id":"a"}`, `[]`, ``, `{"id":"a","text":"\u00e9\ud83d\ude00"}`,
 		`{"id":"a","text":"x","metadata":{"k":[1,{"z":null}]}}`, `{"id":"a","text":"x","fetched_at":"2026-01-02T03:04:05Z"}`, "{\"id\":\"\xff\"}"} {
@@ -30,12 +33,51 @@ func FuzzDecodeDocument(f *testing.F) {
 		if d1.ID == "" {
 			t.Fatal("accepted a document without an id")
 		}
+		// The reference: encoding/json, key by key as the schema matches
+		// them (encoding/json's own struct decoding ignores case).
 		var w wireDocument
-		if err := json.Unmarshal(b, &w); err != nil {
+		if err := decodeExact(bytes.TrimSpace(TrimBOM(b)), &w); err != nil {
 			t.Fatalf("accepted what encoding/json refuses: %v", err)
 		}
 		if w.ID == nil || *w.ID != d1.ID || w.Text == nil || *w.Text != d1.Text {
 			t.Fatalf("decoders disagree: %q/%q vs %v/%v", d1.ID, d1.Text, w.ID, w.Text)
+		}
+	})
+}
+
+// FuzzDecoderAgreesWithSchema: DecodeDocument accepts exactly the inputs
+// schemas/v1/document.json accepts, apart from the limits a schema cannot
+// state (UTF-8, nesting depth) and the byte order mark RFC 8259 lets a
+// parser skip. The seeds are the fixtures of TestDocumentFixtures and
+// values at the edges of each field's rule.
+func FuzzDecoderAgreesWithSchema(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "document", "*", "*.json"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{`{"id":"` + strings.Repeat("日", MaxIDChars) + `","text":""}`,
+		`{"id":"a","text":"x","fetched_at":"2026-11-28T23:59:60Z"}`, `{"id":"a","text":"x","fetched_at":"2026-11-28T12:00:00.5+14:00"}`,
+		`{"id":"a","text":"x","fetched_at":"2026-02-30T12:00:00Z"}`, `{"id":"a","text":"x","metadata":null}`,
+		`{"id":"a","id":1,"text":"x"}`, `{"id":"a","text":"x"} {}`, `{"id":"\ud800","text":"x"}`} {
+		f.Add([]byte(s))
+	}
+	schema := compile(f, DocumentV1)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := DecodeDocument(b)
+		var ie *InputError
+		if errors.As(err, &ie) && (ie.Reason == ReasonInvalidUTF8 || ie.Reason == ReasonTooDeep) {
+			return
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(b), []byte("\ufeff")) {
+			return
+		}
+		schemaErr := validate(schema, b)
+		if (err == nil) != (schemaErr == nil) {
+			t.Fatalf("%q: decoder %v, schema %v", b, err, schemaErr)
 		}
 	})
 }

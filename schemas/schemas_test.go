@@ -14,7 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-func compile(t *testing.T, typ string) *jsonschema.Schema {
+func compile(t testing.TB, typ string) *jsonschema.Schema {
 	t.Helper()
 	b, ok := File(typ)
 	if !ok {
@@ -153,6 +153,32 @@ func TestDecodeQuotesTheDateTime(t *testing.T) {
 		_, err := DecodeDocument([]byte(`{"id":"a","text":"x","fetched_at":` + strconv.Quote(in) + `}`))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q in it", in, err, want)
+		}
+	}
+}
+
+// TestDecodeMatchesNamesExactly: a key that names a field only in another
+// case is another field, as the schema has it (encoding/json and
+// goccy/go-json would take "Text" for text, the last one winning).
+func TestDecodeMatchesNamesExactly(t *testing.T) {
+	for in, want := range map[string]Document{
+		`{"id":"a","text":"body","Text":"other","URL":"u2","url":"u"}`:     {ID: "a", Text: "body", URL: "u"},
+		`{"Id":"b","id":"a","text":"body","ſource":"s2","source":"s"}`:     {ID: "a", Text: "body", Source: "s"},
+		`{"id":"a","text":"body","ex\"tra":{"Text":"nested"},"title":"T"}`: {ID: "a", Text: "body", Title: "T"},
+		`{"id":"a","\u0054ext":"other","text":"body"}`:                     {ID: "a", Text: "body"},
+		`{"id":"a","\u0074ext":"body"}`:                                    {ID: "a", Text: "body"},
+	} {
+		got, err := DecodeDocument([]byte(in))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]Reason{`{"id":"a","TEXT":"x"}`: ReasonMissingText, `{"iD":"a","text":"x"}`: ReasonMissingID,
+		`{"id":"a","Text":"x","text":5}`: ReasonWrongType} {
+		_, err := DecodeDocument([]byte(in))
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Reason != want {
+			t.Errorf("%s: %v, want %s", in, err, want)
 		}
 	}
 }
