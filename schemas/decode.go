@@ -380,24 +380,14 @@ func deref(s *string) string {
 }
 
 // nesting returns the deepest nesting of arrays and objects in a JSON text,
-// without parsing it (strings are skipped), so a depth bomb is refused before
-// the decoder recurses into it.
+// without parsing it (strings are skipped, a quote at a time), so a depth
+// bomb is refused before the decoder recurses into it.
 func nesting(b []byte) int {
-	depth, max, inStr := 0, 0, false
+	depth, max := 0, 0
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
+		switch b[i] {
 		case '"':
-			inStr = true
+			i, _ = stringEnd(b, i+1)
 		case '{', '[':
 			depth++
 			if depth > max {

@@ -81,3 +81,34 @@ func FuzzDecoderAgreesWithSchema(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNesting: nesting, which skips strings a quote at a time, measures
+// the depth a byte-at-a-time walk measures, on any input.
+func FuzzNesting(f *testing.F) {
+	for _, s := range []string{`{"a":"[[[{{{"}`, `{"a":"x\"[[","b":[[]]}`, `{"a":"x\\","b":[[]]}`, `{"a":"x\\\"[","b":[]}`,
+		`[[["unterminated`, `"\`, `{}}}[[`, `{"a":"\"[[["}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		depth, deepest, inStr := 0, 0, false
+		for i := 0; i < len(b); i++ {
+			switch c := b[i]; {
+			case inStr && c == '\\':
+				i++
+			case inStr && c == '"':
+				inStr = false
+			case inStr:
+			case c == '"':
+				inStr = true
+			case c == '{' || c == '[':
+				depth++
+				deepest = max(deepest, depth)
+			case c == '}' || c == ']':
+				depth--
+			}
+		}
+		if got := nesting(b); got != deepest {
+			t.Fatalf("%q: nesting %d, want %d", b, got, deepest)
+		}
+	})
+}
