@@ -263,8 +263,11 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 			// The owner committed nothing: a copy still in flight, or
 			// one found a duplicate itself (or rejected). An original
 			// the rules below find is named instead of such a copy;
-			// failing that, the owner is.
-			owner = o
+			// failing that, the owner is. An owner the memory forgot by
+			// age (a shared memory's claim outlives it) is none.
+			if a, ok := x.mem.(Ager); !ok || !a.AgedOut(o) {
+				owner = o
+			}
 		}
 	}
 	if len(x.sh) >= x.opts.MinDupShingles {

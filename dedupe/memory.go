@@ -180,6 +180,22 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 	return id, nil
 }
 
+// Ager is implemented by memories that forget documents by their age
+// (MemoryOptions.MaxAge). AgedOut reports whether id's latest commit is
+// still held but fetched longer than MaxAge before the newest document: a
+// claim such a document left on some content no longer makes a copy of it
+// a duplicate (a shared memory's claims outlive its replicas' windows).
+type Ager interface {
+	AgedOut(id string) bool
+}
+
+// AgedOut implements Ager.
+func (m *memory) AgedOut(id string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.agedOut(id)
+}
+
 // agedOut reports whether id's latest commit is in the ring but fetched
 // longer than MaxAge before the newest document: its claims go with it,
 // so a copy fetched after that is an original again. An owner that

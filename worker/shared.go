@@ -338,6 +338,13 @@ func (s *SharedMemory) Doc(ref dedupe.DocRef) (string, *dedupe.Sketch, bool) {
 
 func (s *SharedMemory) CommitOf(id string) (dedupe.DocRef, bool) { return s.local.CommitOf(id) }
 
+// AgedOut implements dedupe.Ager with the local replica's window: a claim
+// in the bucket lives for its ttl, whatever memory.max_age says.
+func (s *SharedMemory) AgedOut(id string) bool {
+	a, ok := s.local.(dedupe.Ager)
+	return ok && a.AgedOut(id)
+}
+
 // Commit applies the commit locally and replicates it through the bucket.
 func (s *SharedMemory) Commit(c *dedupe.Commit) dedupe.DocRef {
 	ref := s.local.Commit(c)

@@ -3,8 +3,10 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/dedupe/dedupetest"
+	"github.com/winnow-dev/winnow/pipeline"
+	"github.com/winnow-dev/winnow/schemas"
 )
 
 var bucketSeq atomic.Int64
@@ -130,5 +134,47 @@ func TestMemoryMetrics(t *testing.T) {
 	}
 	if got["winnow_dedupe_index_blocks"] != 3 || got["winnow_dedupe_index_shingles"] != 1 || got["winnow_dedupe_index_documents"] != 1 {
 		t.Fatalf("index metrics %v", got)
+	}
+}
+
+// TestSharedMemoryMaxAge: with state kv and memory.max_age, an exact copy
+// of a document fetched longer than max_age before the newest is an
+// original again, though the claim on its content stays in the bucket for
+// the bucket's ttl (TestFetchedAtAgesTheMemory checks the in-memory state).
+func TestSharedMemoryMaxAge(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, _ := connect(t, s)
+	o := dedupe.DefaultMemoryOptions()
+	o.MaxAge = 24 * time.Hour
+	cfg := DefaultSharedConfig()
+	cfg.Bucket = fmt.Sprint("AGE_", bucketSeq.Add(1))
+	m, err := NewSharedMemory(ctx, nc, cfg, o, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := pipeline.DefaultConfig()
+	pc.Memory = m
+	p, err := pipeline.New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	story := strings.Repeat("The council met on Tuesday to discuss the new budget for the city's parks. ", 6)
+	rain := strings.Repeat("Heavy rain closed two roads north of the river on Sunday, the police said. ", 6)
+	for _, c := range []struct {
+		id, text, at string
+		want         pipeline.Outcome
+	}{
+		{"a", story, "2026-01-01T08:00:00Z", pipeline.Clean},
+		{"a-copy", story, "2026-01-01T09:00:00Z", pipeline.Duplicate}, // within max_age
+		{"b", rain, "2026-03-01T08:00:00Z", pipeline.Clean},
+		{"a-later", story, "2026-03-01T09:00:00Z", pipeline.Clean}, // a aged out
+	} {
+		o, rec, err := p.Process(schemas.Document{ID: c.id, Text: c.text, FetchedAt: c.at})
+		if err != nil || o != c.want {
+			t.Fatalf("%s: %v (duplicate of %q by %q) %v, want %v", c.id, o, rec.DuplicateOf, rec.DuplicateRule, err, c.want)
+		}
+		p.Commit()
 	}
 }
