@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
@@ -9,6 +8,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/winnow-dev/winnow/internal/corpus"
+	"github.com/winnow-dev/winnow/internal/schematest"
 	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -64,11 +64,7 @@ func TestRecordsMatchTheSchema(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err == nil {
-				err = schema.Validate(inst)
-			}
-			if err != nil {
+			if err := schematest.Validate(schema, b); err != nil {
 				t.Fatalf("%s: %s: record %.300s: %v", name, d.ID, b, err)
 			}
 		}
@@ -85,18 +81,5 @@ func compileSchema(t *testing.T, typ string) *jsonschema.Schema {
 	if !ok {
 		t.Fatalf("no schema for %s", typ)
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(typ+".json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(typ + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return schematest.Compile(t, typ, b)
 }

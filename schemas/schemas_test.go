@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/winnow-dev/winnow/internal/schematest"
 )
 
 func compile(t testing.TB, typ string) *jsonschema.Schema {
@@ -20,29 +22,10 @@ func compile(t testing.TB, typ string) *jsonschema.Schema {
 	if !ok {
 		t.Fatalf("no schema for %s", typ)
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(typ+".json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(typ + ".json")
-	if err != nil {
-		t.Fatalf("compile %s: %v", typ, err)
-	}
-	return s
+	return schematest.Compile(t, typ, b)
 }
 
-func validate(s *jsonschema.Schema, b []byte) error {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	return s.Validate(inst)
-}
+func validate(s *jsonschema.Schema, b []byte) error { return schematest.Validate(s, b) }
 
 // TestDocumentFixtures checks that the JSON Schema validator and
 // DecodeDocument agree on every good and bad fixture.
