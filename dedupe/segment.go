@@ -48,8 +48,10 @@ type Block struct {
 }
 
 // Segment splits text into blocks and appends them to dst: first every line
-// (split on '\n' only; a line's span excludes its '\n'), in order, then every
-// paragraph of two or more lines. Blank lines (white space only) are lines
+// (ended by '\n', or by a '\r' no '\n' follows, as in classic Mac text; a
+// line's span excludes its terminator, but keeps the '\r' of a "\r\n",
+// white space to everything that reads it), in order, then every paragraph
+// of two or more lines. Blank lines (white space only) are lines
 // too, so line i of the result is line i of the text. Segment never fails:
 // any byte string, valid UTF-8 or not, segments.
 func Segment(text string, dst []Block) []Block {
@@ -58,25 +60,25 @@ func Segment(text string, dst []Block) []Block {
 	// appending one by one to a growing slice left several times its final
 	// size behind as garbage, on a text of a million short lines hundreds
 	// of megabytes.
+	cr := strings.IndexByte(text, '\r') >= 0
 	lines := strings.Count(text, "\n") + 1
+	if cr {
+		lines += strings.Count(text, "\r")
+	}
 	dst = slices.Grow(dst, lines+(lines+1)/3)
 	start := len(dst)
 	off := 0
 	for i := 0; ; i++ {
-		j := strings.IndexByte(text[off:], '\n')
-		end := len(text)
-		if j >= 0 {
-			end = off + j
-		}
+		end, next := lineEnd(text, off, cr)
 		k := KindLine
 		if IsListItem(text[off:end]) {
 			k = KindListItem
 		}
 		dst = append(dst, Block{Span: Span{off, end}, Kind: k, First: i, Last: i})
-		if j < 0 {
+		if next < 0 {
 			break
 		}
-		off = end + 1
+		off = next
 	}
 	ls := dst[start:]
 	for i := 0; i < len(ls); {
@@ -94,6 +96,40 @@ func Segment(text string, dst []Block) []Block {
 		i = j + 1
 	}
 	return dst
+}
+
+// FirstLine splits text after its first line as Segment ends lines:
+// the line without its terminator, and what follows it.
+func FirstLine(text string) (line, rest string) {
+	end, next := lineEnd(text, 0, strings.IndexByte(text, '\r') >= 0)
+	if next < 0 {
+		return text, ""
+	}
+	return text[:end], text[next:]
+}
+
+// lineEnd returns where the line that starts at off ends and where the
+// next one starts (-1: none). Only a text holding a '\r' (cr) is read a
+// byte at a time, for the '\r' that ends a line.
+func lineEnd(text string, off int, cr bool) (end, next int) {
+	if !cr {
+		j := strings.IndexByte(text[off:], '\n')
+		if j < 0 {
+			return len(text), -1
+		}
+		return off + j, off + j + 1
+	}
+	for i := off; i < len(text); i++ {
+		switch text[i] {
+		case '\n':
+			return i, i + 1
+		case '\r':
+			if i+1 == len(text) || text[i+1] != '\n' {
+				return i, i + 1
+			}
+		}
+	}
+	return len(text), -1
 }
 
 // IsBlank reports whether s holds only white space (including NBSP and the

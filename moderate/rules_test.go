@@ -509,7 +509,8 @@ func TestPolicyValidate(t *testing.T) {
 func TestSpamFeaturesFromAnalysis(t *testing.T) {
 	c, _ := dedupe.NewCleaner(dedupe.DefaultOptions())
 	fx := NewFeaturizer(18)
-	for _, text := range []string{"Subject here\n\nBody &amp; more\nsecond line", "one line only", "", "Ünïcödé ﬁne\n½ price"} {
+	for _, text := range []string{"Subject here\n\nBody &amp; more\nsecond line", "one line only", "", "Ünïcödé ﬁne\n½ price",
+		"Mac subject\r\rMac body\rmore", "Windows subject\r\n\r\nbody"} {
 		var a dedupe.Analysis
 		c.Analyze(text, &a)
 		want := fx.Features(text, nil)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/winnow-dev/winnow/dedupe"
 )
@@ -45,7 +44,7 @@ func SpamFeatures(n *dedupe.Normalizer, text string, bits uint8, dst []uint32) [
 
 // spamFeatures is SpamFeatures with a word buffer, returned for reuse.
 func spamFeatures(n *dedupe.Normalizer, text string, bits uint8, words []uint64, dst []uint32) ([]uint32, []uint64) {
-	subject, body, _ := strings.Cut(text, "\n")
+	subject, body := dedupe.FirstLine(text) // the line a dedupe.Analysis makes line 0
 	words = n.HashWords(words[:0], subject)
 	split := len(words)
 	words = n.HashWords(words, body)

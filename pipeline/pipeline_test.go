@@ -193,3 +193,22 @@ func TestFetchedAtAgesTheMemory(t *testing.T) {
 		t.Fatalf("a copy of a document fetched two months before, with max_age 24h: %v (duplicate of %q by %s)", o, rec.DuplicateOf, rec.DuplicateRule)
 	}
 }
+
+// TestBareCarriageReturnsEndLines: in classic Mac text ('\r' alone ends a
+// line) a repeated line goes as it does between '\n's, and the record's
+// lines are joined by '\n'; a CRLF's '\r' is tidied away as before.
+func TestBareCarriageReturnsEndLines(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"The harbour at dawn, from the east pier.\rA caption here\rA caption here\rThe boats came in late.":       "The harbour at dawn, from the east pier.\nA caption here\nThe boats came in late.",
+		"The harbour at dawn, from the east pier.\r\nA caption here\r\nA caption here\r\nThe boats came in late.": "The harbour at dawn, from the east pier.\nA caption here\nThe boats came in late.",
+	} {
+		_, rec, err := p.Process(schemas.Document{ID: "mac", Text: in})
+		if err != nil || rec.Text != want || len(rec.Removed) != 1 || rec.Removed[0].Reason != "exact_repeat" || rec.Stats.LinesIn != 4 {
+			t.Errorf("%q: %q, removed %+v, %d lines in (%v); want %q", in, rec.Text, rec.Removed, rec.Stats.LinesIn, err, want)
+		}
+	}
+}
