@@ -23,6 +23,7 @@ func FuzzProcess(f *testing.F) {
 		"Subscribe for free today!\nThe forbidden topic came up twice.\n\nThe forbidden topic came up twice.\x00Buy now, 50% off!",
 		"Caption of the photo&#xa0;here\nCaption of the photo here\n> quoted line of a reply here\n-- \nsig",
 		"line one of a story that repeats itself\nline two\x00line one of a story that repeats itself\nline two…",
+		"Mac text, a line\rA caption here\rA caption here\r\r\nWindows line\r\nA caption here\r",
 	} {
 		f.Add(s)
 	}
