@@ -52,9 +52,26 @@ func FuzzSegment(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
+	for _, s := range []string{"mac\rtext\r", "a\r\r\nb\r\n\r", "\r\n\r\r\n\n\r"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		blocks := Segment(s, nil)
-		lines := strings.Split(s, "\n")
+		// The lines: split at '\n', then at each '\r' but the one of a
+		// "\r\n", which stays in its line.
+		var lines []string
+		parts := strings.Split(s, "\n")
+		for pi, part := range parts {
+			crlf := pi < len(parts)-1 && strings.HasSuffix(part, "\r")
+			if crlf {
+				part = part[:len(part)-1]
+			}
+			sub := strings.Split(part, "\r")
+			if crlf {
+				sub[len(sub)-1] += "\r"
+			}
+			lines = append(lines, sub...)
+		}
 		i := 0
 		for _, b := range blocks {
 			if b.Start < 0 || b.End > len(s) || b.Start > b.End {
