@@ -7,6 +7,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	gojson "github.com/goccy/go-json"
+
+	"github.com/winnow-dev/winnow/internal/schematest"
 	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -16,7 +19,8 @@ import (
 // (redacted e-mail, phone, card and blocklisted phrases, dropped
 // boilerplate), committing each, and checks the record: valid UTF-8 text,
 // removals in order, inside the input, not overlapping, each quoting its
-// span (a redaction its mask); stats that match; JSON that round-trips.
+// span (a redaction its mask); stats that match; JSON that round-trips and
+// is valid against record.json.
 func FuzzProcess(f *testing.F) {
 	for _, s := range []string{
 		"Reach me at jane@example.com or +1 (555) 010-2030.\nCard 4111 1111 1111 1111 thanks\x00Reach me at jane@example.com",
@@ -32,6 +36,7 @@ func FuzzProcess(f *testing.F) {
 	cfg.Moderation.Blocklist.Phrases = []string{"forbidden topic", "a"}
 	cfg.Moderation.Blocklist.Action = moderate.ActionRedact
 	cfg.Moderation.Boilerplate.Enabled = true
+	schema := compileSchema(f, schemas.RecordV1)
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := New(cfg)
 		if err != nil {
@@ -44,6 +49,13 @@ func FuzzProcess(f *testing.F) {
 				t.Fatal(err)
 			}
 			checkRecord(t, text, rec)
+			b, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := schematest.Validate(schema, b); err != nil {
+				t.Fatalf("record %s: %v", b, err)
+			}
 			p.Commit()
 		}
 	})

@@ -75,7 +75,7 @@ func TestRecordsMatchTheSchema(t *testing.T) {
 	}
 }
 
-func compileSchema(t *testing.T, typ string) *jsonschema.Schema {
+func compileSchema(t testing.TB, typ string) *jsonschema.Schema {
 	t.Helper()
 	b, ok := schemas.File(typ)
 	if !ok {
