@@ -118,7 +118,8 @@ var configDocs = map[string]string{
 	"pipeline.cross_options.memory.max_blocks":   "Most block fingerprints remembered (the oldest go first).",
 	"pipeline.cross_options.memory.max_shingles": "Most sampled shingles remembered (the oldest go first).",
 	"pipeline.cross_options.memory.max_age": "Also forget documents fetched longer than this before the newest\n" +
-		"(by fetched_at). 0: by max_docs only.",
+		"(by fetched_at), and the claims that made their exact copies duplicates.\n" +
+		"0: by max_docs only.",
 	"pipeline.moderate": "Moderation on or off altogether.",
 	"pipeline.moderation": "The moderation policy. Actions: drop_block (remove the block), redact (cut the span),\n" +
 		"flag (mark the document), reject (route it to the rejected subject), off.",
