@@ -277,3 +277,24 @@ func TestDeadLetter(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeExactCoversEveryField: the key-by-key decode fills every field
+// of wireDocument, so a field added to one is not missed by the other.
+func TestDecodeExactCoversEveryField(t *testing.T) {
+	obj := map[string]any{}
+	for _, name := range wireNames {
+		obj[name] = "v-" + name
+	}
+	obj["metadata"] = map[string]any{"k": 1}
+	b, _ := json.Marshal(obj)
+	var w wireDocument
+	if err := decodeExact(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	v := reflect.ValueOf(w)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("decodeExact leaves %s (%q) empty", v.Type().Field(i).Name, wireNames[v.Type().Field(i).Name])
+		}
+	}
+}
