@@ -108,7 +108,8 @@ func DecodeDocument(b []byte) (Document, error) {
 	if !utf8.Valid(b) {
 		return d, &InputError{Reason: ReasonInvalidUTF8, Detail: "input is not valid UTF-8: " + WhereNotUTF8(b)}
 	}
-	if depth := nesting(trimmed); depth > MaxDepth {
+	depth, variantKey := scan(trimmed)
+	if depth > MaxDepth {
 		return d, &InputError{Reason: ReasonTooDeep, Detail: fmt.Sprintf("nesting deeper than %d", MaxDepth)}
 	}
 	if trimmed[0] != '{' {
@@ -132,7 +133,7 @@ func DecodeDocument(b []byte) (Document, error) {
 	// case ("Text" for text), as encoding/json does, where the schema
 	// matches names exactly: a document with such a key is decoded key by
 	// key.
-	if hasCaseVariantKey(trimmed) {
+	if variantKey {
 		if err := decodeExact(trimmed, &w); err != nil {
 			return d, err
 		}
@@ -252,53 +253,50 @@ type wireDocument struct {
 	Metadata    json.RawMessage `json:"metadata"`
 }
 
-// hasCaseVariantKey reports whether the object b (valid JSON) has a
-// top-level key that names a field of wireDocument only when case is
-// ignored ("ID", "Text", "fetched_At"), or a key with an escape, which is
-// compared only once unescaped. It looks at each string's bytes once,
-// skipping to the next quote, so a long text costs little.
-func hasCaseVariantKey(b []byte) bool {
+// scan walks a JSON text once, without parsing it, skipping each string
+// to its closing quote (bytes.IndexByte), so a long text costs little. It
+// returns the deepest nesting of arrays and objects, so a depth bomb is
+// refused before the decoder recurses into it, and whether the object has
+// a top-level key that names a field of wireDocument only when case is
+// ignored ("ID", "Text", "fetched_At") or holds an escape (compared only
+// once unescaped), which goccy/go-json would take for the field.
+func scan(b []byte) (deepest int, variantKey bool) {
 	depth := 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '{', '[':
 			depth++
+			deepest = max(deepest, depth)
 		case '}', ']':
 			depth--
 		case '"':
-			end, escaped := stringEnd(b, i+1)
-			if depth == 1 && isKey(b, end+1) {
-				if escaped {
-					return true
-				}
-				if exact, folded := fieldMatch(b[i+1 : end]); folded && !exact {
-					return true
-				}
+			end := stringEnd(b, i+1)
+			if !variantKey && depth == 1 && isKey(b, end+1) {
+				k := b[i+1 : end]
+				exact, folded := fieldMatch(k)
+				variantKey = bytes.IndexByte(k, '\\') >= 0 || (folded && !exact)
 			}
 			i = end
 		}
 	}
-	return false
+	return deepest, variantKey
 }
 
 // stringEnd returns the index of the quote that ends the string starting
-// at b[i] (just past its opening quote), and whether the string holds an
-// escape.
-func stringEnd(b []byte, i int) (int, bool) {
-	escaped := false
+// at b[i] (just past its opening quote); len(b)-1 when none does.
+func stringEnd(b []byte, i int) int {
 	for {
 		q := bytes.IndexByte(b[i:], '"')
 		if q < 0 {
-			return len(b) - 1, escaped
+			return len(b) - 1
 		}
 		q += i
 		n := 0 // backslashes before the quote
 		for n < q-i && b[q-1-n] == '\\' {
 			n++
 		}
-		escaped = escaped || bytes.IndexByte(b[i:q], '\\') >= 0
 		if n%2 == 0 {
-			return q, escaped
+			return q
 		}
 		i = q + 1
 	}
@@ -377,27 +375,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// nesting returns the deepest nesting of arrays and objects in a JSON text,
-// without parsing it (strings are skipped, a quote at a time), so a depth
-// bomb is refused before the decoder recurses into it.
-func nesting(b []byte) int {
-	depth, max := 0, 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			i, _ = stringEnd(b, i+1)
-		case '{', '[':
-			depth++
-			if depth > max {
-				max = depth
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return max
 }
 
 // KeepBytes is how much of an oversized input a dead letter keeps.

@@ -82,8 +82,8 @@ func FuzzDecoderAgreesWithSchema(f *testing.F) {
 	})
 }
 
-// FuzzNesting: nesting, which skips strings a quote at a time, measures
-// the depth a byte-at-a-time walk measures, on any input.
+// FuzzNesting: scan, which skips strings a quote at a time, measures the
+// depth a byte-at-a-time walk measures, on any input.
 func FuzzNesting(f *testing.F) {
 	for _, s := range []string{`{"a":"[[[{{{"}`, `{"a":"x\"[[","b":[[]]}`, `{"a":"x\\","b":[[]]}`, `{"a":"x\\\"[","b":[]}`,
 		`[[["unterminated`, `"\`, `{}}}[[`, `{"a":"\"[[["}`} {
@@ -107,8 +107,8 @@ func FuzzNesting(f *testing.F) {
 				depth--
 			}
 		}
-		if got := nesting(b); got != deepest {
-			t.Fatalf("%q: nesting %d, want %d", b, got, deepest)
+		if got, _ := scan(b); got != deepest {
+			t.Fatalf("%q: scan's depth %d, want %d", b, got, deepest)
 		}
 	})
 }

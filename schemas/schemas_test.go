@@ -149,6 +149,7 @@ func TestDecodeMatchesNamesExactly(t *testing.T) {
 		`{"Id":"b","id":"a","text":"body","ſource":"s2","source":"s"}`:     {ID: "a", Text: "body", Source: "s"},
 		`{"id":"a","text":"body","ex\"tra":{"Text":"nested"},"title":"T"}`: {ID: "a", Text: "body", Title: "T"},
 		`{"id":"a","\u0054ext":"other","text":"body"}`:                     {ID: "a", Text: "body"},
+		`{"id":"a","text":"body","\u0054ext":"other"}`:                     {ID: "a", Text: "body"},
 		`{"id":"a","\u0074ext":"body"}`:                                    {ID: "a", Text: "body"},
 	} {
 		got, err := DecodeDocument([]byte(in))
