@@ -90,6 +90,9 @@ type DeadLetter struct {
 	Line      int    `json:"line,omitempty"`
 	Size      int    `json:"size"`
 	Truncated bool   `json:"truncated,omitempty"`
-	Encoding  string `json:"encoding"`
-	Data      string `json:"data"`
+	// ContentType is the input's Content-Type header (worker), which says
+	// how data reads: a plain-text body's charset. A redrive sends it back.
+	ContentType string `json:"content_type,omitempty"`
+	Encoding    string `json:"encoding"`
+	Data        string `json:"data"`
 }

@@ -245,6 +245,7 @@ const minKeepBytes = 1 << 10
 func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int, carry bool) error {
 	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
 	dl.Subject = m.subject
+	dl.ContentType = m.header.Get("Content-Type") // how data reads; a redrive sends it back
 	// Without HTML escaping, as records are written: a '<' stays one byte
 	// instead of six.
 	body, err := gojson.MarshalWithOption(dl, gojson.DisableHTMLEscape())

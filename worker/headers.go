@@ -52,7 +52,7 @@ func (c carrier) carries(in nats.Header) bool {
 }
 
 func (c carrier) carried(k string, vs []string) bool {
-	return len(vs) > 0 && !reservedHeader(k) && c.match(k)
+	return len(vs) > 0 && !reservedHeader(k) && !bodyHeader(k) && c.match(k)
 }
 
 func (c carrier) match(k string) bool {
@@ -74,6 +74,15 @@ func reservedHeader(k string) bool {
 	return hasPrefixFold(k, "Nats-") || hasPrefixFold(k, "Winnow-")
 }
 
+// bodyHeader reports whether k describes the bytes of the message it is on
+// (how they read), so it is never carried onto an outcome, whose body is
+// winnow's JSON: an input's "Content-Type: text/plain; charset=shift_jis"
+// on a record would tell a consumer to misread it. A dead letter keeps
+// them in its JSON (content_type), and a redrive sends them back.
+func bodyHeader(k string) bool {
+	return strings.EqualFold(k, "Content-Type") || strings.EqualFold(k, "Content-Encoding")
+}
+
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
@@ -93,6 +102,8 @@ func validCarryHeader(n string) string {
 		return "a header name has no spaces, control characters, ':' or non-ASCII"
 	case reservedHeader(name):
 		return "Nats-* and Winnow-* headers are NATS's and winnow's own and never carried"
+	case bodyHeader(name):
+		return name + " says how the input's body reads, not the record's, and is never carried (a dead letter keeps it)"
 	}
 	return ""
 }

@@ -89,7 +89,7 @@ func TestCarryEveryHeader(t *testing.T) {
 }
 
 func TestCarryHeadersValidated(t *testing.T) {
-	for _, n := range []string{"", "X-*-Job", "Nats-Msg-Id", "winnow-*", "Bad Name", "a:b", "X-\u00e9"} {
+	for _, n := range []string{"", "X-*-Job", "Nats-Msg-Id", "winnow-*", "Bad Name", "a:b", "X-\u00e9", "content-type", "Content-Encoding"} {
 		cfg := DefaultConfig()
 		cfg.CarryHeaders = []string{"traceparent", n}
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "worker.carry_headers[1]") {

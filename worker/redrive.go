@@ -139,6 +139,9 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		// The headers the dead letter carried from its input (carry_headers)
 		// go back with it; every other header on it is NATS's or winnow's.
 		newCarrier([]string{"*"}).carry(out.Header, m.Headers())
+		if dl.ContentType != "" { // kept in the JSON: the dead letter's own body is JSON
+			out.Header.Set("Content-Type", dl.ContentType)
+		}
 		out.Header.Set(nats.MsgIdHdr, redriveMsgIDPrefix+id)
 		out.Header.Set(HeaderRedriveOf, id)
 		if dl.ID != "" {

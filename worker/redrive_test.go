@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/winnow-dev/winnow/internal/schematest"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
@@ -208,5 +209,69 @@ func TestRedriveSince(t *testing.T) {
 	}
 	if all.DeadLetters != 2 || recent.DeadLetters != 1 || recent.Redriven[schemas.ReasonProcessingFailed] != 1 {
 		t.Fatalf("whole stream: %+v; since the second: %+v", all, recent)
+	}
+}
+
+// TestRedriveKeepsHowTheBodyReads: a plain-text body in windows-1252 is
+// dead-lettered while the stage is down; its dead letter keeps the input's
+// Content-Type, so the redriven input is read in its charset again and
+// cleaned, not dead-lettered invalid_utf8. With carry_headers "*" the
+// record still carries no Content-Type: the input's described the input's
+// body, not the record's JSON.
+func TestRedriveKeepsHowTheBodyReads(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.CarryHeaders = []string{"*"}
+	stage := &downStage{}
+	stage.down.Store(true)
+	r := startWorker(t, s, cfg, stage)
+	_, js := connect(t, s)
+	const ct = "text/plain; charset=windows-1252"
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte("Caf\xe9 au lait \x93served\x94"),
+		Header: nats.Header{HeaderID: {"cafe"}, "Content-Type": {ct}, "X-Crawl-Job": {"j1"}}})
+	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	dlq := readOutputs(t, js, cfg.OutputStream)[0]
+	var dl schemas.DeadLetter
+	if err := json.Unmarshal(dlq.data, &dl); err != nil {
+		t.Fatal(err)
+	}
+	mustMatchSchema(t, schemas.DeadLetterV1, dlq.data)
+	if dl.ContentType != ct || dlq.header.Get("Content-Type") != "" {
+		t.Fatalf("dead letter: content_type %q, Content-Type header %q; want %q in the JSON, no header (its body is JSON)",
+			dl.ContentType, dlq.header.Get("Content-Type"), ct)
+	}
+	stage.down.Store(false)
+	if rep := redrive(t, js, cfg, false); rep.Redriven[schemas.ReasonProcessingFailed] != 1 {
+		t.Fatalf("redrive: %+v", rep)
+	}
+	startWorker(t, s, cfg, stage)
+	waitFor(t, "the redriven output", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	o := readOutputs(t, js, cfg.OutputStream)[1]
+	var rec schemas.Record
+	if err := json.Unmarshal(o.data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	mustMatchSchema(t, schemas.RecordV1, o.data)
+	if o.subject != "docs.clean.a" || rec.Text != "Café au lait “served”" {
+		t.Fatalf("redriven: %s %q (%s)", o.subject, rec.Text, o.data)
+	}
+	if o.header.Get("X-Crawl-Job") != "j1" || o.header.Get("Content-Type") != "" {
+		t.Fatalf("record headers %v: want X-Crawl-Job carried, no Content-Type", o.header)
+	}
+}
+
+// mustMatchSchema fails t unless data is valid against the published
+// schema of typ.
+func mustMatchSchema(t *testing.T, typ string, data []byte) {
+	t.Helper()
+	src, ok := schemas.File(typ)
+	if !ok {
+		t.Fatalf("no schema for %s", typ)
+	}
+	if err := schematest.Validate(schematest.Compile(t, typ, src), data); err != nil {
+		t.Fatalf("%s: %v\n%s", typ, err, data)
 	}
 }
