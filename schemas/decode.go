@@ -20,25 +20,28 @@ type Reason string
 
 // Dead-letter reasons.
 const (
-	ReasonEmpty            Reason = "empty"
-	ReasonInvalidUTF8      Reason = "invalid_utf8"
-	ReasonInvalidJSON      Reason = "invalid_json"
-	ReasonTooDeep          Reason = "too_deep"
-	ReasonWrongType        Reason = "wrong_type"
-	ReasonMissingID        Reason = "missing_id"
-	ReasonMissingText      Reason = "missing_text"
-	ReasonInvalidField     Reason = "invalid_field"
-	ReasonNoID             Reason = "no_id"
-	ReasonTooLarge         Reason = "too_large"
-	ReasonMaxDeliveries    Reason = "max_deliveries"
-	ReasonProcessingFailed Reason = "processing_failed"
+	ReasonEmpty        Reason = "empty"
+	ReasonInvalidUTF8  Reason = "invalid_utf8"
+	ReasonInvalidJSON  Reason = "invalid_json"
+	ReasonTooDeep      Reason = "too_deep"
+	ReasonWrongType    Reason = "wrong_type"
+	ReasonMissingID    Reason = "missing_id"
+	ReasonMissingText  Reason = "missing_text"
+	ReasonInvalidField Reason = "invalid_field"
+	ReasonNoID         Reason = "no_id"
+	ReasonTooLarge     Reason = "too_large"
+	// ReasonInvalidContentEncoding: a Content-Encoding winnow does not
+	// read, or a body that does not decompress as it says.
+	ReasonInvalidContentEncoding Reason = "invalid_content_encoding"
+	ReasonMaxDeliveries          Reason = "max_deliveries"
+	ReasonProcessingFailed       Reason = "processing_failed"
 )
 
 // Reasons lists every dead-letter reason, as schemas/v1/dead_letter.json
 // enumerates them.
 var Reasons = []Reason{ReasonEmpty, ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTooDeep, ReasonWrongType,
-	ReasonMissingID, ReasonMissingText, ReasonInvalidField, ReasonNoID, ReasonTooLarge, ReasonMaxDeliveries,
-	ReasonProcessingFailed}
+	ReasonMissingID, ReasonMissingText, ReasonInvalidField, ReasonNoID, ReasonTooLarge, ReasonInvalidContentEncoding,
+	ReasonMaxDeliveries, ReasonProcessingFailed}
 
 // ErrInvalid is wrapped by every *InputError, for callers that only need to
 // know the input (not winnow) is at fault.

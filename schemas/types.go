@@ -93,6 +93,9 @@ type DeadLetter struct {
 	// ContentType is the input's Content-Type header (worker), which says
 	// how data reads: a plain-text body's charset. A redrive sends it back.
 	ContentType string `json:"content_type,omitempty"`
-	Encoding    string `json:"encoding"`
-	Data        string `json:"data"`
+	// ContentEncoding is the input's Content-Encoding header (worker): data
+	// holds the bytes as they came, compressed.
+	ContentEncoding string `json:"content_encoding,omitempty"`
+	Encoding        string `json:"encoding"`
+	Data            string `json:"data"`
 }

@@ -245,7 +245,8 @@ const minKeepBytes = 1 << 10
 func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int, carry bool) error {
 	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
 	dl.Subject = m.subject
-	dl.ContentType = m.header.Get("Content-Type") // how data reads; a redrive sends it back
+	// How data reads (charset, compression); a redrive sends them back.
+	dl.ContentType, dl.ContentEncoding = m.header.Get("Content-Type"), m.header.Get("Content-Encoding")
 	// Without HTML escaping, as records are written: a '<' stays one byte
 	// instead of six.
 	body, err := gojson.MarshalWithOption(dl, gojson.DisableHTMLEscape())

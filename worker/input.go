@@ -2,10 +2,14 @@ package worker
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
@@ -27,7 +31,8 @@ const (
 	HeaderOutcome = "Winnow-Outcome"
 )
 
-// decodeInput turns a message body into a document. A Content-Type header
+// decodeInput turns a message body into a document. A Content-Encoding
+// header says how the body was compressed (see decompress). A Content-Type header
 // says which a body is: application/json (a JSON document) or text/plain
 // (plain text, whatever it starts with: code, RTF). Without one, a body
 // whose first non-space byte (after a byte order mark) is '{' is a JSON
@@ -37,6 +42,10 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
 			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit", len(data), maxBytes), ID: headerID(h)}
+	}
+	data, err := decompress(data, h, maxBytes)
+	if err != nil {
+		return schemas.Document{}, err
 	}
 	switch mediaType(h) {
 	case "application/json":
@@ -49,7 +58,7 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 		}
 	}
 	size := len(data)
-	data, err := toUTF8(data, h)
+	data, err = toUTF8(data, h)
 	if err != nil {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: err.Error(), ID: headerID(h)}
 	}
@@ -75,6 +84,62 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			Detail: "the id header is not valid UTF-8"}
 	}
 	return schemas.Document{ID: id, Text: string(data)}, nil
+}
+
+// ContentEncodings are the Content-Encoding header values winnow reads, as
+// HTTP names them: gzip (or x-gzip), deflate (zlib's format, RFC 9110),
+// zstd, and identity (none).
+var ContentEncodings = []string{"gzip", "deflate", "zstd", "identity"}
+
+// decompress returns a body as its Content-Encoding header says it was
+// compressed, or as it is without one. What it decompresses to is held to
+// maxBytes, as an uncompressed body is: a small body that inflates to
+// gigabytes is too_large, not read out. Failures are *schemas.InputError.
+func decompress(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
+	var coding string
+	if h != nil {
+		coding = strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	}
+	var (
+		r   io.Reader
+		err error
+	)
+	switch coding {
+	case "", "identity":
+		return data, nil
+	case "gzip", "x-gzip":
+		coding = "gzip"
+		r, err = gzip.NewReader(bytes.NewReader(data))
+	case "deflate":
+		r, err = zlib.NewReader(bytes.NewReader(data))
+	case "zstd":
+		var d *zstd.Decoder
+		// One goroutine, and a window no larger than the body may be (or
+		// than the 8 MiB zstd's high levels use): a frame that asks for
+		// more memory is refused before any is taken.
+		d, err = zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(uint64(max(maxBytes, 8<<20))))
+		if err == nil {
+			defer d.Close()
+			r = d
+		}
+	default:
+		return nil, &schemas.InputError{Reason: schemas.ReasonInvalidContentEncoding, ID: headerID(h),
+			Detail: fmt.Sprintf("Content-Encoding %q is not one winnow decodes (%s)", h.Get("Content-Encoding"), strings.Join(ContentEncodings, ", "))}
+	}
+	var out []byte
+	if err == nil {
+		out, err = io.ReadAll(io.LimitReader(r, int64(maxBytes)+1))
+	}
+	switch {
+	case err != nil:
+		return nil, &schemas.InputError{Reason: schemas.ReasonInvalidContentEncoding, ID: headerID(h),
+			Detail: fmt.Sprintf("%d-byte body does not decompress as %s: %v", len(data), coding, err)}
+	case len(out) > maxBytes:
+		return nil, &schemas.InputError{Reason: schemas.ReasonTooLarge, ID: headerID(h),
+			Detail: fmt.Sprintf("%d bytes of %s decompress to over the %d-byte limit", len(data), coding, maxBytes)}
+	}
+	return out, nil
 }
 
 // toUTF8 returns a plain-text body as UTF-8: decoded from the charset its

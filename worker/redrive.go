@@ -139,8 +139,12 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		// The headers the dead letter carried from its input (carry_headers)
 		// go back with it; every other header on it is NATS's or winnow's.
 		newCarrier([]string{"*"}).carry(out.Header, m.Headers())
-		if dl.ContentType != "" { // kept in the JSON: the dead letter's own body is JSON
+		// Kept in the JSON: the dead letter's own body is JSON.
+		if dl.ContentType != "" {
 			out.Header.Set("Content-Type", dl.ContentType)
+		}
+		if dl.ContentEncoding != "" {
+			out.Header.Set("Content-Encoding", dl.ContentEncoding)
 		}
 		out.Header.Set(nats.MsgIdHdr, redriveMsgIDPrefix+id)
 		out.Header.Set(HeaderRedriveOf, id)

@@ -212,12 +212,12 @@ func TestRedriveSince(t *testing.T) {
 	}
 }
 
-// TestRedriveKeepsHowTheBodyReads: a plain-text body in windows-1252 is
-// dead-lettered while the stage is down; its dead letter keeps the input's
-// Content-Type, so the redriven input is read in its charset again and
-// cleaned, not dead-lettered invalid_utf8. With carry_headers "*" the
-// record still carries no Content-Type: the input's described the input's
-// body, not the record's JSON.
+// TestRedriveKeepsHowTheBodyReads: a gzipped plain-text body in
+// windows-1252 is dead-lettered while the stage is down; its dead letter
+// keeps the input's Content-Type and Content-Encoding, so the redriven
+// input is decompressed and read in its charset again and cleaned, not
+// dead-lettered. With carry_headers "*" the record still carries neither:
+// they described the input's body, not the record's JSON.
 func TestRedriveKeepsHowTheBodyReads(t *testing.T) {
 	s := startServer(t)
 	cfg := testConfig()
@@ -227,8 +227,8 @@ func TestRedriveKeepsHowTheBodyReads(t *testing.T) {
 	r := startWorker(t, s, cfg, stage)
 	_, js := connect(t, s)
 	const ct = "text/plain; charset=windows-1252"
-	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte("Caf\xe9 au lait \x93served\x94"),
-		Header: nats.Header{HeaderID: {"cafe"}, "Content-Type": {ct}, "X-Crawl-Job": {"j1"}}})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: gzipped(t, []byte("Caf\xe9 au lait \x93served\x94")),
+		Header: nats.Header{HeaderID: {"cafe"}, "Content-Type": {ct}, "Content-Encoding": {"gzip"}, "X-Crawl-Job": {"j1"}}})
 	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)
@@ -239,9 +239,9 @@ func TestRedriveKeepsHowTheBodyReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustMatchSchema(t, schemas.DeadLetterV1, dlq.data)
-	if dl.ContentType != ct || dlq.header.Get("Content-Type") != "" {
-		t.Fatalf("dead letter: content_type %q, Content-Type header %q; want %q in the JSON, no header (its body is JSON)",
-			dl.ContentType, dlq.header.Get("Content-Type"), ct)
+	if dl.ContentType != ct || dl.ContentEncoding != "gzip" || dlq.header.Get("Content-Type") != "" || dlq.header.Get("Content-Encoding") != "" {
+		t.Fatalf("dead letter: content_type %q, content_encoding %q, headers %v; want %q and gzip in the JSON, not as headers (its body is JSON)",
+			dl.ContentType, dl.ContentEncoding, dlq.header, ct)
 	}
 	stage.down.Store(false)
 	if rep := redrive(t, js, cfg, false); rep.Redriven[schemas.ReasonProcessingFailed] != 1 {
@@ -258,8 +258,8 @@ func TestRedriveKeepsHowTheBodyReads(t *testing.T) {
 	if o.subject != "docs.clean.a" || rec.Text != "Café au lait “served”" {
 		t.Fatalf("redriven: %s %q (%s)", o.subject, rec.Text, o.data)
 	}
-	if o.header.Get("X-Crawl-Job") != "j1" || o.header.Get("Content-Type") != "" {
-		t.Fatalf("record headers %v: want X-Crawl-Job carried, no Content-Type", o.header)
+	if o.header.Get("X-Crawl-Job") != "j1" || o.header.Get("Content-Type") != "" || o.header.Get("Content-Encoding") != "" {
+		t.Fatalf("record headers %v: want X-Crawl-Job carried, no Content-Type or Content-Encoding", o.header)
 	}
 }
 

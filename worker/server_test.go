@@ -232,14 +232,19 @@ func publishRaw(t *testing.T, js jetstream.JetStream, m *nats.Msg) {
 	}
 }
 
-// decodeDeadLetterData returns the original bytes a dead letter keeps.
-func decodeDeadLetterData(t *testing.T, b []byte) []byte {
+func decodeDeadLetter(t *testing.T, b []byte) schemas.DeadLetter {
 	t.Helper()
 	var dl schemas.DeadLetter
 	if err := json.Unmarshal(b, &dl); err != nil {
 		t.Fatalf("dead letter: %v: %s", err, b)
 	}
-	data, err := dl.Bytes()
+	return dl
+}
+
+// decodeDeadLetterData returns the original bytes a dead letter keeps.
+func decodeDeadLetterData(t *testing.T, b []byte) []byte {
+	t.Helper()
+	data, err := decodeDeadLetter(t, b).Bytes()
 	if err != nil {
 		t.Fatalf("dead letter data: %v: %s", err, b)
 	}

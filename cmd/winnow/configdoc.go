@@ -75,12 +75,13 @@ var configDocs = map[string]string{
 		"document can take seconds, keep it a small multiple of handlers.",
 	"worker.handlers": "Documents in flight at once (default 4 x GOMAXPROCS): a handler mostly waits for its\n" +
 		"record's PubAck.",
-	"worker.max_doc_bytes": "Largest input cleaned; a larger one is dead-lettered (too_large) with its first\n" +
-		"64 KiB.",
+	"worker.max_doc_bytes": "Largest input cleaned, as it came and as it decompresses and decodes to; a larger\n" +
+		"one is dead-lettered (too_large) with its first 64 KiB.",
 	"worker.publish_timeout": "Wait for an outcome's PubAck.",
 	"worker.drain_timeout":   "On SIGTERM, time to finish in-flight documents; the rest are redelivered elsewhere.",
 	"worker.carry_headers": "Input headers copied onto the input's outcome: names (any case), a prefix ending in *\n" +
-		"(X-Crawl-*), or * for all. Nats-* and Winnow-* are never copied.",
+		"(X-Crawl-*), or * for all. Nats-* and Winnow-* are never copied, nor Content-Type and\n" +
+		"Content-Encoding, which describe the input's bytes (a dead letter keeps them).",
 	"worker.pass_through": "Publish each document as its record without cleaning: the baseline of\n" +
 		"`winnow bench`.",
 	"worker.state": "Cross-document dedup state: memory (this process's handlers share it) or kv (every\n" +

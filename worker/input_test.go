@@ -1,0 +1,161 @@
+package worker
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/nats-io/nats.go"
+
+	"github.com/winnow-dev/winnow/schemas"
+)
+
+func gzipped(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func zlibbed(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := zlib.NewWriter(&out)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func zstded(t testing.TB, b []byte) []byte {
+	t.Helper()
+	e, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	return e.EncodeAll(b, nil)
+}
+
+// TestContentEncodingDecidesHowTheBodyReads: a body compressed as its
+// Content-Encoding header says (gzip, deflate, zstd) is decompressed before
+// anything else reads it, a JSON document or plain text in a charset alike;
+// a coding winnow does not read, or a body that does not decompress, is
+// dead-lettered invalid_content_encoding with the bytes as they came and
+// the header in the dead letter, and one that inflates past max_doc_bytes
+// is too_large, read no further than the limit.
+func TestContentEncodingDecidesHowTheBodyReads(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.MaxDocBytes = 64 << 10
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	// Each its own id: one id makes one Nats-Msg-Id, and the output stream
+	// would keep the first record only.
+	doc := func(id string) []byte {
+		return []byte(`{"id":"` + id + `","text":"The harbour at dawn ` + id + `.\nThe harbour at dawn ` + id + `."}`)
+	}
+	latin1 := []byte("Caf\xe9 cr\xe8me, 5 \x80.")
+	bomb := gzipped(t, make([]byte, 64<<20)) // 64 MiB of zeros in ~64 KB
+	cases := []struct {
+		name, coding, contentType, id string
+		body                          []byte
+		reason                        schemas.Reason // "" for a clean record
+		want                          string         // the record's text, or words of the dead letter's error
+	}{
+		{"gzip-json", "gzip", "", "", gzipped(t, doc("j1")), "", "The harbour at dawn j1."},
+		{"x-gzip", "X-GZIP", "", "", gzipped(t, doc("j2")), "", "The harbour at dawn j2."},
+		{"deflate", "deflate", "", "", zlibbed(t, doc("j3")), "", "The harbour at dawn j3."},
+		{"zstd", "zstd", "", "", zstded(t, doc("j4")), "", "The harbour at dawn j4."},
+		{"identity", "identity", "", "", doc("j5"), "", "The harbour at dawn j5."},
+		{"gzip-latin1", "gzip", "text/plain; charset=iso-8859-1", "l1", gzipped(t, latin1), "", "Café crème, 5 €."},
+		{"brotli", "br", "", "br1", []byte("\x1b\x03\x00"), schemas.ReasonInvalidContentEncoding, `Content-Encoding "br" is not one winnow decodes`},
+		{"not-gzip", "gzip", "", "ng", doc("ng"), schemas.ReasonInvalidContentEncoding, "does not decompress as gzip"},
+		{"cut-gzip", "gzip", "", "cut", gzipped(t, doc("cut"))[:30], schemas.ReasonInvalidContentEncoding, "unexpected EOF"},
+		{"not-zstd", "zstd", "", "nz", doc("nz"), schemas.ReasonInvalidContentEncoding, "does not decompress as zstd"},
+		{"bomb", "gzip", "", "bomb", bomb, schemas.ReasonTooLarge, "decompress to over the 65536-byte limit"},
+	}
+	for _, c := range cases {
+		h := nats.Header{"Content-Encoding": {c.coding}}
+		if c.contentType != "" {
+			h.Set("Content-Type", c.contentType)
+		}
+		if c.id != "" {
+			h.Set(HeaderID, c.id)
+		}
+		if len(c.body) > cfg.MaxDocBytes {
+			t.Fatalf("%s: %d bytes as it comes, over the limit", c.name, len(c.body))
+		}
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.body, Header: h})
+	}
+	waitFor(t, "an outcome each", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
+	got := map[string]output{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[strings.SplitN(o.subject, ".", 3)[2]] = o // docs.<outcome>.<case>
+	}
+	for _, c := range cases {
+		o := got[c.name]
+		if c.reason == "" {
+			if rec := decodeRecord(t, o.data); o.subject != "docs.clean."+c.name || !strings.HasPrefix(rec.Text, c.want) {
+				t.Errorf("%s: %s %s, want a clean record with the text %q", c.name, o.subject, o.data, c.want)
+			}
+			continue
+		}
+		if o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) != string(c.reason) || !strings.Contains(o.header.Get(HeaderError), c.want) {
+			t.Errorf("%s: %s %s %q, want a %s dead letter saying %q", c.name, o.subject, o.header.Get(HeaderReason), o.header.Get(HeaderError), c.reason, c.want)
+			continue
+		}
+		mustMatchSchema(t, schemas.DeadLetterV1, o.data)
+		dl := decodeDeadLetter(t, o.data)
+		if back, err := dl.Bytes(); err != nil || !bytes.Equal(back, c.body) || dl.ContentEncoding != c.coding || dl.ID != c.id {
+			t.Errorf("%s: dead letter keeps %d of %d bytes (%v), content_encoding %q, id %q", c.name, len(back), len(c.body), err, dl.ContentEncoding, dl.ID)
+		}
+	}
+}
+
+// TestDecompressStopsAtTheLimit: a body that inflates past the limit is
+// read one byte past it and no further, and one that fits is whole.
+func TestDecompressStopsAtTheLimit(t *testing.T) {
+	h := nats.Header{"Content-Encoding": {"gzip"}}
+	text := bytes.Repeat([]byte("a line of text\n"), 100) // 1,500 bytes
+	if out, err := decompress(gzipped(t, text), h, len(text)); err != nil || !bytes.Equal(out, text) {
+		t.Fatalf("at the limit: %d bytes, %v", len(out), err)
+	}
+	_, err := decompress(gzipped(t, text), h, len(text)-1)
+	var ie *schemas.InputError
+	if !errors.As(err, &ie) || ie.Reason != schemas.ReasonTooLarge {
+		t.Fatalf("one byte under: %v, want too_large", err)
+	}
+	// A 64 MiB bomb under a 1 MiB limit allocates about the limit (ReadAll
+	// doubling its buffer), not the 64 MiB it would read out whole.
+	bomb := gzipped(t, make([]byte, 64<<20))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = decompress(bomb, h, 1<<20)
+	runtime.ReadMemStats(&after)
+	if !errors.As(err, &ie) || ie.Reason != schemas.ReasonTooLarge {
+		t.Fatalf("bomb: %v, want too_large", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("decompressing the bomb allocated %d MiB; a 1 MiB limit should cost a few", n>>20)
+	}
+	for _, coding := range []string{"", "identity", " Identity "} {
+		if out, err := decompress(text, nats.Header{"Content-Encoding": {coding}}, 10); err != nil || !bytes.Equal(out, text) {
+			t.Errorf("%q: %d bytes, %v: want the body as it is (the caller holds it to the limit)", coding, len(out), err)
+		}
+	}
+}
