@@ -12,6 +12,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -106,6 +107,10 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 		}
 		defer f.Close()
 		r = f
+	}
+	r, err := corpus.Reader(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {

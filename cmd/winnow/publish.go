@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -46,25 +47,18 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if !worker.LiteralSubject(*subject) {
 		return fail(stderr, "winnow publish", fmt.Errorf("--subject %q: want a literal subject, without wildcards (e.g. docs.raw.site)", *subject))
 	}
-	var lines [][]byte
-	r := stdin
+	name, r := "standard input", stdin
 	if len(pos) > 0 {
 		f, err := os.Open(pos[0])
 		if err != nil {
 			return fail(stderr, "winnow publish", err)
 		}
 		defer f.Close()
-		r = f
+		name, r = pos[0], f
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	for {
-		l, err := readLine(br, nil)
-		if l = trimEOL(l); len(l) > 0 {
-			lines = append(lines, l)
-		}
-		if err != nil {
-			break
-		}
+	lines, err := readLines(r)
+	if err != nil { // a gzip file cut short: publish none of it rather than a prefix
+		return fail(stderr, "winnow publish", fmt.Errorf("%s: %w", name, err))
 	}
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
@@ -203,4 +197,27 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 		n = min(n, limit)
 	}
 	return n, total, held, nil
+}
+
+// readLines reads the non-empty lines of r (gzip-decompressed when it is
+// gzip, see corpus.Reader), without their line ends.
+func readLines(r io.Reader) ([][]byte, error) {
+	r, err := corpus.Reader(r)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	var lines [][]byte
+	for {
+		l, err := readLine(br, nil)
+		if l = trimEOL(l); len(l) > 0 {
+			lines = append(lines, l)
+		}
+		switch {
+		case err == io.EOF:
+			return lines, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,4 +131,55 @@ func jsClient(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// TestPublishReadsGzip: `winnow publish` reads a gzipped file as the lines
+// it holds, and one cut short publishes nothing and says so: a read error
+// ended the reading in silence, and the lines before it went out as if
+// they were the whole file.
+func TestPublishReadsGzip(t *testing.T) {
+	s := natstest.Start(t, nil)
+	_, js := jsClient(t, s.ClientURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []byte
+	for i := range 50 {
+		docs = append(docs, fmt.Sprintf(`{"id":"d%d","text":"story %d"}`+"\n", i, i)...)
+	}
+	gz := gzipFile(t, "docs.jsonl.gz", docs)
+	zb, err := os.ReadFile(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.jsonl.gz")
+	if err := os.WriteFile(cut, zb[:len(zb)-20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(file string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", "in.x", file}, nil, &out, &errb)
+		return code, errb.String()
+	}
+	stored := func() uint64 {
+		t.Helper()
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	if code, errs := publish(cut); code != exitFatal || !strings.Contains(errs, cut+": unexpected EOF") || stored() != 0 {
+		t.Fatalf("cut file: exit %d, %q, %d stored; want exit %d naming it, none stored", code, errs, stored(), exitFatal)
+	}
+	if code, errs := publish(gz); code != exitOK || stored() != 50 {
+		t.Fatalf("gzipped file: exit %d, %q, %d stored, want 50", code, errs, stored())
+	}
+	m, err := st.GetMsg(ctx, 1)
+	if err != nil || string(m.Data) != `{"id":"d0","text":"story 0"}` {
+		t.Fatalf("first message %q, %v", m.Data, err)
+	}
 }

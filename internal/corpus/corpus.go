@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Dir returns the corpus directory: $WINNOW_CORPUS, else the first
@@ -45,23 +44,34 @@ type Doc struct {
 }
 
 // Each calls fn for every non-blank line of a JSON-lines file
-// (gzip-decompressed when its name ends in .gz), without its newline.
+// (gzip-decompressed when it is gzip, see Reader), without its newline.
 func Each(path string, fn func(line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		r = gz
+	r, err := Reader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return Lines(r, func(_ int, line []byte) error { return fn(line) })
+}
+
+// Reader returns r gzip-decompressed when it opens with gzip's magic bytes
+// (1f 8b), else r as it is: no JSON line starts with them, so a
+// .jsonl.gz reads whatever its name, standard input too. A gzip stream
+// that breaks off fails the read that reaches the break.
+func Reader(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(2)
+	switch {
+	case len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		return gzip.NewReader(br)
+	case err != nil && err != io.EOF:
+		return nil, err
+	}
+	return br, nil
 }
 
 // Lines calls fn for every non-blank line of r with its 1-based line

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,18 @@ func TestLines(t *testing.T) {
 	}
 	if nums[0] != 1 || nums[1] != 4 || nums[2] != 5 {
 		t.Fatalf("line numbers %v, want [1 4 5]", nums)
+	}
+}
+
+// TestReaderShortInputs: inputs shorter than gzip's magic read as they are.
+func TestReaderShortInputs(t *testing.T) {
+	for _, in := range []string{"", "x", "\x1f"} {
+		r, err := Reader(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got, err := io.ReadAll(r); err != nil || string(got) != in {
+			t.Errorf("%q: read %q, %v", in, got, err)
+		}
 	}
 }
