@@ -206,6 +206,9 @@ type outputBody struct {
 	Truncated bool           `json:"truncated"`
 	Encoding  string         `json:"encoding"`
 	Data      string         `json:"data"`
+	// ContentType (the embedded record's) and ContentEncoding: how the
+	// dead letter's input said its bytes read.
+	ContentEncoding string `json:"content_encoding"`
 }
 
 func (s shown) body() outputBody {
@@ -266,6 +269,12 @@ func explain(w io.Writer, s shown) {
 			cut = ", cut"
 		}
 		fmt.Fprintf(w, "  input: %d bytes from %s (%s%s): %s\n", b.Size, from, b.Encoding, cut, quote(b.Data, 160))
+		if b.ContentType != "" {
+			fmt.Fprintf(w, "  sent as Content-Type: %s\n", b.ContentType)
+		}
+		if b.ContentEncoding != "" {
+			fmt.Fprintf(w, "  sent as Content-Encoding: %s\n", b.ContentEncoding)
+		}
 		return
 	}
 	st := b.Stats

@@ -146,6 +146,14 @@ func TestShow(t *testing.T) {
 		out2.String() != "(no id): dead_letter\n  reason invalid_json: input is not JSON: a document is a JSON object\n  input: 8 bytes from line 2 (utf-8): \"not json\"\n" {
 		t.Errorf("--records -: exit %d, %q", code, out2.String())
 	}
+	// A dead letter says how its input said its bytes read.
+	out2.Reset()
+	dl := `{"schema":"winnow.v1.dead_letter","reason":"invalid_content_encoding","error":"Content-Encoding \"br\" is not one winnow decodes","id":"z",` +
+		`"subject":"docs.raw.t","size":3,"content_type":"text/plain; charset=utf-8","content_encoding":"br","encoding":"base64","data":"GwMA"}`
+	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(dl+"\n"), &out2, &errb); code != exitOK ||
+		!strings.HasSuffix(out2.String(), "(base64): \"GwMA\"\n  sent as Content-Type: text/plain; charset=utf-8\n  sent as Content-Encoding: br\n") {
+		t.Errorf("a dead letter with its input's headers: exit %d, %q", code, out2.String())
+	}
 }
 
 func jsonString(t *testing.T, s string) string {
