@@ -10,9 +10,9 @@ import (
 	"github.com/winnow-dev/winnow/schemas"
 )
 
-// FuzzDecodeInput: any body under any Content-Type (a charset among them)
-// and id header gives a document of valid UTF-8 within the size limit, or
-// an *InputError with a reason; never a panic.
+// FuzzDecodeInput: any body under any Content-Type (a charset among them),
+// Content-Encoding and id header gives a document of valid UTF-8 within the
+// size limit, or an *InputError with a reason; never a panic.
 func FuzzDecodeInput(f *testing.F) {
 	for _, s := range []struct{ ct, id, body string }{
 		{"text/plain; charset=windows-1252", "a", "caf\xe9"},
@@ -24,13 +24,21 @@ func FuzzDecodeInput(f *testing.F) {
 		{"text/plain; charset=gb18030", "g", "\x81\x30\x81\x30"},
 		{"text/plain; charset=\"", "h", "x"},
 	} {
-		f.Add(s.ct, s.id, []byte(s.body))
+		f.Add(s.ct, "", s.id, []byte(s.body))
 	}
+	f.Add("text/plain; charset=windows-1252", "gzip", "i", gzipped(f, []byte("caf\xe9")))
+	f.Add("", "deflate", "", zlibbed(f, []byte(`{"id":"j","text":"x"}`)))
+	f.Add("", "zstd", "k", zstded(f, []byte("plain text")))
+	f.Add("", "gzip", "l", gzipped(f, make([]byte, 8192))) // inflates past the limit
+	f.Add("", "br", "m", []byte("x"))
 	const limit = 4096
-	f.Fuzz(func(t *testing.T, ct, id string, body []byte) {
+	f.Fuzz(func(t *testing.T, ct, enc, id string, body []byte) {
 		h := nats.Header{}
 		if ct != "" {
 			h.Set("Content-Type", ct)
+		}
+		if enc != "" {
+			h.Set("Content-Encoding", enc)
 		}
 		if id != "" {
 			h.Set(HeaderID, id)
