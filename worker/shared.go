@@ -363,12 +363,17 @@ func (s *SharedMemory) Commit(c *dedupe.Commit) dedupe.DocRef {
 	return ref
 }
 
-// Claim settles the owner of a content key with an atomic Create.
+// Claim settles the owner of a content key with an atomic Create. A
+// claim whose owner this replica forgot by age (memory.max_age) is taken
+// over with an atomic Update of the revision read, as the in-memory
+// state re-claims it: a later copy is then an exact duplicate of the
+// document that took it, not of one the window no longer holds. Of two
+// replicas taking it over at once, one wins and the other reads its id.
 func (s *SharedMemory) Claim(key uint64, id string) (string, error) {
 	s.mu.Lock()
 	owner, ok := s.claims[key]
 	s.mu.Unlock()
-	if ok {
+	if ok && (owner == id || !s.AgedOut(owner)) {
 		return owner, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -376,17 +381,26 @@ func (s *SharedMemory) Claim(key uint64, id string) (string, error) {
 	start := time.Now()
 	k := "k." + strconv.FormatUint(key, 16)
 	_, err := s.kv.Create(ctx, k, []byte(id))
-	switch {
-	case err == nil:
-		owner = id
-	case errors.Is(err, jetstream.ErrKeyExists):
+	for tries := 1; err != nil; tries++ {
+		lost := errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+		if !lost || tries > 3 {
+			return "", fmt.Errorf("worker: dedupe claim %s: %w", k, err)
+		}
 		e, gerr := s.kv.Get(ctx, k)
-		if gerr != nil {
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound): // expired since
+			_, err = s.kv.Create(ctx, k, []byte(id))
+			continue
+		case gerr != nil:
 			return "", fmt.Errorf("worker: dedupe claim %s: %w", k, gerr)
 		}
-		owner = string(e.Value())
-	default:
-		return "", fmt.Errorf("worker: dedupe claim %s: %w", k, err)
+		if owner = string(e.Value()); owner == id || !s.AgedOut(owner) {
+			break
+		}
+		_, err = s.kv.Update(ctx, k, []byte(id), e.Revision())
+	}
+	if err == nil {
+		owner = id
 	}
 	s.m.kvLatency(time.Since(start))
 	s.mu.Lock()

@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,11 +172,96 @@ func TestSharedMemoryMaxAge(t *testing.T) {
 		{"a-copy", story, "2026-01-01T09:00:00Z", pipeline.Duplicate}, // within max_age
 		{"b", rain, "2026-03-01T08:00:00Z", pipeline.Clean},
 		{"a-later", story, "2026-03-01T09:00:00Z", pipeline.Clean}, // a aged out
+		// The claim on the content is a-later's now, in the bucket too: an
+		// exact copy, as an in-memory state finds it (it was found by the
+		// near rule, similarity 1, the bucket's claim still a's).
+		{"a-again", story, "2026-03-01T10:00:00Z", pipeline.Duplicate},
 	} {
 		o, rec, err := p.Process(schemas.Document{ID: c.id, Text: c.text, FetchedAt: c.at})
 		if err != nil || o != c.want {
 			t.Fatalf("%s: %v (duplicate of %q by %q) %v, want %v", c.id, o, rec.DuplicateOf, rec.DuplicateRule, err, c.want)
 		}
+		if o == pipeline.Duplicate && (rec.DuplicateRule != dedupe.RuleExact || rec.DuplicateOf != map[string]string{"a-copy": "a", "a-again": "a-later"}[c.id]) {
+			t.Errorf("%s: duplicate of %q by %q", c.id, rec.DuplicateOf, rec.DuplicateRule)
+		}
 		p.Commit()
+	}
+	// What another replica reads: the claims in the bucket.
+	_, js := connect(t, s)
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeysFiltered(ctx, "k.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owners []string
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners = append(owners, string(e.Value()))
+	}
+	slices.Sort(owners)
+	if !slices.Equal(owners, []string{"a-later", "b"}) {
+		t.Errorf("the bucket's claims are %q's, want a-later's and b's", owners)
+	}
+}
+
+// TestSharedClaimTakenOverOnce: two replicas that both forgot a claim's
+// owner by age take the claim over at once; one Update wins, and both
+// answer with its id.
+func TestSharedClaimTakenOverOnce(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, _ := connect(t, s)
+	o := dedupe.DefaultMemoryOptions()
+	o.MaxAge = 24 * time.Hour
+	cfg := DefaultSharedConfig()
+	cfg.Bucket = fmt.Sprint("TAKE_", bucketSeq.Add(1))
+	var ms [2]*SharedMemory
+	for i := range ms {
+		m, err := NewSharedMemory(ctx, nc, cfg, o, zaptest.NewLogger(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = m
+	}
+	const key = 0xc1a1
+	if owner, err := ms[0].Claim(key, "a"); err != nil || owner != "a" {
+		t.Fatalf("first claim: %q, %v", owner, err)
+	}
+	jan := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC).UnixNano()
+	ms[0].Commit(&dedupe.Commit{ID: "a", At: jan})
+	ms[0].Commit(&dedupe.Commit{ID: "b", At: jan + int64(60*24*time.Hour)}) // a ages out
+	waitFor(t, "the second replica to apply both commits", func() bool { return ms[1].Replicated() == 2 })
+	for i, m := range ms {
+		if !m.AgedOut("a") {
+			t.Fatalf("replica %d: a has not aged out", i)
+		}
+	}
+	for round := range 20 {
+		k := uint64(key + round)
+		if owner, err := ms[0].Claim(k, "a"); err != nil || owner != "a" {
+			t.Fatalf("claim %d: %q, %v", round, owner, err)
+		}
+		var got [2]string
+		var wg sync.WaitGroup
+		for i, m := range ms {
+			wg.Go(func() {
+				owner, err := m.Claim(k, fmt.Sprint("copy-", i))
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = owner
+			})
+		}
+		wg.Wait()
+		if got[0] != got[1] || (got[0] != "copy-0" && got[0] != "copy-1") {
+			t.Fatalf("round %d: the replicas say %q and %q own it; want one of them, the same", round, got[0], got[1])
+		}
 	}
 }
