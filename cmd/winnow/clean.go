@@ -30,6 +30,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfgPath := fs.String("config", "", "YAML config `FILE` (the pipeline section is used)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
+	maxBytes := fs.Int("max-doc-bytes", -1, "reject a line longer than `N` bytes (too_large, its first 64 KiB kept), reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
@@ -66,7 +67,11 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	out := bufio.NewWriterSize(stdout, 1<<20)
 	rej := bufio.NewWriter(rejW)
-	c := &cleaner{p: p, out: gojson.NewEncoder(out), rej: gojson.NewEncoder(rej), progress: progressFor(stderr, *quiet)}
+	limit := *maxBytes
+	if limit < 0 {
+		limit = cfg.Worker.MaxDocBytes
+	}
+	c := &cleaner{p: p, out: gojson.NewEncoder(out), rej: gojson.NewEncoder(rej), progress: progressFor(stderr, *quiet), limit: limit}
 	c.out.SetEscapeHTML(false)
 	c.rej.SetEscapeHTML(false)
 
@@ -96,6 +101,7 @@ type cleaner struct {
 	stats    cleanStats
 	progress *progress
 	buf      []byte
+	limit    int // the longest line cleaned, in bytes; 0 for no limit
 }
 
 func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error {
@@ -114,13 +120,19 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
-		line, err := readLine(br, c.buf[:0])
+		line, size, err := readLineMax(br, c.buf[:0], c.limit)
 		c.buf = line[:0]
 		if len(line) > 0 {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
-			if werr := c.line(name, n, line); werr != nil {
+			werr := error(nil)
+			if c.limit > 0 && size > int64(c.limit) {
+				werr = c.tooLarge(name, n, trimEOL(line), size)
+			} else {
+				werr = c.line(name, n, line)
+			}
+			if werr != nil {
 				return werr
 			}
 		}
@@ -131,6 +143,21 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+}
+
+// tooLarge rejects line n, size bytes without its line end, of which kept
+// holds the first, as the worker dead-letters a message over max_doc_bytes.
+func (c *cleaner) tooLarge(name string, n int, kept []byte, size int64) error {
+	c.stats.lines++
+	c.stats.bytes += size
+	c.stats.rejects++
+	dl := schemas.NewDeadLetter(schemas.ReasonTooLarge, fmt.Sprintf("%d bytes is over the %d-byte limit (--max-doc-bytes)", size, c.limit), "", kept)
+	dl.Line, dl.Size = n, int(size)
+	dl.Truncated = dl.Truncated || int64(len(kept)) < size
+	if name != "-" {
+		dl.Subject = name
+	}
+	return c.rej.Encode(dl)
 }
 
 func (c *cleaner) line(name string, n int, line []byte) error {
@@ -172,6 +199,35 @@ func readLine(br *bufio.Reader, buf []byte) ([]byte, error) {
 		buf = append(buf, frag...)
 		if err != bufio.ErrBufferFull {
 			return buf, err
+		}
+	}
+}
+
+// readLineMax is readLine for lines of at most limit bytes (0: any): of a
+// longer line it keeps the first limit+2 bytes or a little more and reads
+// past the rest, so a line of gigabytes costs no more memory than the
+// limit. size is the line's length without its line end, as trimEOL cuts it.
+func readLineMax(br *bufio.Reader, buf []byte, limit int) ([]byte, int64, error) {
+	var size int64
+	var last byte // the byte before this fragment
+	for {
+		frag, err := br.ReadSlice('\n')
+		if limit <= 0 || len(buf) <= limit+2 {
+			buf = append(buf, frag...)
+		}
+		size += int64(len(frag))
+		n := len(frag)
+		if err != bufio.ErrBufferFull {
+			if n > 0 && frag[n-1] == '\n' {
+				size--
+				if (n > 1 && frag[n-2] == '\r') || (n == 1 && last == '\r') {
+					size--
+				}
+			}
+			return buf, size, err
+		}
+		if n > 0 {
+			last = frag[n-1]
 		}
 	}
 }

@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/winnow-dev/winnow/schemas"
 )
 
 // gzipFile writes b gzipped (two members, as `cat a.gz b.gz` makes) to a
@@ -71,5 +77,72 @@ func TestCleanReadsGzip(t *testing.T) {
 	code := Main(context.Background(), []string{"clean", "--quiet", cut}, nil, &out, &errb)
 	if code != exitFatal || !strings.Contains(errb.String(), cut+": unexpected EOF") {
 		t.Fatalf("a gzip file cut short: exit %d, stderr %q; want exit %d naming the file", code, errb.String(), exitFatal)
+	}
+}
+
+// repeatByte reads as c for ever.
+type repeatByte byte
+
+func (r repeatByte) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+// TestCleanMaxDocBytes: a line longer than max_doc_bytes is rejected
+// too_large, as the worker dead-letters such a message, with its size and
+// first bytes, and read no further than the limit: a 64 MiB line took
+// memory in proportion (a 70 MB one, 1.1 GB RSS). A line of exactly the
+// limit, CRLF-ended, is cleaned; --max-doc-bytes 0 lifts the limit.
+func TestCleanMaxDocBytes(t *testing.T) {
+	doc := func(id string, textLen int) string {
+		return `{"id":"` + id + `","text":"` + strings.Repeat("word ", textLen/5) + `"}`
+	}
+	fits := doc("fits", 2000)
+	over := doc("over", 3000)
+	const limit = 2048
+	pad := `{"id":"exact","text":"` + strings.Repeat("w", limit-len(`{"id":"exact","text":""}`)) + `"}`
+	in := fits + "\n" + over + "\n" + pad + "\r\n"
+	clean := func(stdin io.Reader, args ...string) (int, string, []schemas.DeadLetter) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), append([]string{"clean", "--quiet"}, args...), stdin, &out, &errb)
+		var dls []schemas.DeadLetter
+		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+			var dl schemas.DeadLetter
+			if l != "" && json.Unmarshal([]byte(l), &dl) == nil && dl.Schema == schemas.DeadLetterV1 {
+				dls = append(dls, dl)
+			}
+		}
+		return code, out.String(), dls
+	}
+	code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", fmt.Sprint(limit))
+	if code != exitRejected || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"id":"fits"`) || !strings.Contains(out, `"id":"exact"`) {
+		t.Fatalf("--max-doc-bytes %d: exit %d, records:\n%s", limit, code, out)
+	}
+	if len(dls) != 1 || dls[0].Reason != schemas.ReasonTooLarge || dls[0].Line != 2 || dls[0].Size != len(over) || dls[0].Truncated ||
+		dls[0].Data != over || !strings.Contains(dls[0].Error, fmt.Sprintf("%d bytes is over the %d-byte limit", len(over), limit)) {
+		t.Fatalf("the long line's reject: %+v", dls)
+	}
+	if code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", "0"); code != exitOK || strings.Count(out, "\n") != 3 || len(dls) != 0 {
+		t.Fatalf("--max-doc-bytes 0: exit %d, %d records, rejects %+v", code, strings.Count(out, "\n"), dls)
+	}
+
+	// 64 MiB on one line under the default 1 MiB limit, then a document.
+	const huge = 64 << 20
+	stdin := io.MultiReader(strings.NewReader(`{"id":"huge","text":"`), io.LimitReader(repeatByte('x'), huge), strings.NewReader("\"}\n"+fits+"\n"))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	code, out, dls = clean(stdin)
+	runtime.ReadMemStats(&after)
+	if code != exitRejected || !strings.Contains(out, `"id":"fits"`) || len(dls) != 1 {
+		t.Fatalf("a 64 MiB line: exit %d, %d records, %d rejects", code, strings.Count(out, "\n"), len(dls))
+	}
+	if dl := dls[0]; dl.Size != huge+len(`{"id":"huge","text":""}`) || !dl.Truncated || len(dl.Data) != schemas.KeepBytes || dl.Line != 1 {
+		t.Fatalf("a 64 MiB line: rejected line %d, size %d, truncated %v, %d bytes kept", dl.Line, dl.Size, dl.Truncated, len(dl.Data))
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("rejecting a 64 MiB line allocated %d MiB; the 1 MiB limit should cost a few", n>>20)
 	}
 }
