@@ -58,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Documents a moderation rule rejected (sent to the rejected subject), by rule."}, []string{"rule"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_dead_letters_total",
 			Help: "Inputs dead-lettered, by reason."}, []string{"reason"}),
-		bytesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_in_total", Help: "Input message bytes."}),
+		bytesIn:  prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_in_total", Help: "Input message bytes, as they came (compressed, for a body with a Content-Encoding)."}),
 		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_bytes_out_total", Help: "Cleaned text bytes written."}),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_processing_seconds",
 			Help: "Time from a message's arrival at a handler to its ack.", Buckets: lat}),
