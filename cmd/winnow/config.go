@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,14 @@ func (c Config) Validate() error {
 			if !strings.Contains(u, "://") && strings.Contains(u, "/") {
 				return bad("nats.url", "%q is not a NATS URL (nats://host:port)", u)
 			}
+			if masked(u) {
+				return bad("nats.url", "%q holds %s, the mask winnow prints for a secret, not the secret: give it again, or in WINNOW_NATS_URL", redactURLs(u), urlSecretMask)
+			}
+		}
+	}
+	for _, f := range []struct{ field, value, env string }{{"nats.password", c.NATS.Password, "WINNOW_NATS_PASSWORD"}, {"nats.token", c.NATS.Token, "WINNOW_NATS_TOKEN"}} {
+		if f.value == secretMask {
+			return bad(f.field, "%q is the mask --check-config prints for a secret, not the secret: give it again, or in %s", secretMask, f.env)
 		}
 	}
 	n := 0
@@ -260,4 +269,17 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// masked reports whether a NATS URL's user information is the mask
+// redactURLs writes: a URL copied from winnow's output.
+func masked(u string) bool {
+	p, err := url.Parse(strings.TrimSpace(u))
+	if err != nil || p.User == nil {
+		return false
+	}
+	if pw, ok := p.User.Password(); ok {
+		return pw == urlSecretMask
+	}
+	return p.User.Username() == urlSecretMask
 }

@@ -131,3 +131,49 @@ func TestCheckConfigOutputLoads(t *testing.T) {
 		t.Fatalf("the settings from the environment are not in the printed file:\n%s", second.String())
 	}
 }
+
+// TestMaskedSecretRefused: a configuration saved from --check-config holds
+// the masks printed in place of its secrets; loaded back, each is refused
+// by name, with where to give the secret, instead of connecting with the
+// mask and failing authorization. The secret given in the environment
+// loads.
+func TestMaskedSecretRefused(t *testing.T) {
+	t.Setenv("WINNOW_NATS_URL", "nats://127.0.0.1:4222")
+	t.Setenv("WINNOW_NATS_USER", "winnow")
+	t.Setenv("WINNOW_NATS_PASSWORD", "s3cret")
+	var printed, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"run", "--check-config"}, nil, &printed, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(printed.String(), "s3cret") || !strings.Contains(printed.String(), "password: '********'") {
+		t.Fatalf("the printed configuration does not mask the password:\n%s", printed.String())
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	saved := write("saved.yaml", printed.String())
+	os.Unsetenv("WINNOW_NATS_URL")
+	os.Unsetenv("WINNOW_NATS_USER")
+	os.Unsetenv("WINNOW_NATS_PASSWORD")
+	for _, c := range []struct{ name, file, want string }{
+		{"password", saved, `config: nats.password: "********" is the mask --check-config prints for a secret, not the secret: give it again, or in WINNOW_NATS_PASSWORD`},
+		{"token", write("token.yaml", "nats:\n  url: nats://127.0.0.1:4222\n  token: '********'\n"), "config: nats.token: "},
+		{"url", write("url.yaml", "nats:\n  url: nats://127.0.0.1:4222,nats://winnow:xxxxx@10.0.0.2:4222\n"), `config: nats.url: "nats://winnow:xxxxx@10.0.0.2:4222" holds xxxxx`},
+		{"url-token", write("urltoken.yaml", "nats:\n  url: nats://xxxxx@10.0.0.2:4222\n"), "config: nats.url: "},
+	} {
+		errb.Reset()
+		if code := Main(context.Background(), []string{"run", "--check-config", "--config", c.file}, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %q", c.name, code, errb.String(), c.want)
+		}
+	}
+	t.Setenv("WINNOW_NATS_PASSWORD", "s3cret")
+	errb.Reset()
+	if code := Main(context.Background(), []string{"run", "--check-config", "--config", saved}, nil, &bytes.Buffer{}, &errb); code != exitOK {
+		t.Errorf("the saved file with the password in the environment: exit %d, %s", code, errb.String())
+	}
+}

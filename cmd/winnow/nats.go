@@ -174,9 +174,9 @@ func redactURLs(urls string) string {
 			continue
 		}
 		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			u.User = url.UserPassword(u.User.Username(), urlSecretMask)
 		} else {
-			u.User = url.User("xxxxx")
+			u.User = url.User(urlSecretMask)
 		}
 		parts[i] = u.String()
 	}

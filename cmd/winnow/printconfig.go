@@ -7,12 +7,20 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// secretMask stands for a password or token in what winnow prints, and
+// urlSecretMask for one in a URL; Validate refuses either as a secret, so
+// a file saved from --check-config does not connect with the mask.
+const (
+	secretMask    = "********"
+	urlSecretMask = "xxxxx"
+)
+
 // printConfig writes the effective configuration as YAML, secrets masked,
 // each key under its text from configDocs.
 func printConfig(w io.Writer, c Config) {
 	for _, s := range []*string{&c.NATS.Password, &c.NATS.Token} {
 		if *s != "" {
-			*s = "********"
+			*s = secretMask
 		}
 	}
 	c.NATS.URL = redactURLs(c.NATS.URL)
