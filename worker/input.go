@@ -86,6 +86,18 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	return schemas.Document{ID: id, Text: string(data)}, nil
 }
 
+// ReadBody returns an input body as the worker reads it, as far as it can:
+// decompressed as its Content-Encoding header says, then, when its
+// Content-Type names a charset, decoded from it to UTF-8. `winnow show`
+// prints a dead letter's bytes this way.
+func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
+	data, err := decompress(data, h, maxBytes)
+	if err != nil || charset(h) == "" || mediaType(h) == "application/json" {
+		return data, err
+	}
+	return toUTF8(data, h)
+}
+
 // ContentEncodings are the Content-Encoding header values winnow reads, as
 // HTTP names them: gzip (or x-gzip), deflate (zlib's format, RFC 9110),
 // zstd, and identity (none).

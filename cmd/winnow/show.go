@@ -275,6 +275,9 @@ func explain(w io.Writer, s shown) {
 		if b.ContentEncoding != "" {
 			fmt.Fprintf(w, "  sent as Content-Encoding: %s\n", b.ContentEncoding)
 		}
+		if text, ok := readsAs(b); ok {
+			fmt.Fprintf(w, "  reads as: %s\n", quote(text, 160))
+		}
 		return
 	}
 	st := b.Stats
@@ -343,4 +346,27 @@ func quote(s string, n int) string {
 		cut--
 	}
 	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+}
+
+// readsAs returns the text a dead letter's bytes say once decompressed and
+// decoded as its input's headers said, when that differs from its data
+// and reads as UTF-8; a body that does not (the reason it was
+// dead-lettered, or cut short) has none.
+func readsAs(b outputBody) (string, bool) {
+	if b.ContentEncoding == "" && b.ContentType == "" {
+		return "", false
+	}
+	dl := schemas.DeadLetter{Encoding: b.Encoding, Data: b.Data}
+	data, err := dl.Bytes()
+	if err != nil {
+		return "", false
+	}
+	h := nats.Header{}
+	h.Set("Content-Type", b.ContentType)
+	h.Set("Content-Encoding", b.ContentEncoding)
+	text, err := worker.ReadBody(data, h, 1<<20)
+	if err != nil || !utf8.Valid(text) || string(text) == b.Data {
+		return "", false
+	}
+	return string(text), true
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -153,6 +156,19 @@ func TestShow(t *testing.T) {
 	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(dl+"\n"), &out2, &errb); code != exitOK ||
 		!strings.HasSuffix(out2.String(), "(base64): \"GwMA\"\n  sent as Content-Type: text/plain; charset=utf-8\n  sent as Content-Encoding: br\n") {
 		t.Errorf("a dead letter with its input's headers: exit %d, %q", code, out2.String())
+	}
+	// And what its bytes read as, decompressed and decoded as they said.
+	out2.Reset()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("Caf\xe9 cr\xe8me"))
+	zw.Close()
+	dl = `{"schema":"winnow.v1.dead_letter","reason":"max_deliveries","error":"delivered 6 times","id":"y","subject":"docs.raw.t","size":` +
+		fmt.Sprint(gz.Len()) + `,"content_type":"text/plain; charset=windows-1252","content_encoding":"gzip","encoding":"base64","data":"` +
+		base64.StdEncoding.EncodeToString(gz.Bytes()) + `"}`
+	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(dl+"\n"), &out2, &errb); code != exitOK ||
+		!strings.HasSuffix(out2.String(), "  sent as Content-Encoding: gzip\n  reads as: \"Café crème\"\n") {
+		t.Errorf("a gzipped windows-1252 dead letter: exit %d, %q", code, out2.String())
 	}
 }
 
