@@ -102,11 +102,7 @@ func TestContentEncodingDecidesHowTheBodyReads(t *testing.T) {
 		}
 		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.body, Header: h})
 	}
-	waitFor(t, "an outcome each", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
-	got := map[string]output{}
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		got[strings.SplitN(o.subject, ".", 3)[2]] = o // docs.<outcome>.<case>
-	}
+	got := outcomesByCase(t, js, cfg, len(cases))
 	for _, c := range cases {
 		o := got[c.name]
 		if c.reason == "" {

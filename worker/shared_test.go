@@ -139,6 +139,17 @@ func TestMemoryMetrics(t *testing.T) {
 	}
 }
 
+// agingShared returns the options of a memory that forgets documents fetched
+// a day before the newest, and a shared configuration on a bucket of its
+// own named from prefix.
+func agingShared(prefix string) (dedupe.MemoryOptions, SharedConfig) {
+	o := dedupe.DefaultMemoryOptions()
+	o.MaxAge = 24 * time.Hour
+	cfg := DefaultSharedConfig()
+	cfg.Bucket = fmt.Sprint(prefix, bucketSeq.Add(1))
+	return o, cfg
+}
+
 // TestSharedMemoryMaxAge: with state kv and memory.max_age, an exact copy
 // of a document fetched longer than max_age before the newest is an
 // original again, though the claim on its content stays in the bucket for
@@ -148,10 +159,7 @@ func TestSharedMemoryMaxAge(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	nc, _ := connect(t, s)
-	o := dedupe.DefaultMemoryOptions()
-	o.MaxAge = 24 * time.Hour
-	cfg := DefaultSharedConfig()
-	cfg.Bucket = fmt.Sprint("AGE_", bucketSeq.Add(1))
+	o, cfg := agingShared("AGE_")
 	m, err := NewSharedMemory(ctx, nc, cfg, o, zaptest.NewLogger(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -218,10 +226,7 @@ func TestSharedClaimTakenOverOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	nc, _ := connect(t, s)
-	o := dedupe.DefaultMemoryOptions()
-	o.MaxAge = 24 * time.Hour
-	cfg := DefaultSharedConfig()
-	cfg.Bucket = fmt.Sprint("TAKE_", bucketSeq.Add(1))
+	o, cfg := agingShared("TAKE_")
 	var ms [2]*SharedMemory
 	for i := range ms {
 		m, err := NewSharedMemory(ctx, nc, cfg, o, zaptest.NewLogger(t), nil)

@@ -526,11 +526,7 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 		}
 		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: []byte(c.body), Header: h})
 	}
-	waitFor(t, "an outcome each", func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(len(cases)) })
-	got := map[string]output{}
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		got[strings.SplitN(o.subject, ".", 3)[2]] = o // docs.<outcome>.<case>
-	}
+	got := outcomesByCase(t, js, cfg, len(cases))
 	for _, c := range cases {
 		o := got[c.name]
 		switch {
@@ -546,6 +542,18 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 			t.Errorf("%s: dead letter %s does not keep the original bytes", c.name, o.data)
 		}
 	}
+}
+
+// outcomesByCase waits for n outputs, each of an input published on
+// docs.raw.<case>, and returns them by case.
+func outcomesByCase(t *testing.T, js jetstream.JetStream, cfg Config, n int) map[string]output {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d outcomes", n), func() bool { return outputCount(t, js, cfg.OutputStream) == uint64(n) })
+	got := map[string]output{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[strings.SplitN(o.subject, ".", 3)[2]] = o // docs.<outcome>.<case>
+	}
+	return got
 }
 
 // TestDecodedBodyWithinTheLimit: max_doc_bytes bounds the UTF-8 a charset's

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -23,14 +24,7 @@ import (
 // apart (schemas.MsgID); a byte order mark opening the file (as some
 // editors save one) does not keep the first document from its id.
 func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
-	s := natstest.Start(t, nil)
-	_, js := jsClient(t, s.ClientURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}, Duplicates: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, st := streamServer(t, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}, Duplicates: time.Minute})
 	file := filepath.Join(t.TempDir(), "docs.jsonl")
 	if err := os.WriteFile(file, []byte("\ufeff{\"id\":\"a\",\"text\":\"one\"}\n{\"id\":\"b\",\"text\":\"two\"}\n{\"id\":\" a\",\"text\":\"three\"}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -44,14 +38,7 @@ func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
 		}
 		return out.String()
 	}
-	stored := func() uint64 {
-		t.Helper()
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs
-	}
+	stored := func() uint64 { return storedIn(ctx, t, st) }
 	if out := publish(); strings.Contains(out, "not stored") || stored() != 3 {
 		t.Fatalf("first publish: %q, %d stored", out, stored())
 	}
@@ -70,14 +57,7 @@ func TestPublishSaysWhatTheStreamDropped(t *testing.T) {
 // refused (the server stored it as it was, and the worker wrote
 // docs.clean.*).
 func TestPublishSubjectChecked(t *testing.T) {
-	s := natstest.Start(t, nil)
-	_, js := jsClient(t, s.ClientURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WINNOW_RAW", Subjects: []string{"docs.raw.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, st := streamServer(t, jetstream.StreamConfig{Name: "WINNOW_RAW", Subjects: []string{"docs.raw.>"}})
 	file := filepath.Join(t.TempDir(), "docs.jsonl")
 	if err := os.WriteFile(file, []byte(`{"id":"a","text":"one"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -101,13 +81,38 @@ func TestPublishSubjectChecked(t *testing.T) {
 			t.Errorf("%s: exit %d after %v, %q", subject, code, time.Since(start), errb.String())
 		}
 	}
-	if info, err := st.Info(ctx); err != nil || info.State.Msgs != 0 {
-		t.Errorf("stored %v (%v), want nothing", info.State.Msgs, err)
+	if n := storedIn(ctx, t, st); n != 0 {
+		t.Errorf("stored %d, want nothing", n)
 	}
 	errb.Reset()
 	if code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", "docs.raw.site", file}, nil, &bytes.Buffer{}, &errb); code != exitOK || errb.Len() > 0 {
 		t.Fatalf("docs.raw.site: exit %d: %s", code, errb.String())
 	}
+}
+
+// streamServer starts a server with the stream cfg describes, and returns
+// a context for the test (30 s), the server and the stream.
+func streamServer(t *testing.T, cfg jetstream.StreamConfig) (context.Context, *server.Server, jetstream.Stream) {
+	t.Helper()
+	s := natstest.Start(t, nil)
+	_, js := jsClient(t, s.ClientURL())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	st, err := js.CreateStream(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, s, st
+}
+
+// storedIn returns how many messages st holds.
+func storedIn(ctx context.Context, t *testing.T, st jetstream.Stream) uint64 {
+	t.Helper()
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
 }
 
 // natsConn connects to url; the connection closes when the test ends.
@@ -138,14 +143,7 @@ func jsClient(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 // ended the reading in silence, and the lines before it went out as if
 // they were the whole file.
 func TestPublishReadsGzip(t *testing.T) {
-	s := natstest.Start(t, nil)
-	_, js := jsClient(t, s.ClientURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, st := streamServer(t, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}})
 	var docs []byte
 	for i := range 50 {
 		docs = append(docs, fmt.Sprintf(`{"id":"d%d","text":"story %d"}`+"\n", i, i)...)
@@ -164,14 +162,7 @@ func TestPublishReadsGzip(t *testing.T) {
 		code := Main(ctx, []string{"publish", "--nats-url", s.ClientURL(), "--subject", "in.x", file}, nil, &out, &errb)
 		return code, errb.String()
 	}
-	stored := func() uint64 {
-		t.Helper()
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.State.Msgs
-	}
+	stored := func() uint64 { return storedIn(ctx, t, st) }
 	if code, errs := publish(cut); code != exitFatal || !strings.Contains(errs, cut+": unexpected EOF") || stored() != 0 {
 		t.Fatalf("cut file: exit %d, %q, %d stored; want exit %d naming it, none stored", code, errs, stored(), exitFatal)
 	}
