@@ -263,11 +263,9 @@ func (x *Cross) Decide(id string, a *Analysis, d *CrossDecision) {
 			// The owner committed nothing: a copy still in flight, or
 			// one found a duplicate itself (or rejected). An original
 			// the rules below find is named instead of such a copy;
-			// failing that, the owner is. An owner the memory forgot by
-			// age (a shared memory's claim outlives it) is none.
-			if a, ok := x.mem.(Ager); !ok || !a.AgedOut(o) {
-				owner = o
-			}
+			// failing that, the owner is. (An owner the memory forgot
+			// by age is no owner: Claim gave the content to id.)
+			owner = o
 		}
 	}
 	if len(x.sh) >= x.opts.MinDupShingles {

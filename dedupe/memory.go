@@ -42,8 +42,9 @@ type Memory interface {
 	CommitOf(id string) (DocRef, bool)
 	// Claim records id as the owner of a content key unless another
 	// document owns it already, and returns the owner. Claims are
-	// idempotent: a redelivered document finds its own claim. The error is
-	// for shared implementations whose store cannot be reached.
+	// idempotent: a redelivered document finds its own claim. A claim
+	// whose owner the memory forgot by age (see Ager) goes to id. The
+	// error is for shared implementations whose store cannot be reached.
 	Claim(key uint64, id string) (owner string, err error)
 }
 
@@ -183,8 +184,9 @@ func (m *memory) Claim(key uint64, id string) (string, error) {
 // Ager is implemented by memories that forget documents by their age
 // (MemoryOptions.MaxAge). AgedOut reports whether id's latest commit is
 // still held but fetched longer than MaxAge before the newest document: a
-// claim such a document left on some content no longer makes a copy of it
-// a duplicate (a shared memory's claims outlive its replicas' windows).
+// claim such a document left on some content goes to the next claimant (a
+// shared memory, whose claims outlive its replicas' windows, asks its
+// local replica).
 type Ager interface {
 	AgedOut(id string) bool
 }
