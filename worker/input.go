@@ -32,12 +32,13 @@ const (
 )
 
 // decodeInput turns a message body into a document. A Content-Encoding
-// header says how the body was compressed (see decompress). A Content-Type header
-// says which a body is: application/json (a JSON document) or text/plain
-// (plain text, whatever it starts with: code, RTF). Without one, a body
-// whose first non-space byte (after a byte order mark) is '{' is a JSON
-// document, and any other body plain text. Plain text takes its id from
-// the Winnow-Id or Nats-Msg-Id header. Failures are *schemas.InputError.
+// header says how the body was compressed (see decompress). A Content-Type
+// header says which a body is: application/json (a JSON document) or
+// text/plain (plain text, whatever it starts with: code, RTF). Without
+// one, a body whose first non-space byte (after a byte order mark) is '{'
+// is a JSON document, and any other body plain text. Plain text takes its
+// id from the Winnow-Id or Nats-Msg-Id header. Failures are
+// *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
