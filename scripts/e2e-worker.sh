@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: the worker with the real nats CLI.
 #  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
-#     seed article, the cleaned record read back from docs.clean.demo, repeats gone.
+#     seed article, the cleaned record read back from docs.clean.demo, repeats gone;
+#     a gzipped windows-1252 body sent with its headers, cleaned as its text.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -48,6 +49,17 @@ PY
 grep -q '^seed: clean on docs.clean.demo' "$work/show.out" && grep -q 'exact_repeat (line): repeats @124+18' "$work/show.out" ||
 	fail "winnow show seed: $(head -5 "$work/show.out")"
 echo "show: $(grep -c '^    @' "$work/show.out") removals explained"
+# A gzipped plain-text body in windows-1252, as a crawler passing on a page's bytes
+# compressed would send it: the record holds the text, decoded, its repeat gone.
+printf 'Caf\xe9 cr\xe8me at the harbour.\nCaf\xe9 cr\xe8me at the harbour.\nThe end.\n' | gzip >"$work/latin1.gz"
+"$NATS" -s "nats://127.0.0.1:$nport" pub docs.raw.demo --no-templates --force-stdin -H Content-Encoding:gzip \
+	-H 'Content-Type:text/plain; charset=windows-1252' -H Winnow-Id:latin1 <"$work/latin1.gz" >/dev/null 2>&1 ||
+	fail "nats pub of the gzipped body failed"
+WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport latin1 >'$work/latin1.out' 2>&1" ||
+	fail "no outcome for the gzipped body: $(cat "$work/latin1.out")"
+grep -q '^latin1: clean on docs.clean.demo' "$work/latin1.out" && grep -q '"Café crème at the harbour."' "$work/latin1.out" ||
+	fail "the gzipped windows-1252 body: $(cat "$work/latin1.out")"
+echo "gzip, windows-1252: $(sed -n 2p "$work/latin1.out" | sed 's/^ *//')"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
