@@ -48,6 +48,10 @@ type Config struct {
 	CreateStreams bool `yaml:"create_streams"`
 	// Replicas of the streams winnow creates.
 	Replicas int `yaml:"replicas"`
+	// Compression of the streams winnow creates: "none" or "s2" (the
+	// server compresses what it stores; records shrink to about half). A
+	// stream that exists keeps its own.
+	Compression string `yaml:"compression"`
 	// DuplicateWindow is the output stream's Nats-Msg-Id window; it must be
 	// longer than AckWait x MaxDeliver plus the backoff, so a redelivered
 	// document's record is always recognised as a duplicate.
@@ -118,7 +122,7 @@ func DefaultConfig() Config {
 		Mode: ModeJetStream,
 		Subjects: Subjects{Input: "docs.raw.>", Clean: "docs.clean", Dup: "docs.dup",
 			Rejected: "docs.rejected", DLQ: "docs.dlq"},
-		InputStream: "WINNOW_RAW", OutputStream: "WINNOW_OUT", CreateStreams: true, Replicas: 1,
+		InputStream: "WINNOW_RAW", OutputStream: "WINNOW_OUT", CreateStreams: true, Replicas: 1, Compression: "none",
 		DuplicateWindow: 10 * time.Minute,
 		Durable:         "winnow", QueueGroup: "winnow",
 		AckWait: 30 * time.Second, MaxDeliver: 5,
@@ -237,6 +241,8 @@ func (c Config) Validate() error {
 		return bad("durable", "%q: want a consumer name", c.Durable)
 	case c.Replicas < 1 || c.Replicas > 5:
 		return bad("replicas", "%d: want 1..5", c.Replicas)
+	case c.Compression != "none" && c.Compression != "s2":
+		return bad("compression", "%q: want none or s2", c.Compression)
 	case c.AckWait < time.Second:
 		return bad("ack_wait", "%v: want >= 1s", c.AckWait)
 	case c.MaxDeliver < 1:

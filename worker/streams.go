@@ -42,8 +42,16 @@ func (c Config) outputStreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name: c.OutputStream, Description: "winnow output: clean, duplicate, rejected and dead-letter records",
 		Subjects: c.outputSubjects(), Storage: jetstream.FileStorage, Replicas: c.Replicas,
-		Duplicates: c.DuplicateWindow,
+		Duplicates: c.DuplicateWindow, Compression: c.storeCompression(),
 	}
+}
+
+// storeCompression is Compression as a stream configuration says it.
+func (c Config) storeCompression() jetstream.StoreCompression {
+	if c.Compression == "s2" {
+		return jetstream.S2Compression
+	}
+	return jetstream.NoCompression
 }
 
 // ensure creates the streams when configured to (or brings the settings
@@ -54,7 +62,7 @@ func (c Config) ensure(ctx context.Context, js jetstream.JetStream) (jetstream.C
 		if err := ensureStream(ctx, js, jetstream.StreamConfig{
 			Name: c.InputStream, Description: "winnow input: raw documents",
 			Subjects: []string{c.Subjects.Input}, Storage: jetstream.FileStorage, Replicas: c.Replicas,
-			Retention: jetstream.WorkQueuePolicy, Duplicates: c.DuplicateWindow,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: c.DuplicateWindow, Compression: c.storeCompression(),
 		}); err != nil {
 			return nil, fmt.Errorf("worker: input stream %s: %w", c.InputStream, err)
 		}

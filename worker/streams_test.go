@@ -417,3 +417,43 @@ func TestStreamSubjectsTakenElsewhere(t *testing.T) {
 		t.Fatalf("ensure: %v", err)
 	}
 }
+
+// TestStreamCompression: with compression s2 the streams winnow creates
+// are compressed, and documents go through them as ever; a restart with
+// compression none leaves the existing streams as they are, as with any
+// setting an operator may have changed since.
+func TestStreamCompression(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.Compression = "s2"
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "z1", "text": seedLike})
+	waitFor(t, "the record", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	if rec := decodeRecord(t, readOutputs(t, js, cfg.OutputStream)[0].data); rec.ID != "z1" || len(rec.Removed) == 0 {
+		t.Fatalf("record through s2 streams: %+v", rec)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, name := range []string{cfg.InputStream, cfg.OutputStream} {
+			if _, info := streamInfo(ctx, t, js, name); info.Config.Compression != jetstream.S2Compression {
+				t.Errorf("%s, %s: compression %v, want s2", when, name, info.Config.Compression)
+			}
+		}
+	}
+	check("created")
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Compression = "none"
+	startWorker(t, s, cfg)
+	check("after a restart with compression none")
+
+	bad := DefaultConfig()
+	bad.Compression = "gzip"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), `worker.compression: "gzip": want none or s2`) {
+		t.Errorf("compression gzip: %v", err)
+	}
+}
