@@ -152,8 +152,9 @@ func agingShared(prefix string) (dedupe.MemoryOptions, SharedConfig) {
 
 // TestSharedMemoryMaxAge: with state kv and memory.max_age, an exact copy
 // of a document fetched longer than max_age before the newest is an
-// original again, though the claim on its content stays in the bucket for
-// the bucket's ttl (TestFetchedAtAgesTheMemory checks the in-memory state).
+// original again, though the bucket keeps the claim on its content for its
+// ttl: the copy takes the claim over, and the next copy is its duplicate
+// (TestFetchedAtAgesTheMemory checks the in-memory state).
 func TestSharedMemoryMaxAge(t *testing.T) {
 	s := startServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
