@@ -200,8 +200,12 @@ func readIDs(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	r, err := corpus.Reader(f) // gzipped or not, as publish reads it
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	var ids []string
-	err = corpus.Lines(f, func(n int, line []byte) error {
+	err = corpus.Lines(r, func(n int, line []byte) error {
 		var d struct {
 			ID string `json:"id"`
 		}

@@ -29,6 +29,11 @@ func TestReadIDs(t *testing.T) {
 	if _, err := readIDs(file("bad.jsonl", "{\"id\":\"a\"}\n{\"text\":\"x\"}\n")); err == nil || !strings.Contains(err.Error(), "bad.jsonl:2") {
 		t.Errorf("a line without an id: %v", err)
 	}
+	// A gzipped file, as winnow publish takes it.
+	ids, err = readIDs(gzipFile(t, "docs.jsonl.gz", []byte("{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"y\"}\n")))
+	if err != nil || !slices.Equal(ids, []string{"a", "b"}) {
+		t.Errorf("gzipped: got %q, %v", ids, err)
+	}
 }
 
 // TestRemoteCommandsFlags: publish, audit, redrive and show take --config and

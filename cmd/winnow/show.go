@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -171,6 +172,10 @@ func recordsOf(path string, in io.Reader, ids []string) ([]shown, error) {
 		}
 		defer f.Close()
 		in = f
+	}
+	in, err := corpus.Reader(in) // gzipped or not
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var found []shown
 	br := bufio.NewReaderSize(in, 1<<20)

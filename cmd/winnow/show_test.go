@@ -149,6 +149,12 @@ func TestShow(t *testing.T) {
 		out2.String() != "(no id): dead_letter\n  reason invalid_json: input is not JSON: a document is a JSON object\n  input: 8 bytes from line 2 (utf-8): \"not json\"\n" {
 		t.Errorf("--records -: exit %d, %q", code, out2.String())
 	}
+	// A gzipped file of them reads the same.
+	out2.Reset()
+	if code := Main(ctx, []string{"show", "--records", gzipFile(t, "rejects.jsonl.gz", []byte(readFile(t, rejects)))}, nil, &out2, &errb); code != exitOK ||
+		out2.String() != "(no id): dead_letter\n  reason invalid_json: input is not JSON: a document is a JSON object\n  input: 8 bytes from line 2 (utf-8): \"not json\"\n" {
+		t.Errorf("--records FILE.gz: exit %d, %q, %q", code, out2.String(), errb.String())
+	}
 	// A dead letter says how its input said its bytes read.
 	out2.Reset()
 	dl := `{"schema":"winnow.v1.dead_letter","reason":"invalid_content_encoding","error":"Content-Encoding \"br\" is not one winnow decodes","id":"z",` +
