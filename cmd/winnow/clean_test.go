@@ -80,7 +80,7 @@ func TestCleanReadsGzip(t *testing.T) {
 	}
 }
 
-// repeatByte reads as c for ever.
+// repeatByte reads as an endless run of its byte.
 type repeatByte byte
 
 func (r repeatByte) Read(p []byte) (int, error) {
