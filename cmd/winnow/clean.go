@@ -150,10 +150,17 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 func (c *cleaner) tooLarge(name string, n int, kept []byte, size int64) error {
 	c.stats.lines++
 	c.stats.bytes += size
-	c.stats.rejects++
 	dl := schemas.NewDeadLetter(schemas.ReasonTooLarge, fmt.Sprintf("%d bytes is over the %d-byte limit (--max-doc-bytes)", size, c.limit), "", kept)
-	dl.Line, dl.Size = n, int(size)
+	dl.Size = int(size)
 	dl.Truncated = dl.Truncated || int64(len(kept)) < size
+	return c.reject(name, n, dl)
+}
+
+// reject writes the dead letter of line n of the file name (- for
+// standard input, which names none).
+func (c *cleaner) reject(name string, n int, dl schemas.DeadLetter) error {
+	c.stats.rejects++
+	dl.Line = n
 	if name != "-" {
 		dl.Subject = name
 	}
@@ -173,13 +180,7 @@ func (c *cleaner) line(name string, n int, line []byte) error {
 		if !errors.As(err, &ie) {
 			return err
 		}
-		c.stats.rejects++
-		dl := schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, body)
-		dl.Line = n
-		if name != "-" {
-			dl.Subject = name
-		}
-		return c.rej.Encode(dl)
+		return c.reject(name, n, schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, body))
 	}
 	_, rec, err := c.p.Process(doc)
 	if err != nil {
