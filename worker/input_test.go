@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,10 +16,11 @@ import (
 	"github.com/winnow-dev/winnow/schemas"
 )
 
-func gzipped(t testing.TB, b []byte) []byte {
+// compressed returns b written through the writer newWriter makes.
+func compressed(t testing.TB, newWriter func(io.Writer) io.WriteCloser, b []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
+	zw := newWriter(&out)
 	if _, err := zw.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -28,17 +30,12 @@ func gzipped(t testing.TB, b []byte) []byte {
 	return out.Bytes()
 }
 
+func gzipped(t testing.TB, b []byte) []byte {
+	return compressed(t, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) }, b)
+}
+
 func zlibbed(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := zlib.NewWriter(&out)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return compressed(t, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) }, b)
 }
 
 func zstded(t testing.TB, b []byte) []byte {
