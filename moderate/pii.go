@@ -178,7 +178,49 @@ func isPhone(s string, start, end int) bool {
 	if digits < 10 || digits > 15 {
 		return false
 	}
-	return !strings.Contains(m, ".") || strings.Count(m, ".") >= 2
+	if !strings.Contains(m, ".") {
+		return true
+	}
+	return strings.Count(m, ".") >= 2 && !isIPv4(s, start, end)
+}
+
+// isIPv4 reports whether the run of digits and dots around s[start:end]
+// is a dotted-quad address (four numbers of at most 255, as in a mail's
+// Received line or http://211.78.96.11/): twelve digits in four groups
+// read as a phone number otherwise. A dot that ends the sentence is not
+// part of the address. The run is read at most 16 bytes either way: an
+// address is 15 at most.
+func isIPv4(s string, start, end int) bool {
+	const most = len("255.255.255.255.")
+	digitOrDot := func(c byte) bool { return c == '.' || c >= '0' && c <= '9' }
+	for n := 0; start > 0 && digitOrDot(s[start-1]); n++ {
+		if n == most {
+			return false
+		}
+		start--
+	}
+	for end < len(s) && digitOrDot(s[end]) {
+		if end-start == most {
+			return false
+		}
+		end++
+	}
+	run := strings.TrimSuffix(s[start:end], ".")
+	parts, n, digits := 0, 0, 0 // n: the number read so far, of digits
+	for i := 0; i <= len(run); i++ {
+		if i == len(run) || run[i] == '.' {
+			if digits == 0 {
+				return false
+			}
+			parts, n, digits = parts+1, 0, 0
+			continue
+		}
+		n, digits = n*10+int(run[i]-'0'), digits+1
+		if n > 255 || digits > 3 {
+			return false
+		}
+	}
+	return parts == 4
 }
 
 func isAlnum(c byte) bool {

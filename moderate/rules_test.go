@@ -75,6 +75,8 @@ func TestPII(t *testing.T) {
 		{"date is not a phone", "On 2002-08-23 at 10:22", nil},
 		{"decimal is not a phone", "rose 1234567.8901 points", nil},
 		{"long id glued to letters", "ref AB12345678901", nil},
+		{"addresses are not phones", "from [62.17.143.253] by http://211.152.134.203/x and 192.168.100.200.", nil},
+		{"dotted phones are", "call 555.123.4567 or 01.23.45.67.89, not 256.168.100.200", []string{"phone:555.123.4567", "phone:01.23.45.67.89", "phone:256.168.100.200"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
