@@ -13,13 +13,100 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// DecodeEntities decodes HTML character references, named and numeric
-// (&nbsp; &#xa0; &amp; &#8217;). Text without '&' is returned as is.
+// DecodeEntities decodes the HTML character references left in extracted
+// text, named and numeric (&nbsp; &#xa0; &amp; &#8217;), for display. A
+// name without its ';' is decoded only as an HTML attribute value's is:
+// when it is a whole legacy name ("&amp", "&nbsp") not followed by a
+// letter, a digit or '=', so the query of a URL in the text keeps its
+// parameters ("?a=1&section=2&notFound=true" would read "§ion=2¬Found=true"
+// as html.UnescapeString reads it), and "&notit;" is not "¬it;". Text
+// without '&' is returned as is.
 func DecodeEntities(s string) string {
-	if strings.IndexByte(s, '&') < 0 {
+	i := strings.IndexByte(s, '&')
+	if i < 0 {
 		return s
 	}
-	return html.UnescapeString(s)
+	var b strings.Builder
+	last := 0
+	for i < len(s) {
+		n, dec := referenceAt(s[i:])
+		if n == 0 {
+			i++
+		} else {
+			if b.Len() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:i])
+			b.WriteString(dec)
+			i += n
+			last = i
+		}
+		j := strings.IndexByte(s[i:], '&')
+		if j < 0 {
+			break
+		}
+		i += j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// maxEntityName is longer than the longest HTML entity name
+// ("CounterClockwiseContourIntegral").
+const maxEntityName = 40
+
+// referenceAt reads a character reference at the start of s (which starts
+// with '&') and returns its length and the text it stands for, or 0.
+func referenceAt(s string) (n int, dec string) {
+	j := 1
+	if len(s) > 1 && s[1] == '#' { // numeric: read as html reads it, ';' or not
+		j = 2
+		hex := j < len(s) && (s[j] == 'x' || s[j] == 'X')
+		if hex {
+			j++
+		}
+		digits := j
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || hex && (s[j]|0x20 >= 'a' && s[j]|0x20 <= 'f')) {
+			j++
+		}
+		if j == digits {
+			return 0, ""
+		}
+		if j < len(s) && s[j] == ';' {
+			j++
+		}
+		return j, html.UnescapeString(s[:j])
+	}
+	for j < len(s) && j <= maxEntityName && isASCIIAlnum(s[j]) {
+		j++
+	}
+	if j == 1 || j > maxEntityName {
+		return 0, ""
+	}
+	semi := j < len(s) && s[j] == ';'
+	if semi {
+		j++
+	} else if j < len(s) && s[j] == '=' {
+		return 0, ""
+	}
+	ref := s[:j]
+	dec = html.UnescapeString(ref)
+	// html decodes the longest legacy name a name starts with and leaves
+	// the rest ("&notit;" is "¬it;"): only a whole name counts.
+	if dec == ref || dec == "" {
+		return 0, ""
+	}
+	if c := dec[len(dec)-1]; semi && c == ';' && dec != ";" || !semi && isASCIIAlnum(c) {
+		return 0, ""
+	}
+	return j, dec
+}
+
+func isASCIIAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // Tidy returns the display form of one line: entities decoded, NBSP and the

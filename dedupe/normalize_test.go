@@ -1,0 +1,25 @@
+package dedupe
+
+import "testing"
+
+func TestTidy(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Beijing&#xa0; - Reuters", "Beijing  - Reuters"},
+		{"Fish &amp; Chips&nbsp;for &#8220;two&#8221; &#x27;quoted&#x27; &#39s", "Fish & Chips for “two” 'quoted' 's"},
+		{"decoded once: &amp;lt;b&amp;gt;", "decoded once: &lt;b&gt;"},
+		{"AT&T, Q&A & R&D; &semi; &notanentity;", "AT&T, Q&A & R&D; ; &notanentity;"},
+		// a URL's query keeps its parameters: html.UnescapeString reads
+		// "&sect" and "&not" out of them
+		{"http://x.asp?target=3&sectionid=1&subsection=2", "http://x.asp?target=3&sectionid=1&subsection=2"},
+		{"contentId=A3-2001Jul8&notFound=true&copy=1", "contentId=A3-2001Jul8&notFound=true&copy=1"},
+		{"&notit; &copy2024 &ampB", "&notit; &copy2024 &ampB"},
+		// a whole legacy name without its ';' is read, as in HTML
+		{"Ben &amp Jerry&nbsp&copy; 2024 &lt", "Ben & Jerry © 2024 <"},
+		{"trailing&nbsp;&nbsp;", "trailing"},
+		{"&#; &#x; & &", "&#; &#x; & &"},
+	} {
+		if got := Tidy(tt.in); got != tt.want {
+			t.Errorf("Tidy(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
