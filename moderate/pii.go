@@ -1,8 +1,10 @@
 package moderate
 
 import (
+	"cmp"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/winnow-dev/winnow/dedupe"
@@ -102,6 +104,7 @@ func wordHash(w string) uint64 {
 // Cheap tests decide which expressions run at all.
 func pii(text string, span dedupe.Span, sig *lineSignals, dst []piiFinding) []piiFinding {
 	s := text[span.Start:span.End]
+	first := len(dst) // dst[first:] are this line's findings
 	add := func(kind string, locs [][]int) {
 		for _, l := range locs {
 			dst = append(dst, piiFinding{kind: kind, span: dedupe.Span{Start: span.Start + l[0], End: span.Start + l[1]}})
@@ -144,22 +147,43 @@ func pii(text string, span dedupe.Span, sig *lineSignals, dst []piiFinding) []pi
 		}
 	}
 	if digits >= 10 {
+		// A phone number inside an address or a card number is neither.
+		// The phone matches come left to right, so one pass over the
+		// earlier findings' spans, merged and in order, finds the overlaps.
+		taken, k := mergedSpans(dst[first:]), 0
 		for _, l := range phoneRe.FindAllStringIndex(s, -1) {
-			if isPhone(s, l[0], l[1]) && !overlaps(dst, span.Start+l[0], span.Start+l[1]) {
-				dst = append(dst, piiFinding{kind: PIIPhone, span: dedupe.Span{Start: span.Start + l[0], End: span.Start + l[1]}})
+			start, end := span.Start+l[0], span.Start+l[1]
+			for k < len(taken) && taken[k].End <= start {
+				k++
+			}
+			if isPhone(s, l[0], l[1]) && (k == len(taken) || taken[k].Start >= end) {
+				dst = append(dst, piiFinding{kind: PIIPhone, span: dedupe.Span{Start: start, End: end}})
 			}
 		}
 	}
 	return dst
 }
 
-func overlaps(fs []piiFinding, start, end int) bool {
-	for _, f := range fs {
-		if f.span.Start < end && start < f.span.End {
-			return true
+// mergedSpans returns the union of the findings' spans as disjoint spans
+// in order (nil for none).
+func mergedSpans(fs []piiFinding) []dedupe.Span {
+	if len(fs) == 0 {
+		return nil
+	}
+	spans := make([]dedupe.Span, len(fs))
+	for i, f := range fs {
+		spans[i] = f.span
+	}
+	slices.SortFunc(spans, func(a, b dedupe.Span) int { return cmp.Compare(a.Start, b.Start) })
+	merged := spans[:1]
+	for _, sp := range spans[1:] {
+		if last := &merged[len(merged)-1]; sp.Start < last.End {
+			last.End = max(last.End, sp.End)
+		} else {
+			merged = append(merged, sp)
 		}
 	}
-	return false
+	return merged
 }
 
 // isPhone accepts 10 to 15 digits in at least two groups, not glued to
