@@ -162,9 +162,14 @@ func (p Policy) Validate() error {
 			return err
 		}
 	}
-	for i, ph := range p.Blocklist.Phrases {
-		if normalizedWords(ph) == 0 {
-			return bad(fmt.Sprintf("blocklist.phrases[%d]", i), "%q has no words", ph)
+	for _, list := range []struct {
+		field   string
+		phrases []string
+	}{{"promotional.extra_phrases", p.Promotional.ExtraPhrases}, {"blocklist.phrases", p.Blocklist.Phrases}} {
+		for i, ph := range list.phrases {
+			if normalizedWords(ph) == 0 {
+				return bad(fmt.Sprintf("%s[%d]", list.field, i), "%q has no words", ph)
+			}
 		}
 	}
 	return nil

@@ -491,12 +491,13 @@ func TestSpamNeedsWords(t *testing.T) {
 
 func TestPolicyValidate(t *testing.T) {
 	for field, mut := range map[string]func(*Policy){
-		"spam.action":                func(p *Policy) { p.Spam.Action = ActionRedact },
-		"pii.email":                  func(p *Policy) { p.PII.Email = "shred" },
-		"promotional.block_ratio":    func(p *Policy) { p.Promotional.BlockRatio = 0 },
-		"blocklist.phrases[0]":       func(p *Policy) { p.Blocklist.Phrases = []string{"--"} },
-		"boilerplate.action":         func(p *Policy) { p.Boilerplate.Action = ActionReject },
-		"promotional.document_ratio": func(p *Policy) { p.Promotional.DocumentRatio = 2 },
+		"spam.action":                  func(p *Policy) { p.Spam.Action = ActionRedact },
+		"pii.email":                    func(p *Policy) { p.PII.Email = "shred" },
+		"promotional.block_ratio":      func(p *Policy) { p.Promotional.BlockRatio = 0 },
+		"blocklist.phrases[0]":         func(p *Policy) { p.Blocklist.Phrases = []string{"--"} },
+		"promotional.extra_phrases[1]": func(p *Policy) { p.Promotional.ExtraPhrases = []string{"jetzt kaufen", ""} },
+		"boilerplate.action":           func(p *Policy) { p.Boilerplate.Action = ActionReject },
+		"promotional.document_ratio":   func(p *Policy) { p.Promotional.DocumentRatio = 2 },
 	} {
 		p := DefaultPolicy()
 		mut(&p)
