@@ -87,6 +87,19 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	return schemas.Document{ID: id, Text: string(data)}, nil
 }
 
+// DecodeText reads data as one plain-text document with the given id, as
+// the worker reads a text/plain body with that id in its Winnow-Id header:
+// decoded from charset ("" for UTF-8, which it must then be), its byte
+// order mark dropped, held to maxBytes before and after decoding. `winnow
+// clean --text` reads files this way. Failures are *schemas.InputError.
+func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document, error) {
+	ct := "text/plain"
+	if charset != "" {
+		ct += "; charset=" + charset
+	}
+	return decodeInput(data, nats.Header{"Content-Type": {ct}, HeaderID: {id}}, maxBytes)
+}
+
 // ReadBody returns an input body as the worker reads it, as far as it can:
 // decompressed as its Content-Encoding header says, then, when its
 // Content-Type names a charset, decoded from it to UTF-8. `winnow show`

@@ -7,14 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
 	gojson "github.com/goccy/go-json"
+	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
+	"github.com/winnow-dev/winnow/worker"
 )
 
 // cleanStats counts what one `winnow clean` run did.
@@ -30,14 +33,24 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfgPath := fs.String("config", "", "YAML config `FILE` (the pipeline section is used)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
-	maxBytes := fs.Int("max-doc-bytes", -1, "reject a line longer than `N` bytes (too_large, its first 64 KiB kept), reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
+	maxBytes := fs.Int("max-doc-bytes", -1, "reject a line (with --text, a file) longer than `N` bytes (too_large, its first 64 KiB kept), reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
+	text := fs.Bool("text", false, "each FILE (or stdin, id \"-\") is one plain-text document, its id the FILE as given")
+	charset := fs.String("charset", "", "with --text, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nWith --text, each FILE is one plain-text document instead.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
 	}
 	inputs, code, done := parseArgs(fs, args, -1)
 	if done {
 		return code
+	}
+	if *charset != "" {
+		if !*text {
+			return fail(stderr, "winnow clean", errors.New("--charset is for --text: JSON lines are UTF-8"))
+		}
+		if _, err := htmlindex.Get(*charset); err != nil {
+			return fail(stderr, "winnow clean", fmt.Errorf("--charset %q: not a label winnow decodes", *charset))
+		}
 	}
 	cfg, err := loadConfig(*cfgPath, os.LookupEnv)
 	if err != nil {
@@ -79,7 +92,13 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		inputs = []string{"-"}
 	}
 	for _, name := range inputs {
-		if err := c.file(ctx, name, stdin); err != nil {
+		read := c.file
+		if *text {
+			read = func(ctx context.Context, name string, stdin io.Reader) error {
+				return c.textFile(ctx, name, stdin, *charset)
+			}
+		}
+		if err := read(ctx, name, stdin); err != nil {
 			out.Flush()
 			rej.Flush()
 			return fail(stderr, "winnow clean", err)
@@ -128,7 +147,7 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 			}
 			werr := error(nil)
 			if c.limit > 0 && size > int64(c.limit) {
-				werr = c.tooLarge(name, n, trimEOL(line), size)
+				werr = c.tooLarge(name, n, "", trimEOL(line), size)
 			} else {
 				werr = c.line(name, n, line)
 			}
@@ -145,12 +164,13 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 	}
 }
 
-// tooLarge rejects line n, size bytes without its line end, of which kept
-// holds the first, as the worker dead-letters a message over max_doc_bytes.
-func (c *cleaner) tooLarge(name string, n int, kept []byte, size int64) error {
+// tooLarge rejects line n (0 for a --text file, whose id is known), size
+// bytes without its line end, of which kept holds the first, as the worker
+// dead-letters a message over max_doc_bytes.
+func (c *cleaner) tooLarge(name string, n int, id string, kept []byte, size int64) error {
 	c.stats.lines++
 	c.stats.bytes += size
-	dl := schemas.NewDeadLetter(schemas.ReasonTooLarge, fmt.Sprintf("%d bytes is over the %d-byte limit (--max-doc-bytes)", size, c.limit), "", kept)
+	dl := schemas.NewDeadLetter(schemas.ReasonTooLarge, fmt.Sprintf("%d bytes is over the %d-byte limit (--max-doc-bytes)", size, c.limit), id, kept)
 	dl.Size = int(size)
 	dl.Truncated = dl.Truncated || int64(len(kept)) < size
 	return c.reject(name, n, dl)
@@ -176,12 +196,72 @@ func (c *cleaner) line(name string, n int, line []byte) error {
 	}
 	doc, err := pipeline.Decode(body)
 	if err != nil {
-		var ie *schemas.InputError
-		if !errors.As(err, &ie) {
+		return c.invalid(name, n, body, err)
+	}
+	return c.clean(doc)
+}
+
+// invalid rejects the input data that did not decode (a
+// *schemas.InputError; any other error is returned).
+func (c *cleaner) invalid(name string, n int, data []byte, err error) error {
+	var ie *schemas.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	return c.reject(name, n, schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, data))
+}
+
+// textFile cleans the file name (- for standard input) as one plain-text
+// document whose id is its name, read as the worker reads a text/plain
+// body in charset. A rejected file's dead letter names it and no line.
+func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, charset string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
 			return err
 		}
-		return c.reject(name, n, schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, body))
+		defer f.Close()
+		r = f
 	}
+	r, err := corpus.Reader(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	limit := math.MaxInt
+	if c.limit > 0 {
+		limit = c.limit
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > limit { // keep what a dead letter keeps, only count the rest
+		more, err := io.ReadAll(io.LimitReader(r, int64(max(0, schemas.KeepBytes-len(data)))))
+		data = append(data, more...)
+		rest := int64(0)
+		if err == nil {
+			rest, err = io.Copy(io.Discard, r)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return c.tooLarge(name, 0, name, data, int64(len(data))+rest)
+	}
+	c.stats.lines++
+	c.stats.bytes += int64(len(data))
+	doc, err := worker.DecodeText(data, name, charset, limit)
+	if err != nil {
+		return c.invalid(name, 0, data, err)
+	}
+	return c.clean(doc)
+}
+
+// clean writes the record of a decoded document.
+func (c *cleaner) clean(doc schemas.Document) error {
 	_, rec, err := c.p.Process(doc)
 	if err != nil {
 		return err // batch state is in memory: this does not happen, but is fatal if it does

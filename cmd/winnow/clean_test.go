@@ -146,3 +146,94 @@ func TestCleanMaxDocBytes(t *testing.T) {
 		t.Errorf("rejecting a 64 MiB line allocated %d MiB; the 1 MiB limit should cost a few", n>>20)
 	}
 }
+
+// TestCleanText: with --text each file is one plain-text document whose id
+// is its name, cleaned as its JSON line would be (the same record), read as
+// the worker reads a text/plain body: gzipped or not, in the charset
+// --charset names, and rejected as the worker rejects one (empty, not
+// UTF-8, over --max-doc-bytes), the dead letter naming the file.
+func TestCleanText(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	text := "Harbour report\r\nBoats came in at dawn with the first catch of the season.\r\n" +
+		"Boats came in at dawn with the first catch of the season.\r\nSubscribe for free to our newsletter!\r\nFish sold out by noon."
+	a, cp := write("a.txt", []byte(text)), write("copy.txt", []byte(text))
+	clean := func(stdin io.Reader, args ...string) (int, []string, []schemas.DeadLetter, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), append([]string{"clean", "--quiet"}, args...), stdin, &out, &errb)
+		var dls []schemas.DeadLetter
+		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+			var dl schemas.DeadLetter
+			if l != "" && json.Unmarshal([]byte(l), &dl) == nil && dl.Schema == schemas.DeadLetterV1 {
+				dls = append(dls, dl)
+			}
+		}
+		return code, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"), dls, errb.String()
+	}
+	line, _ := json.Marshal(schemas.Document{ID: a, Text: text})
+	code, want, _, _ := clean(bytes.NewReader(line))
+	if code != exitOK || len(want) != 1 || !strings.Contains(want[0], `"exact_repeat"`) || !strings.Contains(want[0], `"promotional"`) {
+		t.Fatalf("the JSON line: exit %d, %q", code, want)
+	}
+
+	code, got, _, stderr := clean(nil, "--text", a, cp)
+	var second schemas.Record
+	if code != exitOK || len(got) != 2 || got[0] != want[0] || json.Unmarshal([]byte(got[1]), &second) != nil ||
+		second.ID != cp || second.DuplicateOf != a {
+		t.Fatalf("--text %s %s: exit %d, %s\nrecords %q\nwant the JSON line's record, then a duplicate of it", a, cp, code, stderr, got)
+	}
+	var rec schemas.Record
+	if code, got, _, _ := clean(nil, "--text", gzipFile(t, "a.txt.gz", []byte(text))); code != exitOK || len(got) != 1 ||
+		json.Unmarshal([]byte(got[0]), &rec) != nil || !strings.Contains(want[0], `"text":`+string(must(json.Marshal(rec.Text)))) {
+		t.Errorf("a gzipped file: exit %d, %q", code, got)
+	}
+	if code, got, _, _ := clean(strings.NewReader(text), "--text"); code != exitOK || len(got) != 1 || !strings.HasPrefix(got[0], `{"schema":"winnow.v1.record","id":"-",`) {
+		t.Errorf("standard input: exit %d, %q", code, got)
+	}
+
+	latin := write("w1252.txt", []byte("Caf\xe9 au lait at the corner shop.\nCaf\xe9 au lait at the corner shop.\n"))
+	if code, got, _, _ := clean(nil, "--text", "--charset", "windows-1252", latin); code != exitOK || len(got) != 1 || !strings.Contains(got[0], `"text":"Café au lait at the corner shop."`) {
+		t.Errorf("--charset windows-1252: exit %d, %q", code, got)
+	}
+	big := write("big.txt", bytes.Repeat([]byte("word "), 600))
+	empty := write("empty.txt", nil)
+	code, got, dls, stderr := clean(nil, "--text", "--max-doc-bytes", "2048", latin, empty, big, a)
+	if code != exitRejected || len(got) != 1 || !strings.Contains(got[0], `"id":`+string(must(json.Marshal(a)))) || len(dls) != 3 {
+		t.Fatalf("three bad files and a good one: exit %d, records %q, stderr %s", code, got, stderr)
+	}
+	for i, w := range []struct {
+		reason schemas.Reason
+		path   string
+	}{{schemas.ReasonInvalidUTF8, latin}, {schemas.ReasonEmpty, empty}, {schemas.ReasonTooLarge, big}} {
+		dl := dls[i]
+		data, _ := dl.Bytes()
+		src, _ := os.ReadFile(w.path)
+		if dl.Reason != w.reason || dl.ID != w.path || dl.Subject != w.path || dl.Line != 0 || dl.Size != len(src) || dl.Truncated || !bytes.Equal(data, src) {
+			t.Errorf("%s: dead letter %+v, want %s with the file's %d bytes", w.path, dl, w.reason, len(src))
+		}
+	}
+	if !strings.Contains(dls[0].Error, "byte 0xe9 at offset 3") {
+		t.Errorf("invalid_utf8 says %q, not where", dls[0].Error)
+	}
+
+	for _, args := range [][]string{{"--charset", "windows-1252", a}, {"--text", "--charset", "klingon", a}} {
+		if code, _, _, stderr := clean(nil, args...); code != exitFatal || !strings.Contains(stderr, "--charset") {
+			t.Errorf("%q: exit %d, %q; want a usage error", args, code, stderr)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
