@@ -17,7 +17,7 @@ const usage = `winnow: clean scraped documents (dedupe + moderation)
 
 Usage:
   winnow [run] [flags]          run the NATS worker (embedded NATS unless --nats-url)
-  winnow clean [flags] [FILE…]  clean JSON lines from FILEs or stdin to stdout
+  winnow clean [flags] [FILE…]  clean JSON lines (--text: text files) from FILEs or stdin to stdout
   winnow eval [flags]           score clean output against a gold set
   winnow bench [flags]          load test: end-to-end docs/s and latency, beside a pass-through worker
   winnow publish [flags] [FILE] publish JSON lines to the input subject with acks and retries
