@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/internal/evaluate"
 )
 
@@ -17,7 +18,7 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 	gold := fs.String("gold", "../shared/corpus/gold", "gold set `DIR` (docs.jsonl, labels.jsonl, pairs.jsonl, blocks.jsonl)")
 	examples := fs.Int("examples", 5, "list up to `N` misses of each kind")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file, or stdin) against a gold set as\nshared/corpus/EVALUATION.md describes, and prints the report as JSON.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file, or stdin; gzipped or not) against a gold set as\nshared/corpus/EVALUATION.md describes, and prints the report as JSON.\n\n")
 		fs.PrintDefaults()
 	}
 	pos, code, done := parseArgs(fs, args, 1)
@@ -32,6 +33,10 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 		defer f.Close()
 		r = f
+	}
+	r, err := corpus.Reader(r)
+	if err != nil {
+		return fail(stderr, "winnow eval", err)
 	}
 	g, err := evaluate.LoadGold(*gold)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -273,5 +274,49 @@ func TestCleanIsDeterministic(t *testing.T) {
 	b := cleanFile(t, in)
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatalf("outputs differ (%d and %d bytes)", len(a), len(b))
+	}
+}
+
+// TestEvalReadsGzip: `winnow eval` scores a gzipped output file, or gzip on
+// standard input, as the plain file (it failed, "invalid character"), as
+// clean, publish, audit and show read theirs.
+func TestEvalReadsGzip(t *testing.T) {
+	gold := goldDir(t, "reads the whole gold set; run without -short")
+	docs, err := os.ReadFile(filepath.Join(gold, "docs.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := filepath.Join(t.TempDir(), "head.jsonl")
+	if err := os.WriteFile(head, bytes.Join(bytes.SplitAfter(docs, []byte("\n"))[:50], nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	records := cleanFile(t, head)
+	plain := filepath.Join(t.TempDir(), "out.jsonl")
+	if err := os.WriteFile(plain, records, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(stdin io.Reader, args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := Main(context.Background(), append([]string{"eval", "--gold", gold}, args...), stdin, &out, &errb); code != exitOK {
+			t.Fatalf("winnow eval %q: exit %d: %s", args, code, errb.String())
+		}
+		return out.String()
+	}
+	want := eval(nil, plain)
+	var rep evaluate.Report
+	if err := json.Unmarshal([]byte(want), &rep); err != nil || rep.Docs-rep.Missing != 50 {
+		t.Fatalf("the plain file: %d of %d gold documents have a record, want 50 (%v)", rep.Docs-rep.Missing, rep.Docs, err)
+	}
+	gz := gzipFile(t, "out.jsonl.gz", records)
+	if got := eval(nil, gz); got != want {
+		t.Errorf("gzipped file: report differs:\n%s\nwant\n%s", got, want)
+	}
+	zb, err := os.ReadFile(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(bytes.NewReader(zb)); got != want {
+		t.Errorf("gzip on standard input: report differs")
 	}
 }
