@@ -80,6 +80,22 @@ func TestCleanReadsGzip(t *testing.T) {
 	}
 }
 
+// cleanRun runs `winnow clean --quiet ARGS` in-process on stdin and
+// returns its exit code, stdout, the dead letters on stderr and stderr.
+func cleanRun(t *testing.T, stdin io.Reader, args ...string) (int, string, []schemas.DeadLetter, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), append([]string{"clean", "--quiet"}, args...), stdin, &out, &errb)
+	var dls []schemas.DeadLetter
+	for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+		var dl schemas.DeadLetter
+		if l != "" && json.Unmarshal([]byte(l), &dl) == nil && dl.Schema == schemas.DeadLetterV1 {
+			dls = append(dls, dl)
+		}
+	}
+	return code, out.String(), dls, errb.String()
+}
+
 // repeatByte reads as an endless run of its byte.
 type repeatByte byte
 
@@ -106,16 +122,8 @@ func TestCleanMaxDocBytes(t *testing.T) {
 	in := fits + "\n" + over + "\n" + pad + "\r\n"
 	clean := func(stdin io.Reader, args ...string) (int, string, []schemas.DeadLetter) {
 		t.Helper()
-		var out, errb bytes.Buffer
-		code := Main(context.Background(), append([]string{"clean", "--quiet"}, args...), stdin, &out, &errb)
-		var dls []schemas.DeadLetter
-		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-			var dl schemas.DeadLetter
-			if l != "" && json.Unmarshal([]byte(l), &dl) == nil && dl.Schema == schemas.DeadLetterV1 {
-				dls = append(dls, dl)
-			}
-		}
-		return code, out.String(), dls
+		code, out, dls, _ := cleanRun(t, stdin, args...)
+		return code, out, dls
 	}
 	code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", fmt.Sprint(limit))
 	if code != exitRejected || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"id":"fits"`) || !strings.Contains(out, `"id":"exact"`) {
@@ -167,16 +175,8 @@ func TestCleanText(t *testing.T) {
 	a, cp := write("a.txt", []byte(text)), write("copy.txt", []byte(text))
 	clean := func(stdin io.Reader, args ...string) (int, []string, []schemas.DeadLetter, string) {
 		t.Helper()
-		var out, errb bytes.Buffer
-		code := Main(context.Background(), append([]string{"clean", "--quiet"}, args...), stdin, &out, &errb)
-		var dls []schemas.DeadLetter
-		for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-			var dl schemas.DeadLetter
-			if l != "" && json.Unmarshal([]byte(l), &dl) == nil && dl.Schema == schemas.DeadLetterV1 {
-				dls = append(dls, dl)
-			}
-		}
-		return code, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"), dls, errb.String()
+		code, out, dls, stderr := cleanRun(t, stdin, args...)
+		return code, strings.Split(strings.TrimSuffix(out, "\n"), "\n"), dls, stderr
 	}
 	line, _ := json.Marshal(schemas.Document{ID: a, Text: text})
 	code, want, _, _ := clean(bytes.NewReader(line))
