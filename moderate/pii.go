@@ -187,9 +187,15 @@ func mergedSpans(fs []piiFinding) []dedupe.Span {
 }
 
 // isPhone accepts 10 to 15 digits in at least two groups, not glued to
-// other digits or letters, and not a date or a decimal number.
+// other digits or letters (nor is the run of digits and dots it stops
+// inside: "V6.00.2600.0000"), and not a date or a decimal number,
+// nor one that runs into a time ("2002-10-03 13:57").
+// Where a dot parts two groups, dots part them all (555.123.4567, +1
+// 949.833.2800), so a row of prices ("239.10 231.10", "420.00-423.00") is
+// no phone number.
 func isPhone(s string, start, end int) bool {
-	if (start > 0 && isAlnum(s[start-1])) || (end < len(s) && isAlnum(s[end])) {
+	if (start > 0 && isAlnum(s[start-1])) || (end < len(s) && isAlnum(s[end])) || gluedRun(s, start, end) ||
+		end+1 < len(s) && s[end] == ':' && isDigit(s[end+1]) {
 		return false
 	}
 	m := s[start:end]
@@ -205,8 +211,50 @@ func isPhone(s string, start, end int) bool {
 	if !strings.Contains(m, ".") {
 		return true
 	}
-	return strings.Count(m, ".") >= 2 && !isIPv4(s, start, end)
+	return strings.Count(m, ".") >= 2 && onlyDots(m) && !isIPv4(s, start, end)
 }
+
+// gluedRun reports whether the run of digits and dots around s[start:end]
+// touches a letter beyond them (read at most 16 bytes either way; a longer
+// run is no phone number). A dash parts a label from a number
+// ("Fax-253-660-3853") and is no part of the run.
+func gluedRun(s string, start, end int) bool {
+	const most = 16
+	inRun := func(c byte) bool { return c == '.' || c >= '0' && c <= '9' }
+	for n := 0; start > 0 && inRun(s[start-1]); n++ {
+		if n == most {
+			return true
+		}
+		start--
+	}
+	for n := 0; end < len(s) && inRun(s[end]); n++ {
+		if n == most {
+			return true
+		}
+		end++
+	}
+	return start > 0 && isAlnum(s[start-1]) || end < len(s) && isAlnum(s[end])
+}
+
+// onlyDots reports whether every separator between two digits of m is a
+// dot, the one after a "+" country code aside.
+func onlyDots(m string) bool {
+	i := 1
+	if strings.HasPrefix(m, "+") {
+		for i < len(m) && m[i] >= '0' && m[i] <= '9' {
+			i++
+		}
+		i++ // the country code's separator
+	}
+	for ; i+1 < len(m); i++ {
+		if m[i] != '.' && !isDigit(m[i]) && isDigit(m[i-1]) && isDigit(m[i+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // isIPv4 reports whether the run of digits and dots around s[start:end]
 // is a dotted-quad address (four numbers of at most 255, as in a mail's
