@@ -106,7 +106,7 @@ func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document
 // prints a dead letter's bytes this way.
 func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	data, err := decompress(data, h, maxBytes)
-	if err != nil || charset(h) == "" || mediaType(h) == "application/json" {
+	if err != nil || charset(h) == "" && bomCharset(data) == "" || mediaType(h) == "application/json" {
 		return data, err
 	}
 	return toUTF8(data, h)
@@ -172,10 +172,15 @@ func decompress(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 // Content-Type header names (any WHATWG encoding label: windows-1252,
 // iso-8859-1, shift_jis, gbk, utf-16le...), else as it is, which must then
 // be valid UTF-8. A label winnow does not know is ignored, as browsers
-// ignore one, and the body must be UTF-8. JSON has no charset (RFC 8259):
-// only plain text gets here.
+// ignore one, and the body must be UTF-8. A byte order mark says the
+// encoding before any label does, as WHATWG's decode has it: a UTF-16 text
+// saved by Notepad needs no charset. JSON has no charset (RFC 8259): only
+// plain text gets here.
 func toUTF8(data []byte, h nats.Header) ([]byte, error) {
 	label, name := charset(h), ""
+	if bom := bomCharset(data); bom != "" {
+		label = bom
+	}
 	var enc encoding.Encoding
 	if label != "" {
 		if e, err := htmlindex.Get(label); err == nil {
@@ -202,6 +207,20 @@ func toUTF8(data []byte, h nats.Header) ([]byte, error) {
 		unknown = fmt.Sprintf(" (charset %q is not one winnow decodes)", label)
 	}
 	return nil, fmt.Errorf("plain-text body is not valid UTF-8%s: %s", unknown, schemas.WhereNotUTF8(data))
+}
+
+// bomCharset names the encoding data's byte order mark says, "" when it
+// starts with none.
+func bomCharset(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
+		return "utf-8"
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return "utf-16be"
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return "utf-16le"
+	}
+	return ""
 }
 
 // charset is the Content-Type header's charset parameter, "" when none.

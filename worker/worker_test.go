@@ -510,6 +510,10 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 		{"utf-16-bom", "text/plain; charset=utf-16be", "u16b", "\xfe\xff\x00c\x00a\x00f\x00\xe9", true, "café"},
 		{"utf-8-bom", "text/plain", "u8b", "\ufeffcafé", true, "café"},
 		{"bom-only", "text/plain; charset=utf-16le", "u16e", "\xff\xfe", false, "empty body"},
+		// A byte order mark says the encoding, before any label (WHATWG).
+		{"utf-16-bom-sniffed", "text/plain", "u16s", "\xff\xfec\x00a\x00f\x00\xe9\x00", true, "café"},
+		{"utf-16be-bom-no-header", "", "u16n", "\xfe\xff\x00c\x00a\x00f\x00\xe9", true, "café"},
+		{"bom-beats-label", "text/plain; charset=windows-1252", "bl", "\xef\xbb\xbfcaf\xc3\xa9", true, "café"},
 		{"unknown-charset", "text/plain; charset=klingon", "kl", "caf\xe9", false, `charset "klingon" is not one winnow decodes`},
 		{"never-decoded", "text/plain; charset=iso-2022-kr", "kr", "caf\xe9", false, `charset "iso-2022-kr" is not one winnow decodes`},
 		{"bad-utf-8", "text/plain; charset=utf-8", "u8", "ok caf\xe9", false, "byte 0xe9 at offset 6"},

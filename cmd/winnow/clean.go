@@ -35,7 +35,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
 	maxBytes := fs.Int("max-doc-bytes", -1, "reject a line (with --text, a file) longer than `N` bytes (too_large, its first 64 KiB kept), reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
 	text := fs.Bool("text", false, "each FILE (or stdin, id \"-\") is one plain-text document, its id the FILE as given")
-	charset := fs.String("charset", "", "with --text, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8")
+	charset := fs.String("charset", "", "with --text, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8; a byte order mark says which first")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nWith --text, each FILE is one plain-text document instead.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
