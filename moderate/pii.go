@@ -215,25 +215,33 @@ func isPhone(s string, start, end int) bool {
 }
 
 // gluedRun reports whether the run of digits and dots around s[start:end]
-// touches a letter beyond them (read at most 16 bytes either way; a longer
-// run is no phone number). A dash parts a label from a number
-// ("Fax-253-660-3853") and is no part of the run.
+// touches a letter beyond them, or is longer than a phone number's. A dash
+// parts a label from a number ("Fax-253-660-3853") and is no part of the
+// run.
 func gluedRun(s string, start, end int) bool {
-	const most = 16
-	inRun := func(c byte) bool { return c == '.' || c >= '0' && c <= '9' }
+	a, b, ok := digitDotRun(s, start, end)
+	return !ok || a > 0 && isAlnum(s[a-1]) || b < len(s) && isAlnum(s[b])
+}
+
+// digitDotRun widens s[start:end] to the run of digits and dots around it,
+// reading at most 16 bytes either way (a dotted-quad address and its full
+// stop); ok is false when the run goes on beyond that.
+func digitDotRun(s string, start, end int) (a, b int, ok bool) {
+	const most = len("255.255.255.255.")
+	inRun := func(c byte) bool { return c == '.' || isDigit(c) }
 	for n := 0; start > 0 && inRun(s[start-1]); n++ {
 		if n == most {
-			return true
+			return 0, 0, false
 		}
 		start--
 	}
 	for n := 0; end < len(s) && inRun(s[end]); n++ {
 		if n == most {
-			return true
+			return 0, 0, false
 		}
 		end++
 	}
-	return start > 0 && isAlnum(s[start-1]) || end < len(s) && isAlnum(s[end])
+	return start, end, true
 }
 
 // onlyDots reports whether every separator between two digits of m is a
@@ -260,22 +268,11 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // is a dotted-quad address (four numbers of at most 255, as in a mail's
 // Received line or http://211.78.96.11/): twelve digits in four groups
 // read as a phone number otherwise. A dot that ends the sentence is not
-// part of the address. The run is read at most 16 bytes either way: an
-// address is 15 at most.
+// part of the address.
 func isIPv4(s string, start, end int) bool {
-	const most = len("255.255.255.255.")
-	digitOrDot := func(c byte) bool { return c == '.' || c >= '0' && c <= '9' }
-	for n := 0; start > 0 && digitOrDot(s[start-1]); n++ {
-		if n == most {
-			return false
-		}
-		start--
-	}
-	for end < len(s) && digitOrDot(s[end]) {
-		if end-start == most {
-			return false
-		}
-		end++
+	start, end, ok := digitDotRun(s, start, end)
+	if !ok {
+		return false
 	}
 	run := strings.TrimSuffix(s[start:end], ".")
 	parts, n, digits := 0, 0, 0 // n: the number read so far, of digits

@@ -102,8 +102,8 @@ func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document
 
 // ReadBody returns an input body as the worker reads it, as far as it can:
 // decompressed as its Content-Encoding header says, then, when its
-// Content-Type names a charset, decoded from it to UTF-8. `winnow show`
-// prints a dead letter's bytes this way.
+// Content-Type names a charset or it opens with a byte order mark, decoded
+// from that to UTF-8. `winnow show` prints a dead letter's bytes this way.
 func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	data, err := decompress(data, h, maxBytes)
 	if err != nil || charset(h) == "" && bomCharset(data) == "" || mediaType(h) == "application/json" {

@@ -91,13 +91,13 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
 	}
-	for _, name := range inputs {
-		read := c.file
-		if *text {
-			read = func(ctx context.Context, name string, stdin io.Reader) error {
-				return c.textFile(ctx, name, stdin, *charset)
-			}
+	read := c.file
+	if *text {
+		read = func(ctx context.Context, name string, stdin io.Reader) error {
+			return c.textFile(ctx, name, stdin, *charset)
 		}
+	}
+	for _, name := range inputs {
 		if err := read(ctx, name, stdin); err != nil {
 			out.Flush()
 			rej.Flush()

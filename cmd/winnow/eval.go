@@ -18,7 +18,7 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 	gold := fs.String("gold", "../shared/corpus/gold", "gold set `DIR` (docs.jsonl, labels.jsonl, pairs.jsonl, blocks.jsonl)")
 	examples := fs.Int("examples", 5, "list up to `N` misses of each kind")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file, or stdin; gzipped or not) against a gold set as\nshared/corpus/EVALUATION.md describes, and prints the report as JSON.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow eval [flags] [CLEAN-OUTPUT]\n\nScores `winnow clean` output (a file or stdin, gzipped or not) against a\ngold set as shared/corpus/EVALUATION.md describes, and prints the report\nas JSON.\n\n")
 		fs.PrintDefaults()
 	}
 	pos, code, done := parseArgs(fs, args, 1)
