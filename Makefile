@@ -21,7 +21,7 @@ fmt:
 	gofmt -l -w .
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./dedupe ./pipeline
+	$(GO) test -run '^$$' -bench . -benchmem ./dedupe ./moderate ./pipeline
 
 eval: build
 	./bin/winnow clean < $(CORPUS)/gold/docs.jsonl > /tmp/winnow-gold.jsonl; \
