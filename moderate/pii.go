@@ -87,6 +87,22 @@ func emailAround(s string, at, lo int) (start, end int, ok bool) {
 	return 0, 0, false
 }
 
+// isScaledImage reports whether the domain of an address-shaped match is
+// an image's density suffix and extension ("2x.png" of logo@2x.png,
+// "1.5x.webp"): the name of a picture for high-density screens, not mail.
+// None of the extensions is a top-level domain.
+func isScaledImage(domain string) bool {
+	i := strings.IndexByte(domain, 'x')
+	if i <= 0 || strings.Trim(domain[:i], "0123456789.") != "" || !isDigit(domain[0]) {
+		return false
+	}
+	switch strings.ToLower(domain[i+1:]) {
+	case ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg":
+		return true
+	}
+	return false
+}
+
 func isLocal(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
 }
@@ -126,7 +142,9 @@ func pii(text string, span dedupe.Span, sig *lineSignals, dst []piiFinding) []pi
 		}
 		at := off + j
 		if start, end, ok := emailAround(s, at, off); ok {
-			add(PIIEmail, [][]int{{start, end}})
+			if !isScaledImage(s[at+1 : end]) {
+				add(PIIEmail, [][]int{{start, end}})
+			}
 			off = end
 		} else {
 			off = at + 1

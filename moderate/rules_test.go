@@ -67,6 +67,7 @@ func TestPII(t *testing.T) {
 		{"spelled out", "mail john at example dot com please", []string{"email:john at example dot com"}},
 		{"at without dot is prose", "we met john at the station", nil},
 		{"not an address", "price @ 5 each; user@localhost", nil},
+		{"images for high-density screens", "src logo@2x.png, icon@1.5x.WEBP and hero@3x.jpg; mail ops@2x.io", []string{"email:ops@2x.io"}},
 		{"visa passes luhn", "card 4111 1111 1111 1111 exp 12/29", []string{"card:4111 1111 1111 1111"}},
 		{"amex dashed", "amex 3782-822463-10005", []string{"card:3782-822463-10005"}},
 		{"fails luhn", "card 4111 1111 1111 1112", nil},
