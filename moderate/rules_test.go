@@ -639,3 +639,35 @@ func FuzzTokensHashLikeDedupe(f *testing.F) {
 		}
 	})
 }
+
+// TestBoilerplateLines: with the boilerplate rule on, a page's footer and
+// consent lines go, each found by a phrase on a short line; a long line that
+// mentions one is body text and stays.
+func TestBoilerplateLines(t *testing.T) {
+	p := DefaultPolicy()
+	p.Boilerplate.Enabled = true
+	p.Spam.Enabled = false
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Readers who want the full text can find it on the agency's site, where the privacy policy that applies to every visitor of the site is posted as well.\n" +
+		"\n" +
+		"Follow us on Twitter\n" +
+		"Privacy Policy\n" +
+		"Terms of Use\n" +
+		"© 2019 Example News. All rights reserved.\n" +
+		"Please enable JavaScript to view the comments.\n" +
+		"By signing up, you agree to our Privacy Policy and Terms of Service.\n"
+	var got []string
+	for _, f := range m.Moderate(analyzed(text), nil) {
+		if f.Rule == RuleBoilerplate {
+			got = append(got, text[f.Span.Start:f.Span.End])
+		}
+	}
+	want := []string{"Follow us on Twitter", "Privacy Policy", "Terms of Use", "© 2019 Example News. All rights reserved.",
+		"Please enable JavaScript to view the comments.", "By signing up, you agree to our Privacy Policy and Terms of Service."}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("boilerplate lines:\n got %q\nwant %q", got, want)
+	}
+}
