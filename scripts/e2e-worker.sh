@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: the worker with the real nats CLI.
 #  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
-#     seed article, the cleaned record read back from docs.clean.demo, repeats gone;
-#     a gzipped windows-1252 body sent with its headers, cleaned as its text.
+#     seed article, the cleaned record read back from docs.clean.demo, repeats gone,
+#     and the same record from `winnow clean --text seed-article.txt`; a gzipped
+#     windows-1252 body sent with its headers, cleaned as its text.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -49,6 +50,16 @@ PY
 grep -q '^seed: clean on docs.clean.demo' "$work/show.out" && grep -q 'exact_repeat (line): repeats @124+18' "$work/show.out" ||
 	fail "winnow show seed: $(head -5 "$work/show.out")"
 echo "show: $(grep -c '^    @' "$work/show.out") removals explained"
+# Batch mode on the plain-text file gives the record the worker gave.
+"$W" clean --quiet --text "$CORPUS/seed-article.txt" >"$work/seed-text.jsonl" || fail "winnow clean --text seed-article.txt failed"
+python3 - "$work/seed.out" "$work/seed-text.jsonl" <<'PY'
+import json, sys
+worker = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+batch = json.loads(open(sys.argv[2]).read())
+for k in ("text", "removed", "flags", "stats"):
+    assert batch[k] == worker[k], f"clean --text: {k} differs from the worker's record"
+print(f"clean --text seed-article.txt: the worker's record ({batch['stats']['bytes_in']} -> {batch['stats']['bytes_out']} bytes)")
+PY
 # A gzipped plain-text body in windows-1252, as a crawler passing on a page's bytes
 # compressed would send it: the record holds the text, decoded, its repeat gone.
 printf 'Caf\xe9 cr\xe8me at the harbour.\nCaf\xe9 cr\xe8me at the harbour.\nThe end.\n' | gzip >"$work/latin1.gz"
