@@ -24,8 +24,10 @@ var (
 	// Obfuscated: "jane [at] example [dot] com", "jane(at)example.com",
 	// "jane at example dot com". A bare " at " needs a " dot " to count.
 	obfuscatedRe = regexp.MustCompile(`(?i)\b[a-z0-9][a-z0-9._%+-]*\s*(?:(?:\[|\(|\{|<)\s*at\s*(?:\]|\)|\}|>)\s*[a-z0-9-]+(?:\s*(?:(?:\[|\(|\{|<)\s*dot\s*(?:\]|\)|\}|>)|\.)\s*[a-z0-9-]+)*\s*(?:(?:\[|\(|\{|<)\s*dot\s*(?:\]|\)|\}|>)|\.)\s*[a-z]{2,}|\s+at\s+[a-z0-9-]+(?:\s+dot\s+[a-z0-9-]+)*\s+dot\s+[a-z]{2,})\b`)
-	phoneRe      = regexp.MustCompile(`(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]\d{2,5}){1,4}`)
-	cardRe       = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
+	// phoneRe: after a "+" country code the first group may be one digit
+	// (+33 1 23 45 67 89, +61 2 9876 5432), elsewhere two to four.
+	phoneRe = regexp.MustCompile(`(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}|(?:\(\d{2,4}\)[\s.-]?)?\d{2,4})(?:[\s.-]\d{2,5}){1,4}`)
+	cardRe  = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
 )
 
 // piiFinding is one personal-data match in a line.

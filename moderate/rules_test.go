@@ -79,6 +79,7 @@ func TestPII(t *testing.T) {
 		{"addresses are not phones", "from [62.17.143.253] by http://211.152.134.203/x and 192.168.100.200.", nil},
 		{"prices, versions, a date and its time", "STG 239.10 231.10; pool 420.50-423.50 (420.00-423.00); V6.00.2600.0000; 2002-10-03 13:57 -", nil},
 		{"phones beside them", "1-415-873-2700, +1.949.833.2800, (202) 333-0008 Ext. 222, 1.800.555.1234. Fax-253-660-3853", []string{"phone:415-873-2700", "phone:+1.949.833.2800", "phone:(202) 333-0008", "phone:800.555.1234", "phone:253-660-3853"}},
+		{"one digit after a country code", "Tél : +33 1 23 45 67 89; Tel: +61 2 9876 5432; +44 (0)20 7946 0958", []string{"phone:+33 1 23 45 67 89", "phone:+61 2 9876 5432", "phone:+44 (0)20 7946 0958"}},
 		{"dotted phones are", "call 555.123.4567 or 01.23.45.67.89, not 256.168.100.200", []string{"phone:555.123.4567", "phone:01.23.45.67.89", "phone:256.168.100.200"}},
 	}
 	for _, tt := range tests {
