@@ -14,7 +14,6 @@ import (
 	gojson "github.com/goccy/go-json"
 	"golang.org/x/text/encoding/htmlindex"
 
-	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
@@ -124,19 +123,11 @@ type cleaner struct {
 }
 
 func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
-	r, err := corpus.Reader(r)
+	r, done, err := openInput(name, stdin)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return err
 	}
+	defer done()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, size, err := readLineMax(br, c.buf[:0], c.limit)
@@ -218,19 +209,11 @@ func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, ch
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-	}
-	r, err := corpus.Reader(r)
+	r, done, err := openInput(name, stdin)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return err
 	}
+	defer done()
 	limit := math.MaxInt
 	if c.limit > 0 {
 		limit = c.limit

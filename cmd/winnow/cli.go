@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+
+	"github.com/winnow-dev/winnow/internal/corpus"
 )
 
 // Exit codes.
@@ -71,4 +74,23 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "winnow: unknown command %q\n\n%s", cmd, usage)
 	return exitFatal
+}
+
+// openInput opens the file path (stdin for "-") for reading as it was
+// written, gzip-decompressed when it is gzip (corpus.Reader); errors name
+// the path. done closes the file.
+func openInput(path string, stdin io.Reader) (r io.Reader, done func(), err error) {
+	r, done = stdin, func() {}
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, done = f, func() { f.Close() }
+	}
+	if r, err = corpus.Reader(r); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, done, nil
 }

@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/internal/evaluate"
 )
 
@@ -25,19 +23,15 @@ func runEval(_ context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if done {
 		return code
 	}
-	r := stdin
+	path := "-"
 	if len(pos) > 0 {
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return fail(stderr, "winnow eval", err)
-		}
-		defer f.Close()
-		r = f
+		path = pos[0]
 	}
-	r, err := corpus.Reader(r)
+	r, closeIn, err := openInput(path, stdin)
 	if err != nil {
 		return fail(stderr, "winnow eval", err)
 	}
+	defer closeIn()
 	g, err := evaluate.LoadGold(*gold)
 	if err != nil {
 		return fail(stderr, "winnow eval", err)

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -17,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -165,18 +163,11 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 // recordsOf reads the records and dead letters of a JSON-lines file (-:
 // in) and returns those of ids, or all of them when ids is empty.
 func recordsOf(path string, in io.Reader, ids []string) ([]shown, error) {
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		in = f
-	}
-	in, err := corpus.Reader(in) // gzipped or not
+	in, done, err := openInput(path, in) // gzipped or not
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
+	defer done()
 	var found []shown
 	br := bufio.NewReaderSize(in, 1<<20)
 	for n := 1; ; n++ {
