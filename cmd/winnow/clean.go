@@ -214,11 +214,11 @@ func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, ch
 		return err
 	}
 	defer done()
-	limit := math.MaxInt
-	if c.limit > 0 {
-		limit = c.limit
+	limit, lr := math.MaxInt, r
+	if c.limit > 0 { // read one byte past the limit, no more
+		limit, lr = c.limit, io.LimitReader(r, int64(c.limit)+1)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	data, err := io.ReadAll(lr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

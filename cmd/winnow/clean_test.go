@@ -224,6 +224,12 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("invalid_utf8 says %q, not where", dls[0].Error)
 	}
 
+	// --max-doc-bytes 0 lifts the limit (it read nothing: an "empty" dead letter).
+	if code, got, dls, _ := clean(nil, "--text", "--max-doc-bytes", "0", big); code != exitOK || len(got) != 1 || len(dls) != 0 ||
+		!strings.Contains(got[0], `"bytes_in":3000`) {
+		t.Errorf("--max-doc-bytes 0: exit %d, records %q, rejects %+v", code, got, dls)
+	}
+
 	for _, args := range [][]string{{"--charset", "windows-1252", a}, {"--text", "--charset", "klingon", a}} {
 		if code, _, _, stderr := clean(nil, args...); code != exitFatal || !strings.Contains(stderr, "--charset") {
 			t.Errorf("%q: exit %d, %q; want a usage error", args, code, stderr)
