@@ -214,7 +214,9 @@ func mergedSpans(fs []piiFinding) []dedupe.Span {
 // 949.833.2800), so a row of prices ("239.10 231.10", "420.00-423.00") is
 // no phone number.
 func isPhone(s string, start, end int) bool {
-	if (start > 0 && isAlnum(s[start-1])) || (end < len(s) && isAlnum(s[end])) || gluedRun(s, start, end) ||
+	a, b, ok := digitDotRun(s, start, end)
+	if (start > 0 && isAlnum(s[start-1])) || (end < len(s) && isAlnum(s[end])) ||
+		!ok || a > 0 && isAlnum(s[a-1]) || b < len(s) && isAlnum(s[b]) || // a run glued to a letter
 		end+1 < len(s) && s[end] == ':' && isDigit(s[end+1]) {
 		return false
 	}
@@ -231,21 +233,14 @@ func isPhone(s string, start, end int) bool {
 	if !strings.Contains(m, ".") {
 		return true
 	}
-	return strings.Count(m, ".") >= 2 && onlyDots(m) && !isIPv4(s, start, end)
-}
-
-// gluedRun reports whether the run of digits and dots around s[start:end]
-// touches a letter beyond them, or is longer than a phone number's. A dash
-// parts a label from a number ("Fax-253-660-3853") and is no part of the
-// run.
-func gluedRun(s string, start, end int) bool {
-	a, b, ok := digitDotRun(s, start, end)
-	return !ok || a > 0 && isAlnum(s[a-1]) || b < len(s) && isAlnum(s[b])
+	return strings.Count(m, ".") >= 2 && onlyDots(m) && !isIPv4(s[a:b])
 }
 
 // digitDotRun widens s[start:end] to the run of digits and dots around it,
 // reading at most 16 bytes either way (a dotted-quad address and its full
-// stop); ok is false when the run goes on beyond that.
+// stop); ok is false when the run goes on beyond that, longer than a phone
+// number's. A dash parts a label from a number ("Fax-253-660-3853") and is
+// no part of the run.
 func digitDotRun(s string, start, end int) (a, b int, ok bool) {
 	const most = len("255.255.255.255.")
 	inRun := func(c byte) bool { return c == '.' || isDigit(c) }
@@ -269,7 +264,7 @@ func digitDotRun(s string, start, end int) (a, b int, ok bool) {
 func onlyDots(m string) bool {
 	i := 1
 	if strings.HasPrefix(m, "+") {
-		for i < len(m) && m[i] >= '0' && m[i] <= '9' {
+		for i < len(m) && isDigit(m[i]) {
 			i++
 		}
 		i++ // the country code's separator
@@ -284,17 +279,13 @@ func onlyDots(m string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// isIPv4 reports whether the run of digits and dots around s[start:end]
-// is a dotted-quad address (four numbers of at most 255, as in a mail's
-// Received line or http://211.78.96.11/): twelve digits in four groups
-// read as a phone number otherwise. A dot that ends the sentence is not
-// part of the address.
-func isIPv4(s string, start, end int) bool {
-	start, end, ok := digitDotRun(s, start, end)
-	if !ok {
-		return false
-	}
-	run := strings.TrimSuffix(s[start:end], ".")
+// isIPv4 reports whether run, digits and dots, is a dotted-quad address
+// (four numbers of at most 255, as in a mail's Received line or
+// http://211.78.96.11/): twelve digits in four groups read as a phone
+// number otherwise. A dot that ends the sentence is not part of the
+// address.
+func isIPv4(run string) bool {
+	run = strings.TrimSuffix(run, ".")
 	parts, n, digits := 0, 0, 0 // n: the number read so far, of digits
 	for i := 0; i <= len(run); i++ {
 		if i == len(run) || run[i] == '.' {
