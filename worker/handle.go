@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
@@ -319,9 +320,15 @@ func (w *Worker) outputSubject(o pipeline.Outcome, in string) string {
 
 func (w *Worker) dlqSubject(in string) string { return w.cfg.Subjects.DLQ + "." + w.suffix(in) }
 
+// truncate returns s, or its first n bytes and an ellipsis when it is
+// longer, cut before a character n would split: a header value cut inside
+// one would not be UTF-8.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

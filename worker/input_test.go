@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go"
@@ -85,6 +86,9 @@ func TestContentEncodingDecidesHowTheBodyReads(t *testing.T) {
 		{"cut-gzip", "gzip", "", "cut", gzipped(t, doc("cut"))[:30], schemas.ReasonInvalidContentEncoding, "unexpected EOF"},
 		{"not-zstd", "zstd", "", "nz", doc("nz"), schemas.ReasonInvalidContentEncoding, "does not decompress as zstd"},
 		{"bomb", "gzip", "", "bomb", bomb, schemas.ReasonTooLarge, "decompress to over the 65536-byte limit"},
+		// Winnow-Error holds the error's first 512 bytes, cut between
+		// characters.
+		{"long-coding", "x" + strings.Repeat("é", 300), "", "lc", doc("lc"), schemas.ReasonInvalidContentEncoding, `Content-Encoding "xéé`},
 	}
 	for _, c := range cases {
 		h := nats.Header{"Content-Encoding": {c.coding}}
@@ -108,7 +112,8 @@ func TestContentEncodingDecidesHowTheBodyReads(t *testing.T) {
 			}
 			continue
 		}
-		if o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) != string(c.reason) || !strings.Contains(o.header.Get(HeaderError), c.want) {
+		if o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) != string(c.reason) || !strings.Contains(o.header.Get(HeaderError), c.want) ||
+			!utf8.ValidString(o.header.Get(HeaderError)) {
 			t.Errorf("%s: %s %s %q, want a %s dead letter saying %q", c.name, o.subject, o.header.Get(HeaderReason), o.header.Get(HeaderError), c.reason, c.want)
 			continue
 		}
