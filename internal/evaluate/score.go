@@ -3,6 +3,7 @@ package evaluate
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Report holds every score EVALUATION.md defines for a gold set.
@@ -256,10 +257,16 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
+// clip returns s trimmed, its first 80 bytes and an ellipsis when longer,
+// cut between characters.
 func clip(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 80 {
-		return s[:80] + "…"
+	if len(s) <= 80 {
+		return s
 	}
-	return s
+	n := 80
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -2,7 +2,9 @@ package evaluate
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestKeptLinesMatching(t *testing.T) {
@@ -55,5 +57,18 @@ func TestScoreLabelsPairsSpam(t *testing.T) {
 	}
 	if r.SpamTP != 1 || r.SpamFP != 0 || r.SpamF1 != 1 {
 		t.Errorf("spam: tp %d fp %d f1 %v", r.SpamTP, r.SpamFP, r.SpamF1)
+	}
+}
+
+// TestClip: an example line in the report is cut between characters, so
+// %q shows it as text, not a split character's bytes.
+func TestClip(t *testing.T) {
+	long := "x" + strings.Repeat("é", 60) // byte 80 is inside an é
+	got := clip(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > 80+len("…") || len(got) < 78 {
+		t.Errorf("clip(%d bytes) = %q", len(long), got)
+	}
+	if got := clip("  short line  "); got != "short line" {
+		t.Errorf("clip = %q", got)
 	}
 }
