@@ -55,6 +55,10 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	modes := fs.String("modes", "pass-through,winnow,winnow-kv", "comma-separated `runs`: pass-through, winnow, winnow-kv")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of each run to `PREFIX`.<run>.<round>")
 	memProfile := fs.String("memprofile", "", "write an allocation profile after each run to `PREFIX`.<run>.<round> (counting from the process start)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow bench [flags]\n\nA load test: publishes documents through an embedded nats-server to a worker in\nthis process and reports end-to-end documents/s and latency for each run (a\npass-through worker, then winnow with in-memory and with KV state: --modes),\nand winnow's rate as a ratio to the pass-through worker's in the same round.\n\n")
+		fs.PrintDefaults()
+	}
 	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}

@@ -15,8 +15,12 @@ import (
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "endpoint to probe")
-	timeout := fs.Duration("timeout", 3*time.Second, "give up after")
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "readiness `URL` to probe")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow healthcheck [flags]\n\nAsks a running winnow's readiness endpoint: exit 0 when it is ready, else 1 with\nthe reason it gives on stderr. The image's health check (it has no shell).\n\n")
+		fs.PrintDefaults()
+	}
 	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}

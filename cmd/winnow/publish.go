@@ -34,6 +34,10 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rate := fs.Float64("rate", 0, "documents per second (0: as fast as acks allow)")
 	pending := fs.Int("max-pending", 256, "unacknowledged publishes in flight")
 	noMsgID := fs.Bool("no-msg-id", false, "do not set Nats-Msg-Id (to send several messages that claim one id)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow publish [flags] [FILE]\n\nPublishes the JSON-lines documents of FILE (or stdin; gzipped or not) to the\ninput subject, each with Nats-Msg-Id set to its id, and publishes again those\nthe stream has not acknowledged, through server restarts and outages, for up to\n100 rounds. Exit 1 on an error, or with documents still unacknowledged.\n\n")
+		fs.PrintDefaults()
+	}
 	pos, code, done := parseArgs(fs, args, 1)
 	if done {
 		return code

@@ -695,8 +695,13 @@ func TestArgumentsAndFlagsInAnyOrder(t *testing.T) {
 		!strings.HasPrefix(errb.String(), "winnow publish: unexpected argument \"b.jsonl\": it takes at most 1 argument(s) besides its flags") {
 		t.Errorf("publish with two files: exit %d, %q", code, errb.String())
 	}
-	if code := Main(ctx, []string{"healthcheck", "-h"}, nil, &out, &bytes.Buffer{}); code != exitOK {
-		t.Errorf("healthcheck -h: exit %d", code)
+	// Every command's -h says what it does above its flags, and exits 0.
+	for _, cmd := range []string{"clean", "eval", "train-spam", "bench", "publish", "audit", "redrive", "show", "healthcheck"} {
+		var help bytes.Buffer
+		if code := Main(ctx, []string{cmd, "-h"}, nil, &out, &help); code != exitOK ||
+			!strings.HasPrefix(help.String(), "Usage: winnow "+cmd+" [flags]") || !strings.Contains(help.String(), ".\n\n  -") {
+			t.Errorf("%s -h: exit %d, %q", cmd, code, help.String())
+		}
 	}
 
 	dir := t.TempDir()

@@ -27,6 +27,10 @@ func runTrainSpam(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	dir := fs.String("corpus", "../shared/corpus", "corpus `DIR` holding spam-train.txt and bench.jsonl.gz")
 	out := fs.String("out", "moderate/model/spam.bin", "model `FILE` to write")
 	maxFPR := fs.Float64("max-fpr", 0.01, "highest cross-validated ham false-positive rate the threshold may give")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: winnow train-spam [flags]\n\nTrains the spam model on exactly the messages spam-train.txt lists (their text\nfrom bench.jsonl.gz), picks its threshold by 5-fold cross-validation on them, and\nwrites the model file. The same corpus gives the same bytes.\n\n")
+		fs.PrintDefaults()
+	}
 	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
 	}
