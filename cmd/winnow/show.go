@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -243,19 +244,19 @@ func explain(w io.Writer, s shown) {
 	if id == "" {
 		id = "(no id)"
 	}
-	fmt.Fprintf(w, "%s: %s", id, outcome)
+	fmt.Fprintf(w, "%s: %s", plain(id), outcome)
 	if s.Subject != "" {
-		fmt.Fprintf(w, " on %s", s.Subject)
+		fmt.Fprintf(w, " on %s", plain(s.Subject))
 	}
 	if s.Time != nil {
 		fmt.Fprintf(w, " (seq %d, stored %s)", s.Seq, s.Time.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintln(w)
 	if of := s.Headers.Get(worker.HeaderRedriveOf); of != "" {
-		fmt.Fprintf(w, "  redriven: answers dead letter %s\n", of)
+		fmt.Fprintf(w, "  redriven: answers dead letter %s\n", plain(of))
 	}
 	if outcome == "dead_letter" {
-		fmt.Fprintf(w, "  reason %s: %s\n", b.Reason, b.Error)
+		fmt.Fprintf(w, "  reason %s: %s\n", plain(b.Reason), plain(b.Error))
 		from := b.Subject
 		if b.Line > 0 {
 			from = fmt.Sprintf("line %d", b.Line)
@@ -264,12 +265,12 @@ func explain(w io.Writer, s shown) {
 		if b.Truncated {
 			cut = ", cut"
 		}
-		fmt.Fprintf(w, "  input: %d bytes from %s (%s%s): %s\n", b.Size, from, b.Encoding, cut, quote(b.Data, 160))
+		fmt.Fprintf(w, "  input: %d bytes from %s (%s%s): %s\n", b.Size, plain(from), plain(b.Encoding), cut, quote(b.Data, 160))
 		if b.ContentType != "" {
-			fmt.Fprintf(w, "  sent as Content-Type: %s\n", b.ContentType)
+			fmt.Fprintf(w, "  sent as Content-Type: %s\n", plain(b.ContentType))
 		}
 		if b.ContentEncoding != "" {
-			fmt.Fprintf(w, "  sent as Content-Encoding: %s\n", b.ContentEncoding)
+			fmt.Fprintf(w, "  sent as Content-Encoding: %s\n", plain(b.ContentEncoding))
 		}
 		if text, ok := readsAs(b); ok {
 			fmt.Fprintf(w, "  reads as: %s\n", quote(text, 160))
@@ -279,15 +280,15 @@ func explain(w io.Writer, s shown) {
 	st := b.Stats
 	fmt.Fprintf(w, "  %d lines in, %d kept; %d bytes in, %d out\n", st.LinesIn, st.LinesOut, st.BytesIn, st.BytesOut)
 	if b.DuplicateOf != "" {
-		fmt.Fprintf(w, "  duplicate of %s (rule %s, similarity %.2f)\n", b.DuplicateOf, b.DuplicateRule, b.DuplicateSimilarity)
+		fmt.Fprintf(w, "  duplicate of %s (rule %s, similarity %.2f)\n", plain(b.DuplicateOf), plain(b.DuplicateRule), b.DuplicateSimilarity)
 	}
 	if r := b.Rejected; r != nil {
-		fmt.Fprintf(w, "  rejected by %s (score %.2f): %s\n", r.Rule, r.Score, r.Evidence)
+		fmt.Fprintf(w, "  rejected by %s (score %.2f): %s\n", plain(r.Rule), r.Score, plain(r.Evidence))
 	}
 	for _, f := range b.Flags {
-		fmt.Fprintf(w, "  flagged %s (score %.2f)", f.Rule, f.Score)
+		fmt.Fprintf(w, "  flagged %s (score %.2f)", plain(f.Rule), f.Score)
 		if f.Evidence != "" {
-			fmt.Fprintf(w, ": %s", f.Evidence)
+			fmt.Fprintf(w, ": %s", plain(f.Evidence))
 		}
 		fmt.Fprintln(w)
 	}
@@ -297,15 +298,15 @@ func explain(w io.Writer, s shown) {
 	}
 	fmt.Fprintf(w, "  removed %d:\n", len(b.Removed))
 	for _, r := range b.Removed {
-		fmt.Fprintf(w, "    @%d+%d %s", r.Offset, r.Length, r.Reason)
+		fmt.Fprintf(w, "    @%d+%d %s", r.Offset, r.Length, plain(r.Reason))
 		if r.Kind != "" {
-			fmt.Fprintf(w, " (%s)", r.Kind)
+			fmt.Fprintf(w, " (%s)", plain(r.Kind))
 		}
 		switch {
 		case r.RefDoc != "" && r.RefOffset != nil:
-			fmt.Fprintf(w, ": repeats @%d+%d of %s", *r.RefOffset, deref(r.RefLength), r.RefDoc)
+			fmt.Fprintf(w, ": repeats @%d+%d of %s", *r.RefOffset, deref(r.RefLength), plain(r.RefDoc))
 		case r.RefDoc != "":
-			fmt.Fprintf(w, ": repeats %s", r.RefDoc)
+			fmt.Fprintf(w, ": repeats %s", plain(r.RefDoc))
 		case r.RefOffset != nil:
 			fmt.Fprintf(w, ": repeats @%d+%d", *r.RefOffset, deref(r.RefLength))
 		}
@@ -313,13 +314,13 @@ func explain(w io.Writer, s shown) {
 			fmt.Fprintf(w, ", similarity %.2f", r.Similarity)
 		}
 		if r.Action != "" {
-			fmt.Fprintf(w, ", %s", r.Action)
+			fmt.Fprintf(w, ", %s", plain(r.Action))
 		}
 		if r.Score > 0 {
 			fmt.Fprintf(w, ", score %.2f", r.Score)
 		}
 		if r.Evidence != "" {
-			fmt.Fprintf(w, ": %s", r.Evidence)
+			fmt.Fprintf(w, ": %s", plain(r.Evidence))
 		}
 		fmt.Fprintf(w, "\n      %s\n", quote(r.Text, 160))
 	}
@@ -330,6 +331,23 @@ func deref(p *int) int {
 		return 0
 	}
 	return *p
+}
+
+// plain returns s as it is when every character of it prints, else quoted
+// with Go's escapes: ids, subjects, headers and evidence come from inputs,
+// and printed as they are a control character in one would reach the
+// operator's terminal (an escape sequence; a line break that starts what
+// reads as another outcome).
+func plain[S ~string](s S) string {
+	for _, r := range string(s) {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(string(s))
+		}
+	}
+	if !utf8.ValidString(string(s)) {
+		return strconv.Quote(string(s))
+	}
+	return string(s)
 }
 
 // quote returns s quoted, cut to about n bytes at a rune boundary.

@@ -176,6 +176,20 @@ func TestShow(t *testing.T) {
 		!strings.HasSuffix(out2.String(), "  sent as Content-Encoding: gzip\n  reads as: \"Café crème\"\n") {
 		t.Errorf("a gzipped windows-1252 dead letter: exit %d, %q", code, out2.String())
 	}
+	// What came from an input is printed escaped when a character of it
+	// would not print: no escape sequence reaches the terminal, and no line
+	// break forges another outcome.
+	out2.Reset()
+	dl = `{"schema":"winnow.v1.dead_letter","reason":"invalid_content_encoding","error":"Content-Encoding \"x\" is not one winnow decodes","id":"v\u001b[2J",` +
+		`"subject":"docs.raw.t","size":1,"content_type":"text/plain\nw: clean","content_encoding":"x","encoding":"utf-8","data":"x"}`
+	rec := `{"schema":"winnow.v1.record","id":"r\u202e1","text":"a","removed":[],"flags":[],"duplicate_of":"o\u001b]0;t\u0007","duplicate_rule":"exact",` +
+		`"stats":{"bytes_in":1,"bytes_out":1,"lines_in":1,"lines_out":1}}`
+	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(dl+"\n"+rec+"\n"), &out2, &errb); code != exitOK ||
+		!strings.HasPrefix(out2.String(), `"v\x1b[2J": dead_letter`) || !strings.Contains(out2.String(), `sent as Content-Type: "text/plain\nw: clean"`) ||
+		!strings.Contains(out2.String(), `"r\u202e1": duplicate`) || !strings.Contains(out2.String(), `duplicate of "o\x1b]0;t\a" (rule exact`) ||
+		strings.ContainsAny(out2.String(), "\x1b\a\u202e") {
+		t.Errorf("control characters from inputs: exit %d, %q", code, out2.String())
+	}
 }
 
 func jsonString(t *testing.T, s string) string {
