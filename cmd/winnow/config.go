@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -203,8 +204,13 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.HTTP.Addr != "" {
-		if _, port, err := net.SplitHostPort(c.HTTP.Addr); err != nil || port == "" {
+		_, port, err := net.SplitHostPort(c.HTTP.Addr)
+		if err != nil || port == "" {
 			return bad("http.addr", "%q: want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)", c.HTTP.Addr)
+		}
+		// A named port (":http") is net.Listen's to resolve.
+		if n, err := strconv.Atoi(port); err == nil && (n < 0 || n > 65535) {
+			return bad("http.addr", "%q: port %d: want 0..65535", c.HTTP.Addr, n)
 		}
 	}
 	switch c.Log.Level {

@@ -102,6 +102,7 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"WINNOW_WORKER_HANDLERS=0":                        `config: worker.handlers: 0: want >= 1`,
 		"WINNOW_HTTP_ADDR=bogus":                          `config: http.addr: "bogus": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
 		"WINNOW_HTTP_ADDR=127.0.0.1":                      `config: http.addr: "127.0.0.1": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
+		"WINNOW_HTTP_ADDR=:99999":                         `config: http.addr: ":99999": port 99999: want 0..65535`,
 		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=1.5":       `config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]`,
 		"WINNOW_PIPELINE_CROSS_OPTIONS_DUP_JACCARD=2":     `config: pipeline.cross_options.dup_jaccard: 2: want (0, 1]`,
 		"WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS=0": `config: pipeline.cross_options.memory.max_docs: 0: want >= 1`,
