@@ -299,3 +299,58 @@ func TestDecodeExactCoversEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFieldDescribed: the schemas are the contract downstream readers
+// go by, so every property of every object says what it holds, and every
+// dead-letter reason is named in its field's description.
+func TestEveryFieldDescribed(t *testing.T) {
+	for _, typ := range []string{DocumentV1, RecordV1, DeadLetterV1} {
+		b, _ := File(typ)
+		var root map[string]any
+		if err := json.Unmarshal(b, &root); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(node any, path string)
+		walk = func(node any, path string) {
+			m, ok := node.(map[string]any)
+			if !ok {
+				return
+			}
+			if props, ok := m["properties"].(map[string]any); ok {
+				for name, p := range props {
+					if d, _ := p.(map[string]any)["description"].(string); d == "" {
+						t.Errorf("%s: %s%s has no description", typ, path, name)
+					}
+					walk(p, path+name+".")
+				}
+			}
+			if defs, ok := m["$defs"].(map[string]any); ok {
+				for name, d := range defs {
+					walk(d, "$defs."+name+".")
+				}
+			}
+			walk(m["items"], path+"[].")
+		}
+		walk(root, "")
+	}
+	b, _ := File(DeadLetterV1)
+	for _, r := range Reasons {
+		if !strings.Contains(describedReasons(t, b), string(r)) {
+			t.Errorf("the reason field's description does not name %s", r)
+		}
+	}
+}
+
+func describedReasons(t *testing.T, b []byte) string {
+	var sch struct {
+		Properties struct {
+			Reason struct {
+				Description string `json:"description"`
+			} `json:"reason"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &sch); err != nil {
+		t.Fatal(err)
+	}
+	return sch.Properties.Reason.Description
+}
