@@ -94,10 +94,12 @@ func New(p Policy, o Options) (*Moderator, error) {
 }
 
 // ReadPhrases parses a blocklist file's contents: one phrase a line, blank
-// lines and lines starting with # ignored.
+// lines and lines starting with # ignored. A UTF-8 byte order mark (which
+// Windows editors write) is no part of the first line: before it, a
+// comment there would be read as a phrase.
 func ReadPhrases(b []byte) []string {
 	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range strings.Split(strings.TrimPrefix(string(b), "\ufeff"), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
 			out = append(out, l)
 		}

@@ -133,6 +133,19 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 	}
 }
 
+// TestReadPhrases: a blocklist file's phrases, one a line, whatever ends
+// its lines; a comment on the first line of a file saved with a byte order
+// mark is still a comment, and no phrase keeps the mark.
+func TestReadPhrases(t *testing.T) {
+	got := ReadPhrases([]byte("\ufeff# casino words\r\ncasino bonus\r\n\n  free spins  \n# more\nlast"))
+	if want := []string{"casino bonus", "free spins", "last"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := ReadPhrases([]byte("\ufeffcasino bonus\n")); !slices.Equal(got, []string{"casino bonus"}) {
+		t.Errorf("got %q", got)
+	}
+}
+
 // TestBlocklistInUnspacedText: in Chinese and Japanese a phrase is matched
 // and redacted inside a clause, a character a word, as dedupe hashes them.
 func TestBlocklistInUnspacedText(t *testing.T) {
