@@ -52,6 +52,12 @@ func TestAnalyzeDecisions(t *testing.T) {
 		{name: "rewrapped paragraph", text: "one two three four five six seven\neight nine ten\n\none two three four\nfive six seven eight nine ten",
 			removed: []int{3, 4}, reason: ReasonExactRepeat, ref: 0},
 		{name: "first occurrence stays across three copies", text: "x y z\nq\nx y z\nx y z", removed: []int{2, 3}, reason: ReasonExactRepeat, ref: 0},
+		{name: "line repeats a paragraph wrapped over lines", text: "To Collect Your\n$30 Cash Click Here!\n\nTo Collect Your $30 Cash Click Here!",
+			removed: []int{3}, reason: ReasonExactRepeat, ref: 0},
+		{name: "a short line is matched against lines only", text: "Download\nNow\n\nDownload Now", removed: nil},
+		{name: "line repeats a line of a paragraph removed whole",
+			text:    "See this product's web\npage\nCLICK\nHERE\n\nSee this product's web page\nCLICK HERE\n\nto be taken off of our list\nclick here",
+			removed: []int{5, 6, 9}, reason: ReasonExactRepeat, ref: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +83,19 @@ func TestAnalyzeDecisions(t *testing.T) {
 				t.Errorf("similarity %v for a near repeat", r.Similarity)
 			}
 		})
+	}
+}
+
+// TestRepeatOfARemovedParagraphsLine: a line equal to a line of a
+// paragraph that went whole (it repeated one wrapped otherwise) repeats
+// that line, as it would had the paragraph stayed.
+func TestRepeatOfARemovedParagraphsLine(t *testing.T) {
+	a := analyze(t, "CLICK\nHERE to order\n\nCLICK HERE\nto order\n\nor call\nCLICK HERE")
+	if got := removedLines(a); !equalInts(got, []int{3, 4, 7}) {
+		t.Fatalf("removed lines %v (removals %+v)", got, a.Removals)
+	}
+	if r := a.Removals[a.Lines[7].Removal]; r.Reason != ReasonExactRepeat || r.Ref != a.Lines[3].Span {
+		t.Errorf("line 7: %+v, want an exact repeat of line 3 %+v", r, a.Lines[3].Span)
 	}
 }
 
