@@ -120,12 +120,15 @@ func (c *Cleaner) line(a *Analysis, i int) {
 		return
 	}
 	if l.Para < 0 { // a block of its own: it may repeat a paragraph wrapped over lines
-		if ref, ok := c.seenPara.get(l.FP); ok && l.NWords() >= minRewrappedWords {
+		ref, ok := c.seenPara.get(l.FP)
+		if ok && l.NWords() >= minRewrappedWords {
 			a.Remove(i, i, Removal{Span: l.Span, Kind: l.Kind, Reason: ReasonExactRepeat,
 				Ref: c.paraSpan(a, int(ref)), Similarity: 1})
 			return
 		}
-		c.seenPara.put(l.FP, int32(i))
+		if !ok { // the earliest block keeps the key
+			c.seenPara.put(l.FP, int32(i))
+		}
 	}
 	words := a.Words[l.W0:l.W1]
 	if len(words) < c.opts.NearMinWords || len(words) > c.opts.MaxNearWords {

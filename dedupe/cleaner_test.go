@@ -55,6 +55,7 @@ func TestAnalyzeDecisions(t *testing.T) {
 		{name: "line repeats a paragraph wrapped over lines", text: "To Collect Your\n$30 Cash Click Here!\n\nTo Collect Your $30 Cash Click Here!",
 			removed: []int{3}, reason: ReasonExactRepeat, ref: 0},
 		{name: "a short line is matched against lines only", text: "Download\nNow\n\nDownload Now", removed: nil},
+		{name: "the earliest block stays the one repeated", text: "Buy\nNow\n\nBuy Now\n\nBuy\nNow", removed: []int{5, 6}, reason: ReasonExactRepeat, ref: 0},
 		{name: "line repeats a line of a paragraph removed whole",
 			text:    "See this product's web\npage\nCLICK\nHERE\n\nSee this product's web page\nCLICK HERE\n\nto be taken off of our list\nclick here",
 			removed: []int{5, 6, 9}, reason: ReasonExactRepeat, ref: 0},
