@@ -341,7 +341,10 @@ func TestEveryFieldDescribed(t *testing.T) {
 	}
 }
 
+// describedReasons returns the description of the dead-letter schema b's
+// reason field.
 func describedReasons(t *testing.T, b []byte) string {
+	t.Helper()
 	var sch struct {
 		Properties struct {
 			Reason struct {
