@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
 	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
@@ -289,14 +290,15 @@ func markRedriven(h nats.Header, m *message) {
 // with "_" for a token that would make an output subject a wildcard or
 // invalid (an empty one): a server that is not pedantic stores a publish
 // to docs.raw.* as it is, and docs.clean.* is then no subject a consumer
-// can ask for alone (Winnow-Subject keeps the input's).
+// can ask for alone (Winnow-Subject keeps the input's). A suffix over
+// maxSuffixBytes is shortened (see boundSuffix).
 func (w *Worker) suffix(subject string) string {
 	s := strings.TrimPrefix(subject, w.cfg.Subjects.InputPrefix()+".")
 	if s == subject || s == "" {
 		return "_"
 	}
 	if LiteralSubject(s) {
-		return s // the common case
+		return boundSuffix(s) // the common case
 	}
 	tokens := strings.Split(s, ".")
 	for i, t := range tokens {
@@ -304,7 +306,31 @@ func (w *Worker) suffix(subject string) string {
 			tokens[i] = "_"
 		}
 	}
-	return strings.Join(tokens, ".")
+	return boundSuffix(strings.Join(tokens, "."))
+}
+
+// maxSuffixBytes bounds the part of an outcome's subject taken from its
+// input's. A server refuses a protocol line over its max_control_line (4
+// KiB by default), and the client whose publish it refused has its
+// connection closed for good (nats.go gives up on it): an input whose
+// subject only just fitted, published again on the longer docs.clean.
+// prefix, would take down every worker that pulled it.
+const maxSuffixBytes = 1024
+
+// boundSuffix returns s when it is at most maxSuffixBytes long, else its
+// whole tokens that fit and a last token of 16 hex digits, the xxhash of
+// s: the same input subject always gives the same outcome subject.
+func boundSuffix(s string) string {
+	if len(s) <= maxSuffixBytes {
+		return s
+	}
+	sum := fmt.Sprintf("%016x", xxhash.Sum64String(s))
+	keep := s[:maxSuffixBytes-len(sum)]
+	i := strings.LastIndexByte(keep, '.')
+	if i < 0 {
+		return sum
+	}
+	return keep[:i+1] + sum
 }
 
 func (w *Worker) outputSubject(o pipeline.Outcome, in string) string {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -138,6 +139,50 @@ func TestWildcardInputSubject(t *testing.T) {
 		if o.subject != want[rec.ID] || !strings.Contains(o.header.Get(HeaderSubject), "docs.raw.") {
 			t.Errorf("%s: on %s (from %s), want %s", rec.ID, o.subject, o.header.Get(HeaderSubject), want[rec.ID])
 		}
+	}
+}
+
+// TestLongInputSubject: an input on a subject that only just fitted the
+// server's control line (4 KiB) gets its outcome, and the worker goes on:
+// published on docs.clean. with the whole subject, the longer line was
+// refused and nats.go closed the worker's connection for good. The part of
+// an outcome's subject taken from its input's is bounded, whole tokens and
+// a hash; Winnow-Subject keeps the input's.
+func TestLongInputSubject(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	oneToken := "docs.raw." + strings.Repeat("a", 4040)
+	tokens := "docs.raw.site." + strings.Repeat("b.", 1000) + "c"
+	publishRaw(t, js, &nats.Msg{Subject: oneToken, Data: []byte(`{"id":"one","text":"The harbour at dawn."}`)})
+	publishRaw(t, js, &nats.Msg{Subject: tokens, Data: []byte(`{"id":"many","text":"The harbour at dusk."}`)})
+	publishRaw(t, js, &nats.Msg{Subject: oneToken, Data: []byte(`not json`)})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.after", Data: []byte(`{"id":"after","text":"The harbour at night."}`)})
+	waitFor(t, "four outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 4 })
+	got := map[string]output{}
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		got[o.subject] = o
+	}
+	oneSuffix := fmt.Sprintf("%016x", xxhash.Sum64String(strings.Repeat("a", 4040)))
+	for subject, from := range map[string]string{
+		"docs.clean." + oneSuffix: oneToken,
+		"docs.dlq." + oneSuffix:   oneToken,
+		"docs.clean.after":        "docs.raw.after",
+	} {
+		if o, ok := got[subject]; !ok || o.header.Get(HeaderSubject) != from {
+			t.Errorf("no outcome on %.40s... from %.40s...", subject, from)
+		}
+	}
+	var many string
+	for subject := range got {
+		if strings.HasPrefix(subject, "docs.clean.site.b.") {
+			many = subject
+		}
+	}
+	if suffix := strings.TrimPrefix(many, "docs.clean."); len(suffix) > maxSuffixBytes || !strings.HasPrefix(suffix, "site.b.b.") ||
+		!LiteralSubject(many) || got[many].header.Get(HeaderSubject) != tokens {
+		t.Errorf("the many-token input's outcome on %q", many)
 	}
 }
 
