@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -356,6 +359,74 @@ func TestCredentialsInURLStayOutOfLogs(t *testing.T) {
 			if code := Main(context.Background(), []string{"run", "--check-config", "--nats-url", good}, nil, &out, &bytes.Buffer{}); code != exitOK ||
 				strings.Contains(out.String(), secret(c.userinfo)) {
 				t.Fatalf("--check-config: exit %d: %s", code, out.String())
+			}
+		})
+	}
+}
+
+// TestExitWhenTheConnectionIsClosedForGood: a connection nats.go closes by
+// itself never comes back (here the server refused the worker's password
+// twice after it was changed; a protocol line the server refused does the
+// same). winnow run then stops with an error naming why, so its
+// orchestrator starts it again: it stopped "cleanly" with exit 0, or,
+// holding documents through an outage (paused), stayed up unready.
+func TestExitWhenTheConnectionIsClosedForGood(t *testing.T) {
+	var opts server.Options
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Username, o.Password = "winnow", "s3cret"
+		opts = *o
+	})
+	t.Setenv("WINNOW_NATS_USER", "winnow")
+	t.Setenv("WINNOW_NATS_PASSWORD", "s3cret")
+	for _, paused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("paused=%v", paused), func(t *testing.T) {
+			opts.Password = "s3cret"
+			if err := s.ReloadOptions(&opts); err != nil {
+				t.Fatal(err)
+			}
+			r := startRun(t, s.ClientURL())
+			waitReady(t, r, 20*time.Second)
+			if paused { // holding documents through an outage: the output stream is full
+				nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("winnow", "s3cret"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				js, _ := jetstream.New(nc)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				st, err := js.Stream(ctx, "WINNOW_OUT")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg := st.CachedInfo().Config
+				cfg.MaxMsgs, cfg.Discard = 1, jetstream.DiscardNew
+				if _, err := js.UpdateStream(ctx, cfg); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 3 {
+					if _, err := js.Publish(ctx, "docs.raw.t", []byte(fmt.Sprintf(`{"id":"p%d-%v","text":"A harbour at dawn."}`, i, paused))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				nc.Close()
+				for deadline := time.Now().Add(20 * time.Second); r.ready(); time.Sleep(50 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("not paused by a full output stream")
+					}
+				}
+			}
+			opts.Password = "rotated"
+			if err := s.ReloadOptions(&opts); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case code := <-r.done:
+				if log := r.stderr.String(); code != exitFatal || !strings.Contains(log, "nats connection closed") ||
+					!strings.Contains(strings.ToLower(log), "authorization violation") {
+					t.Errorf("exit %d: %s", code, log)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatalf("still running a minute after its connection closed: %s", r.stderr.String())
 			}
 		})
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
@@ -232,8 +233,25 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		next.Moderate, next.Moderation, next.ModerationOptions = f.Moderate, f.Moderation, f.ModerationOptions
 		return w.SetPipeline(func() (*pipeline.Pipeline, error) { return pipeline.New(next) })
 	})()
-	runErr := w.Run(ctx)
+	// A connection nats.go has closed by itself (the server refused its
+	// credentials twice, or ended it over a protocol error) never comes
+	// back: winnow stops with that error, so its orchestrator starts it
+	// again and the log says why, not "stopped cleanly" with exit 0.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	logClosed := nc.ClosedHandler()
+	nc.SetClosedHandler(func(c *nats.Conn) {
+		logClosed(c)
+		stopRun(errClosed(c))
+	})
+	runErr := w.Run(runCtx)
+	if runErr == nil && nc.IsClosed() { // not by the drain below: it has not begun
+		runErr = errClosed(nc)
+	}
 	stopHTTP() // before the connection's drain, as before
+	if nc.IsClosed() {
+		return runErr
+	}
 	if err := nc.Drain(); err != nil {
 		log.Warn("nats drain", zap.Error(err))
 	}
@@ -244,6 +262,14 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// errClosed says why nats.go closed nc by itself.
+func errClosed(nc *nats.Conn) error {
+	if err := nc.LastError(); err != nil {
+		return fmt.Errorf("nats connection closed: %w", err)
+	}
+	return errors.New("nats connection closed")
 }
 
 // reloadPolicy calls reload on each SIGHUP and, with watch set, when the
