@@ -391,7 +391,11 @@ func TestExitWhenTheConnectionIsClosedForGood(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				js, _ := jetstream.New(nc)
+				defer nc.Close()
+				js, err := jetstream.New(nc)
+				if err != nil {
+					t.Fatal(err)
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				st, err := js.Stream(ctx, "WINNOW_OUT")
