@@ -378,12 +378,19 @@ func TestExitWhenTheConnectionIsClosedForGood(t *testing.T) {
 	})
 	t.Setenv("WINNOW_NATS_USER", "winnow")
 	t.Setenv("WINNOW_NATS_PASSWORD", "s3cret")
+	// The server keeps the options it is given: each password goes in a
+	// copy of its own, never changed once handed over.
+	password := func(t *testing.T, p string) {
+		t.Helper()
+		o := opts
+		o.Password = p
+		if err := s.ReloadOptions(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, paused := range []bool{false, true} {
 		t.Run(fmt.Sprintf("paused=%v", paused), func(t *testing.T) {
-			opts.Password = "s3cret"
-			if err := s.ReloadOptions(&opts); err != nil {
-				t.Fatal(err)
-			}
+			password(t, "s3cret")
 			r := startRun(t, s.ClientURL())
 			waitReady(t, r, 20*time.Second)
 			if paused { // holding documents through an outage: the output stream is full
@@ -419,10 +426,7 @@ func TestExitWhenTheConnectionIsClosedForGood(t *testing.T) {
 					}
 				}
 			}
-			opts.Password = "rotated"
-			if err := s.ReloadOptions(&opts); err != nil {
-				t.Fatal(err)
-			}
+			password(t, "rotated")
 			select {
 			case code := <-r.done:
 				if log := r.stderr.String(); code != exitFatal || !strings.Contains(log, "nats connection closed") ||
