@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,6 +88,35 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
 		t.Errorf("%v redeliveries, want 0", n)
+	}
+}
+
+// TestRecordOverMaxPayloadIsNotBuilt: a document of many tiny repeats,
+// well within max_doc_bytes, makes a record many times its size; one the
+// server's max_payload cannot take is not encoded, and the input is
+// dead-lettered too_large, whole (redrivable once max_payload is raised),
+// saying how large its record would be. A small document beside it is
+// clean.
+func TestRecordOverMaxPayloadIsNotBuilt(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 128 << 10 })
+	cfg := testConfig()
+	cfg.MaxDocBytes = 100 << 10
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	doc := []byte(`{"id":"repeats","text":"` + strings.Repeat(`ab\n`, 20000) + `"}`)
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
+	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	var dl schemas.DeadLetter
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.subject == "docs.dlq.a" {
+			dl = decodeDeadLetter(t, o.data)
+		}
+	}
+	back, err := dl.Bytes()
+	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "repeats" || dl.Truncated || !bytes.Equal(back, doc) ||
+		!regexp.MustCompile(`^its record would be over \d+ bytes \(19999 removals\), past the server's max_payload \(131072\)$`).MatchString(dl.Error) {
+		t.Fatalf("dead letter: reason %s, id %q, truncated %v, kept %d of %d, error %q", dl.Reason, dl.ID, dl.Truncated, len(back), len(doc), dl.Error)
 	}
 }
 

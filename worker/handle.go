@@ -95,6 +95,16 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.transient(ctx, m, cause, err, doc.ID)
 		return
 	}
+	// A record the server cannot take is not built: a page of many tiny
+	// repeats makes one many times its size (1 MB of "ab\n" lines, a 30 MB
+	// record whose encoding alone allocates 180 MB).
+	if mp := w.nc.MaxPayload(); mp > 0 {
+		if least := recordAtLeast(rec); least > mp {
+			w.deadLetter(ctx, m, schemas.ReasonTooLarge, fmt.Sprintf("its record would be over %d bytes (%d removals), past the server's max_payload (%d)",
+				least, len(rec.Removed), mp), doc.ID)
+			return
+		}
+	}
 	body, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape()) // as `winnow clean` writes records
 	if err != nil {
 		w.transient(ctx, m, "encode", err, doc.ID)
@@ -142,6 +152,18 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.log.Debug("document", zap.String("id", doc.ID), zap.String("outcome", outcome.String()),
 			zap.Int("removed", len(rec.Removed)), zap.String("text", rec.Text))
 	}
+}
+
+// recordAtLeast is a lower bound on the size of rec's JSON: its text and
+// each removal's text and reason with the fewest bytes their keys and
+// offsets take.
+func recordAtLeast(rec schemas.Record) int64 {
+	const perRemoval = len(`{"text":"","reason":"","offset":0,"length":0},`)
+	n := int64(len(rec.Text))
+	for _, r := range rec.Removed {
+		n += int64(perRemoval + len(r.Text) + len(r.Reason))
+	}
+	return n
 }
 
 // duplicateRecord counts a record the output stream did not store because
