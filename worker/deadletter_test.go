@@ -70,17 +70,7 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 	_, js := connect(t, s)
 	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = 4 << 10 })
 	doc := []byte(`{"id":"big","text":"` + strings.Repeat("word ", 2000) + `"}`)
-	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
-	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
-	var dl schemas.DeadLetter
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		if o.subject == "docs.dlq.a" {
-			if err := json.Unmarshal(o.data, &dl); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	dl := bigBesideSmall(t, js, cfg, doc)
 	back, err := dl.Bytes()
 	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "big" || !dl.Truncated || dl.Size != len(doc) ||
 		len(back) == 0 || len(back) >= len(doc) || !bytes.HasPrefix(doc, back) {
@@ -104,20 +94,28 @@ func TestRecordOverMaxPayloadIsNotBuilt(t *testing.T) {
 	startWorker(t, s, cfg)
 	_, js := connect(t, s)
 	doc := []byte(`{"id":"repeats","text":"` + strings.Repeat(`ab\n`, 20000) + `"}`)
-	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
-	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
-	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
-	var dl schemas.DeadLetter
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		if o.subject == "docs.dlq.a" {
-			dl = decodeDeadLetter(t, o.data)
-		}
-	}
+	dl := bigBesideSmall(t, js, cfg, doc)
 	back, err := dl.Bytes()
 	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "repeats" || dl.Truncated || !bytes.Equal(back, doc) ||
 		!regexp.MustCompile(`^its record would be over \d+ bytes \(19999 removals\), past the server's max_payload \(131072\)$`).MatchString(dl.Error) {
 		t.Fatalf("dead letter: reason %s, id %q, truncated %v, kept %d of %d, error %q", dl.Reason, dl.ID, dl.Truncated, len(back), len(doc), dl.Error)
 	}
+}
+
+// bigBesideSmall publishes doc and a small document on docs.raw.a, waits
+// for their two outcomes and returns doc's dead letter (the zero one when
+// there is none).
+func bigBesideSmall(t *testing.T, js jetstream.JetStream, cfg Config, doc []byte) schemas.DeadLetter {
+	t.Helper()
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
+	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.subject == "docs.dlq.a" {
+			return decodeDeadLetter(t, o.data)
+		}
+	}
+	return schemas.DeadLetter{}
 }
 
 // TestMaxPayloadWarnings: New warns when the server's max_payload is below
