@@ -95,9 +95,9 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.transient(ctx, m, cause, err, doc.ID)
 		return
 	}
-	// A record the server cannot take is not built: a page of many tiny
-	// repeats makes one many times its size (1 MB of "ab\n" lines, a 30 MB
-	// record whose encoding alone allocates 180 MB).
+	// A record the server cannot take is not encoded: a page of many tiny
+	// repeats makes one many times its size (780 KB of "ab\n" lines, a 30
+	// MB record whose encoding alone allocates 184 MB).
 	if mp := w.nc.MaxPayload(); mp > 0 {
 		if least := recordAtLeast(rec); least > mp {
 			w.deadLetter(ctx, m, schemas.ReasonTooLarge, fmt.Sprintf("its record would be over %d bytes (%d removals), past the server's max_payload (%d)",
