@@ -204,7 +204,20 @@ func quoteShort(s string) string {
 	if len(s) <= 40 {
 		return strconv.Quote(s)
 	}
-	return strconv.Quote(string(trimPartialRune([]byte(s[:40])))) + "..."
+	return strconv.Quote(CutUTF8(s, 40)) + "..."
+}
+
+// CutUTF8 returns the longest prefix of s of at most n bytes that does not
+// end inside a character: a header, log line or message cut at n bytes
+// would otherwise not be UTF-8.
+func CutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // wireNames maps wireDocument's Go field names to their JSON names.

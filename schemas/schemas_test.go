@@ -357,3 +357,16 @@ func describedReasons(t *testing.T, b []byte) string {
 	}
 	return sch.Properties.Reason.Description
 }
+
+// TestCutUTF8: a prefix of at most n bytes, cut between characters.
+func TestCutUTF8(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{{"abc", 5, "abc"}, {"abc", 2, "ab"}, {"aé", 2, "a"}, {"aé", 3, "aé"}, {"日本", 4, "日"}, {"日本", 2, ""}, {"", 0, ""}} {
+		if got := CutUTF8(c.s, c.n); got != c.want {
+			t.Errorf("CutUTF8(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 	gojson "github.com/goccy/go-json"
@@ -375,10 +374,7 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return schemas.CutUTF8(s, n) + "…"
 }
 
 // deadLetterID is the Nats-Msg-Id of the dead letter of the input stored

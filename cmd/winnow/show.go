@@ -355,11 +355,7 @@ func quote(s string, n int) string {
 	if len(s) <= n {
 		return fmt.Sprintf("%q", s)
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%q… (%d bytes)", s[:cut], len(s))
+	return fmt.Sprintf("%q… (%d bytes)", schemas.CutUTF8(s, n), len(s))
 }
 
 // readsAs returns the text a dead letter's bytes say once decompressed and
