@@ -297,3 +297,58 @@ func BenchmarkModerationOverhead(b *testing.B) {
 	b.ReportMetric(mb/tFull.Seconds(), "moderated-MB/s")
 	b.ReportMetric(tFull.Seconds()/tCore.Seconds()-1, "added")
 }
+
+// BenchmarkLargeBlocklist runs the full pass over the bench corpus with a
+// blocklist of one phrase and with one of 20,000 three-word phrases drawn
+// from the corpus's own words (so their first words are common words, the
+// worst case for the matcher), alternating every 256 documents, and reports
+// the time the long list adds.
+func BenchmarkLargeBlocklist(b *testing.B) {
+	docs, n := benchDocs(b)
+	var vocab []string
+	seen := map[string]bool{}
+	for _, d := range docs[:2000] {
+		for _, w := range strings.Fields(strings.ToLower(d.Text)) {
+			if len(w) >= 4 && !seen[w] && strings.IndexFunc(w, func(r rune) bool { return r < 'a' || r > 'z' }) < 0 {
+				seen[w] = true
+				vocab = append(vocab, w)
+			}
+		}
+	}
+	phrases := make([]string, 20000)
+	x := uint64(1)
+	for i := range phrases {
+		var p [3]string
+		for j := range p {
+			x = x*6364136223846793005 + 1442695040888963407
+			p[j] = vocab[(x>>33)%uint64(len(vocab))]
+		}
+		phrases[i] = strings.Join(p[:], " ")
+	}
+	one := DefaultConfig()
+	one.Moderation.Blocklist.Phrases = phrases[:1]
+	many := DefaultConfig()
+	many.Moderation.Blocklist.Phrases = phrases
+	short, err := New(one)
+	if err != nil {
+		b.Fatal(err)
+	}
+	long, err := New(many)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tShort, tLong time.Duration
+	for b.Loop() {
+		for i := 0; i < len(docs); i += 256 {
+			chunk := docs[i:min(i+256, len(docs))]
+			t0 := time.Now()
+			processAll(short, chunk)
+			t1 := time.Now()
+			processAll(long, chunk)
+			tShort, tLong = tShort+t1.Sub(t0), tLong+time.Since(t1)
+		}
+	}
+	mb := float64(n) * float64(b.N) / 1e6
+	b.ReportMetric(mb/tLong.Seconds(), "20k-phrases-MB/s")
+	b.ReportMetric(tLong.Seconds()/tShort.Seconds()-1, "added")
+}
