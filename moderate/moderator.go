@@ -170,11 +170,8 @@ type lineSignals struct {
 
 func (m *Moderator) wordSignals(words []uint64) lineSignals {
 	var s lineSignals
-	bitsf := &m.strong.firstBits
 	for _, w := range words {
-		if bitsf[(w>>6)&(1<<10-1)]&(1<<(w&63)) != 0 && m.strong.first[w] {
-			s.promo = true
-		}
+		s.promo = s.promo || m.strong.starts(w)
 		s.at = s.at || w == atWord
 		s.dot = s.dot || w == dotWord
 	}

@@ -1,6 +1,8 @@
 package moderate
 
 import (
+	"cmp"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,6 +132,51 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 		"Layoffs at ACME=Layoffs at Acme", "acme=Acme", "secret project=Secret   Project"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestWordMatcherAgreesWithBruteForce: with thousands of phrases over a
+// small vocabulary (long probe runs in the edge table, deep fail chains),
+// find reports exactly the occurrences a phrase-by-phrase comparison at
+// every position does.
+func TestWordMatcherAgreesWithBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vocab := make([]uint64, 40)
+	for i := range vocab {
+		vocab[i] = rng.Uint64()
+	}
+	vocab[1] = vocab[0] ^ 1<<63 // the same low bits: the same filter bit
+	word := func() uint64 { return vocab[rng.IntN(len(vocab))] }
+	var phrases [][]uint64
+	for range 3000 {
+		p := make([]uint64, 1+rng.IntN(4))
+		for j := range p {
+			p[j] = word()
+		}
+		phrases = append(phrases, p)
+	}
+	m := newWordMatcher(phrases)
+	for range 50 {
+		text := make([]uint64, 300)
+		for i := range text {
+			text[i] = word()
+		}
+		var want []match
+		for end := 1; end <= len(text); end++ {
+			for id, p := range phrases {
+				if start := end - len(p); start >= 0 && slices.Equal(text[start:end], p) {
+					want = append(want, match{Phrase: int32(id), Start: start, End: end})
+				}
+			}
+		}
+		got := m.find(text, nil)
+		order := func(a, b match) int {
+			return cmp.Or(cmp.Compare(a.End, b.End), cmp.Compare(a.Phrase, b.Phrase))
+		}
+		slices.SortFunc(got, order)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Fatalf("%d occurrences found, %d there (want some)", len(got), len(want))
+		}
 	}
 }
 
