@@ -135,6 +135,33 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 	}
 }
 
+// TestBlocklistAcrossGluePoints: where scraped blocks were glued together
+// ("spinsCasino") a phrase is found in the parts, though the line's words
+// as dedupe reads them ("spinscasino") hold none, with an entity elsewhere
+// in the line or not.
+func TestBlocklistAcrossGluePoints(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"free spins", "casino bonus"}
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		"Claim your free spinsCasino bonus codes inside",
+		"Fish &amp; chips, then free spinsCasino bonus codes inside",
+	} {
+		var got []string
+		for _, f := range m.Moderate(analyzed(text), nil) {
+			got = append(got, text[f.Span.Start:f.Span.End])
+		}
+		if want := []string{"free spins", "Casino bonus"}; !slices.Equal(got, want) {
+			t.Errorf("%q: redacted %q, want %q", text, got, want)
+		}
+	}
+}
+
 // TestWordMatcherAgreesWithBruteForce: with thousands of phrases over a
 // small vocabulary (long probe runs in the edge table, deep fail chains),
 // find reports exactly the occurrences a phrase-by-phrase comparison at
