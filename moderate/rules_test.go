@@ -646,6 +646,37 @@ func TestHasGlue(t *testing.T) {
 	}
 }
 
+// TestHasGlueAgreesWithGlueParts: over random text, hasGlue reports every
+// line glueParts splits, and without an entity no other.
+func TestHasGlueAgreesWithGlueParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "b", "z", "A", "Q", "Z", "é", "É", "ß", "σ", "Σ", "ǅ", "θ", "Ω", "漢", "1", " ", ".", "-", "&", "amp;", "&amp;", "&Eacute;", "&LeftArrow;", "&#65;", "\xff", "\u0301"}
+	glued, split := 0, 0
+	for range 200000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		parts := len(glueParts(s, dedupe.Span{Start: 0, End: len(s)}, nil)) > 1
+		got := hasGlue(s)
+		if parts && !got || !strings.Contains(s, "&") && got != parts {
+			t.Fatalf("hasGlue(%q) = %v; glueParts splits it: %v", s, got, parts)
+		}
+		glued, split = glued+btoi(got), split+btoi(parts)
+	}
+	if split == 0 || glued == split {
+		t.Errorf("%d of the texts split, %d reported glued: want some, and some entity reported", split, glued)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // TestEmailAroundMatchesRegexp checks the hand-written matcher against
 // emailRe on tricky lines.
 func TestEmailAroundMatchesRegexp(t *testing.T) {

@@ -366,35 +366,39 @@ func glueParts(text string, span dedupe.Span, dst []dedupe.Span) []dedupe.Span {
 	return append(dst, dedupe.Span{Start: start, End: span.End})
 }
 
-// hasGlue reports a glue point in s; ASCII is tested byte by byte, the hot
-// path of every line that might hold a pitch.
+// hasGlue reports a glue point in s: every point glueParts finds, and
+// where an entity's name reads as one ("&LeftArrow;") a point it does not.
+// It runs over every line the promotional and blocklist rules read, so
+// ASCII is tested byte by byte without glue.step's Unicode tables.
 func hasGlue(s string) bool {
-	var g glue
+	lower := 0 // lower-case letters just before i
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			next := rune(0)
-			if i+1 < len(s) {
-				next = rune(s[i+1])
-				if next >= utf8.RuneSelf { // "freeWθ": a lower-case letter all the same
-					next, _ = utf8.DecodeRuneInString(s[i+1:])
-				}
-			}
-			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
-				if g.step(rune(c), next) {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= 'A' && c <= 'Z':
+			if lower >= 2 && i+1 < len(s) {
+				if n := s[i+1]; n >= 'a' && n <= 'z' {
 					return true
+				} else if n >= utf8.RuneSelf { // "freeWθ": a lower-case letter all the same
+					if r, _ := utf8.DecodeRuneInString(s[i+1:]); unicode.IsLower(r) {
+						return true
+					}
 				}
-			} else {
-				g.lower = 0
 			}
-			continue
+			lower = 0
+		case c < utf8.RuneSelf:
+			lower = 0
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			next, _ := utf8.DecodeRuneInString(s[i+size:])
+			g := glue{lower}
+			if g.step(r, next) {
+				return true
+			}
+			lower = g.lower
+			i += size - 1
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		next, _ := utf8.DecodeRuneInString(s[i+size:])
-		if g.step(r, next) {
-			return true
-		}
-		i += size - 1
 	}
 	return false
 }
