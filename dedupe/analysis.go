@@ -37,8 +37,11 @@ type Line struct {
 	Kind Kind
 	// At says the line holds an '@' (with Digits below, gathered while
 	// normalising, for rules that look for numbers and addresses). Beside
-	// Kind, so the two bytes share one word of padding.
+	// Kind, so the bytes share one word of padding.
 	At bool
+	// Glued is false when the line is plain ASCII with no word joined to the
+	// next without a space ("freeWhat"); see Normalizer.Glued.
+	Glued bool
 	// Para is the index of the paragraph holding the line, or -1.
 	Para int
 	// W0, W1 delimit the line's word hashes in Analysis.Words.

@@ -189,6 +189,12 @@ type Normalizer struct {
 	// without another pass.
 	Digits int
 	At     bool
+	// Glued is false when the text is plain ASCII in which no run of two
+	// or more lower-case letters runs into a capital followed by a
+	// lower-case letter ("freeWhat", where a scraper joined two blocks):
+	// its words are then the ones a reader splitting there would see.
+	// Other text is not looked at, and is reported Glued.
+	Glued bool
 }
 
 // NewNormalizer returns a Normalizer ready for use.
@@ -211,6 +217,7 @@ func (n *Normalizer) AppendWords(dst []byte, words []uint64, s string) ([]byte, 
 }
 
 func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
+	n.Glued = true
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
@@ -336,7 +343,7 @@ var byteKind = func() (t [256]uint8) {
 // the separators and one over the word. Other text takes AppendWords' way.
 func (n *Normalizer) HashWords(words []uint64, s string) []uint64 {
 	n0 := len(words)
-	digits, at := 0, false
+	digits, at, glued := 0, false, false
 	for i := 0; i < len(s); {
 		for i < len(s) {
 			k := byteKind[s[i]]
@@ -377,9 +384,22 @@ func (n *Normalizer) HashWords(words []uint64, s string) []uint64 {
 			n.buf[j] = asciiClass[c]
 		}
 		words = append(words, xxhash.Sum64(n.buf))
+		glued = glued || joined(s[start:i])
 	}
-	n.Digits, n.At = digits, at
+	n.Digits, n.At, n.Glued = digits, at, glued
 	return words
+}
+
+// joined reports, in an ASCII word, two lower-case letters followed by a
+// capital and a lower-case letter ("freeWhat").
+func joined(w string) bool {
+	lower := func(c byte) bool { return c >= 'a' && c <= 'z' }
+	for k := 2; k+1 < len(w); k++ {
+		if c := w[k]; c >= 'A' && c <= 'Z' && lower(w[k-1]) && lower(w[k-2]) && lower(w[k+1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // appendASCII is appendWords for ASCII text: one table lookup a byte, into

@@ -23,3 +23,24 @@ func TestTidy(t *testing.T) {
 		}
 	}
 }
+
+// TestGluedHint: HashWords says which plain ASCII text has no word where a
+// lower-case run runs into a capital and a lower-case letter ("freeWhat");
+// any other text is reported glued, for the caller to read.
+func TestGluedHint(t *testing.T) {
+	n := NewNormalizer()
+	for s, want := range map[string]bool{
+		"Subscribe for free today":     false,
+		"Subscribe for freeWhat next":  true,
+		"iPhone, McDonald and ALLCaps": false, // one lower-case letter, or none, before the capital
+		"YouTube":                      true,
+		"abC d_eFg 12aBc":              false, // the capital ends a word, or follows fewer than two letters
+		"weekendSubscribe":             true,
+		"Fish &amp; chips":             true, // an entity: not looked at
+		"café au lait":                 true, // not ASCII: not looked at
+	} {
+		if n.HashWords(nil, s); n.Glued != want {
+			t.Errorf("%q: Glued %v, want %v", s, n.Glued, want)
+		}
+	}
+}

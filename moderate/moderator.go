@@ -137,13 +137,18 @@ func (m *Moderator) ModerateSource(a *dedupe.Analysis, source string, dst []Find
 		}
 		sig := m.wordSignals(words)
 		sig.digits, sig.hasAt = l.Digits, l.At
-		if m.policy.Promotional.Enabled && sig.promo && m.mayPromo(text, l.Span, words) {
+		promo, block := m.policy.Promotional.Enabled, m.policy.Blocklist.Enabled && len(m.block.texts) > 0
+		// Where scraped blocks were glued ("the weekendSubscribe now"), a
+		// phrase may start inside one of the line's words: such a line is
+		// read token by token whatever its words hold.
+		glued := (promo || block) && l.Glued && hasGlue(text[l.Span.Start:l.Span.End])
+		if promo && (glued || sig.promo && m.strongMatch(words)) {
 			if p, ok := m.promo(text, i, l.Span); ok {
 				m.promos = append(m.promos, p)
 			}
 		}
-		if m.policy.Blocklist.Enabled && len(m.block.texts) > 0 && m.block.m.mayMatch(words) {
-			dst = m.blocklist(text, i, l.Span, words, dst)
+		if block {
+			dst = m.blocklist(text, i, l.Span, words, glued, dst)
 		}
 		if m.policy.Boilerplate.Enabled && len(words) <= boilerplateMaxWords && m.boiler.m.mayMatch(words) {
 			m.matches = m.boiler.m.find(words, m.matches[:0])
@@ -178,13 +183,11 @@ func (m *Moderator) wordSignals(words []uint64) lineSignals {
 	return s
 }
 
-// mayPromo is the cheap test before the sentence-level pass: a strong
-// phrase among the line's words, or a strong phrase's first word in a line
-// where scraped blocks were glued together ("…for freeWhat…", which the
-// words alone do not show).
-func (m *Moderator) mayPromo(text string, span dedupe.Span, words []uint64) bool {
+// strongMatch reports a strong promotional phrase among words: the cheap
+// test before the sentence-level pass.
+func (m *Moderator) strongMatch(words []uint64) bool {
 	m.matches = m.strong.find(words, m.matches[:0])
-	return len(m.matches) > 0 || hasGlue(text[span.Start:span.End])
+	return len(m.matches) > 0
 }
 
 func (m *Moderator) spamFinding(a *dedupe.Analysis, dst []Finding) []Finding {
@@ -236,16 +239,19 @@ func (m *Moderator) promoFindings(content int, spam bool, dst []Finding) []Findi
 	return dst
 }
 
-// blocklist finds the operator's phrases in a line whose words are words.
-// Its tokens are read (for the spans a redaction cuts) only when a phrase
-// may be there: a line with no glue point has tokens that hash as its words
-// do (the tokenizer's contract, FuzzTokensHashLikeDedupe), so a line whose
-// words hold no phrase and that has no glue point holds none. With a long
-// list nearly every line starts a phrase's first word, and reading them all
-// cost more than the rest of the cleaning (BenchmarkLargeBlocklist).
-func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uint64, dst []Finding) []Finding {
-	if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) == 0 && !m.tok.glued(text, span) {
-		return dst
+// blocklist finds the operator's phrases in a line whose words are words;
+// glued says whether it has a glue point (hasGlue). Its tokens are read
+// (for the spans a redaction cuts) only when a phrase may be there: a line
+// with no glue point has tokens that hash as its words do (the tokenizer's
+// contract, FuzzTokensHashLikeDedupe), so when its words hold no phrase
+// its tokens hold none. With a long list nearly every line holds a
+// phrase's first word, and reading them all cost more than the rest of the
+// cleaning (BenchmarkLargeBlocklist).
+func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uint64, glued bool, dst []Finding) []Finding {
+	if !glued {
+		if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) == 0 {
+			return dst
+		}
 	}
 	m.toks = m.tok.tokens(text, span, m.toks[:0])
 	m.words = m.words[:0]

@@ -2,7 +2,6 @@ package moderate
 
 import (
 	"html"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -144,17 +143,6 @@ func (t *tokenizer) tokens(text string, span dedupe.Span, dst []token) []token {
 		dst = t.part(text, p, dst)
 	}
 	return dst
-}
-
-// glued reports whether text[span] has a glue point (see glueParts), where
-// its tokens part from dedupe's words. Without an entity, hasGlue's byte by
-// byte reading finds the same points.
-func (t *tokenizer) glued(text string, span dedupe.Span) bool {
-	if s := text[span.Start:span.End]; strings.IndexByte(s, '&') < 0 {
-		return hasGlue(s)
-	}
-	t.parts = glueParts(text, span, t.parts[:0])
-	return len(t.parts) > 1
 }
 
 // part appends the words of text[span], a part with no glue point in it
