@@ -50,6 +50,7 @@ type Moderator struct {
 	toks    []token
 	words   []uint64
 	matches []match
+	hits    []blockHit // the blocklist's occurrences in the line being read
 	sents   []dedupe.Span
 	parts   []dedupe.Span
 	feats   []uint32
@@ -240,30 +241,50 @@ func (m *Moderator) promoFindings(content int, spam bool, dst []Finding) []Findi
 }
 
 // blocklist finds the operator's phrases in a line whose words are words;
-// glued says whether it has a glue point (hasGlue). Its tokens are read
-// (for the spans a redaction cuts) only when a phrase may be there: a line
-// with no glue point has tokens that hash as its words do (the tokenizer's
-// contract, FuzzTokensHashLikeDedupe), so when its words hold no phrase
-// its tokens hold none. With a long list nearly every line holds a
+// glued says whether it has a glue point (hasGlue). The line is read as
+// dedupe reads it, where "YouTube" is one word as the phrase "YouTube" is,
+// and where it has a glue point also as the tokenizer splits it there, so
+// "spinsCasino bonus" holds "casino bonus"; an occurrence both readings
+// find is reported once. Tokens are read (for the spans a redaction cuts)
+// only when a phrase is there: with a long list nearly every line holds a
 // phrase's first word, and reading them all cost more than the rest of the
 // cleaning (BenchmarkLargeBlocklist).
 func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uint64, glued bool, dst []Finding) []Finding {
-	if !glued {
-		if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) == 0 {
-			return dst
+	m.hits = m.hits[:0]
+	if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) > 0 {
+		// part reads the line whole, without glue points: its tokens hash
+		// as dedupe's words do (FuzzTokensHashLikeDedupe), one for one.
+		if m.toks = m.tok.part(text, span, m.toks[:0]); len(m.toks) == len(words) {
+			dst = m.blockFindings(li, span, dst)
 		}
 	}
-	m.toks = m.tok.tokens(text, span, m.toks[:0])
-	m.words = m.words[:0]
-	for _, t := range m.toks {
-		m.words = append(m.words, t.Hash)
+	if glued {
+		m.matches = m.block.m.find(m.tokenHashes(text, span), m.matches[:0])
+		dst = m.blockFindings(li, span, dst)
 	}
-	m.matches = m.block.m.find(m.words, m.matches[:0])
+	return dst
+}
+
+// blockHit is one occurrence of a blocklist phrase: the phrase and the
+// text its words cover.
+type blockHit struct {
+	phrase int32
+	span   dedupe.Span
+}
+
+// blockFindings turns the matches of the last find over m.toks into
+// findings, skipping occurrences already reported for the line.
+func (m *Moderator) blockFindings(li int, span dedupe.Span, dst []Finding) []Finding {
 	for _, mt := range m.matches {
+		hit := blockHit{mt.Phrase, dedupe.Span{Start: m.toks[mt.Start].Start, End: m.toks[mt.End-1].End}}
+		if slices.Contains(m.hits, hit) {
+			continue
+		}
+		m.hits = append(m.hits, hit)
 		f := Finding{Rule: RuleBlocklist, Action: m.policy.Blocklist.Action, Line: li, Score: 1, Evidence: m.block.texts[mt.Phrase]}
 		switch f.Action {
 		case ActionRedact:
-			f.Span = dedupe.Span{Start: m.toks[mt.Start].Start, End: m.toks[mt.End-1].End}
+			f.Span = hit.span
 		case ActionDropBlock:
 			f.Span = span
 		default:
@@ -272,6 +293,17 @@ func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uin
 		dst = append(dst, f)
 	}
 	return dst
+}
+
+// tokenHashes reads text[span]'s tokens into m.toks and returns their
+// hashes (in m.words).
+func (m *Moderator) tokenHashes(text string, span dedupe.Span) []uint64 {
+	m.toks = m.tok.tokens(text, span, m.toks[:0])
+	m.words = m.words[:0]
+	for _, t := range m.toks {
+		m.words = append(m.words, t.Hash)
+	}
+	return m.words
 }
 
 func (m *Moderator) piiFindings(text string, li int, span dedupe.Span, sig lineSignals, dst []Finding) []Finding {

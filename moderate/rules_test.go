@@ -164,6 +164,30 @@ func TestBlocklistAcrossGluePoints(t *testing.T) {
 	}
 }
 
+// TestBlocklistCamelCaseNames: a name written with a capital inside it
+// ("YouTube", "PayPal", "JavaScript", which the glue rule would split) is
+// found as it is written, beside a phrase only the split shows, and an
+// occurrence both readings of a line find is reported once.
+func TestBlocklistCamelCaseNames(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"YouTube", "PayPal", "enable JavaScript", "casino bonus", "weekly"}
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Pay with PayPal and watch on YouTube today.\nPlease enable JavaScript now.\nThe weekly spinsCasino bonus, by PayPal"
+	var got []string
+	for _, f := range m.Moderate(analyzed(text), nil) {
+		got = append(got, text[f.Span.Start:f.Span.End])
+	}
+	slices.Sort(got)
+	if want := []string{"Casino bonus", "PayPal", "PayPal", "YouTube", "enable JavaScript", "weekly"}; !slices.Equal(got, want) {
+		t.Errorf("redacted %q, want %q", got, want)
+	}
+}
+
 // TestWordMatcherAgreesWithBruteForce: with thousands of phrases over a
 // small vocabulary (long probe runs in the edge table, deep fail chains),
 // find reports exactly the occurrences a phrase-by-phrase comparison at
