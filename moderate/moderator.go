@@ -139,10 +139,11 @@ func (m *Moderator) ModerateSource(a *dedupe.Analysis, source string, dst []Find
 		sig := m.wordSignals(words)
 		sig.digits, sig.hasAt = l.Digits, l.At
 		promo, block := m.policy.Promotional.Enabled, m.policy.Blocklist.Enabled && len(m.block.texts) > 0
+		boiler := m.policy.Boilerplate.Enabled && len(words) <= boilerplateMaxWords
 		// Where scraped blocks were glued ("the weekendSubscribe now"), a
 		// phrase may start inside one of the line's words: such a line is
 		// read token by token whatever its words hold.
-		glued := (promo || block) && l.Glued && hasGlue(text[l.Span.Start:l.Span.End])
+		glued := (promo || block || boiler) && l.Glued && hasGlue(text[l.Span.Start:l.Span.End])
 		if promo && (glued || sig.promo && m.strongMatch(words)) {
 			if p, ok := m.promo(text, i, l.Span); ok {
 				m.promos = append(m.promos, p)
@@ -151,8 +152,11 @@ func (m *Moderator) ModerateSource(a *dedupe.Analysis, source string, dst []Find
 		if block {
 			dst = m.blocklist(text, i, l.Span, words, glued, dst)
 		}
-		if m.policy.Boilerplate.Enabled && len(words) <= boilerplateMaxWords && m.boiler.m.mayMatch(words) {
+		if boiler {
 			m.matches = m.boiler.m.find(words, m.matches[:0])
+			if len(m.matches) == 0 && glued { // a footer's links run together: "NewsPrivacy PolicyCareers"
+				m.matches = m.boiler.m.find(m.tokenHashes(text, l.Span), m.matches[:0])
+			}
 			if len(m.matches) > 0 {
 				dst = append(dst, Finding{Rule: RuleBoilerplate, Action: m.policy.Boilerplate.Action, Line: i, Span: l.Span,
 					Score: 1, Evidence: m.boiler.texts[m.matches[0].Phrase]})

@@ -798,8 +798,9 @@ func FuzzTokensHashLikeDedupe(f *testing.F) {
 }
 
 // TestBoilerplateLines: with the boilerplate rule on, a page's footer and
-// consent lines go, each found by a phrase on a short line; a long line that
-// mentions one is body text and stays.
+// consent lines go, each found by a phrase on a short line (also where the
+// scraper ran its links together); a long line that mentions one is body
+// text and stays.
 func TestBoilerplateLines(t *testing.T) {
 	p := DefaultPolicy()
 	p.Boilerplate.Enabled = true
@@ -815,7 +816,8 @@ func TestBoilerplateLines(t *testing.T) {
 		"Terms of Use\n" +
 		"© 2019 Example News. All rights reserved.\n" +
 		"Please enable JavaScript to view the comments.\n" +
-		"By signing up, you agree to our Privacy Policy and Terms of Service.\n"
+		"By signing up, you agree to our Privacy Policy and Terms of Service.\n" +
+		"HomeNewsPrivacy PolicyCareers\n" // links run together by the scraper
 	var got []string
 	for _, f := range m.Moderate(analyzed(text), nil) {
 		if f.Rule == RuleBoilerplate {
@@ -823,7 +825,8 @@ func TestBoilerplateLines(t *testing.T) {
 		}
 	}
 	want := []string{"Follow us on Twitter", "Privacy Policy", "Terms of Use", "© 2019 Example News. All rights reserved.",
-		"Please enable JavaScript to view the comments.", "By signing up, you agree to our Privacy Policy and Terms of Service."}
+		"Please enable JavaScript to view the comments.", "By signing up, you agree to our Privacy Policy and Terms of Service.",
+		"HomeNewsPrivacy PolicyCareers"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("boilerplate lines:\n got %q\nwant %q", got, want)
 	}
