@@ -785,7 +785,8 @@ func TestSpamScoreMatchesSortedFeatures(t *testing.T) {
 }
 
 // FuzzTokensHashLikeDedupe: the tokenizer's words hash as dedupe hashes
-// the same text, part by part where scraped blocks were glued.
+// the same text, part by part where scraped blocks were glued, and read
+// whole as dedupe reads it whole.
 func FuzzTokensHashLikeDedupe(f *testing.F) {
 	for _, s := range []string{"plain words, and 42", "アプリKindle for PC", "ｶﾞチャ ㍿ ² &amp; &nbsp;x&#8217;s", "Fish &amp; Chips"} {
 		f.Add(s)
@@ -793,6 +794,14 @@ func FuzzTokensHashLikeDedupe(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if tk, _ := tokenHashes(t, s); !slices.Equal(tk, dedupeHashes(s)) {
 			t.Fatalf("%q: token hashes differ from dedupe's", s)
+		}
+		// read whole, without glue points, as the blocklist's first reading does
+		var whole []uint64
+		for _, tok := range newTokenizer().part(s, dedupe.Span{Start: 0, End: len(s)}, nil) {
+			whole = append(whole, tok.Hash)
+		}
+		if !slices.Equal(whole, dedupe.NewNormalizer().HashWords(nil, s)) {
+			t.Fatalf("%q: read whole, token hashes differ from dedupe's", s)
 		}
 	})
 }
