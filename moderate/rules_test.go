@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -186,6 +188,41 @@ func TestBlocklistCamelCaseNames(t *testing.T) {
 	if want := []string{"Casino bonus", "PayPal", "PayPal", "YouTube", "enable JavaScript", "weekly"}; !slices.Equal(got, want) {
 		t.Errorf("redacted %q, want %q", got, want)
 	}
+}
+
+// TestForksModerateAlike: Moderators forked from one run at once (under
+// -race, no shared state is written) and find what it finds.
+func TestForksModerateAlike(t *testing.T) {
+	p := DefaultPolicy()
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"YouTube", "casino bonus"}
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"Watch on YouTube. The weekly spinsCasino bonus.\nSubscribe for freeWhat they're saying: talks resume.",
+		"Mail jane@example.com or call +44 20 7946 0958.\nBuy now! Limited time offer on every casino bonus.",
+	}
+	want := make([][]Finding, len(texts))
+	for i, s := range texts {
+		want[i] = m.Moderate(analyzed(s), nil)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		f := m.Fork()
+		wg.Go(func() {
+			for range 50 {
+				for i, s := range texts {
+					if got := f.Moderate(analyzed(s), nil); !reflect.DeepEqual(got, want[i]) || len(got) == 0 {
+						t.Errorf("%q: fork found %+v, want %+v (some)", s, got, want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestWordMatcherAgreesWithBruteForce: with thousands of phrases over a

@@ -119,6 +119,32 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return build(cfg, nil, extra)
+}
+
+// Factory checks cfg and returns a function that builds pipelines for it,
+// one for each goroutine that cleans (a worker's handlers). They share
+// what the moderation policy compiles to (see moderate.Moderator.Fork),
+// compiled here once: with a long blocklist, a copy per handler was most of
+// a worker's memory.
+func Factory(cfg Config) (func() (*Pipeline, error), error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var shared *moderate.Moderator
+	if cfg.Moderate {
+		m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
+		shared = m
+	}
+	return func() (*Pipeline, error) { return build(cfg, shared, nil) }, nil
+}
+
+// build makes a pipeline for a checked cfg, its moderation a Fork of
+// shared when one is given.
+func build(cfg Config, shared *moderate.Moderator, extra []Stage) (*Pipeline, error) {
 	c, err := dedupe.NewCleaner(cfg.Dedupe)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
@@ -138,8 +164,10 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 		stages = append(stages, cross)
 	}
 	if cfg.Moderate {
-		m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
-		if err != nil {
+		var m *moderate.Moderator
+		if shared != nil {
+			m = shared.Fork()
+		} else if m, err = moderate.New(cfg.Moderation, cfg.ModerationOptions); err != nil {
 			return nil, fmt.Errorf("pipeline: %w", err)
 		}
 		stages = append(stages, &moderation{m: m})

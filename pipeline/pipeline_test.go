@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"fmt"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -209,6 +212,55 @@ func TestBareCarriageReturnsEndLines(t *testing.T) {
 		_, rec, err := p.Process(schemas.Document{ID: "mac", Text: in})
 		if err != nil || rec.Text != want || len(rec.Removed) != 1 || rec.Removed[0].Reason != "exact_repeat" || rec.Stats.LinesIn != 4 {
 			t.Errorf("%q: %q, removed %+v, %d lines in (%v); want %q", in, rec.Text, rec.Removed, rec.Stats.LinesIn, err, want)
+		}
+	}
+}
+
+// TestFactoryCompilesModerationOnce: the pipelines a Factory builds share
+// the compiled policy, so eight of them (a worker's handlers) with a
+// 20,000-phrase blocklist allocate less than one pipeline New builds, and
+// clean alike.
+func TestFactoryCompilesModerationOnce(t *testing.T) {
+	cfg := DefaultConfig()
+	for i := range 20000 {
+		cfg.Moderation.Blocklist.Phrases = append(cfg.Moderation.Blocklist.Phrases, fmt.Sprintf("blocked phrase %d", i))
+	}
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	var one *Pipeline
+	single := allocated(func() {
+		var err error
+		if one, err = New(cfg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	newPipeline, err := Factory(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []*Pipeline
+	eight := allocated(func() {
+		for range 8 {
+			p, err := newPipeline()
+			if err != nil {
+				t.Fatal(err)
+			}
+			many = append(many, p)
+		}
+	})
+	if eight >= single {
+		t.Errorf("eight pipelines of one Factory allocated %d bytes, one of New %d", eight, single)
+	}
+	doc := schemas.Document{ID: "d", Text: "Officials met on Tuesday.\nThe blocked phrase 19999 is here.\nAnd the talks went on."}
+	_, want, _ := one.Process(doc)
+	for _, p := range many {
+		if _, got, _ := p.Process(doc); !reflect.DeepEqual(got, want) || len(got.Removed) != 1 {
+			t.Fatalf("record %+v, want %+v with one removal", got, want)
 		}
 	}
 }

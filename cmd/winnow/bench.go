@@ -205,7 +205,11 @@ func benchRun(ctx context.Context, mode string, warm, docs [][]byte, rate float6
 	} else {
 		pc.Memory = dedupe.NewMemory(pc.CrossOptions.Memory)
 	}
-	w, err := worker.New(wnc, wc, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) }, nil, nil)
+	newPipeline, err := pipeline.Factory(pc)
+	if err != nil {
+		return benchResult{}, err
+	}
+	w, err := worker.New(wnc, wc, newPipeline, nil, nil)
 	if err != nil {
 		return benchResult{}, err
 	}

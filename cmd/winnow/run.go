@@ -214,8 +214,11 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		}
 		worker.RegisterMemory(reg, pc.Memory)
 	}
-	w, err := worker.New(nc, cfg.Worker, func() (*pipeline.Pipeline, error) { return pipeline.New(pc) },
-		log.Named("worker"), metrics)
+	newPipeline, err := pipeline.Factory(pc)
+	if err != nil {
+		return err
+	}
+	w, err := worker.New(nc, cfg.Worker, newPipeline, log.Named("worker"), metrics)
 	if err != nil {
 		return err
 	}
@@ -231,7 +234,11 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		next := pc // the same dedupe memory and options: only the policy changes
 		f := fresh.Pipeline
 		next.Moderate, next.Moderation, next.ModerationOptions = f.Moderate, f.Moderation, f.ModerationOptions
-		return w.SetPipeline(func() (*pipeline.Pipeline, error) { return pipeline.New(next) })
+		newPipeline, err := pipeline.Factory(next)
+		if err != nil {
+			return err
+		}
+		return w.SetPipeline(newPipeline)
 	})()
 	// A connection nats.go has closed by itself (the server refused its
 	// credentials twice, or ended it over a protocol error) never comes
