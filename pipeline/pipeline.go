@@ -125,8 +125,8 @@ func New(cfg Config, extra ...Stage) (*Pipeline, error) {
 // Factory checks cfg and returns a function that builds pipelines for it,
 // one for each goroutine that cleans (a worker's handlers). They share
 // what the moderation policy compiles to (see moderate.Moderator.Fork),
-// compiled here once: with a long blocklist, a copy per handler was most of
-// a worker's memory.
+// compiled here once: a copy per handler multiplied a long blocklist's
+// memory by the handlers.
 func Factory(cfg Config) (func() (*Pipeline, error), error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
