@@ -39,9 +39,10 @@ type Line struct {
 	// normalising, for rules that look for numbers and addresses). Beside
 	// Kind, so the bytes share one word of padding.
 	At bool
-	// Glued is false when the line is plain ASCII with no word joined to the
-	// next without a space ("freeWhat"); see Normalizer.Glued.
-	Glued bool
+	// NoGlue says the line is plain ASCII with no word joined to the next
+	// without a space ("freeWhat"); false when not known. See
+	// Normalizer.NoGlue.
+	NoGlue bool
 	// Para is the index of the paragraph holding the line, or -1.
 	Para int
 	// W0, W1 delimit the line's word hashes in Analysis.Words.

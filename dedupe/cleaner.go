@@ -186,7 +186,7 @@ func (c *Cleaner) hash(a *Analysis) {
 		w0 := len(a.Words)
 		a.Words = c.norm.HashWords(a.Words, a.Text[b.Start:b.End])
 		a.Lines = append(a.Lines, Line{Span: b.Span, Kind: b.Kind, Para: -1, W0: w0, W1: len(a.Words),
-			FP: Combine(a.Words[w0:]), Removal: -1, Digits: c.norm.Digits, At: c.norm.At, Glued: c.norm.Glued})
+			FP: Combine(a.Words[w0:]), Removal: -1, Digits: c.norm.Digits, At: c.norm.At, NoGlue: c.norm.NoGlue})
 	}
 }
 

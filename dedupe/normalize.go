@@ -189,12 +189,12 @@ type Normalizer struct {
 	// without another pass.
 	Digits int
 	At     bool
-	// Glued is false when the text is plain ASCII in which no run of two
-	// or more lower-case letters runs into a capital followed by a
-	// lower-case letter ("freeWhat", where a scraper joined two blocks):
-	// its words are then the ones a reader splitting there would see.
-	// Other text is not looked at, and is reported Glued.
-	Glued bool
+	// NoGlue says the text is plain ASCII in which no run of two or more
+	// lower-case letters runs into a capital followed by a lower-case
+	// letter ("freeWhat", where a scraper joined two blocks): its words are
+	// then the ones a reader splitting there would see. False for other
+	// text, which is not looked at.
+	NoGlue bool
 }
 
 // NewNormalizer returns a Normalizer ready for use.
@@ -217,7 +217,7 @@ func (n *Normalizer) AppendWords(dst []byte, words []uint64, s string) ([]byte, 
 }
 
 func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool) ([]byte, []uint64) {
-	n.Glued = true
+	n.NoGlue = false
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
@@ -386,7 +386,7 @@ func (n *Normalizer) HashWords(words []uint64, s string) []uint64 {
 		words = append(words, xxhash.Sum64(n.buf))
 		glued = glued || joined(s[start:i])
 	}
-	n.Digits, n.At, n.Glued = digits, at, glued
+	n.Digits, n.At, n.NoGlue = digits, at, !glued
 	return words
 }
 

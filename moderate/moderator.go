@@ -152,7 +152,7 @@ func (m *Moderator) ModerateSource(a *dedupe.Analysis, source string, dst []Find
 		// Where scraped blocks were glued ("the weekendSubscribe now"), a
 		// phrase may start inside one of the line's words: such a line is
 		// read token by token whatever its words hold.
-		glued := (promo || block || boiler) && l.Glued && hasGlue(text[l.Span.Start:l.Span.End])
+		glued := (promo || block || boiler) && !l.NoGlue && hasGlue(text[l.Span.Start:l.Span.End])
 		if promo && (glued || sig.promo && m.strongMatch(words)) {
 			if p, ok := m.promo(text, i, l.Span); ok {
 				m.promos = append(m.promos, p)
