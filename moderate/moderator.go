@@ -50,7 +50,7 @@ type Moderator struct {
 	toks    []token
 	words   []uint64
 	matches []match
-	hits    []blockHit // the blocklist's occurrences in the line being read
+	hits    map[blockHit]struct{} // a glued line's blocklist occurrences found by its first reading
 	sents   []dedupe.Span
 	parts   []dedupe.Span
 	feats   []uint32
@@ -263,17 +263,22 @@ func (m *Moderator) promoFindings(content int, spam bool, dst []Finding) []Findi
 // phrase's first word, and reading them all cost more than the rest of the
 // cleaning (BenchmarkLargeBlocklist).
 func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uint64, glued bool, dst []Finding) []Finding {
-	m.hits = m.hits[:0]
+	if len(m.hits) > 0 {
+		clear(m.hits)
+	}
 	if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) > 0 {
 		// part reads the line whole, without glue points: its tokens hash
 		// as dedupe's words do (FuzzTokensHashLikeDedupe), one for one.
 		if m.toks = m.tok.part(text, span, m.toks[:0]); len(m.toks) == len(words) {
-			dst = m.blockFindings(li, span, dst)
+			if glued && m.hits == nil {
+				m.hits = map[blockHit]struct{}{}
+			}
+			dst = m.blockFindings(li, span, glued, dst)
 		}
 	}
 	if glued {
 		m.matches = m.block.m.find(m.tokenHashes(text, span), m.matches[:0])
-		dst = m.blockFindings(li, span, dst)
+		dst = m.blockFindings(li, span, false, dst)
 	}
 	return dst
 }
@@ -286,14 +291,18 @@ type blockHit struct {
 }
 
 // blockFindings turns the matches of the last find over m.toks into
-// findings, skipping occurrences already reported for the line.
-func (m *Moderator) blockFindings(li int, span dedupe.Span, dst []Finding) []Finding {
+// findings, skipping occurrences in m.hits (the line's first reading found
+// them); record puts those it reports there. A set, not a list: a line of
+// a megabyte can hold a hundred thousand occurrences.
+func (m *Moderator) blockFindings(li int, span dedupe.Span, record bool, dst []Finding) []Finding {
 	for _, mt := range m.matches {
 		hit := blockHit{mt.Phrase, dedupe.Span{Start: m.toks[mt.Start].Start, End: m.toks[mt.End-1].End}}
-		if slices.Contains(m.hits, hit) {
+		if _, seen := m.hits[hit]; seen {
 			continue
 		}
-		m.hits = append(m.hits, hit)
+		if record {
+			m.hits[hit] = struct{}{}
+		}
 		f := Finding{Rule: RuleBlocklist, Action: m.policy.Blocklist.Action, Line: li, Score: 1, Evidence: m.block.texts[mt.Phrase]}
 		switch f.Action {
 		case ActionRedact:
