@@ -356,8 +356,9 @@ func glueParts(text string, span dedupe.Span, dst []dedupe.Span) []dedupe.Span {
 
 // hasGlue reports a glue point in s: every point glueParts finds, and
 // where an entity's name reads as one ("&LeftArrow;") a point it does not.
-// It runs over every line the promotional and blocklist rules read, so
-// ASCII is tested byte by byte without glue.step's Unicode tables.
+// It runs over every line the promotional, blocklist and boilerplate rules
+// read that dedupe did not find plain (Line.NoGlue), so ASCII is tested
+// byte by byte without glue.step's Unicode tables.
 func hasGlue(s string) bool {
 	lower := 0 // lower-case letters just before i
 	for i := 0; i < len(s); i++ {
