@@ -263,7 +263,9 @@ func (m *Moderator) promoFindings(content int, spam bool, dst []Finding) []Findi
 // phrase's first word, and reading them all cost more than the rest of the
 // cleaning (BenchmarkLargeBlocklist).
 func (m *Moderator) blocklist(text string, li int, span dedupe.Span, words []uint64, glued bool, dst []Finding) []Finding {
-	if len(m.hits) > 0 {
+	if len(m.hits) > 1<<12 { // a huge line's set is not kept for the next line
+		m.hits = nil
+	} else if len(m.hits) > 0 {
 		clear(m.hits)
 	}
 	if m.matches = m.block.m.find(words, m.matches[:0]); len(m.matches) > 0 {
