@@ -323,6 +323,11 @@ func (m *Moderator) blockFindings(li int, span dedupe.Span, record bool, dst []F
 // hashes (in m.words).
 func (m *Moderator) tokenHashes(text string, span dedupe.Span) []uint64 {
 	m.toks = m.tok.tokens(text, span, m.toks[:0])
+	return m.tokenWords()
+}
+
+// tokenWords returns the hashes of m.toks, in m.words.
+func (m *Moderator) tokenWords() []uint64 {
 	m.words = m.words[:0]
 	for _, t := range m.toks {
 		m.words = append(m.words, t.Hash)

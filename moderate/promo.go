@@ -31,11 +31,7 @@ func (m *Moderator) promo(text string, li int, span dedupe.Span) (promoLine, boo
 	pitches := 0
 	for _, s := range m.parts {
 		m.toks = m.tok.part(text, s, m.toks[:0])
-		m.words = m.words[:0]
-		for _, t := range m.toks {
-			m.words = append(m.words, t.Hash)
-		}
-		m.matches = m.promoPhrases.m.find(m.words, m.matches[:0])
+		m.matches = m.promoPhrases.m.find(m.tokenWords(), m.matches[:0])
 		score, strong := 0.0, false
 		for _, mt := range m.matches {
 			w := m.promoPhrases.weights[mt.Phrase]
