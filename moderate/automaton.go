@@ -159,14 +159,3 @@ func (m *wordMatcher) find(words []uint64, dst []match) []match {
 	}
 	return dst
 }
-
-// mayMatch reports whether any word starts a phrase: a cheap test that lets
-// most lines skip the detailed pass.
-func (m *wordMatcher) mayMatch(words []uint64) bool {
-	for _, w := range words {
-		if m.starts(w) {
-			return true
-		}
-	}
-	return false
-}
