@@ -81,6 +81,10 @@ type Analysis struct {
 	// form, in order; lines and paragraphs index into it.
 	Words    []uint64
 	Removals []Removal
+	// Cuts are removals inside lines that stay (text a line repeats inside
+	// itself), in order of offset; a stage that removes such a line later
+	// leaves its cuts to be ignored.
+	Cuts []Removal
 
 	blocks []Block
 }
@@ -114,5 +118,6 @@ func (a *Analysis) reset(text string) {
 	a.Paragraphs = a.Paragraphs[:0]
 	a.Words = a.Words[:0]
 	a.Removals = a.Removals[:0]
+	a.Cuts = a.Cuts[:0]
 	a.blocks = a.blocks[:0]
 }

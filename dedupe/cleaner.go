@@ -15,6 +15,7 @@ type Cleaner struct {
 	seenLine fpTable // line fingerprint -> first line index
 	lineNear nearIndex
 	paraNear nearIndex
+	inLine   inLine
 }
 
 // NewCleaner returns a Cleaner for opts, or the error Validate reports.
@@ -22,11 +23,13 @@ func NewCleaner(opts Options) (*Cleaner, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	norm := NewNormalizer()
 	return &Cleaner{
 		opts:     opts,
-		norm:     NewNormalizer(),
+		norm:     norm,
 		lineNear: newNearIndex(opts),
 		paraNear: newNearIndex(opts),
+		inLine:   inLine{norm: norm},
 	}, nil
 }
 
@@ -37,7 +40,8 @@ func (c *Cleaner) Options() Options { return c.opts }
 // earlier block of the document: a paragraph equal to (or near) an earlier
 // paragraph goes whole; otherwise each line equal to an earlier line, or near
 // one when it has at least NearMinWords words, goes. The first occurrence
-// always stays.
+// always stays. Then, with Options.InLine, text a kept line repeats inside
+// itself is cut (Analysis.Cuts; see inline.go).
 func (c *Cleaner) Analyze(text string, a *Analysis) {
 	a.reset(text)
 	c.resetState()
@@ -56,6 +60,13 @@ func (c *Cleaner) Analyze(text string, a *Analysis) {
 		}
 		if l.W1 > l.W0 {
 			c.line(a, i)
+		}
+	}
+	if c.opts.InLine {
+		for i := range a.Lines {
+			if l := &a.Lines[i]; l.Removal < 0 {
+				c.inLine.find(a, l)
+			}
 		}
 	}
 }
@@ -198,6 +209,9 @@ const retainWords = 1 << 14
 func (c *Cleaner) resetState() {
 	if cap(c.set) > retainWords {
 		c.set = nil
+	}
+	if cap(c.inLine.words) > retainWords || cap(c.inLine.grams) > retainWords {
+		c.inLine = inLine{norm: c.norm}
 	}
 	c.seenPara.reset()
 	c.seenLine.reset()

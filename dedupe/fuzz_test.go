@@ -13,6 +13,8 @@ var fuzzSeeds = []string{
 	"Beijing&#xa0; - Reuters\nBeijing - Reuters", "“quoted” – dash\u00a0nbsp", "\xff\xfe bad utf8 &amp;",
 	"  • bullet\n1. item\n\n\npara one\npara two\n\npara one\npara two", "Ｆｕｌｌ ﬁ ² İ ß ς", "&#0; &#xD800; &#x110000;",
 	"アプリKindle for PCの起動、中文字符　ｶﾀｶﾅー ㍿㈱ 한국어",
+	"Photo: A B, STF / Associated&#xa0;Press Photo: A B, STF / Associated Press Photo: A B, STF / Associated Press x",
+	"One two three four. Five six seven eight. Nine. One two three four. Five six seven eight. End",
 }
 
 func FuzzNormalize(f *testing.F) {
@@ -115,6 +117,27 @@ func FuzzAnalyze(f *testing.F) {
 			if r.Ref.Start >= r.Start {
 				t.Fatalf("removal %+v refers to a later block", r)
 			}
+		}
+		// In-line cuts lie in kept lines, in order, each after the text it
+		// repeats, which has its words.
+		if len(a.Cuts) != len(b.Cuts) {
+			t.Fatal("not deterministic")
+		}
+		end, line := 0, 0
+		for i, r := range a.Cuts {
+			if r != b.Cuts[i] {
+				t.Fatal("not deterministic")
+			}
+			for line < len(a.Lines) && a.Lines[line].End < r.End {
+				line++
+			}
+			if r.Start < end || line == len(a.Lines) || r.Start < a.Lines[line].Start || !a.Kept(line) {
+				t.Fatalf("cut %+v out of order or not in one kept line", r)
+			}
+			if r.Ref.End > r.Start || r.Ref.Start < a.Lines[line].Start || Normalize(s[r.Ref.Start:r.Ref.End]) != Normalize(s[r.Start:r.End]) {
+				t.Fatalf("cut %q does not repeat %q before it in its line", s[r.Start:r.End], s[r.Ref.Start:r.Ref.End])
+			}
+			end = r.End
 		}
 		// The first occurrence of every fingerprint is kept.
 		first := map[uint64]bool{}

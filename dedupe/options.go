@@ -44,11 +44,15 @@ type Options struct {
 	// for near repeats; longer blocks (a whole page run into one line) repeat
 	// only exactly, which keeps memory per document bounded (default 5000).
 	MaxNearWords int `yaml:"max_near_words" json:"max_near_words"`
+	// InLine removes text a line repeats inside itself: a caption or a
+	// teaser printed twice, a notice shown twice, on a page an extractor
+	// put on one line (default true; see inline.go).
+	InLine bool `yaml:"in_line" json:"in_line"`
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	return Options{ShingleSize: 5, NearThreshold: 0.85, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000}
+	return Options{ShingleSize: 5, NearThreshold: 0.85, NearMinWords: 8, MaxPostings: 32, MaxNearWords: 5000, InLine: true}
 }
 
 // Validate reports the first field that is out of range (an *OptionError).

@@ -21,15 +21,17 @@ type Kind uint8
 
 // Block kinds. A document is split into lines; runs of non-blank lines form
 // paragraphs; a line that starts with a bullet or list number is a list item.
-// Sentences are cut inside a line on demand (see Sentences).
+// Sentences are cut inside a line on demand (see Sentences); a span is a run
+// of words inside a line (see inline.go).
 const (
 	KindLine Kind = iota
 	KindListItem
 	KindParagraph
 	KindSentence
+	KindSpan
 )
 
-var kindNames = [...]string{"line", "list_item", "paragraph", "sentence"}
+var kindNames = [...]string{"line", "list_item", "paragraph", "sentence", "span"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -97,13 +97,16 @@ var configDocs = map[string]string{
 		"the documents, pull no more, probe until it answers) or retry (nak with backoff,\n" +
 		"then dead-letter).",
 
-	"pipeline":                               "The cleaning, in `winnow run` and `winnow clean`.",
-	"pipeline.dedupe":                        "Repeats inside a document.",
-	"pipeline.dedupe.shingle_size":           "Words per shingle.",
-	"pipeline.dedupe.near_threshold":         "Shingle Jaccard similarity at which a block near-repeats an earlier one.",
-	"pipeline.dedupe.near_min_words":         "Fewest words of a block that may near-repeat; shorter ones repeat only exactly.",
-	"pipeline.dedupe.max_postings":           "Earlier blocks one shingle points at in the near-repeat search (keeps it linear).",
-	"pipeline.dedupe.max_near_words":         "Most words of a block compared for near repeats; longer ones repeat only exactly.",
+	"pipeline":                       "The cleaning, in `winnow run` and `winnow clean`.",
+	"pipeline.dedupe":                "Repeats inside a document.",
+	"pipeline.dedupe.shingle_size":   "Words per shingle.",
+	"pipeline.dedupe.near_threshold": "Shingle Jaccard similarity at which a block near-repeats an earlier one.",
+	"pipeline.dedupe.near_min_words": "Fewest words of a block that may near-repeat; shorter ones repeat only exactly.",
+	"pipeline.dedupe.max_postings":   "Earlier blocks one shingle points at in the near-repeat search (keeps it linear).",
+	"pipeline.dedupe.max_near_words": "Most words of a block compared for near repeats; longer ones repeat only exactly.",
+	"pipeline.dedupe.in_line": "Text repeated inside one line goes too: a run of 6+ words printed twice in a\n" +
+		"row (a caption, a teaser), or 2+ whole sentences (8+ words) the line held\n" +
+		"earlier (a notice shown twice on a page put on one line).",
 	"pipeline.cross":                         "Cross-document dedup: duplicate documents, recurring blocks, quoted passages.",
 	"pipeline.cross_options":                 "",
 	"pipeline.cross_options.min_block_words": "Blocks of fewer words are not remembered or removed across documents.",
