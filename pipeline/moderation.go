@@ -46,7 +46,6 @@ func (s *moderation) Process(d *Doc) {
 			}
 		}
 	}
-	d.Cuts = normalizeCuts(d.A, d.Cuts)
 }
 
 // normalizeCuts sorts cuts, drops those in removed lines and merges

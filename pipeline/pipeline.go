@@ -241,6 +241,11 @@ func (p *Pipeline) Process(in schemas.Document) (Outcome, schemas.Record, error)
 		p.cross.pending = false
 	}
 	p.cleaner.Analyze(in.Text, &p.analysis)
+	for _, r := range p.analysis.Cuts {
+		rm := inDocRemoval(in.Text, r)
+		rm.Kind = r.Kind.String()
+		p.doc.Cuts = append(p.doc.Cuts, Cut{Span: r.Span, Removal: rm})
+	}
 	for _, s := range p.stages {
 		s.Process(&p.doc)
 		if p.doc.Err != nil {

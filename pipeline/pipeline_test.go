@@ -264,3 +264,53 @@ func TestFactoryCompilesModerationOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestInLineRepeatCut: a caption printed twice inside one line loses its
+// second copy in the record's text, and the removal says what it repeats.
+func TestInLineRepeatCut(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const caption = "Photo: David Zalubowski, STF / Associated Press"
+	in := "Unsold cars at a dealer. " + caption + " " + caption + " Image\nNew car sales plunge."
+	_, rec, err := p.Process(schemas.Document{ID: "cars", Text: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Unsold cars at a dealer. " + caption + " Image\nNew car sales plunge."; rec.Text != want {
+		t.Errorf("text %q, want %q", rec.Text, want)
+	}
+	if len(rec.Removed) != 1 {
+		t.Fatalf("removed %+v, want one", rec.Removed)
+	}
+	r, first := rec.Removed[0], strings.Index(in, caption)
+	if r.Reason != "exact_repeat" || r.Kind != "span" || r.Text != caption || r.Offset != first+len(caption)+1 ||
+		r.Length != len(caption) || r.RefOffset == nil || *r.RefOffset != first || *r.RefLength != len(caption) || r.Similarity != 1 {
+		t.Errorf("removal %+v", r)
+	}
+}
+
+// TestCutsInLinesRemovedLater: a stage after dedupe that removes a line
+// takes the line's in-line cuts with it; the record names the line's
+// removal only.
+func TestCutsInLinesRemovedLater(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Moderate = false
+	dropFirst := StageFunc(func(d *Doc) {
+		l := d.A.Lines[0]
+		d.A.Remove(0, 0, dedupe.Removal{Span: l.Span, Kind: l.Kind, Reason: dedupe.ReasonCrossRepeat, RefDoc: "earlier"})
+	})
+	p, err := New(cfg, dropFirst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const teaser = "Michael Jordan turns up to support NASCAR’s Denny Hamlin"
+	_, rec, err := p.Process(schemas.Document{ID: "t", Text: teaser + " " + teaser + "\nMore stories"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Text != "More stories" || len(rec.Removed) != 1 || rec.Removed[0].Reason != "cross_repeat" {
+		t.Errorf("text %q, removed %+v", rec.Text, rec.Removed)
+	}
+}

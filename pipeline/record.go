@@ -11,6 +11,7 @@ import (
 // record renders the kept text and builds the record for p.doc.
 func (p *Pipeline) record() schemas.Record {
 	d, a := &p.doc, p.doc.A
+	d.Cuts = normalizeCuts(a, d.Cuts)
 	in := d.In
 	rec := schemas.Record{
 		Schema: schemas.RecordV1, ID: in.ID, URL: in.URL, Source: in.Source, Title: in.Title,

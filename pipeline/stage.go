@@ -11,8 +11,9 @@ type Doc struct {
 	In schemas.Document
 	A  *dedupe.Analysis
 
-	// Cuts are spans to remove inside kept lines (sentence redactions), each
-	// with its removal record.
+	// Cuts are spans to remove inside kept lines (redactions, and text a
+	// line repeats inside itself, from dedupe), each with its removal
+	// record. The record drops those in lines a later stage removed.
 	Cuts []Cut
 	// Extra holds removals decided by stages after dedupe, aligned with the
 	// dedupe.Analysis removals they added (Analysis.Removals index -> record).
