@@ -352,3 +352,28 @@ func BenchmarkLargeBlocklist(b *testing.B) {
 	b.ReportMetric(mb/tLong.Seconds(), "20k-phrases-MB/s")
 	b.ReportMetric(tLong.Seconds()/tShort.Seconds()-1, "added")
 }
+
+// BenchmarkInLineOverhead runs the cleaning core (moderation off) over the
+// bench corpus with pipeline.dedupe.in_line off and on, alternating every
+// 256 documents, and reports the time the in-line search adds.
+func BenchmarkInLineOverhead(b *testing.B) {
+	docs, n := benchDocs(b)
+	cfg := DefaultConfig()
+	cfg.Moderate = false
+	on, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Dedupe.InLine = false
+	off, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tOff, tOn time.Duration
+	for b.Loop() {
+		tOff, tOn = alternate(docs, off, on, tOff, tOn)
+	}
+	mb := float64(n) * float64(b.N) / 1e6
+	b.ReportMetric(mb/tOn.Seconds(), "in-line-MB/s")
+	b.ReportMetric(tOn.Seconds()/tOff.Seconds()-1, "added")
+}
