@@ -335,10 +335,54 @@ func (m *Moderator) tokenWords() []uint64 {
 	return m.words
 }
 
+// Mask returns text[span] with each e-mail address, phone number and card
+// number of a kind the policy redacts written as a redaction writes it
+// ("[card]"), or text[span] as it is when there is none. Moderation reads
+// kept lines only; the pipeline masks with it the text a record quotes
+// from lines and spans removed for other reasons (a repeated line, a
+// dropped block), so data the policy redacts reaches no part of a record.
+func (m *Moderator) Mask(text string, span dedupe.Span) string {
+	s, p := text[span.Start:span.End], m.policy.PII
+	if !p.Enabled || p.Email != ActionRedact && p.Phone != ActionRedact && p.Card != ActionRedact {
+		return s
+	}
+	m.piis = pii(text, span, nil, m.piis[:0])
+	m.piis = slices.DeleteFunc(m.piis, func(f piiFinding) bool { return m.piiAction(f.kind) != ActionRedact })
+	if len(m.piis) == 0 {
+		return s
+	}
+	slices.SortFunc(m.piis, func(x, y piiFinding) int { return x.span.Start - y.span.Start })
+	var b strings.Builder
+	pos := span.Start
+	for _, f := range m.piis {
+		if f.span.Start < pos { // overlaps the one before: one mask for both
+			pos = max(pos, f.span.End)
+			continue
+		}
+		b.WriteString(text[pos:f.span.Start])
+		b.WriteString("[" + f.kind + "]")
+		pos = f.span.End
+	}
+	b.WriteString(text[pos:span.End])
+	return b.String()
+}
+
+func (m *Moderator) piiAction(kind string) Action {
+	switch kind {
+	case PIIEmail:
+		return m.policy.PII.Email
+	case PIIPhone:
+		return m.policy.PII.Phone
+	case PIICard:
+		return m.policy.PII.Card
+	}
+	return ActionOff
+}
+
 func (m *Moderator) piiFindings(text string, li int, span dedupe.Span, sig lineSignals, dst []Finding) []Finding {
 	m.piis = pii(text, span, &sig, m.piis[:0])
 	for _, p := range m.piis {
-		action := map[string]Action{PIIEmail: m.policy.PII.Email, PIIPhone: m.policy.PII.Phone, PIICard: m.policy.PII.Card}[p.kind]
+		action := m.piiAction(p.kind)
 		if action == ActionOff {
 			continue
 		}

@@ -104,6 +104,36 @@ func TestPII(t *testing.T) {
 	}
 }
 
+// TestMask: the kinds the policy redacts are masked wherever they stand in
+// the span, and nothing else is.
+func TestMask(t *testing.T) {
+	const in = "x Mail jane@example.com, call (555) 123-4567, card 4111 1111 1111 1111. x"
+	span := dedupe.Span{Start: 2, End: len(in) - 2}
+	for _, tt := range []struct {
+		pii  PIIPolicy
+		want string
+	}{
+		{PIIPolicy{Enabled: true, Email: ActionFlag, Phone: ActionFlag, Card: ActionRedact},
+			"Mail jane@example.com, call (555) 123-4567, card [card]."},
+		{PIIPolicy{Enabled: true, Email: ActionRedact, Phone: ActionRedact, Card: ActionRedact},
+			"Mail [email], call [phone], card [card]."},
+		{PIIPolicy{Enabled: true, Email: ActionRedact, Phone: ActionOff, Card: ActionFlag},
+			"Mail [email], call (555) 123-4567, card 4111 1111 1111 1111."},
+		{PIIPolicy{Enabled: false, Email: ActionRedact, Phone: ActionRedact, Card: ActionRedact},
+			"Mail jane@example.com, call (555) 123-4567, card 4111 1111 1111 1111."},
+	} {
+		p := DefaultPolicy()
+		p.PII = tt.pii
+		m, err := New(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Mask(in, span); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.pii, got, tt.want)
+		}
+	}
+}
+
 func TestLuhn(t *testing.T) {
 	for s, want := range map[string]bool{"79927398713": true, "79927398710": false, "4012888888881881": true, "0": true} {
 		var d []byte
