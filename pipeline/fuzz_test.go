@@ -9,6 +9,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 
+	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/internal/schematest"
 	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/schemas"
@@ -20,7 +21,8 @@ import (
 // boilerplate), committing each, and checks the record: valid UTF-8 text,
 // removals in order, inside the input, not overlapping, each quoting its
 // span (a redaction its mask); stats that match; JSON that round-trips and
-// is valid against record.json.
+// is valid against record.json. A removal quotes its span with the personal
+// data the policy redacts masked, so no record holds any.
 func FuzzProcess(f *testing.F) {
 	for _, s := range []string{
 		"Reach me at jane@example.com or +1 (555) 010-2030.\nCard 4111 1111 1111 1111 thanks\x00Reach me at jane@example.com",
@@ -28,6 +30,7 @@ func FuzzProcess(f *testing.F) {
 		"Caption of the photo&#xa0;here\nCaption of the photo here\n> quoted line of a reply here\n-- \nsig",
 		"line one of a story that repeats itself\nline two\x00line one of a story that repeats itself\nline two…",
 		"Mac text, a line\rA caption here\rA caption here\r\r\nWindows line\r\nA caption here\r",
+		"Card 4111 1111 1111 1111 or jane@example.com\nCard 4111 1111 1111 1111 or jane@example.com",
 	} {
 		f.Add(s)
 	}
@@ -37,6 +40,10 @@ func FuzzProcess(f *testing.F) {
 	cfg.Moderation.Blocklist.Action = moderate.ActionRedact
 	cfg.Moderation.Boilerplate.Enabled = true
 	schema := compileSchema(f, schemas.RecordV1)
+	m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
 		p, err := New(cfg)
 		if err != nil {
@@ -48,7 +55,7 @@ func FuzzProcess(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRecord(t, text, rec)
+			checkRecord(t, text, rec, m)
 			b, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape())
 			if err != nil {
 				t.Fatal(err)
@@ -61,7 +68,7 @@ func FuzzProcess(f *testing.F) {
 	})
 }
 
-func checkRecord(t *testing.T, in string, rec schemas.Record) {
+func checkRecord(t *testing.T, in string, rec schemas.Record, m *moderate.Moderator) {
 	t.Helper()
 	if !utf8.ValidString(rec.Text) {
 		t.Fatalf("record text %q is not valid UTF-8", rec.Text)
@@ -75,8 +82,12 @@ func checkRecord(t *testing.T, in string, rec schemas.Record) {
 			t.Fatalf("removal %+v: outside the %d-byte input or overlapping the one before (ending at %d)", r, len(in), end)
 		}
 		end = r.Offset + r.Length
-		if span := in[r.Offset:end]; r.Text != span && r.Action != string(moderate.ActionRedact) {
-			t.Fatalf("removal %+v quotes %q, its span is %q", r, r.Text, span)
+		span := dedupe.Span{Start: r.Offset, End: end}
+		if masked := m.Mask(in, span); r.Text != masked && r.Action != string(moderate.ActionRedact) {
+			t.Fatalf("removal %+v quotes %q, its span masked is %q", r, r.Text, masked)
+		}
+		if again := m.Mask(r.Text, dedupe.Span{End: len(r.Text)}); again != r.Text {
+			t.Fatalf("removal %+v quotes personal data the policy redacts (masked: %q)", r, again)
 		}
 		if r.Reason == "" {
 			t.Fatalf("removal %+v without a reason", r)

@@ -107,6 +107,9 @@ type Pipeline struct {
 	cleaner *dedupe.Cleaner
 	cross   *crossStage
 	stages  []Stage
+	// mod masks the personal data its policy redacts in the text a record
+	// quotes from removed lines (nil without moderation).
+	mod *moderate.Moderator
 
 	analysis dedupe.Analysis
 	doc      Doc
@@ -163,8 +166,8 @@ func build(cfg Config, shared *moderate.Moderator, extra []Stage) (*Pipeline, er
 		cross = &crossStage{x: x, mem: mem}
 		stages = append(stages, cross)
 	}
+	var m *moderate.Moderator
 	if cfg.Moderate {
-		var m *moderate.Moderator
 		if shared != nil {
 			m = shared.Fork()
 		} else if m, err = moderate.New(cfg.Moderation, cfg.ModerationOptions); err != nil {
@@ -172,7 +175,7 @@ func build(cfg Config, shared *moderate.Moderator, extra []Stage) (*Pipeline, er
 		}
 		stages = append(stages, &moderation{m: m})
 	}
-	return &Pipeline{cfg: cfg, cleaner: c, cross: cross, stages: append(stages, extra...)}, nil
+	return &Pipeline{cfg: cfg, cleaner: c, cross: cross, stages: append(stages, extra...), mod: m}, nil
 }
 
 // Commit records the last processed document in the cross-document

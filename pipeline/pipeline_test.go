@@ -314,3 +314,48 @@ func TestCutsInLinesRemovedLater(t *testing.T) {
 		t.Errorf("text %q, removed %+v", rec.Text, rec.Removed)
 	}
 }
+
+// TestRemovedTextMasksRedactedData: the text a removal quotes holds no
+// personal data of a kind the policy redacts (the default policy redacts
+// cards and flags addresses): not a repeated line's, a repeat inside a
+// line's, another document's line's or a dropped block's.
+func TestRemovedTextMasksRedactedData(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const card = "4111 1111 1111 1111"
+	docs := []string{
+		"Pay with card " + card + " today, jane@example.com.\nOther words here.\nPay with card " + card + " today, jane@example.com.",
+		"Order now, jane@example.com, with card " + card + " please. Order now, jane@example.com, with card " + card + " please. End.",
+		"A new page with its own words in it.\nPay with card " + card + " today, jane@example.com.",
+		"Get it now! Write to jane@example.com and pay with card " + card + ". Use code SAVE50 at checkout. Buy now!\n" +
+			"The story itself, in words of its own and more of them here.",
+	}
+	removed := 0
+	for i, text := range docs {
+		_, rec, err := p.Process(schemas.Document{ID: fmt.Sprint("d", i), Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Commit()
+		if strings.Contains(rec.Text, card) {
+			t.Errorf("doc %d: text %q holds the card", i, rec.Text)
+		}
+		for _, r := range rec.Removed {
+			if strings.HasPrefix(r.Reason, "pii.") {
+				continue
+			}
+			removed++
+			if strings.Contains(r.Text, card) || !strings.Contains(r.Text, "[card]") {
+				t.Errorf("doc %d: %s removal quotes %q, want the card masked", i, r.Reason, r.Text)
+			}
+			if !strings.Contains(r.Text, "jane@example.com") {
+				t.Errorf("doc %d: %s removal quotes %q, want the flagged address as it stands", i, r.Reason, r.Text)
+			}
+		}
+	}
+	if removed != 4 {
+		t.Errorf("%d removals besides redactions, want 4 (a line, a repeat in a line, a line of another document, a dropped block)", removed)
+	}
+}

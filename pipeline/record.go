@@ -28,7 +28,7 @@ func (p *Pipeline) record() schemas.Record {
 		if !ok {
 			rm = inDocRemoval(a.Text, r)
 		}
-		rm.Text, rm.Offset, rm.Length = a.Text[r.Start:r.End], r.Start, r.Len()
+		rm.Text, rm.Offset, rm.Length = p.quote(r.Span), r.Start, r.Len()
 		if rm.Kind == "" {
 			rm.Kind = r.Kind.String()
 		}
@@ -37,9 +37,9 @@ func (p *Pipeline) record() schemas.Record {
 	}
 	for _, c := range d.Cuts {
 		rm := c.Removal
-		rm.Text, rm.Offset, rm.Length = a.Text[c.Start:c.End], c.Start, c.Len()
-		if c.Masked != "" {
-			rm.Text = c.Masked
+		rm.Text, rm.Offset, rm.Length = c.Masked, c.Start, c.Len()
+		if c.Masked == "" {
+			rm.Text = p.quote(c.Span)
 		}
 		rec.Removed = append(rec.Removed, rm)
 		byReason[rm.Reason]++
@@ -54,6 +54,17 @@ func (p *Pipeline) record() schemas.Record {
 		rec.Stats.RemovedByReason = byReason
 	}
 	return rec
+}
+
+// quote returns the text of a removed span for its removal's record, with
+// the personal data the moderation policy redacts masked: moderation read
+// only the lines that stayed, and a repeated line or a dropped block may
+// hold a card number the record must not carry.
+func (p *Pipeline) quote(s dedupe.Span) string {
+	if p.mod == nil {
+		return p.doc.A.Text[s.Start:s.End]
+	}
+	return p.mod.Mask(p.doc.A.Text, s)
 }
 
 func inDocRemoval(text string, r dedupe.Removal) schemas.Removal {
