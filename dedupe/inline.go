@@ -14,20 +14,24 @@ import (
 // line, a run of words that repeats an earlier run of the same line goes (as
 // a cut of the line, Analysis.Cuts) when either
 //
-//   - it follows its earlier copy directly (nothing but punctuation and space
-//     between them, or copies removed before) and has at least
-//     tandemMinWords words: "Photo: David Zalubowski, STF / Associated Press
-//     Photo: David Zalubowski, STF / Associated Press", a headline over a
-//     teaser that opens with the headline; or
-//   - it is one or more whole sentences, at least sentenceRepeatMinWords
+//   - it follows its earlier copy directly (no word between them but copies
+//     cut before), has at least tandemMinWords words and is printed alike,
+//     case and punctuation included: "Photo: David Zalubowski, STF /
+//     Associated Press Photo: David Zalubowski, STF / Associated Press", a
+//     teaser's headline twice. "...a violist that plays in tune? A violist
+//     that plays in tune is a mirage." is a sentence taking up the words
+//     before it, and stays; or
+//   - it is two or more whole sentences, at least sentenceRepeatMinWords
 //     words, that the line held earlier: a cookie notice or a newsletter
-//     form's text shown twice on a page, a pull quote set into the paragraph
-//     it was taken from.
+//     form's text shown twice on a page. One sentence found twice is, as
+//     often as not, an article giving a quote twice or restating a heading
+//     or a "Highlights" box, and stays.
 //
 // Shorter repeats are how people write ("3 anos, 3 anos, 3 anos…", "No, no,
-// no."), and so is a run of few distinct words ("ha ha ha ha ha ha"), which
-// stays whatever its length: a run needs minDistinctWords different words.
-// The first copy always stays. A run starts and ends on white space, so a
+// no."), and so is a run of few distinct words ("ha ha ha ha ha ha") or of
+// numbers (a table's header of dates), which stays whatever its length: a
+// run needs minDistinctWords different words with letters. The first copy
+// always stays. A run and its first copy start and end on white space, so a
 // URL written twice in one tag (`href="http://x">http://x`) stays.
 const (
 	tandemMinWords         = 6
