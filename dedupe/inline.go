@@ -262,12 +262,20 @@ func index(offsets []int, off int) int {
 }
 
 // printedAlike reports whether two runs of text read the same, case and
-// punctuation included, once entities are decoded and white space is made
-// one space: a block printed twice. A sentence that repeats the words of the
-// one before it ("...and a violist that plays in tune? A violist that plays
-// in tune is a mirage.") differs from it in case or punctuation.
+// punctuation included, once entities are decoded, white space is made one
+// space and curly quotes and dashes are made plain (an image's alt text and
+// its link print a headline with different quotes): a block printed twice.
+// A sentence that repeats the words of the one before it ("...and a violist
+// that plays in tune? A violist that plays in tune is a mirage.") differs
+// from it in case or punctuation.
 func printedAlike(a, b string) bool {
-	return strings.Join(strings.Fields(Tidy(a)), " ") == strings.Join(strings.Fields(Tidy(b)), " ")
+	return printed(a) == printed(b)
+}
+
+var plainPunctuation = strings.NewReplacer("‘", "'", "’", "'", "“", `"`, "”", `"`, "–", "-", "—", "-")
+
+func printed(s string) string {
+	return plainPunctuation.Replace(strings.Join(strings.Fields(Tidy(s)), " "))
 }
 
 // distinct reports whether words [w0, w1) hold minDistinctWords different

@@ -22,6 +22,8 @@ func TestInLineRepeats(t *testing.T) {
 			cut:  []string{caption}, kind: KindSpan},
 		{name: "teaser printed twice", text: teaser + " " + teaser + "\nTom Hanks discovers he is related to Mister Rogers",
 			cut: []string{teaser}, kind: KindSpan},
+		{name: "teaser printed twice with other quotes", text: teaser + " " + strings.ReplaceAll(teaser, "’", "'"),
+			cut: []string{strings.ReplaceAll(teaser, "’", "'")}, kind: KindSpan},
 		{name: "three copies in a row", text: teaser + " " + teaser + " " + teaser,
 			cut: []string{teaser, teaser}, kind: KindSpan},
 		{name: "five copies in a row", text: strings.Repeat(teaser+" ", 5),
