@@ -290,19 +290,11 @@ func alternate(docs []schemas.Document, a, b *Pipeline, ta, tb time.Duration) (t
 // both see the same machine noise, and reports the time moderation adds
 // (target <= 0.30 of the cleaning core's time).
 func BenchmarkModerationOverhead(b *testing.B) {
-	docs, n := benchDocs(b)
 	off := DefaultConfig()
 	off.Moderate = false
 	core, _ := New(off)
 	full, _ := New(DefaultConfig())
-	var tCore, tFull time.Duration
-	for b.Loop() {
-		tCore, tFull = alternate(docs, core, full, tCore, tFull)
-	}
-	mb := float64(n) * float64(b.N) / 1e6
-	b.ReportMetric(mb/tCore.Seconds(), "core-MB/s")
-	b.ReportMetric(mb/tFull.Seconds(), "moderated-MB/s")
-	b.ReportMetric(tFull.Seconds()/tCore.Seconds()-1, "added")
+	compare(b, core, full, "core-MB/s", "moderated-MB/s")
 }
 
 // BenchmarkLargeBlocklist runs the full pass over the bench corpus with a
@@ -311,7 +303,7 @@ func BenchmarkModerationOverhead(b *testing.B) {
 // worst case for the matcher), alternating every 256 documents, and reports
 // the time the long list adds.
 func BenchmarkLargeBlocklist(b *testing.B) {
-	docs, n := benchDocs(b)
+	docs, _ := benchDocs(b)
 	var vocab []string
 	seen := map[string]bool{}
 	for _, d := range docs[:2000] {
@@ -344,20 +336,13 @@ func BenchmarkLargeBlocklist(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var tShort, tLong time.Duration
-	for b.Loop() {
-		tShort, tLong = alternate(docs, short, long, tShort, tLong)
-	}
-	mb := float64(n) * float64(b.N) / 1e6
-	b.ReportMetric(mb/tLong.Seconds(), "20k-phrases-MB/s")
-	b.ReportMetric(tLong.Seconds()/tShort.Seconds()-1, "added")
+	compare(b, short, long, "", "20k-phrases-MB/s")
 }
 
 // BenchmarkInLineOverhead runs the cleaning core (moderation off) over the
 // bench corpus with pipeline.dedupe.in_line off and on, alternating every
 // 256 documents, and reports the time the in-line search adds.
 func BenchmarkInLineOverhead(b *testing.B) {
-	docs, n := benchDocs(b)
 	cfg := DefaultConfig()
 	cfg.Moderate = false
 	on, err := New(cfg)
@@ -369,11 +354,22 @@ func BenchmarkInLineOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var tOff, tOn time.Duration
+	compare(b, off, on, "", "in-line-MB/s")
+}
+
+// compare runs the bench corpus through base and with in turns (see
+// alternate) and reports their throughputs under the units given (base's
+// only when baseUnit is set) and the time with adds to base's ("added").
+func compare(b *testing.B, base, with *Pipeline, baseUnit, withUnit string) {
+	docs, n := benchDocs(b)
+	var tBase, tWith time.Duration
 	for b.Loop() {
-		tOff, tOn = alternate(docs, off, on, tOff, tOn)
+		tBase, tWith = alternate(docs, base, with, tBase, tWith)
 	}
 	mb := float64(n) * float64(b.N) / 1e6
-	b.ReportMetric(mb/tOn.Seconds(), "in-line-MB/s")
-	b.ReportMetric(tOn.Seconds()/tOff.Seconds()-1, "added")
+	if baseUnit != "" {
+		b.ReportMetric(mb/tBase.Seconds(), baseUnit)
+	}
+	b.ReportMetric(mb/tWith.Seconds(), withUnit)
+	b.ReportMetric(tWith.Seconds()/tBase.Seconds()-1, "added")
 }
