@@ -47,9 +47,7 @@ type inLine struct {
 	fields []field
 	grams  []uint64
 	seen   fpTable // gram -> first word index
-	sents  []Span
-	starts []int // byte offsets where a sentence of the line starts, ascending
-	ends   []int // and where one ends
+	sents  []Span  // the line's sentences, once a run needs them
 }
 
 // field is a run of non-space bytes and the words hashed from it.
@@ -228,36 +226,39 @@ func (x *inLine) trim(w0, w1 int) (int, int, bool) {
 func (x *inLine) sentences(text string, line Span, w0, w1 int) (int, int, int) {
 	if len(x.sents) == 0 {
 		x.sents = Sentences(text, line, x.sents)
-		x.starts, x.ends = x.starts[:0], x.ends[:0]
-		for _, s := range x.sents {
-			x.starts = append(x.starts, s.Start)
-			x.ends = append(x.ends, s.End)
-		}
 	}
-	for w0 < w1 && !has(x.starts, x.fields[x.field[w0]].Start) {
+	first, last := -1, -1
+	for w0 < w1 {
+		if first = x.sentenceAt(x.fields[x.field[w0]].Start, false); first >= 0 {
+			break
+		}
 		w0 = int(x.fields[x.field[w0]].w1)
 	}
-	for w1 > w0 && !has(x.ends, x.fields[x.field[w1-1]].End) {
+	for w1 > w0 {
+		if last = x.sentenceAt(x.fields[x.field[w1-1]].End, true); last >= 0 {
+			break
+		}
 		w1 = int(x.fields[x.field[w1-1]].w0)
 	}
 	if w1 == w0 {
 		return w0, w1, 0
 	}
-	first := index(x.starts, x.fields[x.field[w0]].Start)
-	last := index(x.ends, x.fields[x.field[w1-1]].End)
 	return w0, w1, last - first + 1
 }
 
-// has reports whether the ascending offsets hold off.
-func has(offsets []int, off int) bool {
-	i := index(offsets, off)
-	return i < len(offsets) && offsets[i] == off
-}
-
-// index returns the position of the first of the ascending offsets at or
-// after off.
-func index(offsets []int, off int) int {
-	i, _ := slices.BinarySearch(offsets, off)
+// sentenceAt returns the index of the line's sentence that starts at off
+// (with end, that ends at off), or -1. The sentences are in order and
+// apart, so both their starts and their ends ascend.
+func (x *inLine) sentenceAt(off int, end bool) int {
+	i, ok := slices.BinarySearchFunc(x.sents, off, func(s Span, off int) int {
+		if end {
+			return s.End - off
+		}
+		return s.Start - off
+	})
+	if !ok {
+		return -1
+	}
 	return i
 }
 
