@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -13,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/worker"
@@ -259,14 +255,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 		if err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			err = explainYAMLError(err, b, "")
-			if strings.Contains(err.Error(), "into time.Duration") {
-				// yaml says only "cannot unmarshal !!int `30` into time.Duration"
-				err = fmt.Errorf("%w (a duration takes a unit: 500ms, 30s, 5m, 2h)", err)
-			}
+		if err := decodeYAML(b, &cfg, ""); err != nil {
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
 		cfg.configFile = path

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/winnow-dev/winnow/moderate"
 	"github.com/winnow-dev/winnow/pipeline"
@@ -24,10 +20,8 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 		if err != nil {
 			return fmt.Errorf("policy: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&pc.Moderation); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("policy: %s: %w", path, explainYAMLError(err, b, "pipeline.moderation"))
+		if err := decodeYAML(b, &pc.Moderation, "pipeline.moderation"); err != nil {
+			return fmt.Errorf("policy: %s: %w", path, err)
 		}
 	}
 	p := pc.Moderation

@@ -80,7 +80,7 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("unknown policy key: %v", err)
 	}
 	os.WriteFile(file, []byte("worker:\n  ack_wait: 30\n"), 0o644)
-	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "takes a unit: 500ms, 30s") {
+	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "with its unit: 500ms, 30s") {
 		t.Errorf("a duration without its unit: %v", err)
 	}
 	env["WINNOW_WORKER_ACK_WAIT"] = "soon"
@@ -133,6 +133,39 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	pc := pipeline.DefaultConfig()
 	if err := applyPolicy(&pc, policy); err == nil || err.Error() != `policy: spam.action: "nuke": want one of [flag reject]` {
 		t.Errorf("policy file: %v", err)
+	}
+
+	// A value of the wrong kind in a file is named by its path with what the
+	// setting takes, as the environment's are (yaml.v3 says "cannot
+	// unmarshal !!str `four` into int"), and a fraction given for a whole
+	// number is refused (yaml.v3 would cut 2.5 to 2 without a word).
+	file := filepath.Join(t.TempDir(), "winnow.yaml")
+	for src, want := range map[string]string{
+		"worker:\n  handlers: four\n":             `line 2: worker.handlers: "four": want a whole number`,
+		"worker:\n  handlers: 2.5\n":              `line 2: worker.handlers: 2.5: want a whole number`,
+		"worker:\n  ack_wait: 30\n":               `line 2: worker.ack_wait: 30: want a duration with its unit: 500ms, 30s, 5m, 2h`,
+		"worker:\n  backoff: [1s, 2]\n":           `line 2: worker.backoff item 2: 2: want a duration with its unit: 500ms, 30s, 5m, 2h`,
+		"worker:\n  handlers: [1, 2]\n":           `line 2: worker.handlers: want a whole number, not a list`,
+		"worker:\n  subjects: docs.raw\n":         `line 2: worker.subjects: "docs.raw": want a mapping of input, clean, dup, rejected, dlq`,
+		"nats:\n  url: {host: x}\n":               `line 2: nats.url: want a single value, not a mapping`,
+		"pipeline:\n  cross: maybe_not_at_all\n":  `line 2: pipeline.cross: "maybe_not_at_all": want true or false`,
+		"worker: {handlers: 1, max_deliver: x}\n": `line 1: worker.max_deliver: "x": want a whole number`,
+	} {
+		os.WriteFile(file, []byte(src), 0o644)
+		_, err := loadConfig(file, func(string) (string, bool) { return "", false })
+		if err == nil || err.Error() != "config: "+file+": yaml: unmarshal errors:\n  "+want {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
+	os.WriteFile(file, []byte("worker:\n  max_doc_bytes: 1e6\n  handlers: 2.0\n"), 0o644)
+	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
+		t.Errorf("whole numbers written as floats: %v, %d, %d", err, cfg.Worker.MaxDocBytes, cfg.Worker.Handlers)
+	}
+	os.WriteFile(policy, []byte("spam:\n  threshold: high\n  sources: mail\n"), 0o644)
+	pc = pipeline.DefaultConfig()
+	if err := applyPolicy(&pc, policy); err == nil || err.Error() != "policy: "+policy+": yaml: unmarshal errors:\n"+
+		`  line 2: spam.threshold: "high": want a number`+"\n"+`  line 3: spam.sources: "mail": want a list, each a single value` {
+		t.Errorf("policy file of the wrong kinds: %v", err)
 	}
 }
 

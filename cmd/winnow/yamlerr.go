@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,17 +14,143 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// decodeYAML decodes the YAML document src into the struct v points to,
+// refusing unknown keys, and returns yaml.v3's errors with each key named
+// by its dotted path (docPrefix as explainYAMLError takes it). A number
+// with a fraction given for a whole-number setting ("handlers: 2.5"), which
+// yaml.v3 would cut to 2 without a word, is an error too.
+func decodeYAML(src []byte, v any, docPrefix string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return explainYAMLError(err, src, docPrefix, reflect.TypeOf(v).Elem())
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	var cut []string
+	eachValue(doc.Content[0], "", reflect.TypeOf(v).Elem(), func(path string, n *yaml.Node, t reflect.Type) {
+		if !isInt(t) || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+			return
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == math.Trunc(f) {
+			return // 1e6 is a whole number
+		}
+		cut = append(cut, fmt.Sprintf("line %d: %s: %s: want %s", n.Line, path, n.Value, wanted(t)))
+	})
+	if cut != nil {
+		return &yaml.TypeError{Errors: cut}
+	}
+	return nil
+}
+
+// eachValue calls f for every value of the mapping n (a key's value, or an
+// item of a list) whose key names a field of the struct type t, with its
+// dotted path ("worker.backoff item 2" for a list's second item) and the
+// field's type. Keys that name no field are left to yaml.v3's errors.
+func eachValue(n *yaml.Node, prefix string, t reflect.Type, f func(path string, v *yaml.Node, t reflect.Type)) {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		ft, ok := yamlField(t, n.Content[i].Value)
+		if !ok {
+			continue
+		}
+		path := n.Content[i].Value
+		if prefix != "" {
+			path = prefix + "." + path
+		}
+		v := n.Content[i+1]
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		f(path, v, ft)
+		switch {
+		case v.Kind == yaml.SequenceNode && ft.Kind() == reflect.Slice:
+			for j, item := range v.Content {
+				f(fmt.Sprintf("%s item %d", path, j+1), item, ft.Elem())
+			}
+		case v.Kind == yaml.MappingNode:
+			eachValue(v, path, ft, f)
+		}
+	}
+}
+
+// yamlField returns the type of the field of struct type t that YAML key
+// name sets.
+func yamlField(t reflect.Type, name string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; f.IsExported() && tag == name && tag != "-" {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func isInt(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return t != durationType
+	}
+	return false
+}
+
+// wanted says what a setting of type t takes, in the words the environment's
+// errors use.
+func wanted(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return "a duration with its unit: 500ms, 30s, 5m, 2h"
+	case isInt(t):
+		return "a whole number"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a single value"
+	case reflect.Slice:
+		return "a list, each " + wanted(t.Elem())
+	case reflect.Struct:
+		var keys []string
+		for i := 0; i < t.NumField(); i++ {
+			if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; t.Field(i).IsExported() && tag != "" && tag != "-" {
+				keys = append(keys, tag)
+			}
+		}
+		return "a mapping of " + strings.Join(keys, ", ")
+	}
+	return "a " + t.String()
+}
+
 // unknownField is how yaml.v3 reports a key that names no field:
 // "line 2: field handler not found in type worker.Config".
 var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
 
-// explainYAMLError rewrites yaml.v3's unknown-key errors in err, which name
-// a Go type, as the key's dotted path with the key it is closest to:
-// "line 2: unknown key worker.handler (worker.handlers?)". src is the YAML
-// err came from; docPrefix is where its keys sit in configDocs
+// mismatch is how yaml.v3 reports a value of the wrong kind, naming a Go
+// type: "line 2: cannot unmarshal !!str `four` into int" (a value over ten
+// bytes is cut to its first seven and "...").
+var mismatch = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// explainYAMLError rewrites yaml.v3's errors in err, which name a Go type,
+// with the key's dotted path: an unknown key with the key it is closest to,
+// "line 2: unknown key worker.handler (worker.handlers?)", and a value of
+// the wrong kind with what the setting takes, "line 2: worker.handlers:
+// "four": want a whole number". src is the YAML err came from and t the
+// type it was decoded into; docPrefix is where its keys sit in configDocs
 // ("pipeline.moderation" for a moderation policy file), and paths are
 // written without it. Other errors are returned as they are.
-func explainYAMLError(err error, src []byte, docPrefix string) error {
+func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return err
@@ -35,7 +165,36 @@ func explainYAMLError(err error, src []byte, docPrefix string) error {
 	}
 	paths := map[key]string{}
 	eachKey(doc.Content[0], "", func(path string, k *yaml.Node) { paths[key{k.Line, k.Value}] = path })
+	type value struct {
+		path string
+		n    *yaml.Node
+		t    reflect.Type
+	}
+	var values []value
+	eachValue(doc.Content[0], "", t, func(path string, n *yaml.Node, t reflect.Type) { values = append(values, value{path, n, t}) })
 	for i, e := range te.Errors {
+		if m := mismatch.FindStringSubmatch(e); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			for _, v := range values {
+				if v.n.Line != line || v.n.ShortTag() != "!!"+m[2] || !shownAs(v.n.Value, m[3]) || v.t.String() != m[4] {
+					continue
+				}
+				switch v.n.Kind {
+				case yaml.SequenceNode:
+					te.Errors[i] = fmt.Sprintf("line %d: %s: want %s, not a list", line, v.path, wanted(v.t))
+				case yaml.MappingNode:
+					te.Errors[i] = fmt.Sprintf("line %d: %s: want %s, not a mapping", line, v.path, wanted(v.t))
+				default:
+					shown := v.n.Value
+					if v.n.ShortTag() == "!!str" {
+						shown = strconv.Quote(shown)
+					}
+					te.Errors[i] = fmt.Sprintf("line %d: %s: %s: want %s", line, v.path, shown, wanted(v.t))
+				}
+				break
+			}
+			continue
+		}
 		m := unknownField.FindStringSubmatch(e)
 		if m == nil {
 			continue
@@ -65,4 +224,13 @@ func explainYAMLError(err error, src []byte, docPrefix string) error {
 		}
 	}
 	return err
+}
+
+// shownAs reports whether yaml.v3's error shows value as shown: whole, or
+// its first seven bytes and "..." when it is longer than ten.
+func shownAs(value, shown string) bool {
+	if prefix, cut := strings.CutSuffix(shown, "..."); cut && len(value) > 10 {
+		return strings.HasPrefix(value, prefix)
+	}
+	return value == shown
 }
