@@ -150,6 +150,8 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"nats:\n  url: {host: x}\n":               `line 2: nats.url: want a single value, not a mapping`,
 		"pipeline:\n  cross: maybe_not_at_all\n":  `line 2: pipeline.cross: "maybe_not_at_all": want true or false`,
 		"worker: {handlers: 1, max_deliver: x}\n": `line 1: worker.max_deliver: "x": want a whole number`,
+		"worker:\n  <<: {handlers: 2.5}\n":        `line 2: worker.handlers: 2.5: want a whole number`,
+		"[nats, worker]\n":                        `line 1: the file: want a mapping of nats, embedded, http, log, policy, worker, pipeline, not a list`,
 	} {
 		os.WriteFile(file, []byte(src), 0o644)
 		_, err := loadConfig(file, func(string) (string, bool) { return "", false })

@@ -54,10 +54,27 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 // dotted path ("worker.backoff item 2" for a list's second item) and the
 // field's type. Keys that name no field are left to yaml.v3's errors.
 func eachValue(n *yaml.Node, prefix string, t reflect.Type, f func(path string, v *yaml.Node, t reflect.Type)) {
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+	walkValues(n, prefix, t, f, 0)
+}
+
+func walkValues(n *yaml.Node, prefix string, t reflect.Type, f func(path string, v *yaml.Node, t reflect.Type), depth int) {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct || depth > 64 { // a merge key's alias may name its own mapping
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "<<" { // a merge key: its mappings' keys are this one's
+			merged := n.Content[i+1]
+			if merged.Kind == yaml.AliasNode && merged.Alias != nil {
+				merged = merged.Alias
+			}
+			if merged.Kind == yaml.SequenceNode {
+				for _, m := range merged.Content {
+					walkValues(m, prefix, t, f, depth+1)
+				}
+			}
+			walkValues(merged, prefix, t, f, depth+1)
+			continue
+		}
 		ft, ok := yamlField(t, n.Content[i].Value)
 		if !ok {
 			continue
@@ -77,7 +94,7 @@ func eachValue(n *yaml.Node, prefix string, t reflect.Type, f func(path string, 
 				f(fmt.Sprintf("%s item %d", path, j+1), item, ft.Elem())
 			}
 		case v.Kind == yaml.MappingNode:
-			eachValue(v, path, ft, f)
+			walkValues(v, path, ft, f, depth+1)
 		}
 	}
 }
@@ -170,7 +187,7 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 		n    *yaml.Node
 		t    reflect.Type
 	}
-	var values []value
+	values := []value{{"the file", doc.Content[0], t}} // "[1, 2]" where a mapping goes
 	eachValue(doc.Content[0], "", t, func(path string, n *yaml.Node, t reflect.Type) { values = append(values, value{path, n, t}) })
 	for i, e := range te.Errors {
 		if m := mismatch.FindStringSubmatch(e); m != nil {
