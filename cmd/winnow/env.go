@@ -71,9 +71,9 @@ func setString(v reflect.Value, s string) error {
 		}
 		v.SetFloat(f)
 	case reflect.Bool:
-		b, err := strconv.ParseBool(s)
+		b, err := parseBool(s)
 		if err != nil {
-			return errors.New("want true or false")
+			return err
 		}
 		v.SetBool(b)
 	case reflect.Slice:
@@ -89,6 +89,23 @@ func setString(v reflect.Value, s string) error {
 		return fmt.Errorf("unsupported type %s", v.Type())
 	}
 	return nil
+}
+
+// parseBool reads a boolean as strconv.ParseBool does, and also the words a
+// YAML file may give a boolean setting (yes, no, on, off, y, n; yaml.v3 takes
+// them for a bool), so a value means the same in the file and the
+// environment.
+func parseBool(s string) (bool, error) {
+	if b, err := strconv.ParseBool(s); err == nil {
+		return b, nil
+	}
+	switch strings.ToLower(s) {
+	case "yes", "on", "y":
+		return true, nil
+	case "no", "off", "n":
+		return false, nil
+	}
+	return false, errors.New("want true or false")
 }
 
 // otherEnv are WINNOW_* variables winnow reads that are not settings.

@@ -151,6 +151,9 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"pipeline:\n  cross: maybe_not_at_all\n":  `line 2: pipeline.cross: "maybe_not_at_all": want true or false`,
 		"worker: {handlers: 1, max_deliver: x}\n": `line 1: worker.max_deliver: "x": want a whole number`,
 		"worker:\n  <<: {handlers: 2.5}\n":        `line 2: worker.handlers: 2.5: want a whole number`,
+		"pipeline:\n  cross: \"false\"\n":         `line 2: pipeline.cross: "false": want true or false, without the quotes`,
+		"worker:\n  handlers: '4'\n":              `line 2: worker.handlers: "4": want a whole number, without the quotes`,
+		"worker:\n  handlers: \"2.5\"\n":          `line 2: worker.handlers: "2.5": want a whole number`,
 		"[nats, worker]\n":                        `line 1: the file: want a mapping of nats, embedded, http, log, policy, worker, pipeline, not a list`,
 	} {
 		os.WriteFile(file, []byte(src), 0o644)
@@ -162,6 +165,22 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	os.WriteFile(file, []byte("worker:\n  max_doc_bytes: 1e6\n  handlers: 2.0\n"), 0o644)
 	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
 		t.Errorf("whole numbers written as floats: %v, %d, %d", err, cfg.Worker.MaxDocBytes, cfg.Worker.Handlers)
+	}
+	// A boolean takes the same words in the environment as in a file.
+	for value, want := range map[string]bool{"yes": true, "On": true, "y": true, "no": false, "OFF": false, "False": false} {
+		cfg, err := loadConfig("", func(k string) (string, bool) {
+			if k == "WINNOW_PIPELINE_CROSS" {
+				return value, true
+			}
+			return "", false
+		})
+		if err != nil || cfg.Pipeline.Cross != want {
+			t.Errorf("WINNOW_PIPELINE_CROSS=%s: %v, cross %v, want %v", value, err, cfg.Pipeline.Cross, want)
+		}
+		os.WriteFile(file, []byte("pipeline:\n  cross: "+value+"\n"), 0o644)
+		if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Pipeline.Cross != want {
+			t.Errorf("cross: %s in a file: %v, cross %v, want %v", value, err, cfg.Pipeline.Cross, want)
+		}
 	}
 	os.WriteFile(policy, []byte("spam:\n  threshold: high\n  sources: mail\n"), 0o644)
 	pc = pipeline.DefaultConfig()

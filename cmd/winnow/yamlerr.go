@@ -35,18 +35,25 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 	}
 	var cut []string
 	eachValue(doc.Content[0], "", reflect.TypeOf(v).Elem(), func(path string, n *yaml.Node, t reflect.Type) {
-		if !isInt(t) || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
-			return
+		if cutsFraction(n, t) {
+			cut = append(cut, fmt.Sprintf("line %d: %s: %s: want %s", n.Line, path, n.Value, wanted(t)))
 		}
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == math.Trunc(f) {
-			return // 1e6 is a whole number
-		}
-		cut = append(cut, fmt.Sprintf("line %d: %s: %s: want %s", n.Line, path, n.Value, wanted(t)))
 	})
 	if cut != nil {
 		return &yaml.TypeError{Errors: cut}
 	}
 	return nil
+}
+
+// cutsFraction reports whether n is a number with a fraction for a setting
+// of type t that takes whole numbers: yaml.v3 would cut 2.5 to 2. 1e6 is a
+// whole number.
+func cutsFraction(n *yaml.Node, t reflect.Type) bool {
+	if !isInt(t) || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+		return false
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+	return err != nil || f != math.Trunc(f)
 }
 
 // eachValue calls f for every value of the mapping n (a key's value, or an
@@ -202,11 +209,14 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 				case yaml.MappingNode:
 					te.Errors[i] = fmt.Sprintf("line %d: %s: want %s, not a mapping", line, v.path, wanted(v.t))
 				default:
-					shown := v.n.Value
+					shown, want := v.n.Value, wanted(v.t)
 					if v.n.ShortTag() == "!!str" {
 						shown = strconv.Quote(shown)
+						if v.n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 && unquotedFits(v.n.Value, v.t) {
+							want += ", without the quotes" // handlers: "4", cross: "false"
+						}
 					}
-					te.Errors[i] = fmt.Sprintf("line %d: %s: %s: want %s", line, v.path, shown, wanted(v.t))
+					te.Errors[i] = fmt.Sprintf("line %d: %s: %s: want %s", line, v.path, shown, want)
 				}
 				break
 			}
@@ -250,4 +260,14 @@ func shownAs(value, shown string) bool {
 		return strings.HasPrefix(value, prefix)
 	}
 	return value == shown
+}
+
+// unquotedFits reports whether value, written without quotes, would set a
+// setting of type t.
+func unquotedFits(value string, t reflect.Type) bool {
+	var n yaml.Node
+	if yaml.Unmarshal([]byte(value), &n) != nil || len(n.Content) != 1 || n.Content[0].Kind != yaml.ScalarNode {
+		return false
+	}
+	return !cutsFraction(n.Content[0], t) && n.Content[0].Decode(reflect.New(t).Interface()) == nil
 }
