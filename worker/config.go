@@ -79,7 +79,7 @@ type Config struct {
 	Handlers int `yaml:"handlers"`
 	// MaxDocBytes is the largest input accepted; larger ones are
 	// dead-lettered with their first 64 KiB.
-	MaxDocBytes int `yaml:"max_doc_bytes"`
+	MaxDocBytes Bytes `yaml:"max_doc_bytes"`
 	// PublishTimeout bounds the wait for a PubAck.
 	PublishTimeout time.Duration `yaml:"publish_timeout"`
 	// DrainTimeout bounds shutdown: in-flight documents not finished by then

@@ -66,7 +66,7 @@ func TestMalformedFlood(t *testing.T) {
 	_, js := connect(t, s)
 	publish := func(from, to int) {
 		for i := from; i < to; i++ {
-			m, _ := badInput(i, cfg.MaxDocBytes)
+			m, _ := badInput(i, int(cfg.MaxDocBytes))
 			publishRaw(t, js, m)
 		}
 	}
@@ -101,7 +101,7 @@ func TestMalformedFlood(t *testing.T) {
 		byReason[string(dl.Reason)]++
 	}
 	for i := 0; i < 10; i++ {
-		_, want := badInput(i, cfg.MaxDocBytes)
+		_, want := badInput(i, int(cfg.MaxDocBytes))
 		if byReason[string(want)] == 0 {
 			t.Errorf("no dead letter with reason %s", want)
 		}

@@ -53,14 +53,14 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	if m.delivered > w.cfg.MaxDeliver {
 		id := headerID(m.header)
 		if id == "" { // the dead letter names its document when it can
-			if doc, err := decodeInput(m.data, m.header, w.cfg.MaxDocBytes); err == nil {
+			if doc, err := decodeInput(m.data, m.header, int(w.cfg.MaxDocBytes)); err == nil {
 				id = doc.ID
 			}
 		}
 		w.deadLetter(ctx, m, schemas.ReasonMaxDeliveries, fmt.Sprintf("delivered %d times without an outcome (max_deliver %d)", m.delivered, w.cfg.MaxDeliver), id)
 		return
 	}
-	doc, err := decodeInput(m.data, m.header, w.cfg.MaxDocBytes)
+	doc, err := decodeInput(m.data, m.header, int(w.cfg.MaxDocBytes))
 	if err != nil {
 		var ie *schemas.InputError
 		if errors.As(err, &ie) {
@@ -217,7 +217,7 @@ func (w *Worker) transient(ctx context.Context, m *message, cause string, err er
 // published the input is nak'ed instead: it is never dropped.
 func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
 	keep := len(m.data)
-	if keep > w.cfg.MaxDocBytes {
+	if keep > int(w.cfg.MaxDocBytes) {
 		keep = schemas.KeepBytes
 	}
 	handed, err := w.untilAnswered(m, func() error { return w.publishDeadLetter(ctx, m, reason, detail, id, keep, true) })

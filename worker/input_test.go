@@ -98,7 +98,7 @@ func TestContentEncodingDecidesHowTheBodyReads(t *testing.T) {
 		if c.id != "" {
 			h.Set(HeaderID, c.id)
 		}
-		if len(c.body) > cfg.MaxDocBytes {
+		if len(c.body) > int(cfg.MaxDocBytes) {
 			t.Fatalf("%s: %d bytes as it comes, over the limit", c.name, len(c.body))
 		}
 		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: c.body, Header: h})

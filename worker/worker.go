@@ -65,11 +65,11 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 	case mp <= 0:
 	case int64(cfg.MaxDocBytes) > mp:
 		log.Warn("max_doc_bytes is above the server's max_payload: such documents cannot arrive, and records near it may be refused",
-			zap.Int("max_doc_bytes", cfg.MaxDocBytes), zap.Int64("max_payload", mp))
+			zap.Int("max_doc_bytes", int(cfg.MaxDocBytes)), zap.Int64("max_payload", mp))
 	case 2*int64(cfg.MaxDocBytes) > mp:
 		log.Warn("the server's max_payload is under twice max_doc_bytes: a record is larger than its document (it holds the removed text too), "+
 			"so records of the largest documents may be refused and dead-lettered as too_large; raise max_payload or lower max_doc_bytes",
-			zap.Int("max_doc_bytes", cfg.MaxDocBytes), zap.Int64("max_payload", mp))
+			zap.Int("max_doc_bytes", int(cfg.MaxDocBytes)), zap.Int64("max_payload", mp))
 	}
 	return w, nil
 }

@@ -81,7 +81,7 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	rej := bufio.NewWriter(rejW)
 	limit := *maxBytes
 	if limit < 0 {
-		limit = cfg.Worker.MaxDocBytes
+		limit = int(cfg.Worker.MaxDocBytes)
 	}
 	c := &cleaner{p: p, out: gojson.NewEncoder(out), rej: gojson.NewEncoder(rej), progress: progressFor(stderr, *quiet), limit: limit}
 	c.out.SetEscapeHTML(false)

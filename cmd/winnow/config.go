@@ -94,10 +94,10 @@ type TLSConfig struct {
 
 // EmbeddedConfig configures the nats-server winnow runs when no URL is set.
 type EmbeddedConfig struct {
-	Host       string `yaml:"host"`
-	Port       int    `yaml:"port"`
-	StoreDir   string `yaml:"store_dir"`
-	MaxPayload int    `yaml:"max_payload"`
+	Host       string       `yaml:"host"`
+	Port       int          `yaml:"port"`
+	StoreDir   string       `yaml:"store_dir"`
+	MaxPayload worker.Bytes `yaml:"max_payload"`
 }
 
 // HTTPConfig is the health and metrics listener; an empty addr disables it.

@@ -32,7 +32,7 @@ var configDocs = map[string]string{
 	"embedded.host":        "Address and port it listens on for clients.",
 	"embedded.port":        "",
 	"embedded.store_dir":   "Directory of its JetStream store.",
-	"embedded.max_payload": "Largest message it takes, in bytes: keep it at least twice worker.max_doc_bytes,\nsince a record is larger than its document.",
+	"embedded.max_payload": "Largest message it takes, in bytes (or 8MiB; KiB, MiB, GiB): keep it at least twice\nworker.max_doc_bytes, since a record is larger than its document.",
 
 	"http":      "Health and metrics listener: /healthz, /readyz, /metrics.",
 	"http.addr": "Listen address; empty turns the listener off.",
@@ -78,8 +78,8 @@ var configDocs = map[string]string{
 		"document can take seconds, keep it a small multiple of handlers.",
 	"worker.handlers": "Documents in flight at once (default 4 x GOMAXPROCS): a handler mostly waits for its\n" +
 		"record's PubAck.",
-	"worker.max_doc_bytes": "Largest input cleaned, as it came and as it decompresses and decodes to; a larger\n" +
-		"one is dead-lettered (too_large) with its first 64 KiB.",
+	"worker.max_doc_bytes": "Largest input cleaned, in bytes (or 1MiB; KiB, MiB, GiB), as it came and as it\n" +
+		"decompresses and decodes to; a larger one is dead-lettered (too_large) with its\nfirst 64 KiB.",
 	"worker.publish_timeout": "Wait for an outcome's PubAck.",
 	"worker.drain_timeout":   "On SIGTERM, time to finish in-flight documents; the rest are redelivered elsewhere.",
 	"worker.carry_headers": "Input headers copied onto the input's outcome: names (any case), a prefix ending in *\n" +

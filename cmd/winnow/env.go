@@ -9,9 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/winnow-dev/winnow/worker"
 )
 
-var durationType = reflect.TypeOf(time.Duration(0))
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	bytesType    = reflect.TypeOf(worker.Bytes(0))
+)
 
 // applyEnv sets every field of the struct v points to from an environment
 // variable named prefix_PATH, where PATH is the field's yaml names joined by
@@ -47,6 +52,14 @@ func applyEnvValue(v reflect.Value, name string, lookup func(string) (string, bo
 }
 
 func setString(v reflect.Value, s string) error {
+	if v.Type() == bytesType {
+		b, err := worker.ParseBytes(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(b))
+		return nil
+	}
 	if v.Type() == durationType {
 		d, err := time.ParseDuration(s)
 		if err != nil {

@@ -109,12 +109,7 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"WINNOW_PIPELINE_MODERATION_SPAM_ACTION=nuke":     `config: pipeline.moderation.spam.action: "nuke": want one of [flag reject]`,
 	} {
 		name, value, _ := strings.Cut(env, "=")
-		cfg, err := loadConfig("", func(k string) (string, bool) {
-			if k == name {
-				return value, true
-			}
-			return "", false
-		})
+		cfg, err := loadConfig("", oneEnv(name, value))
 		if err == nil {
 			err = cfg.Validate()
 		}
@@ -154,6 +149,8 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"pipeline:\n  cross: \"false\"\n":         `line 2: pipeline.cross: "false": want true or false, without the quotes`,
 		"worker:\n  handlers: '4'\n":              `line 2: worker.handlers: "4": want a whole number, without the quotes`,
 		"worker:\n  handlers: \"2.5\"\n":          `line 2: worker.handlers: "2.5": want a whole number`,
+		"worker:\n  max_doc_bytes: 8MB\n":         `line 2: worker.max_doc_bytes: "8MB": MB means 1000s to some and 1024s to others: say MiB, or give bytes`,
+		"embedded:\n  max_payload: lots\n":        `line 2: embedded.max_payload: "lots": want a whole number of bytes, or of KiB, MiB or GiB (8MiB)`,
 		"[nats, worker]\n":                        `line 1: the file: want a mapping of nats, embedded, http, log, policy, worker, pipeline, not a list`,
 	} {
 		os.WriteFile(file, []byte(src), 0o644)
@@ -166,14 +163,21 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
 		t.Errorf("whole numbers written as floats: %v, %d, %d", err, cfg.Worker.MaxDocBytes, cfg.Worker.Handlers)
 	}
+	// A size takes a unit, the same in a file and the environment.
+	os.WriteFile(file, []byte("embedded:\n  max_payload: 16MiB\nworker:\n  max_doc_bytes: 4Mi\n"), 0o644)
+	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Embedded.MaxPayload != 16<<20 || cfg.Worker.MaxDocBytes != 4<<20 {
+		t.Errorf("sizes with units in a file: %v, %d, %d", err, cfg.Embedded.MaxPayload, cfg.Worker.MaxDocBytes)
+	}
+	for value, want := range map[string]string{"2MiB": "", "8MB": `config: WINNOW_WORKER_MAX_DOC_BYTES="8MB": MB means 1000s to some and 1024s to others: say MiB, or give bytes`} {
+		cfg, err := loadConfig("", oneEnv("WINNOW_WORKER_MAX_DOC_BYTES", value))
+		if want == "" && (err != nil || cfg.Worker.MaxDocBytes != 2<<20) || want != "" && (err == nil || err.Error() != want) {
+			t.Errorf("WINNOW_WORKER_MAX_DOC_BYTES=%s: %v, %d", value, err, cfg.Worker.MaxDocBytes)
+		}
+	}
+
 	// A boolean takes the same words in the environment as in a file.
 	for value, want := range map[string]bool{"yes": true, "On": true, "y": true, "no": false, "OFF": false, "False": false} {
-		cfg, err := loadConfig("", func(k string) (string, bool) {
-			if k == "WINNOW_PIPELINE_CROSS" {
-				return value, true
-			}
-			return "", false
-		})
+		cfg, err := loadConfig("", oneEnv("WINNOW_PIPELINE_CROSS", value))
 		if err != nil || cfg.Pipeline.Cross != want {
 			t.Errorf("WINNOW_PIPELINE_CROSS=%s: %v, cross %v, want %v", value, err, cfg.Pipeline.Cross, want)
 		}
@@ -190,6 +194,16 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	}
 }
 
+// oneEnv is an environment holding one variable.
+func oneEnv(name, value string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if k == name {
+			return value, true
+		}
+		return "", false
+	}
+}
+
 // TestMissingFileNamesTheWorkingDirectory: a relative path to a file that
 // is not there is reported with the directory it was taken from, which is
 // the working directory, not the directory of the file that named it.
@@ -199,14 +213,7 @@ func TestMissingFileNamesTheWorkingDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	hint := "no such file or directory (a relative path is taken from the working directory, " + wd + ")"
-	env := func(path string) func(string) (string, bool) {
-		return func(k string) (string, bool) {
-			if k == "WINNOW_NATS_CREDS_FILE" {
-				return path, true
-			}
-			return "", false
-		}
-	}
+	env := func(path string) func(string) (string, bool) { return oneEnv("WINNOW_NATS_CREDS_FILE", path) }
 	cfg, err := loadConfig("", env("nope.creds"))
 	if err == nil {
 		err = cfg.Validate()

@@ -133,6 +133,8 @@ func wanted(t reflect.Type) string {
 	switch {
 	case t == durationType:
 		return "a duration with its unit: 500ms, 30s, 5m, 2h"
+	case t == bytesType:
+		return "a whole number of bytes, or of KiB, MiB or GiB (8MiB)"
 	case isInt(t):
 		return "a whole number"
 	}
@@ -163,8 +165,9 @@ var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type
 
 // mismatch is how yaml.v3 reports a value of the wrong kind, naming a Go
 // type: "line 2: cannot unmarshal !!str `four` into int" (a value over ten
-// bytes is cut to its first seven and "...").
-var mismatch = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+// bytes is cut to its first seven and "..."). worker.Bytes adds its reason
+// after a colon.
+var mismatch = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into ([^\\s:]+)(?:: (.*))?$")
 
 // explainYAMLError rewrites yaml.v3's errors in err, which name a Go type,
 // with the key's dotted path: an unknown key with the key it is closest to,
@@ -209,14 +212,17 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 				case yaml.MappingNode:
 					te.Errors[i] = fmt.Sprintf("line %d: %s: want %s, not a mapping", line, v.path, wanted(v.t))
 				default:
-					shown, want := v.n.Value, wanted(v.t)
+					shown, want := v.n.Value, "want "+wanted(v.t)
+					if m[5] != "" {
+						want = m[5] // worker.Bytes's reason
+					}
 					if v.n.ShortTag() == "!!str" {
 						shown = strconv.Quote(shown)
 						if v.n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 && unquotedFits(v.n.Value, v.t) {
 							want += ", without the quotes" // handlers: "4", cross: "false"
 						}
 					}
-					te.Errors[i] = fmt.Sprintf("line %d: %s: %s: want %s", line, v.path, shown, want)
+					te.Errors[i] = fmt.Sprintf("line %d: %s: %s: %s", line, v.path, shown, want)
 				}
 				break
 			}
