@@ -19,6 +19,7 @@ func FuzzDecodeYAML(f *testing.F) {
 		"worker: {handlers: 1, max_deliver: x}\n", "worker:\n  <<: {handlers: 2.5}\n", "[1]\n",
 		"base: &b\n  handlers: x\nworker: *b\n", "nats:\n  url: {a: b}\n", "worker:\n  max_doc_bytes: 1e6\n",
 		"pipeline:\n  moderation:\n    spam:\n      sources: mail\n", "worker: &x\n  handlers: y\n  <<: *x\n",
+		"worker:\n  max_doc_bytes: 8MB\nembedded:\n  max_payload: 16MiB\n",
 	} {
 		f.Add([]byte(s))
 	}
