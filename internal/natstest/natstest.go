@@ -33,10 +33,38 @@ func Start(t testing.TB, opt func(*server.Options)) *server.Server {
 	}
 	s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
+		s.Shutdown()
+		t.Fatalf("nats-server not ready in 10 s%s", whyNotReady(o))
 	}
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// whyNotReady says, for each port the options fixed, whether another
+// process holds it now that the server is down: a port a test picked free
+// (freePort) can be taken before the server binds it, and NoLog hides the
+// server's own "address already in use".
+func whyNotReady(o *server.Options) string {
+	var out []string
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"client", o.Port}, {"cluster", o.Cluster.Port}, {"leaf", o.LeafNode.Port}} {
+		if p.port <= 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(p.port)))
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s port %d taken by another process (%v)", p.name, p.port, err))
+			continue
+		}
+		l.Close()
+		out = append(out, fmt.Sprintf("%s port %d free", p.name, p.port))
+	}
+	if out == nil {
+		return ""
+	}
+	return ": " + strings.Join(out, ", ")
 }
 
 // HubAndLeaf starts a hub with JetStream domain "hub" and a leaf node of it
