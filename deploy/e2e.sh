@@ -51,6 +51,12 @@ healthy() {
 }
 WAIT=180 wait_until healthy || { "${DC[@]}" ps; "${DC[@]}" logs --tail=20; fail "stack not healthy"; }
 log "stack healthy"
+# Each replica took its Go memory limit from the container's (mem_limit 1g).
+docker logs "$("${DC[@]}" ps -q winnow-1)" >"$work/start.log" 2>&1
+grep -o '"gomemlimit":"[^"]*","gomemlimit_from":"[^"]*"' "$work/start.log" | head -1 >"$work/memlimit" || true
+grep -q '"gomemlimit":"921MiB","gomemlimit_from":"90% of the container.s 1GiB' "$work/memlimit" ||
+	fail "winnow-1 did not take its memory limit from the container: $(cat "$work/memlimit") $(head -c 600 "$work/start.log")"
+log "winnow-1 $(cat "$work/memlimit")"
 
 ADMIN=nats://admin:${ADMIN_PASSWORD:-admin-dev}@127.0.0.1:4222
 CRAWLER=nats://crawler:${CRAWLER_PASSWORD:-crawler-dev}@127.0.0.1:4222

@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/winnow-dev/winnow/dedupe"
+	"github.com/winnow-dev/winnow/internal/memlimit"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -103,8 +104,10 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	defer log.Sync()
 	b := buildOf()
+	from := containerMemLimit(memlimit.Root(), os.LookupEnv)
 	log.Info("winnow starting", zap.String("version", b.Version), zap.String("commit", b.Commit), zap.String("go", b.Go),
-		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("gomemlimit", memLimit(debug.SetMemoryLimit(-1))))
+		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("gomemlimit", memLimit(debug.SetMemoryLimit(-1))),
+		zap.String("gomemlimit_from", from))
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}

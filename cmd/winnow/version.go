@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/winnow-dev/winnow/internal/memlimit"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -80,4 +83,30 @@ func memLimit(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// containerMemLimit sets the Go runtime's memory limit to 90% of the
+// container's (cgroup) memory limit, as deploy/k8s once set GOMEMLIMIT by
+// hand: near the limit the collector works harder instead of the kernel
+// killing the process; the rest is the binary's mappings and what the
+// kernel holds for it. A GOMEMLIMIT in the environment (off included) is
+// left to the runtime. It says where the limit came from, for the start
+// line.
+func containerMemLimit(fsys fs.FS, lookupEnv func(string) (string, bool)) string {
+	if v, ok := lookupEnv("GOMEMLIMIT"); ok && v != "" {
+		return "GOMEMLIMIT"
+	}
+	limit, file, err := memlimit.Container(fsys)
+	switch {
+	case err != nil:
+		return "none: the container's limit is unreadable: " + err.Error()
+	case limit == 0:
+		return "none: no container limit"
+	}
+	set := limit / 10 * 9
+	if set >= 64<<20 {
+		set &^= 1<<20 - 1 // whole MiB, as the start line writes it
+	}
+	debug.SetMemoryLimit(set)
+	return fmt.Sprintf("90%% of the container's %s (%s)", memLimit(limit), file)
 }

@@ -7,8 +7,10 @@ import (
 	"math"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -66,5 +68,28 @@ func TestBuildString(t *testing.T) {
 	b := build{Version: "1.2.0", Commit: "0123456789ab+modified", Go: "go1.26.8"}
 	if got, want := b.String(), "winnow 1.2.0, commit 0123456789ab+modified, go1.26.8"; got != want {
 		t.Fatalf("%q, want %q", got, want)
+	}
+}
+
+// TestContainerMemLimit: without GOMEMLIMIT, the Go memory limit is 90% of
+// the container's, in whole MiB; with it, the runtime's own is left alone.
+func TestContainerMemLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	container := fstest.MapFS{
+		"proc/self/cgroup":         {Data: []byte("0::/\n")},
+		"sys/fs/cgroup/memory.max": {Data: []byte("1073741824\n")},
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	if from := containerMemLimit(container, noEnv); from != "90% of the container's 1GiB (/sys/fs/cgroup/memory.max)" ||
+		debug.SetMemoryLimit(-1) != 921<<20 {
+		t.Errorf("container limit: %q, Go limit %d", from, debug.SetMemoryLimit(-1))
+	}
+	debug.SetMemoryLimit(before)
+	if from := containerMemLimit(container, oneEnv("GOMEMLIMIT", "500MiB")); from != "GOMEMLIMIT" || debug.SetMemoryLimit(-1) != before {
+		t.Errorf("GOMEMLIMIT set: %q, Go limit %d", from, debug.SetMemoryLimit(-1))
+	}
+	if from := containerMemLimit(fstest.MapFS{}, noEnv); from != "none: no container limit" || debug.SetMemoryLimit(-1) != before {
+		t.Errorf("no container: %q, Go limit %d", from, debug.SetMemoryLimit(-1))
 	}
 }
