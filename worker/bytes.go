@@ -51,7 +51,7 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 		*b, err = ParseBytes(n.Value)
 	case n.ShortTag() == "!!float":
 		f, perr := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-		if perr != nil || f != math.Trunc(f) || f < 0 || f > math.MaxInt32*float64(1<<31) {
+		if perr != nil || f != math.Trunc(f) || f < 0 || f >= 1<<62 {
 			err = errors.New("want a whole number of bytes")
 		} else {
 			*b = Bytes(f)
