@@ -154,18 +154,18 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		"[nats, worker]\n":                        `line 1: the file: want a mapping of nats, embedded, http, log, policy, worker, pipeline, not a list`,
 	} {
 		os.WriteFile(file, []byte(src), 0o644)
-		_, err := loadConfig(file, func(string) (string, bool) { return "", false })
+		_, err := loadConfig(file, noEnv)
 		if err == nil || err.Error() != "config: "+file+": yaml: unmarshal errors:\n  "+want {
 			t.Errorf("%q: %v, want %s", src, err, want)
 		}
 	}
 	os.WriteFile(file, []byte("worker:\n  max_doc_bytes: 1e6\n  handlers: 2.0\n"), 0o644)
-	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
+	if cfg, err := loadConfig(file, noEnv); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
 		t.Errorf("whole numbers written as floats: %v, %d, %d", err, cfg.Worker.MaxDocBytes, cfg.Worker.Handlers)
 	}
 	// A size takes a unit, the same in a file and the environment.
 	os.WriteFile(file, []byte("embedded:\n  max_payload: 16MiB\nworker:\n  max_doc_bytes: 4Mi\n"), 0o644)
-	if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Embedded.MaxPayload != 16<<20 || cfg.Worker.MaxDocBytes != 4<<20 {
+	if cfg, err := loadConfig(file, noEnv); err != nil || cfg.Embedded.MaxPayload != 16<<20 || cfg.Worker.MaxDocBytes != 4<<20 {
 		t.Errorf("sizes with units in a file: %v, %d, %d", err, cfg.Embedded.MaxPayload, cfg.Worker.MaxDocBytes)
 	}
 	for value, want := range map[string]string{"2MiB": "", "8MB": `config: WINNOW_WORKER_MAX_DOC_BYTES="8MB": MB means 1000s to some and 1024s to others: say MiB, or give bytes`} {
@@ -182,7 +182,7 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 			t.Errorf("WINNOW_PIPELINE_CROSS=%s: %v, cross %v, want %v", value, err, cfg.Pipeline.Cross, want)
 		}
 		os.WriteFile(file, []byte("pipeline:\n  cross: "+value+"\n"), 0o644)
-		if cfg, err := loadConfig(file, func(string) (string, bool) { return "", false }); err != nil || cfg.Pipeline.Cross != want {
+		if cfg, err := loadConfig(file, noEnv); err != nil || cfg.Pipeline.Cross != want {
 			t.Errorf("cross: %s in a file: %v, cross %v, want %v", value, err, cfg.Pipeline.Cross, want)
 		}
 	}
@@ -193,6 +193,9 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		t.Errorf("policy file of the wrong kinds: %v", err)
 	}
 }
+
+// noEnv is an empty environment.
+func noEnv(string) (string, bool) { return "", false }
 
 // oneEnv is an environment holding one variable.
 func oneEnv(name, value string) func(string) (string, bool) {

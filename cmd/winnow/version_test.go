@@ -80,7 +80,6 @@ func TestContainerMemLimit(t *testing.T) {
 		"proc/self/cgroup":         {Data: []byte("0::/\n")},
 		"sys/fs/cgroup/memory.max": {Data: []byte("1073741824\n")},
 	}
-	noEnv := func(string) (string, bool) { return "", false }
 	if from := containerMemLimit(container, noEnv); from != "90% of the container's 1GiB (/sys/fs/cgroup/memory.max)" ||
 		debug.SetMemoryLimit(-1) != 921<<20 {
 		t.Errorf("container limit: %q, Go limit %d", from, debug.SetMemoryLimit(-1))
