@@ -18,19 +18,26 @@ type Bytes int
 
 var binaryUnits = map[string]int64{"": 1, "b": 1, "ki": 1 << 10, "kib": 1 << 10, "mi": 1 << 20, "mib": 1 << 20, "gi": 1 << 30, "gib": 1 << 30}
 
+// ambiguousUnits are refused with the unit to say instead.
+var ambiguousUnits = map[string]bool{"k": true, "m": true, "g": true, "kb": true, "mb": true, "gb": true}
+
+// BytesSyntax says what a size takes, in the words of the configuration's
+// errors ("want " + BytesSyntax).
+const BytesSyntax = "a whole number of bytes, or of KiB, MiB or GiB (8MiB)"
+
+var errNotASize = errors.New("want " + BytesSyntax)
+
 // ParseBytes reads a size as Bytes documents it.
 func ParseBytes(s string) (Bytes, error) {
 	s = strings.TrimSpace(s)
-	digits := strings.TrimLeft(s, "0123456789_")
-	num, unit := s[:len(s)-len(digits)], strings.ToLower(strings.TrimSpace(digits))
+	rest := strings.TrimLeft(s, "0123456789_")
+	num, unit := s[:len(s)-len(rest)], strings.ToLower(strings.TrimSpace(rest))
 	mult, ok := binaryUnits[unit]
 	switch {
-	case num == "" || strings.HasPrefix(unit, "."):
-		return 0, errors.New("want a whole number of bytes, or of KiB, MiB or GiB (8MiB)")
-	case !ok && (unit == "k" || unit == "m" || unit == "g" || unit == "kb" || unit == "mb" || unit == "gb"):
-		return 0, fmt.Errorf("%s means 1000s to some and 1024s to others: say %siB, or give bytes", digits, strings.ToUpper(unit[:1]))
-	case !ok:
-		return 0, errors.New("want a whole number of bytes, or of KiB, MiB or GiB (8MiB)")
+	case num != "" && ambiguousUnits[unit]:
+		return 0, fmt.Errorf("%s means 1000s to some and 1024s to others: say %siB, or give bytes", rest, strings.ToUpper(unit[:1]))
+	case num == "" || !ok:
+		return 0, errNotASize
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(num, "_", ""), 10, 64)
 	if err != nil || n > math.MaxInt/mult {
@@ -57,7 +64,7 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 			*b = Bytes(f)
 		}
 	default:
-		err = errors.New("want a whole number of bytes, or of KiB, MiB or GiB (8MiB)")
+		err = errNotASize
 	}
 	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s%s into worker.Bytes: %v", n.Line, n.ShortTag(), shownValue(n), err)}}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/winnow-dev/winnow/worker"
 )
 
 // decodeYAML decodes the YAML document src into the struct v points to,
@@ -134,7 +136,7 @@ func wanted(t reflect.Type) string {
 	case t == durationType:
 		return "a duration with its unit: 500ms, 30s, 5m, 2h"
 	case t == bytesType:
-		return "a whole number of bytes, or of KiB, MiB or GiB (8MiB)"
+		return worker.BytesSyntax
 	case isInt(t):
 		return "a whole number"
 	}

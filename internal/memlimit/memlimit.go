@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,7 +44,7 @@ func Container(fsys fs.FS) (limit int64, file string, err error) {
 		case !ok:
 		case id == "0" && controllers == "":
 			v2, haveV2 = p, true
-		case hasController(controllers, "memory"):
+		case slices.Contains(strings.Split(controllers, ","), "memory"):
 			v1, haveV1 = p, true
 		}
 	}
@@ -57,15 +58,6 @@ func Container(fsys fs.FS) (limit int64, file string, err error) {
 		return lowest(fsys, "sys/fs/cgroup", v2, "memory.max")
 	}
 	return 0, "", nil
-}
-
-func hasController(list, name string) bool {
-	for _, c := range strings.Split(list, ",") {
-		if c == name {
-			return true
-		}
-	}
-	return false
 }
 
 // lowest returns the lowest limit named name on the way from the cgroup at
