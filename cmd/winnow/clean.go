@@ -32,7 +32,8 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfgPath := fs.String("config", "", "YAML config `FILE` (the pipeline section is used)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
-	maxBytes := fs.Int("max-doc-bytes", -1, "reject a line (with --text, a file) longer than `N` bytes (too_large, its first 64 KiB kept), reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
+	var maxBytes sizeFlag
+	fs.Var(&maxBytes, "max-doc-bytes", "reject a line (with --text, a file) longer than `SIZE` (bytes, or KiB, MiB or GiB: 8MiB) as too_large, its first 64 KiB kept, reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
 	text := fs.Bool("text", false, "each FILE (or stdin, id \"-\") is one plain-text document, its id the FILE as given")
 	charset := fs.String("charset", "", "with --text, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8; a byte order mark says which first")
 	fs.Usage = func() {
@@ -79,9 +80,9 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	out := bufio.NewWriterSize(stdout, 1<<20)
 	rej := bufio.NewWriter(rejW)
-	limit := *maxBytes
-	if limit < 0 {
-		limit = int(cfg.Worker.MaxDocBytes)
+	limit := int(cfg.Worker.MaxDocBytes)
+	if maxBytes.set {
+		limit = int(maxBytes.n)
 	}
 	c := &cleaner{p: p, out: gojson.NewEncoder(out), rej: gojson.NewEncoder(rej), progress: progressFor(stderr, *quiet), limit: limit}
 	c.out.SetEscapeHTML(false)

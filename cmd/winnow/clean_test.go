@@ -110,7 +110,9 @@ func (r repeatByte) Read(p []byte) (int, error) {
 // too_large, as the worker dead-letters such a message, with its size and
 // first bytes, and read no further than the limit: a 64 MiB line took
 // memory in proportion (a 70 MB one, 1.1 GB RSS). A line of exactly the
-// limit, CRLF-ended, is cleaned; --max-doc-bytes 0 lifts the limit.
+// limit, CRLF-ended, is cleaned; --max-doc-bytes 0 lifts the limit. The
+// flag takes a size as the configuration does (2KiB; 2KB is refused, and
+// says why).
 func TestCleanMaxDocBytes(t *testing.T) {
 	doc := func(id string, textLen int) string {
 		return `{"id":"` + id + `","text":"` + strings.Repeat("word ", textLen/5) + `"}`
@@ -125,7 +127,7 @@ func TestCleanMaxDocBytes(t *testing.T) {
 		code, out, dls, _ := cleanRun(t, stdin, args...)
 		return code, out, dls
 	}
-	code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", fmt.Sprint(limit))
+	code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", "2KiB")
 	if code != exitRejected || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"id":"fits"`) || !strings.Contains(out, `"id":"exact"`) {
 		t.Fatalf("--max-doc-bytes %d: exit %d, records:\n%s", limit, code, out)
 	}
@@ -135,6 +137,10 @@ func TestCleanMaxDocBytes(t *testing.T) {
 	}
 	if code, out, dls := clean(strings.NewReader(in), "--max-doc-bytes", "0"); code != exitOK || strings.Count(out, "\n") != 3 || len(dls) != 0 {
 		t.Fatalf("--max-doc-bytes 0: exit %d, %d records, rejects %+v", code, strings.Count(out, "\n"), dls)
+	}
+	if code, out, _, stderr := cleanRun(t, strings.NewReader(in), "--max-doc-bytes", "2KB"); code != exitFatal || out != "" ||
+		!strings.Contains(stderr, `invalid value "2KB" for flag -max-doc-bytes: KB means 1000s to some and 1024s to others: say KiB`) {
+		t.Fatalf("--max-doc-bytes 2KB: exit %d, records %q, stderr:\n%s", code, out, stderr)
 	}
 
 	// 64 MiB on one line under the default 1 MiB limit, then a document.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+
+	"github.com/winnow-dev/winnow/worker"
 )
 
 // parse parses a subcommand's flags. When done is true the command returns
@@ -52,6 +55,31 @@ func parseArgs(fs *flag.FlagSet, args []string, most int) (pos []string, code in
 		return nil, exitFatal, true
 	}
 	return pos, 0, false
+}
+
+// sizeFlag is a flag that takes a size as the configuration does: bytes,
+// or KiB, MiB or GiB (8MiB; worker.ParseBytes). It took bytes only, so
+// `--max-doc-bytes 8MiB` was refused ("parse error") where the same value
+// in the file or the environment was read.
+type sizeFlag struct {
+	n   worker.Bytes
+	set bool
+}
+
+func (f *sizeFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.Itoa(int(f.n))
+}
+
+func (f *sizeFlag) Set(s string) error {
+	n, err := worker.ParseBytes(s)
+	if err != nil {
+		return err
+	}
+	f.n, f.set = n, true
+	return nil
 }
 
 // fail prints a subcommand's error on w and returns the fatal exit code.
