@@ -14,6 +14,7 @@ import (
 	gojson "github.com/goccy/go-json"
 	"golang.org/x/text/encoding/htmlindex"
 
+	"github.com/winnow-dev/winnow/internal/memlimit"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 	"github.com/winnow-dev/winnow/worker"
@@ -69,6 +70,10 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return fail(stderr, "winnow clean", err)
 	}
+	// A batch job in a container has its limit too: the cross-document
+	// memory grows with the corpus, and near the limit the collector should
+	// work harder before the kernel kills the job.
+	containerMemLimit(memlimit.Root(), os.LookupEnv)
 	rejW := stderr
 	if *rejects != "" {
 		f, err := os.Create(*rejects)
