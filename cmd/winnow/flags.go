@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/winnow-dev/winnow/worker"
 )
@@ -81,6 +84,76 @@ func (f *sizeFlag) Set(s string) error {
 	f.n, f.set = n, true
 	return nil
 }
+
+// sinceFlag is --since of `winnow show` and `redrive`: where on the output
+// stream to start reading, as a duration back from now (90m, 6h; days too:
+// 2d, 1d12h) or as a time (2026-12-06T15:04:05Z, 2026-12-06T15:04, or a
+// date, 2026-12-06; UTC where no zone is given). It took a Go duration
+// only: `--since 2d` and `--since 2026-12-06` were "parse error".
+type sinceFlag struct {
+	ago  time.Duration
+	at   time.Time
+	text string
+}
+
+// sinceLayouts are the times --since reads, RFC 3339's first.
+var sinceLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"}
+
+// daysAgo is a duration led by whole days.
+var daysAgo = regexp.MustCompile(`^(\d+)d(.*)$`)
+
+func (f *sinceFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.text
+}
+
+func (f *sinceFlag) Set(s string) error {
+	*f = sinceFlag{text: s}
+	ago, err := time.ParseDuration(s)
+	if m := daysAgo.FindStringSubmatch(s); m != nil {
+		ago, err = 0, nil
+		if m[2] != "" && m[2][0] >= '0' && m[2][0] <= '9' {
+			ago, err = time.ParseDuration(m[2])
+		} else if m[2] != "" {
+			err = errors.New("not a duration")
+		}
+		days, derr := strconv.ParseInt(m[1], 10, 64)
+		if err == nil && (derr != nil || days > (math.MaxInt64-int64(ago))/int64(24*time.Hour)) {
+			return errors.New("too far back")
+		}
+		ago += time.Duration(days) * 24 * time.Hour
+	}
+	if err == nil {
+		if ago < 0 {
+			return errors.New("want a positive duration: how far back to read (6h)")
+		}
+		f.ago = ago
+		return nil
+	}
+	for _, layout := range sinceLayouts {
+		if at, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			if at.After(time.Now()) {
+				return fmt.Errorf("%s is in the future", at.Format(time.RFC3339))
+			}
+			f.at = at
+			return nil
+		}
+	}
+	return errors.New("want a duration back from now (90m, 6h, 2d) or a time (2026-12-06T15:04:05Z, 2026-12-06; UTC where no zone is given)")
+}
+
+// from is where the read starts: zero for the whole stream.
+func (f *sinceFlag) from(now time.Time) time.Time {
+	if f.ago > 0 {
+		return now.Add(-f.ago)
+	}
+	return f.at
+}
+
+// given says whether --since chose a start.
+func (f *sinceFlag) given() bool { return f.ago > 0 || !f.at.IsZero() }
 
 // fail prints a subcommand's error on w and returns the fatal exit code.
 func fail(w io.Writer, cmd string, err error) int {

@@ -28,7 +28,8 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	reasons := fs.String("reasons", strings.Join(def, ","), "comma-separated dead-letter `reasons` to republish")
 	dryRun := fs.Bool("dry-run", false, "count what would be republished; publish nothing")
-	since := fs.Duration("since", 0, "read only the outputs stored in this last `DURATION` (e.g. 6h; default: the whole stream)")
+	var since sinceFlag
+	fs.Var(&since, "since", "read only the outputs stored since `WHEN`: a duration back from now (6h, 2d) or a time (2026-12-06T15:04:05Z, 2026-12-06; UTC where no zone is given); default: the whole stream")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow redrive [flags]\n\nRepublishes dead letters to the subjects their inputs arrived on, once the fault\nthat sent them there is fixed. Removes nothing; a dead letter already redriven\nis skipped, so it is safe to run again. Exit 1 on an error.\n\n")
 		fs.PrintDefaults()
@@ -55,12 +56,7 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, "winnow redrive", fmt.Errorf("--reasons names no reason"))
 	}
 	opts.DryRun = *dryRun
-	switch {
-	case *since < 0:
-		return fail(stderr, "winnow redrive", fmt.Errorf("--since %v: want a positive duration", *since))
-	case *since > 0:
-		opts.Since = time.Now().Add(-*since)
-	}
+	opts.Since = since.from(time.Now())
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
 		return fail(stderr, "winnow redrive", err)

@@ -47,7 +47,8 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("winnow show", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath, apply := remoteFlags(fs)
-	since := fs.Duration("since", 0, "read only the outputs stored in this last `DURATION` (e.g. 6h; default: the whole stream)")
+	var since sinceFlag
+	fs.Var(&since, "since", "read only the outputs stored since `WHEN`: a duration back from now (6h, 2d) or a time (2026-12-06T15:04:05Z, 2026-12-06; UTC where no zone is given); default: the whole stream")
 	subject := fs.String("subject", "", "read only the outputs on `SUBJECT` (wildcards allowed: docs.*.site-1)")
 	asJSON := fs.Bool("json", false, "print each outcome as a JSON line (seq, subject, time, headers, body) instead of explaining it")
 	records := fs.String("records", "", "explain the records and dead letters of JSON-lines `FILE` (- for stdin), as winnow clean writes them, instead of reading the stream; every one when no ID is given")
@@ -62,9 +63,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var found []shown
 	var err error
 	switch {
-	case *since < 0:
-		return fail(stderr, "winnow show", fmt.Errorf("--since %v: want a positive duration", *since))
-	case *records != "" && (*since != 0 || *subject != ""):
+	case *records != "" && (since.given() || *subject != ""):
 		return fail(stderr, "winnow show", errors.New("--since and --subject choose what to read of the stream, not of --records"))
 	case *records != "":
 		found, err = recordsOf(*records, stdin, ids)
@@ -81,11 +80,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return fail(stderr, "winnow show", err)
 		}
 		defer nc.Close()
-		var from time.Time
-		if *since > 0 {
-			from = time.Now().Add(-*since)
-		}
-		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, from)
+		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, since.from(time.Now()))
 	}
 	if err != nil {
 		return fail(stderr, "winnow show", err)

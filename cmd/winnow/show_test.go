@@ -120,6 +120,22 @@ func TestShow(t *testing.T) {
 	if code, _, errs = show("--since", "-1h", "a"); code != exitFatal || !strings.Contains(errs, "want a positive duration") {
 		t.Errorf("--since -1h: exit %d, %q", code, errs)
 	}
+	// --since as days back, and as a time: one before the outputs were
+	// stored finds them, one after does not.
+	if got.Time == nil {
+		t.Fatalf("--json: no time: %s", out)
+	}
+	stored := *got.Time
+	for since, found := range map[string]bool{
+		"1d": true, stored.Add(-time.Second).UTC().Format(time.RFC3339Nano): true, stored.UTC().Format("2006-01-02"): true,
+		stored.Add(time.Millisecond).Format(time.RFC3339Nano): false,
+	} {
+		code, out, errs := show("--since", since, "a")
+		if found && (code != exitOK || !strings.HasPrefix(out, "a: clean on docs.clean.t")) ||
+			!found && (code != exitFatal || !strings.Contains(errs, `"a": no outcome on the output stream`)) {
+			t.Errorf("--since %s: exit %d, %q, %q", since, code, out, errs)
+		}
+	}
 	if code, _, errs = show("--records", "-", "--since", "1h"); code != exitFatal || !strings.Contains(errs, "not of --records") {
 		t.Errorf("--records with --since: exit %d, %q", code, errs)
 	}
