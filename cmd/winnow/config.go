@@ -209,12 +209,10 @@ func (c Config) Validate() error {
 			return bad("http.addr", "%q: port %d: want 0..65535", c.HTTP.Addr, n)
 		}
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
+	if _, ok := logLevel(c.Log.Level); !ok {
 		return bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
 	}
-	if c.Log.Format != "json" && c.Log.Format != "console" {
+	if f := strings.ToLower(c.Log.Format); f != "json" && f != "console" {
 		return bad("log.format", "%q: want json or console", c.Log.Format)
 	}
 	if c.Policy.Watch != 0 && c.Policy.Watch < 100*time.Millisecond {

@@ -40,8 +40,8 @@ var configDocs = map[string]string{
 		"internals, and a CPU profile costs while it runs).",
 
 	"log":        "Logging (zap). Document text is logged only at debug.",
-	"log.level":  "debug, info, warn or error.",
-	"log.format": "json or console.",
+	"log.level":  "debug, info, warn (or warning) or error, in any case (INFO).",
+	"log.format": "json or console, in any case.",
 
 	"policy": "How `winnow run` follows its moderation policy (pipeline.moderation or --policy).",
 	"policy.watch": "How often to read the policy's files (and the model and blocklist files it names) and\n" +

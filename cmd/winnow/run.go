@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -385,16 +386,32 @@ var logsDropped atomic.Int64
 // of bad input or a retried outage cannot flood the logs (per-document
 // lines such as "dead letter" and "transient failure" are the ones that
 // repeat); the lines left out are counted.
+// logLevel reads log.level as operators write it: in any case (INFO, as
+// Benthos and many charts write it), and "warning" for warn.
+func logLevel(s string) (zapcore.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return zapcore.DebugLevel, true
+	case "info":
+		return zapcore.InfoLevel, true
+	case "warn", "warning":
+		return zapcore.WarnLevel, true
+	case "error":
+		return zapcore.ErrorLevel, true
+	}
+	return 0, false
+}
+
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(c.Level)
-	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+	level, ok := logLevel(c.Level)
+	if !ok {
+		return nil, fmt.Errorf("log.level: %q: want debug, info, warn or error", c.Level)
 	}
 	ecfg := zap.NewProductionEncoderConfig()
 	ecfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	ecfg.EncodeDuration = zapcore.StringDurationEncoder
 	enc := zapcore.NewJSONEncoder(ecfg)
-	if c.Format == "console" {
+	if strings.EqualFold(c.Format, "console") {
 		enc = zapcore.NewConsoleEncoder(ecfg)
 	}
 	core := zapcore.NewCore(enc, zapcore.AddSync(w), level)

@@ -781,3 +781,41 @@ func TestArgumentsAndFlagsInAnyOrder(t *testing.T) {
 		t.Errorf("clean in.jsonl --rejects ... -- -odd.jsonl: %d records, rejects %q", got, readFile(t, "rejects.jsonl"))
 	}
 }
+
+// TestLogLevelsAsOperatorsWrite: log.level in any case, and "warning",
+// as Benthos and many charts write them (WARN was refused, "want debug,
+// info, warn or error"); log.format too. Anything else is still refused.
+func TestLogLevelsAsOperatorsWrite(t *testing.T) {
+	for _, level := range []string{"WARN", "Warning", " warn"} {
+		cfg, err := loadConfig("", oneEnv("WINNOW_LOG_LEVEL", level))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err != nil {
+			t.Fatalf("WINNOW_LOG_LEVEL=%q: %v", level, err)
+		}
+		cfg.Log.Format = "Console"
+		var buf syncBuffer
+		log, err := newLogger(cfg.Log, &buf)
+		if err != nil {
+			t.Fatalf("%q: %v", level, err)
+		}
+		log.Info("left out")
+		log.Warn("written")
+		if out := buf.String(); strings.Contains(out, "left out") || !strings.Contains(out, "\twarn\twritten") {
+			t.Errorf("level %q, format Console: %q", level, out)
+		}
+	}
+	for env, want := range map[string]string{
+		"WINNOW_LOG_LEVEL":  `log.level: "trace": want debug, info, warn or error`,
+		"WINNOW_LOG_FORMAT": `log.format: "trace": want json or console`,
+	} {
+		cfg, err := loadConfig("", oneEnv(env, "trace"))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=trace: %v, want %q", env, err, want)
+		}
+	}
+}
