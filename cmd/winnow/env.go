@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -61,9 +62,9 @@ func setString(v reflect.Value, s string) error {
 		return nil
 	}
 	if v.Type() == durationType {
-		d, err := time.ParseDuration(s)
+		d, err := parseDuration(s)
 		if err != nil {
-			return errors.New("want a duration with its unit: 500ms, 30s, 5m, 2h")
+			return errors.New("want " + durationSyntax)
 		}
 		v.SetInt(int64(d))
 		return nil
@@ -185,4 +186,33 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// durationSyntax says what a duration takes, in the words of the
+// configuration's errors ("want " + durationSyntax).
+const durationSyntax = "a duration with its unit: 500ms, 30s, 5m, 2h, 7d"
+
+// leadingDays is a duration led by whole days: 7d, 1d12h.
+var leadingDays = regexp.MustCompile(`^(\d+)d(\d.*)?$`)
+
+// parseDuration reads a duration as Go writes it (90s, 1h30m) or led by
+// whole days (7d, 1d12h), as operators write a TTL and NATS's tools take
+// one: `ttl: 7d` was refused ("want a duration with its unit").
+func parseDuration(s string) (time.Duration, error) {
+	m := leadingDays.FindStringSubmatch(s)
+	if m == nil {
+		return time.ParseDuration(s)
+	}
+	var rest time.Duration
+	if m[2] != "" {
+		var err error
+		if rest, err = time.ParseDuration(m[2]); err != nil {
+			return 0, err
+		}
+	}
+	days, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || days > (math.MaxInt64-int64(rest))/int64(24*time.Hour) {
+		return 0, errors.New("time: duration " + strconv.Quote(s) + " out of range")
+	}
+	return time.Duration(days)*24*time.Hour + rest, nil
 }

@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/winnow-dev/winnow/worker"
@@ -99,9 +98,6 @@ type sinceFlag struct {
 // sinceLayouts are the times --since reads, RFC 3339's first.
 var sinceLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"}
 
-// daysAgo is a duration led by whole days.
-var daysAgo = regexp.MustCompile(`^(\d+)d(.*)$`)
-
 func (f *sinceFlag) String() string {
 	if f == nil {
 		return ""
@@ -111,26 +107,14 @@ func (f *sinceFlag) String() string {
 
 func (f *sinceFlag) Set(s string) error {
 	*f = sinceFlag{text: s}
-	ago, err := time.ParseDuration(s)
-	if m := daysAgo.FindStringSubmatch(s); m != nil {
-		ago, err = 0, nil
-		if m[2] != "" && m[2][0] >= '0' && m[2][0] <= '9' {
-			ago, err = time.ParseDuration(m[2])
-		} else if m[2] != "" {
-			err = errors.New("not a duration")
-		}
-		days, derr := strconv.ParseInt(m[1], 10, 64)
-		if err == nil && (derr != nil || days > (math.MaxInt64-int64(ago))/int64(24*time.Hour)) {
-			return errors.New("too far back")
-		}
-		ago += time.Duration(days) * 24 * time.Hour
-	}
-	if err == nil {
+	if ago, err := parseDuration(s); err == nil {
 		if ago < 0 {
 			return errors.New("want a positive duration: how far back to read (6h)")
 		}
 		f.ago = ago
 		return nil
+	} else if strings.HasSuffix(err.Error(), "out of range") {
+		return errors.New("too far back")
 	}
 	for _, layout := range sinceLayouts {
 		if at, err := time.ParseInLocation(layout, s, time.UTC); err == nil {

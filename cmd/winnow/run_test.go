@@ -96,7 +96,7 @@ func TestConfigPrecedence(t *testing.T) {
 func TestConfigErrorsNameThePath(t *testing.T) {
 	for env, want := range map[string]string{
 		"WINNOW_WORKER_HANDLERS=abc":                      `config: WINNOW_WORKER_HANDLERS="abc": want a whole number`,
-		"WINNOW_WORKER_BACKOFF=1s,x":                      `config: WINNOW_WORKER_BACKOFF="1s,x": item 2, "x": want a duration with its unit: 500ms, 30s, 5m, 2h`,
+		"WINNOW_WORKER_BACKOFF=1s,x":                      `config: WINNOW_WORKER_BACKOFF="1s,x": item 2, "x": want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
 		"WINNOW_PIPELINE_CROSS=maybe":                     `config: WINNOW_PIPELINE_CROSS="maybe": want true or false`,
 		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=high":      `config: WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD="high": want a number`,
 		"WINNOW_WORKER_HANDLERS=0":                        `config: worker.handlers: 0: want >= 1`,
@@ -138,8 +138,8 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 	for src, want := range map[string]string{
 		"worker:\n  handlers: four\n":             `line 2: worker.handlers: "four": want a whole number`,
 		"worker:\n  handlers: 2.5\n":              `line 2: worker.handlers: 2.5: want a whole number`,
-		"worker:\n  ack_wait: 30\n":               `line 2: worker.ack_wait: 30: want a duration with its unit: 500ms, 30s, 5m, 2h`,
-		"worker:\n  backoff: [1s, 2]\n":           `line 2: worker.backoff item 2: 2: want a duration with its unit: 500ms, 30s, 5m, 2h`,
+		"worker:\n  ack_wait: 30\n":               `line 2: worker.ack_wait: 30: want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
+		"worker:\n  backoff: [1s, 2]\n":           `line 2: worker.backoff item 2: 2: want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
 		"worker:\n  handlers: [1, 2]\n":           `line 2: worker.handlers: want a whole number, not a list`,
 		"worker:\n  subjects: docs.raw\n":         `line 2: worker.subjects: "docs.raw": want a mapping of input, clean, dup, rejected, dlq`,
 		"nats:\n  url: {host: x}\n":               `line 2: nats.url: want a single value, not a mapping`,
@@ -817,5 +817,39 @@ func TestLogLevelsAsOperatorsWrite(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=trace: %v, want %q", env, err, want)
 		}
+	}
+}
+
+// TestDurationsInDays: a duration setting takes whole days ahead of Go's
+// units (ttl: 7d, 1d12h), in the file, a flow list or mapping and the
+// environment alike, where yaml.v3 and time.ParseDuration refused "7d".
+// The file is rewritten in place for the decoder, so the lines of later
+// errors keep their numbers.
+func TestDurationsInDays(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "winnow.yaml")
+	os.WriteFile(file, []byte("worker:\n  shared: {bucket: \"é—b\", ttl: 7d}\n  backoff: [1d, '1d12h', 2d]\n"+
+		"pipeline:\n  cross_options:\n    memory:\n      max_age: 30d # a month\n"), 0o644)
+	cfg, err := loadConfig(file, oneEnv("WINNOW_WORKER_ACK_WAIT", "1d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Worker; w.Shared.TTL != 7*24*time.Hour || w.Shared.Bucket != "é—b" || !slices.Equal(w.Backoff, []time.Duration{24 * time.Hour, 36 * time.Hour, 48 * time.Hour}) ||
+		w.AckWait != 24*time.Hour || cfg.Pipeline.CrossOptions.Memory.MaxAge != 30*24*time.Hour {
+		t.Errorf("ttl %v, bucket %q, backoff %v, ack_wait %v, max_age %v", w.Shared.TTL, w.Shared.Bucket, w.Backoff, w.AckWait,
+			cfg.Pipeline.CrossOptions.Memory.MaxAge)
+	}
+	os.WriteFile(file, []byte("worker:\n  shared:\n    ttl: 7d\n  ack_wait: 1dx\n  handlers: 2d\n"), 0o644)
+	_, err = loadConfig(file, noEnv)
+	for _, want := range []string{
+		`line 4: worker.ack_wait: "1dx": want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
+		`line 5: worker.handlers: "2d": want a whole number`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: want %q", err, want)
+		}
+	}
+	if _, err := loadConfig("", oneEnv("WINNOW_WORKER_SHARED_TTL", "99999999d")); err == nil ||
+		!strings.Contains(err.Error(), `WINNOW_WORKER_SHARED_TTL="99999999d": want a duration`) {
+		t.Errorf("99999999 days: %v", err)
 	}
 }

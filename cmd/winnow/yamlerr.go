@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -22,6 +25,7 @@ import (
 // with a fraction given for a whole-number setting ("handlers: 2.5"), which
 // yaml.v3 would cut to 2 without a word, is an error too.
 func decodeYAML(src []byte, v any, docPrefix string) error {
+	src = withDaysAsHours(src, reflect.TypeOf(v).Elem())
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	err := dec.Decode(v)
@@ -45,6 +49,55 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 		return &yaml.TypeError{Errors: cut}
 	}
 	return nil
+}
+
+// withDaysAsHours rewrites in src each duration setting of the struct type
+// t written in days (ttl: 7d, which yaml.v3 reads with time.ParseDuration
+// and refuses) as Go writes it (168h0m0s), in place, so every line keeps
+// its number for the errors. src is returned as it is when it holds none,
+// or does not parse (yaml.v3's decoding then says why).
+func withDaysAsHours(src []byte, t reflect.Type) []byte {
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return src
+	}
+	type edit struct {
+		line, col int
+		from, to  string
+	}
+	var edits []edit
+	eachValue(doc.Content[0], "", t, func(_ string, n *yaml.Node, t reflect.Type) {
+		if t != durationType || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" || !leadingDays.MatchString(n.Value) {
+			return
+		}
+		if d, err := parseDuration(n.Value); err == nil {
+			edits = append(edits, edit{n.Line, n.Column, n.Value, d.String()})
+		}
+	})
+	if edits == nil {
+		return src
+	}
+	// Right to left within a line, so an edit moves no value still to come.
+	slices.SortFunc(edits, func(a, b edit) int { return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(b.col, a.col)) })
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	for _, e := range edits {
+		if e.line < 1 || e.line > len(lines) {
+			continue
+		}
+		line := lines[e.line-1]
+		at := 0 // the value's first byte: its column counts runes
+		for c := 1; c < e.col && at < len(line); c++ {
+			_, size := utf8.DecodeRune(line[at:])
+			at += size
+		}
+		i := bytes.Index(line[at:], []byte(e.from))
+		if i < 0 || i > 1 { // at the column, or after its quote
+			continue
+		}
+		i += at
+		lines[e.line-1] = slices.Concat(line[:i], []byte(e.to), line[i+len(e.from):])
+	}
+	return bytes.Join(lines, nil)
 }
 
 // cutsFraction reports whether n is a number with a fraction for a setting
@@ -134,7 +187,7 @@ func isInt(t reflect.Type) bool {
 func wanted(t reflect.Type) string {
 	switch {
 	case t == durationType:
-		return "a duration with its unit: 500ms, 30s, 5m, 2h"
+		return durationSyntax
 	case t == bytesType:
 		return worker.BytesSyntax
 	case isInt(t):
