@@ -195,6 +195,9 @@ const durationSyntax = "a duration with its unit: 500ms, 30s, 5m, 2h, 7d"
 // leadingDays is a duration led by whole days: 7d, 1d12h.
 var leadingDays = regexp.MustCompile(`^(\d+)d(\d.*)?$`)
 
+// errTooLong is parseDuration's error for days past time.Duration's range.
+var errTooLong = errors.New("longer than a duration holds (292 years)")
+
 // parseDuration reads a duration as Go writes it (90s, 1h30m) or led by
 // whole days (7d, 1d12h), as operators write a TTL and NATS's tools take
 // one: `ttl: 7d` was refused ("want a duration with its unit").
@@ -212,7 +215,7 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	days, err := strconv.ParseInt(m[1], 10, 64)
 	if err != nil || days > (math.MaxInt64-int64(rest))/int64(24*time.Hour) {
-		return 0, errors.New("time: duration " + strconv.Quote(s) + " out of range")
+		return 0, errTooLong
 	}
 	return time.Duration(days)*24*time.Hour + rest, nil
 }

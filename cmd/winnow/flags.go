@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/winnow-dev/winnow/worker"
@@ -113,7 +112,7 @@ func (f *sinceFlag) Set(s string) error {
 		}
 		f.ago = ago
 		return nil
-	} else if strings.HasSuffix(err.Error(), "out of range") {
+	} else if errors.Is(err, errTooLong) {
 		return errors.New("too far back")
 	}
 	for _, layout := range sinceLayouts {
