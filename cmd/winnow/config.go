@@ -253,6 +253,9 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 		if err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
+		if b, err = expandEnv(b, lookupEnv); err != nil {
+			return cfg, fmt.Errorf("config: %s: %w", path, err)
+		}
 		if err := decodeYAML(b, &cfg, ""); err != nil {
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
