@@ -53,7 +53,7 @@ func TestExampleConfigIsCurrent(t *testing.T) {
 // policy, with the texts of the configuration's moderation keys.
 func TestPolicyExampleIsCurrent(t *testing.T) {
 	var want strings.Builder
-	writeDocumented(&want, moderate.DefaultPolicy(), "pipeline.moderation")
+	writeDocumented(&want, moderate.DefaultPolicy(), "pipeline.moderation", false)
 	if got := exampleBody(t, "../../deploy/policy.example.yaml"); got != want.String() {
 		t.Fatalf("deploy/policy.example.yaml is not the built-in policy; its body should be:\n%s", want.String())
 	}
@@ -106,6 +106,7 @@ func TestConfigDocsCoverEveryKey(t *testing.T) {
 func TestCheckConfigOutputLoads(t *testing.T) {
 	t.Setenv("WINNOW_WORKER_HANDLERS", "3")
 	t.Setenv("WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS", "500")
+	t.Setenv("WINNOW_NATS_NAME", "w-${POD}") // printed $${, as the file reads it
 	var first, errb bytes.Buffer
 	if code := Main(context.Background(), []string{"run", "--check-config", "--policy", "../../deploy/policy.example.yaml"}, nil, &first, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -119,6 +120,7 @@ func TestCheckConfigOutputLoads(t *testing.T) {
 	}
 	os.Unsetenv("WINNOW_WORKER_HANDLERS") // t.Setenv puts back what was there
 	os.Unsetenv("WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS")
+	os.Unsetenv("WINNOW_NATS_NAME")
 	var second bytes.Buffer
 	errb.Reset()
 	if code := Main(context.Background(), []string{"run", "--check-config", "--config", file}, nil, &second, &errb); code != exitOK {
@@ -127,7 +129,8 @@ func TestCheckConfigOutputLoads(t *testing.T) {
 	if second.String() != first.String() {
 		t.Fatalf("loaded back, the configuration prints differently:\n%s\nthen\n%s", first.String(), second.String())
 	}
-	if !strings.Contains(second.String(), "handlers: 3\n") || !strings.Contains(second.String(), "max_docs: 500\n") {
+	if !strings.Contains(second.String(), "handlers: 3\n") || !strings.Contains(second.String(), "max_docs: 500\n") ||
+		!strings.Contains(second.String(), "name: w-$${POD}\n") {
 		t.Fatalf("the settings from the environment are not in the printed file:\n%s", second.String())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -24,17 +25,22 @@ func printConfig(w io.Writer, c Config) {
 		}
 	}
 	c.NATS.URL = redactURLs(c.NATS.URL)
-	writeDocumented(w, c, "")
+	writeDocumented(w, c, "", true)
 }
 
 // writeDocumented writes v as YAML with configDocs' text above each key,
 // whose paths start with prefix (e.g. "pipeline.moderation" for a
-// moderation policy on its own).
-func writeDocumented(w io.Writer, v any, prefix string) {
+// moderation policy on its own). With envEscaped, a "${" in a value is
+// written "$${", so the configuration file, where expandEnv reads ${NAME},
+// loads it as it was.
+func writeDocumented(w io.Writer, v any, prefix string, envEscaped bool) {
 	var n yaml.Node
 	if err := n.Encode(v); err != nil {
 		fmt.Fprintln(w, "# cannot print:", err)
 		return
+	}
+	if envEscaped {
+		escapeEnv(&n)
 	}
 	eachKey(&n, prefix, func(path string, key *yaml.Node) {
 		key.HeadComment = configDocs[path]
@@ -45,6 +51,16 @@ func writeDocumented(w io.Writer, v any, prefix string) {
 		return
 	}
 	w.Write(b)
+}
+
+// escapeEnv writes "${" as "$${" in every scalar under n.
+func escapeEnv(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		n.Value = strings.ReplaceAll(n.Value, "${", "$${")
+	}
+	for _, c := range n.Content {
+		escapeEnv(c)
+	}
 }
 
 // eachKey calls f with the dotted path of every mapping key under n.
