@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -162,23 +162,39 @@ func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logg
 	return nc, err
 }
 
-// redactURLs returns a comma-separated list of NATS URLs with the
-// credentials any of them carries masked: a password, or a user part with
-// no password, which NATS takes as a token. Logs, errors and
-// --check-config print URLs through it.
+// redactURLs returns a list of NATS URLs with the credentials any of them
+// carries masked: a password, or a user part with no password, which NATS
+// takes as a token. Logs, errors and --check-config print URLs through it.
+// It reads the text as written, each URL between commas or white space
+// (a list given with spaces, which Validate refuses and names), with or
+// without a scheme: url.Parse refused the first and read "user:pw@host"
+// as scheme "user", so their passwords were printed.
 func redactURLs(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
-		}
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), urlSecretMask)
-		} else {
-			u.User = url.User(urlSecretMask)
-		}
-		parts[i] = u.String()
+	return urlToken.ReplaceAllStringFunc(urls, redactURL)
+}
+
+// urlToken is one URL of a list.
+var urlToken = regexp.MustCompile(`[^\s,]+`)
+
+// redactURL masks the user information of one URL: what stands between
+// "//" (or the start) and the last '@' before the next '/', its password
+// after the first ':'.
+func redactURL(u string) string {
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 {
+		start = i + 3
 	}
-	return strings.Join(parts, ",")
+	end := len(u)
+	if slash := strings.IndexByte(u[start:], '/'); slash >= 0 {
+		end = start + slash
+	}
+	at := strings.LastIndexByte(u[start:end], '@')
+	if at < 0 {
+		return u
+	}
+	at += start
+	if colon := strings.IndexByte(u[start:at], ':'); colon >= 0 {
+		return u[:start+colon+1] + urlSecretMask + u[at:]
+	}
+	return u[:start] + urlSecretMask + u[at:]
 }
