@@ -141,15 +141,8 @@ func (c Config) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("config: %s: %s", field, fmt.Sprintf(format, args...))
 	}
-	if c.NATS.URL != "" {
-		for _, u := range strings.Split(c.NATS.URL, ",") {
-			if !strings.Contains(u, "://") && strings.Contains(u, "/") {
-				return bad("nats.url", "%q is not a NATS URL (nats://host:port)", u)
-			}
-			if masked(u) {
-				return bad("nats.url", "%q holds %s, the mask winnow prints for a secret, not the secret: give it again, or in WINNOW_NATS_URL", redactURLs(u), urlSecretMask)
-			}
-		}
+	if problem := natsURLsProblem(c.NATS.URL); problem != "" {
+		return bad("nats.url", "%s", problem)
 	}
 	for _, f := range []struct{ field, value, env string }{{"nats.password", c.NATS.Password, "WINNOW_NATS_PASSWORD"}, {"nats.token", c.NATS.Token, "WINNOW_NATS_TOKEN"}} {
 		if f.value == secretMask {
@@ -267,10 +260,68 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 	return cfg, nil
 }
 
+// natsURLsProblem says what is wrong with a comma-separated list of NATS
+// server URLs, naming the URL with its credentials masked, or "".
+func natsURLsProblem(urls string) string {
+	websocket := map[bool][]string{}
+	for _, u := range strings.Split(urls, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue // nats.go skips an empty item too
+		}
+		if masked(u) {
+			return fmt.Sprintf("%q holds %s, the mask winnow prints for a secret, not the secret: give it again, or in WINNOW_NATS_URL", redactURLs(u), urlSecretMask)
+		}
+		if problem := natsURLProblem(u); problem != "" {
+			return fmt.Sprintf("%q %s", redactURLs(u), problem)
+		}
+		scheme, _, _ := strings.Cut(u, "://")
+		ws := scheme == "ws" || scheme == "wss"
+		websocket[ws] = append(websocket[ws], redactURLs(u))
+	}
+	if len(websocket) == 2 {
+		return fmt.Sprintf("mixes websocket URLs (%s) with others (%s), which nats.go refuses: give one kind", strings.Join(websocket[true], ","), strings.Join(websocket[false], ","))
+	}
+	return ""
+}
+
+// natsURLProblem says what is wrong with one NATS server URL as nats.go
+// reads it (nats:// when no scheme is given), or "". It took a
+// space-separated list (valid by --check-config, then refused at connect)
+// and the server's monitoring URL, http://nats:8222, which the worker
+// then tried for as long as startup_wait allowed ("no servers available").
+func natsURLProblem(u string) string {
+	if !strings.Contains(u, "://") && strings.Contains(u, "/") {
+		return "is not a NATS URL (nats://host:port)"
+	}
+	if strings.ContainsAny(u, " \t") {
+		return "is not a NATS URL (nats://host:port): separate several with commas"
+	}
+	raw := u
+	if !strings.Contains(u, "://") {
+		raw = "nats://" + u
+	}
+	p, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "is not a NATS URL (nats://host:port)"
+	case p.Scheme == "http" || p.Scheme == "https":
+		return "is an HTTP URL, as the server's monitoring port (8222) answers: winnow connects as a client, nats://host:4222"
+	case p.Scheme != "nats" && p.Scheme != "tls" && p.Scheme != "ws" && p.Scheme != "wss":
+		return fmt.Sprintf("has scheme %s: want nats://, tls://, ws:// or wss://", p.Scheme)
+	}
+	if n, err := strconv.Atoi(p.Port()); p.Port() != "" && (err != nil || n < 1 || n > 65535) {
+		return fmt.Sprintf("has port %s: want 1..65535", p.Port())
+	}
+	return ""
+}
+
 // masked reports whether a NATS URL's user information is the mask
 // redactURLs writes: a URL copied from winnow's output.
 func masked(u string) bool {
-	p, err := url.Parse(strings.TrimSpace(u))
+	if u = strings.TrimSpace(u); !strings.Contains(u, "://") {
+		u = "nats://" + u // as nats.go reads it
+	}
+	p, err := url.Parse(u)
 	if err != nil || p.User == nil {
 		return false
 	}

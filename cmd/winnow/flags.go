@@ -174,5 +174,8 @@ func remoteConfig(cfgPath string, apply func(*Config)) (Config, error) {
 	if cfg.NATS.URL == "" {
 		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required")
 	}
+	if problem := natsURLsProblem(cfg.NATS.URL); problem != "" {
+		return cfg, errors.New("--nats-url: " + problem)
+	}
 	return cfg, nil
 }

@@ -95,18 +95,23 @@ func TestConfigPrecedence(t *testing.T) {
 // prefixes ("config: pipeline: pipeline: dedupe: dedupe: invalid options").
 func TestConfigErrorsNameThePath(t *testing.T) {
 	for env, want := range map[string]string{
-		"WINNOW_WORKER_HANDLERS=abc":                      `config: WINNOW_WORKER_HANDLERS="abc": want a whole number`,
-		"WINNOW_WORKER_BACKOFF=1s,x":                      `config: WINNOW_WORKER_BACKOFF="1s,x": item 2, "x": want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
-		"WINNOW_PIPELINE_CROSS=maybe":                     `config: WINNOW_PIPELINE_CROSS="maybe": want true or false`,
-		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=high":      `config: WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD="high": want a number`,
-		"WINNOW_WORKER_HANDLERS=0":                        `config: worker.handlers: 0: want >= 1`,
-		"WINNOW_HTTP_ADDR=bogus":                          `config: http.addr: "bogus": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
-		"WINNOW_HTTP_ADDR=127.0.0.1":                      `config: http.addr: "127.0.0.1": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
-		"WINNOW_HTTP_ADDR=:99999":                         `config: http.addr: ":99999": port 99999: want 0..65535`,
-		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=1.5":       `config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]`,
-		"WINNOW_PIPELINE_CROSS_OPTIONS_DUP_JACCARD=2":     `config: pipeline.cross_options.dup_jaccard: 2: want (0, 1]`,
-		"WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS=0": `config: pipeline.cross_options.memory.max_docs: 0: want >= 1`,
-		"WINNOW_PIPELINE_MODERATION_SPAM_ACTION=nuke":     `config: pipeline.moderation.spam.action: "nuke": want one of [flag reject]`,
+		"WINNOW_WORKER_HANDLERS=abc":                       `config: WINNOW_WORKER_HANDLERS="abc": want a whole number`,
+		"WINNOW_WORKER_BACKOFF=1s,x":                       `config: WINNOW_WORKER_BACKOFF="1s,x": item 2, "x": want a duration with its unit: 500ms, 30s, 5m, 2h, 7d`,
+		"WINNOW_PIPELINE_CROSS=maybe":                      `config: WINNOW_PIPELINE_CROSS="maybe": want true or false`,
+		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=high":       `config: WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD="high": want a number`,
+		"WINNOW_WORKER_HANDLERS=0":                         `config: worker.handlers: 0: want >= 1`,
+		"WINNOW_HTTP_ADDR=bogus":                           `config: http.addr: "bogus": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
+		"WINNOW_HTTP_ADDR=127.0.0.1":                       `config: http.addr: "127.0.0.1": want host:port, such as 127.0.0.1:8080 or :8080 (empty: no listener)`,
+		"WINNOW_HTTP_ADDR=:99999":                          `config: http.addr: ":99999": port 99999: want 0..65535`,
+		"WINNOW_PIPELINE_DEDUPE_NEAR_THRESHOLD=1.5":        `config: pipeline.dedupe.near_threshold: 1.5: want (0, 1]`,
+		"WINNOW_PIPELINE_CROSS_OPTIONS_DUP_JACCARD=2":      `config: pipeline.cross_options.dup_jaccard: 2: want (0, 1]`,
+		"WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS=0":  `config: pipeline.cross_options.memory.max_docs: 0: want >= 1`,
+		"WINNOW_PIPELINE_MODERATION_SPAM_ACTION=nuke":      `config: pipeline.moderation.spam.action: "nuke": want one of [flag reject]`,
+		"WINNOW_NATS_URL=nats://u:pw@a:4222 nats://b:4222": `config: nats.url: "nats://u:xxxxx@a:4222 nats://b:4222" is not a NATS URL (nats://host:port): separate several with commas`,
+		"WINNOW_NATS_URL=http://nats:8222":                 `config: nats.url: "http://nats:8222" is an HTTP URL, as the server's monitoring port (8222) answers: winnow connects as a client, nats://host:4222`,
+		"WINNOW_NATS_URL=mqtt://nats":                      `config: nats.url: "mqtt://nats" has scheme mqtt: want nats://, tls://, ws:// or wss://`,
+		"WINNOW_NATS_URL=nats:99999":                       `config: nats.url: "nats:99999" has port 99999: want 1..65535`,
+		"WINNOW_NATS_URL=nats://a:4222, ws://b:8080":       `config: nats.url: mixes websocket URLs (ws://b:8080) with others (nats://a:4222), which nats.go refuses: give one kind`,
 	} {
 		name, value, _ := strings.Cut(env, "=")
 		cfg, err := loadConfig("", oneEnv(name, value))
