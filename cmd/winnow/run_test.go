@@ -164,6 +164,17 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 			t.Errorf("%q: %v, want %s", src, err, want)
 		}
 	}
+	// A line indented with a tab is named (yaml.v3 says "found character
+	// that cannot start any token", or names the line before it).
+	for src, want := range map[string]string{
+		"worker:\n    \thandlers: 3\n":             "yaml: line 2: found character that cannot start any token (line 2 is indented with a tab: YAML indents with spaces)",
+		"worker:\n  handlers: 3\n\tack_wait: 5s\n": "yaml: line 2: found a tab character that violates indentation (line 3 is indented with a tab: YAML indents with spaces)",
+	} {
+		os.WriteFile(file, []byte(src), 0o644)
+		if _, err := loadConfig(file, noEnv); err == nil || err.Error() != "config: "+file+": "+want {
+			t.Errorf("%q: %v, want %s", src, err, want)
+		}
+	}
 	os.WriteFile(file, []byte("worker:\n  max_doc_bytes: 1e6\n  handlers: 2.0\n"), 0o644)
 	if cfg, err := loadConfig(file, noEnv); err != nil || cfg.Worker.MaxDocBytes != 1e6 || cfg.Worker.Handlers != 2 {
 		t.Errorf("whole numbers written as floats: %v, %d, %d", err, cfg.Worker.MaxDocBytes, cfg.Worker.Handlers)

@@ -33,7 +33,7 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 		return nil
 	}
 	if err != nil {
-		return explainYAMLError(err, src, docPrefix, reflect.TypeOf(v).Elem())
+		return explainYAMLError(tabHint(err, src), src, docPrefix, reflect.TypeOf(v).Elem())
 	}
 	var doc yaml.Node
 	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
@@ -98,6 +98,29 @@ func withDaysAsHours(src []byte, t reflect.Type) []byte {
 		lines[e.line-1] = slices.Concat(line[:i], []byte(e.to), line[i+len(e.from):])
 	}
 	return bytes.Join(lines, nil)
+}
+
+// syntaxAt is how yaml.v3 reports a syntax error: "yaml: line 2: found
+// character that cannot start any token".
+var syntaxAt = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// tabHint adds to a syntax error near a line indented with a tab that YAML
+// indents with spaces: yaml.v3 says "found character that cannot start any
+// token", or names the line before the tab.
+func tabHint(err error, src []byte) error {
+	m := syntaxAt.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	n, _ := strconv.Atoi(m[1])
+	lines := bytes.Split(src, []byte("\n"))
+	for i := max(n-1, 1); i <= n+1 && i <= len(lines); i++ {
+		indent := lines[i-1][:len(lines[i-1])-len(bytes.TrimLeft(lines[i-1], " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return fmt.Errorf("%w (line %d is indented with a tab: YAML indents with spaces)", err, i)
+		}
+	}
+	return err
 }
 
 // cutsFraction reports whether n is a number with a fraction for a setting

@@ -57,7 +57,7 @@ func FuzzDecodeYAML(f *testing.F) {
 			if !errors.As(err, &te) || len(te.Errors) != len(yte.Errors) {
 				t.Fatalf("%q: yaml.v3 says %v, decodeYAML %v", src, yerr, err)
 			}
-		case yerr != nil && err.Error() != yerr.Error():
+		case yerr != nil && !strings.HasPrefix(err.Error(), yerr.Error()): // tabHint may add to it
 			t.Fatalf("%q: yaml.v3 says %v, decodeYAML %v", src, yerr, err)
 		}
 	})
