@@ -85,6 +85,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	var dep appsv1.Deployment
+	var cm corev1.ConfigMap
 	var so scaledObject
 	var services []corev1.Service
 	for _, f := range files {
@@ -104,17 +105,7 @@ func TestKubernetesManifests(t *testing.T) {
 			case "Deployment":
 				strict(t, doc, &dep)
 			case "ConfigMap":
-				var cm corev1.ConfigMap
 				strict(t, doc, &cm)
-				p := filepath.Join(t.TempDir(), "winnow.yaml")
-				os.WriteFile(p, []byte(cm.Data["winnow.yaml"]), 0o644)
-				cfg, err := loadConfig(p, func(string) (string, bool) { return "", false })
-				if err == nil {
-					err = cfg.Validate()
-				}
-				if err != nil {
-					t.Errorf("ConfigMap winnow.yaml: %v", err)
-				}
 			case "Service":
 				var svc corev1.Service
 				strict(t, doc, &svc)
@@ -145,6 +136,26 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	pod := dep.Spec.Template.Spec
 	c := pod.Containers[0]
+	// The ConfigMap's file loads and is valid in the container's
+	// environment: a ${NAME} it takes must be one the container sets.
+	p := filepath.Join(t.TempDir(), "winnow.yaml")
+	os.WriteFile(p, []byte(cm.Data["winnow.yaml"]), 0o644)
+	cfg, err := loadConfig(p, func(name string) (string, bool) {
+		for _, e := range c.Env {
+			if e.Name == name {
+				return "from-" + strings.ToLower(name), true
+			}
+		}
+		return "", false
+	})
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		t.Errorf("ConfigMap winnow.yaml: %v", err)
+	} else if cfg.NATS.Name != "from-pod_name" {
+		t.Errorf("ConfigMap winnow.yaml: nats.name %q, want the pod's name", cfg.NATS.Name)
+	}
 	// What the pod's environment holds that names no setting: the
 	// container's own variables, and those Kubernetes adds for each Service.
 	var environ []string
