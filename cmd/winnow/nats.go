@@ -104,7 +104,7 @@ func connect(url string, c NATSConfig, log *zap.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect to %s: %w", redactURLs(url), err)
+		return nil, fmt.Errorf("nats: connect to %s: %w%s", redactURLs(url), err, paddedCredential(err, c))
 	}
 	if err := inboxAllowed(nc, c.ConnectTimeout); err != nil {
 		nc.Close()
@@ -160,6 +160,22 @@ func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logg
 		return nil, nil
 	}
 	return nc, err
+}
+
+// paddedCredential says, after an authorization error, which credential
+// starts or ends with white space: a Kubernetes Secret made from a file
+// (kubectl create secret --from-file) holds the file's last line break,
+// and NATS takes the value as it is sent.
+func paddedCredential(err error, c NATSConfig) string {
+	if !errors.Is(err, nats.ErrAuthorization) {
+		return ""
+	}
+	for _, f := range []struct{ name, value string }{{"nats.user", c.User}, {"nats.password", c.Password}, {"nats.token", c.Token}} {
+		if f.value != "" && strings.TrimSpace(f.value) != f.value {
+			return fmt.Sprintf(" (%s starts or ends with white space, a line break perhaps, which is sent as it is)", f.name)
+		}
+	}
+	return ""
 }
 
 // redactURLs returns a list of NATS URLs with the credentials any of them

@@ -352,14 +352,25 @@ func testRunEmbedded(t *testing.T, domain string) {
 	}
 }
 
+// TestWrongCredentialFailsStartup: a wrong password stops start-up with
+// the server's error and exit 1, and a right one with white space around
+// it (a Secret made from a file keeps its line break) says so.
 func TestWrongCredentialFailsStartup(t *testing.T) {
 	s := natstest.Start(t, func(o *server.Options) { o.Username, o.Password = "winnow", "right" })
 	t.Setenv("WINNOW_NATS_USER", "winnow")
 	t.Setenv("WINNOW_NATS_PASSWORD", "wrong")
 	var errb bytes.Buffer
 	code := Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
-	if code != exitFatal || !strings.Contains(strings.ToLower(errb.String()), "authorization violation") {
+	if code != exitFatal || !strings.Contains(strings.ToLower(errb.String()), "authorization violation") || strings.Contains(errb.String(), "white space") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+	// The right password with a Secret file's line break after it: the
+	// error says which credential holds white space.
+	t.Setenv("WINNOW_NATS_PASSWORD", "right\n")
+	errb.Reset()
+	code = Main(context.Background(), []string{"run", "--nats-url", s.ClientURL(), "--http-addr", ""}, nil, &bytes.Buffer{}, &errb)
+	if code != exitFatal || !strings.Contains(errb.String(), "(nats.password starts or ends with white space, a line break perhaps, which is sent as it is)") {
+		t.Fatalf("a password with a line break: exit %d, stderr %q", code, errb.String())
 	}
 }
 
