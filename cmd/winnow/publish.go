@@ -76,11 +76,20 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, "winnow publish", err)
 	}
 	start := time.Now()
-	// A subject no stream takes is retried like an outage (a server
-	// restarting answers the same), but said at once: a crawler's user may
-	// not ask the JetStream API which stream takes a subject.
-	noStream := func(err error) {
+	// A round answered "no responders" is an outage (a server restarting
+	// answers the same) or a subject no stream takes. The JetStream API
+	// tells them apart when the user may ask it: no stream takes the
+	// subject ends the run at once (it retried for 100 rounds, about 100
+	// s). A crawler's user that may not ask, or no answer, is retried, said
+	// at once.
+	noStream := func(err error) error {
+		ask, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, lerr := js.StreamNameBySubject(ask, *subject); errors.Is(lerr, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("no stream takes %s, the server says: winnow reads %s (worker.subjects.input)", *subject, cfg.Worker.Subjects.Input)
+		}
 		fmt.Fprintf(stderr, "winnow publish: no stream answered on %s (%v): does a stream take it? winnow reads %s; retrying\n", *subject, err, cfg.Worker.Subjects.Input)
+		return nil
 	}
 	n, bytes, held, err := publishAll(ctx, js, *subject, lines, *cycles, *limit, *rate, !*noMsgID, noStream)
 	secs := time.Since(start).Seconds()
@@ -101,8 +110,9 @@ func runPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // from another message, and did not store them.
 //
 // noStream is called once, the first time a whole round is answered "no
-// responders" (no stream takes the subject, or none is up yet).
-func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool, noStream func(error)) (n int, total int64, held int, err error) {
+// responders" (no stream takes the subject, or none is up yet); an error
+// it returns ends the run.
+func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lines [][]byte, cycles, limit int, rate float64, msgIDs bool, noStream func(error) error) (n int, total int64, held int, err error) {
 	type item struct {
 		data []byte
 		id   string
@@ -184,7 +194,9 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, lin
 			}
 		}
 		if noResponders == len(todo) && noStream != nil {
-			noStream(lastErr)
+			if err := noStream(lastErr); err != nil {
+				return 0, 0, 0, err
+			}
 			noStream = nil
 		}
 		todo = failed
