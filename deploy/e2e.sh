@@ -7,9 +7,9 @@
 # roll the NATS cluster through lame duck mode while 6,000 more are published
 # and check again; check that the worker's NATS user is refused outside its
 # permissions, that the image is non-root and under 30 MB, that it cleans the
-# bench corpus as a batch job in 72 MiB, and that a replica stopped with
-# SIGTERM turns unready, drains and exits 0. Everything is torn down, even on
-# failure.
+# bench corpus as a batch job in 72 MiB, that its health check follows the
+# port the container sets, and that a replica stopped with SIGTERM turns
+# unready, drains and exits 0. Everything is torn down, even on failure.
 source "$(dirname "$0")/../scripts/lib.sh"
 
 P=winnow-e2e-$$
@@ -53,6 +53,18 @@ docker run --rm --memory 72m --memory-swap 72m -v "$corpus:/corpus:ro" "winnow/w
 md5sum <"$work/job.jsonl" | cmp -s - "$work/host.md5" || fail "winnow clean in a 72 MiB container wrote other records than on the host"
 log "winnow clean in a 72 MiB container: $(wc -l <"$work/job.jsonl") records, as on the host"
 rm "$work/job.jsonl"
+
+# The image's health check follows the port the container sets: it probed
+# 127.0.0.1:8080 whatever WINNOW_HTTP_ADDR said, so this one stayed unhealthy.
+moved="$P-port"
+docker run -d --name "$moved" -e WINNOW_HTTP_ADDR=0.0.0.0:9090 "winnow/winnow:$TAG" >/dev/null
+moved_healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$moved")" = healthy ]; }
+ok=0
+WAIT=60 wait_until moved_healthy || ok=$?
+health=$(docker inspect -f '{{json .State.Health}}' "$moved" | head -c 600)
+docker rm -f "$moved" >/dev/null
+[ "$ok" = 0 ] || fail "a container on port 9090 is not healthy: $health"
+log "a container with WINNOW_HTTP_ADDR=0.0.0.0:9090 turned healthy"
 
 "${DC[@]}" up -d >/dev/null 2>&1
 healthy() {

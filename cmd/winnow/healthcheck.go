@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 )
@@ -15,7 +18,8 @@ import (
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("winnow healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/readyz", "readiness `URL` to probe")
+	url := fs.String("url", "", "readiness `URL` to probe (default: /readyz at the configuration's http.addr, from WINNOW_HTTP_ADDR or the --config file, as `winnow run` reads it)")
+	cfgPath := fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG) whose http.addr to probe")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow healthcheck [flags]\n\nAsks a running winnow's readiness endpoint: exit 0 when it is ready, else 1 with\nthe reason it gives on stderr. The image's health check (it has no shell).\n\n")
@@ -23,6 +27,15 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if _, code, done := parseArgs(fs, args, 0); done {
 		return code
+	}
+	if *url == "" {
+		cfg, err := loadConfig(*cfgPath, os.LookupEnv)
+		if err != nil {
+			return fail(stderr, "winnow healthcheck", err)
+		}
+		if *url, err = readyURL(cfg.HTTP.Addr); err != nil {
+			return fail(stderr, "winnow healthcheck", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -44,4 +57,25 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintln(stdout, "ok")
 	return exitOK
+}
+
+// readyURL is the readiness URL of a winnow listening on addr (http.addr):
+// the image's health check probed 127.0.0.1:8080 whatever the container
+// set, so WINNOW_HTTP_ADDR=0.0.0.0:9090 left it unhealthy for good. A
+// wildcard host is probed on the loopback.
+func readyURL(addr string) (string, error) {
+	if addr == "" {
+		return "", errors.New("http.addr is empty: this winnow serves no /readyz (give --url)")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("http.addr %q: %w", addr, err)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/readyz", nil
 }

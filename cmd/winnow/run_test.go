@@ -880,3 +880,31 @@ func TestDurationsInDays(t *testing.T) {
 		t.Errorf("99999999 days: %v", err)
 	}
 }
+
+// TestHealthcheckProbesHTTPAddr: without --url, the health check probes
+// /readyz where the configuration says winnow listens (WINNOW_HTTP_ADDR, a
+// wildcard host on the loopback); it probed 127.0.0.1:8080 whatever was
+// set, so a container on another port was unhealthy for good. An empty
+// http.addr (no listener) says so.
+func TestHealthcheckProbesHTTPAddr(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for addr, want := range map[string]string{
+		"0.0.0.0:" + port:   "",
+		"127.0.0.1:" + port: "",
+		":" + port:          "",
+		"":                  "winnow healthcheck: http.addr is empty: this winnow serves no /readyz (give --url)\n",
+	} {
+		t.Setenv("WINNOW_HTTP_ADDR", addr)
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), []string{"healthcheck"}, nil, &out, &errb)
+		if want == "" && (code != exitOK || out.String() != "ok\n") || want != "" && (code != exitFatal || errb.String() != want) {
+			t.Errorf("WINNOW_HTTP_ADDR=%q: exit %d, %q, %q", addr, code, out.String(), errb.String())
+		}
+	}
+}
