@@ -193,16 +193,16 @@ func redactURLs(urls string) string {
 var urlToken = regexp.MustCompile(`[^\s,]+`)
 
 // redactURL masks the user information of one URL: what stands between
-// "//" (or the start) and the last '@' before the next '/', its password
-// after the first ':'.
+// "//" (or the start) and the last '@' before the path, query or fragment,
+// its password after the first ':'.
 func redactURL(u string) string {
 	start := 0
 	if i := strings.Index(u, "://"); i >= 0 {
 		start = i + 3
 	}
 	end := len(u)
-	if slash := strings.IndexByte(u[start:], '/'); slash >= 0 {
-		end = start + slash
+	if rest := strings.IndexAny(u[start:], "/?#"); rest >= 0 {
+		end = start + rest
 	}
 	at := strings.LastIndexByte(u[start:end], '@')
 	if at < 0 {

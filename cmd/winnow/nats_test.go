@@ -14,6 +14,7 @@ func TestRedactURLs(t *testing.T) {
 		"nats://u:p@w@a:4222 nats://v:pw2@b:4222":   "nats://u:xxxxx@a:4222 nats://v:xxxxx@b:4222",
 		"nats://u:pw@a b:4222":                      "nats://u:xxxxx@a b:4222",
 		"nats://a:4222/x@y":                         "nats://a:4222/x@y",
+		"nats://a:4222?x=y@z":                       "nats://a:4222?x=y@z",
 		"tls://u%40x:p%3Aw@a:4222":                  "tls://u%40x:xxxxx@a:4222",
 		"":                                          "",
 	} {
