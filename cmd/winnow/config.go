@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/winnow-dev/winnow/pipeline"
@@ -35,12 +36,25 @@ type Config struct {
 
 // fileProblem says why path cannot be read; for a relative path that is
 // not there, it names the working directory the path was taken from (not
-// the directory of the file that named it).
+// the directory of the file that named it), and for a directory the YAML
+// files in it.
 func fileProblem(err error, path string) string {
 	if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(path) {
 		if wd, werr := os.Getwd(); werr == nil {
 			return fmt.Sprintf("%v (a relative path is taken from the working directory, %s)", err, wd)
 		}
+	}
+	// A Kubernetes ConfigMap is mounted as a directory of files: the
+	// mount's path given where the file's is meant.
+	if errors.Is(err, syscall.EISDIR) {
+		yamls, _ := filepath.Glob(filepath.Join(path, "*.y*ml"))
+		switch {
+		case len(yamls) > 3:
+			return fmt.Sprintf("%v (give a file in it: %s, ...)", err, strings.Join(yamls[:3], ", "))
+		case len(yamls) > 0:
+			return fmt.Sprintf("%v (give a file in it: %s)", err, strings.Join(yamls, ", "))
+		}
+		return fmt.Sprintf("%v (give a file, not a directory)", err)
 	}
 	return err.Error()
 }
@@ -244,7 +258,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return cfg, fmt.Errorf("config: %w", err)
+			return cfg, fmt.Errorf("config: %s", fileProblem(err, path))
 		}
 		if b, err = expandEnv(b, lookupEnv); err != nil {
 			return cfg, fmt.Errorf("config: %s: %w", path, err)

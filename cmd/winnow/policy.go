@@ -18,7 +18,7 @@ func applyPolicy(pc *pipeline.Config, path string) error {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("policy: %w", err)
+			return fmt.Errorf("policy: %s", fileProblem(err, path))
 		}
 		if err := decodeYAML(b, &pc.Moderation, "pipeline.moderation"); err != nil {
 			return fmt.Errorf("policy: %s: %w", path, err)

@@ -225,7 +225,8 @@ func oneEnv(name, value string) func(string) (string, bool) {
 
 // TestMissingFileNamesTheWorkingDirectory: a relative path to a file that
 // is not there is reported with the directory it was taken from, which is
-// the working directory, not the directory of the file that named it.
+// the working directory, not the directory of the file that named it; a
+// directory where a file goes, with the YAML files in it.
 func TestMissingFileNamesTheWorkingDirectory(t *testing.T) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -255,6 +256,14 @@ func TestMissingFileNamesTheWorkingDirectory(t *testing.T) {
 	pc := pipeline.DefaultConfig()
 	if err := applyPolicy(&pc, policy); err == nil || err.Error() != "policy: blocklist.file: open words.txt: "+hint {
 		t.Errorf("relative blocklist file: %v", err)
+	}
+	// A directory given for the configuration or the policy (a ConfigMap's
+	// mount) names the YAML files in it.
+	if _, err := loadConfig(dir, noEnv); err == nil || err.Error() != "config: read "+dir+": is a directory (give a file in it: "+policy+")" {
+		t.Errorf("a directory for the configuration: %v", err)
+	}
+	if err := applyPolicy(&pc, t.TempDir()); err == nil || !strings.HasSuffix(err.Error(), ": is a directory (give a file, not a directory)") {
+		t.Errorf("an empty directory for the policy: %v", err)
 	}
 }
 
