@@ -59,3 +59,22 @@ func TestRemoteCommandsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestToolsNameNATSURL: a tool run without --nats-url in a shell where the
+// nats CLI's NATS_URL is set says it is not read, and how to pass it.
+func TestToolsNameNATSURL(t *testing.T) {
+	for _, v := range []string{"WINNOW_NATS_URL", "WINNOW_CONFIG"} {
+		t.Setenv(v, "") // puts back what was there
+		os.Unsetenv(v)
+	}
+	for env, want := range map[string]string{
+		"":                    "winnow show: --nats-url (or WINNOW_NATS_URL) is required\n",
+		"nats://127.0.0.1:42": "winnow show: --nats-url (or WINNOW_NATS_URL) is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"\n",
+	} {
+		t.Setenv("NATS_URL", env)
+		var errb bytes.Buffer
+		if code := Main(context.Background(), []string{"show", "a"}, nil, &bytes.Buffer{}, &errb); code != exitFatal || errb.String() != want {
+			t.Errorf("NATS_URL=%q: exit %d, %q", env, code, errb.String())
+		}
+	}
+}

@@ -172,6 +172,11 @@ func remoteConfig(cfgPath string, apply func(*Config)) (Config, error) {
 	apply(&cfg)
 	cfg.Worker.JetStreamDomain = cfg.NATS.JetStreamDomain
 	if cfg.NATS.URL == "" {
+		if u, ok := os.LookupEnv("NATS_URL"); ok && u != "" {
+			// The nats CLI's variable, set in many shells: not read, as
+			// its credentials (NATS_CREDS, NATS_USER, ...) would not be.
+			return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"")
+		}
 		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required")
 	}
 	if problem := natsURLsProblem(cfg.NATS.URL); problem != "" {
