@@ -108,7 +108,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	from := containerMemLimit(memlimit.Root(), os.LookupEnv)
 	log.Info("winnow starting", zap.String("version", b.Version), zap.String("commit", b.Commit), zap.String("go", b.Go),
 		zap.Int("gomaxprocs", runtime.GOMAXPROCS(0)), zap.String("gomemlimit", memLimit(debug.SetMemoryLimit(-1))),
-		zap.String("gomemlimit_from", from))
+		zap.String("gomemlimit_from", from), zap.String("config", orNone(cfg.configFile)), zap.String("policy", orNone(cfg.policyFile)))
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
 	}
@@ -386,6 +386,14 @@ var logsDropped atomic.Int64
 // of bad input or a retried outage cannot flood the logs (per-document
 // lines such as "dead letter" and "transient failure" are the ones that
 // repeat); the lines left out are counted.
+// orNone is a file for the start line: "none" when no file was given.
+func orNone(file string) string {
+	if file == "" {
+		return "none"
+	}
+	return file
+}
+
 // logLevel reads log.level as operators write it: in any case (INFO, as
 // Benthos and many charts write it), and "warning" for warn.
 func logLevel(s string) (zapcore.Level, bool) {

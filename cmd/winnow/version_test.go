@@ -35,7 +35,7 @@ func TestVersion(t *testing.T) {
 	r := startRun(t, s.ClientURL())
 	waitReady(t, r, 20*time.Second)
 	if !strings.Contains(r.stderr.String(), `"msg":"winnow starting","version":"dev","commit":"","go":"`+runtime.Version()+`"`) ||
-		!strings.Contains(r.stderr.String(), `"gomemlimit":"off"`) {
+		!strings.Contains(r.stderr.String(), `"gomemlimit":"off"`) || !strings.Contains(r.stderr.String(), `"config":"none","policy":"none"}`) {
 		t.Errorf("no start line with the version: %s", r.stderr.String())
 	}
 	resp, err := http.Get(r.base() + "/metrics")
