@@ -8,10 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/worker"
@@ -30,8 +33,9 @@ type Config struct {
 	Worker   worker.Config   `yaml:"worker"`
 	Pipeline pipeline.Config `yaml:"pipeline"`
 
-	policyFile string // --policy, read by applyPolicy
-	configFile string // the YAML file loadConfig read, if any
+	policyFile string   // --policy, read by applyPolicy
+	configFile string   // the YAML file loadConfig read, if any
+	overrides  []string // settings of the file the environment replaced
 }
 
 // fileProblem says why path cannot be read; for a relative path that is
@@ -267,11 +271,55 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 			return cfg, fmt.Errorf("config: %s: %w", path, err)
 		}
 		cfg.configFile = path
+		cfg.overrides = envOverrides(b, path, lookupEnv)
 	}
 	if err := applyEnv(&cfg, "WINNOW", lookupEnv); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// envOverrides says which settings of the configuration file src (at
+// path) a WINNOW_ variable replaces with another value: the environment
+// comes after the file, and an image's own variables (the winnow image
+// sets WINNOW_HTTP_ADDR and WINNOW_EMBEDDED_*) replaced a file's
+// http.addr without a word. Secrets are masked.
+func envOverrides(src []byte, path string, lookupEnv func(string) (string, bool)) []string {
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	var out []string
+	eachValue(doc.Content[0], "", reflect.TypeOf(Config{}), func(setting string, n *yaml.Node, _ reflect.Type) {
+		var file string
+		switch {
+		case strings.Contains(setting, " item "):
+			return
+		case n.Kind == yaml.ScalarNode:
+			file = n.Value
+		case n.Kind == yaml.SequenceNode:
+			items := make([]string, len(n.Content))
+			for i, item := range n.Content {
+				items[i] = item.Value
+			}
+			file = strings.Join(items, ",")
+		default:
+			return
+		}
+		name := "WINNOW_" + strings.ToUpper(strings.ReplaceAll(setting, ".", "_"))
+		env, ok := lookupEnv(name)
+		if !ok || env == file {
+			return
+		}
+		switch setting {
+		case "nats.password", "nats.token":
+			env, file = secretMask, secretMask
+		case "nats.url":
+			env, file = redactURLs(env), redactURLs(file)
+		}
+		out = append(out, fmt.Sprintf("%s=%q replaces %s: %q of %s", name, env, setting, file, path))
+	})
+	return out
 }
 
 // natsURLsProblem says what is wrong with a comma-separated list of NATS

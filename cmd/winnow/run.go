@@ -94,6 +94,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		for _, u := range unknown {
 			fmt.Fprintln(stderr, "winnow: warning:", u)
 		}
+		for _, o := range cfg.overrides {
+			fmt.Fprintln(stderr, "winnow: note:", o)
+		}
 		fmt.Fprintln(stderr, "winnow: configuration is valid")
 		printConfig(stdout, cfg)
 		return exitOK
@@ -111,6 +114,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		zap.String("gomemlimit_from", from), zap.String("config", orNone(cfg.configFile)), zap.String("policy", orNone(cfg.policyFile)))
 	for _, u := range unknown {
 		log.Warn("unknown environment variable: " + u)
+	}
+	for _, o := range cfg.overrides {
+		log.Info("the environment replaces a setting of the file: " + o)
 	}
 	// A reload (SIGHUP, policy.watch) reads the moderation policy again,
 	// from where start-up read it: the --policy file, or

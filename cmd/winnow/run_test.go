@@ -917,3 +917,27 @@ func TestHealthcheckProbesHTTPAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironmentReplacingTheFileIsSaid: a WINNOW_ variable that replaces a
+// setting the configuration file gives with another value is said, on the
+// start line's heels and by --check-config, secrets masked: the image's own
+// WINNOW_HTTP_ADDR replaced a file's http.addr without a word. The same
+// value in both is not.
+func TestEnvironmentReplacingTheFileIsSaid(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "winnow.yaml")
+	os.WriteFile(file, []byte("http:\n  addr: 0.0.0.0:9090\nnats:\n  user: u\n  password: fromfile\nworker:\n  backoff: [1s, 5s]\n  handlers: 4\n"), 0o644)
+	env := map[string]string{"WINNOW_HTTP_ADDR": "0.0.0.0:8080", "WINNOW_NATS_PASSWORD": "fromenv", "WINNOW_WORKER_BACKOFF": "1s,5s", "WINNOW_WORKER_HANDLERS": "4"}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var errb bytes.Buffer
+	if code := Main(context.Background(), []string{"run", "--config", file, "--check-config"}, nil, &bytes.Buffer{}, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want := `winnow: note: WINNOW_HTTP_ADDR="0.0.0.0:8080" replaces http.addr: "0.0.0.0:9090" of ` + file + "\n" +
+		`winnow: note: WINNOW_NATS_PASSWORD="********" replaces nats.password: "********" of ` + file + "\n" +
+		"winnow: configuration is valid\n"
+	if errb.String() != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errb.String(), want)
+	}
+}
