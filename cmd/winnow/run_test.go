@@ -79,6 +79,17 @@ func TestConfigPrecedence(t *testing.T) {
 	if err := applyPolicy(&pc, policy); err == nil || !strings.HasSuffix(err.Error(), "line 2: unknown key spam.enabld (spam.enabled?)") {
 		t.Errorf("unknown policy key: %v", err)
 	}
+	// A policy given for the configuration, and the other way round, says
+	// so (each section was an unknown key, no more).
+	os.WriteFile(file, []byte("spam:\n  enabled: false\n"), 0o644)
+	if _, err := loadConfig(file, lookup); err == nil || !strings.HasSuffix(err.Error(),
+		"line 1: unknown key spam (a moderation policy's section: put it under pipeline.moderation, or give the file with --policy)") {
+		t.Errorf("a policy for the configuration: %v", err)
+	}
+	os.WriteFile(policy, []byte("worker:\n  handlers: 2\n"), 0o644)
+	if err := applyPolicy(&pc, policy); err == nil || !strings.HasSuffix(err.Error(), "line 1: unknown key worker (a configuration file's section: give the file with --config)") {
+		t.Errorf("a configuration for the policy: %v", err)
+	}
 	os.WriteFile(file, []byte("worker:\n  ack_wait: 30\n"), 0o644)
 	if _, err := loadConfig(file, lookup); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "with its unit: 500ms, 30s") {
 		t.Errorf("a duration without its unit: %v", err)

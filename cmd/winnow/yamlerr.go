@@ -330,11 +330,30 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 			}
 		}
 		te.Errors[i] = fmt.Sprintf("line %d: unknown key %s", line, path)
-		if near := closest(leaf, siblings); near != "" {
+		if other := otherFilesSection(docPrefix, path); other != "" {
+			te.Errors[i] += other
+		} else if near := closest(leaf, siblings); near != "" {
 			te.Errors[i] += fmt.Sprintf(" (%s%s?)", parent, near)
 		}
 	}
 	return err
+}
+
+// otherFilesSection says when an unknown top-level key is a section of
+// the other kind of file: a moderation policy given with --config, or a
+// configuration given with --policy (each said "unknown key" for every
+// section, with no word of the mix-up).
+func otherFilesSection(docPrefix, path string) string {
+	switch _, policyKey := configDocs["pipeline.moderation."+path]; {
+	case strings.Contains(path, "."):
+	case docPrefix == "" && policyKey:
+		return " (a moderation policy's section: put it under pipeline.moderation, or give the file with --policy)"
+	case docPrefix == "pipeline.moderation":
+		if _, ok := configDocs[path]; ok {
+			return " (a configuration file's section: give the file with --config)"
+		}
+	}
+	return ""
 }
 
 // shownAs reports whether yaml.v3's error shows value as shown: whole, or
