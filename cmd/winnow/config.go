@@ -285,12 +285,12 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (Config, err
 // sets WINNOW_HTTP_ADDR and WINNOW_EMBEDDED_*) replaced a file's
 // http.addr without a word. Secrets are masked.
 func envOverrides(src []byte, path string, lookupEnv func(string) (string, bool)) []string {
-	var doc yaml.Node
-	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+	root := yamlRoot(src)
+	if root == nil {
 		return nil
 	}
 	var out []string
-	eachValue(doc.Content[0], "", reflect.TypeOf(Config{}), func(setting string, n *yaml.Node, _ reflect.Type) {
+	eachValue(root, "", reflect.TypeOf(Config{}), func(setting string, n *yaml.Node, _ reflect.Type) {
 		var file string
 		switch {
 		case strings.Contains(setting, " item "):

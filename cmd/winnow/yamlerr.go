@@ -25,7 +25,10 @@ import (
 // with a fraction given for a whole-number setting ("handlers: 2.5"), which
 // yaml.v3 would cut to 2 without a word, is an error too.
 func decodeYAML(src []byte, v any, docPrefix string) error {
-	src = withDaysAsHours(src, reflect.TypeOf(v).Elem())
+	// One reading of the nodes serves the days' rewrite and the fraction
+	// check: the rewrite touches durations only, and keeps every line.
+	root := yamlRoot(src)
+	src = withDaysAsHours(src, root, reflect.TypeOf(v).Elem())
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	err := dec.Decode(v)
@@ -35,12 +38,11 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 	if err != nil {
 		return explainYAMLError(tabHint(err, src), src, docPrefix, reflect.TypeOf(v).Elem())
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+	if root == nil {
 		return nil
 	}
 	var cut []string
-	eachValue(doc.Content[0], "", reflect.TypeOf(v).Elem(), func(path string, n *yaml.Node, t reflect.Type) {
+	eachValue(root, "", reflect.TypeOf(v).Elem(), func(path string, n *yaml.Node, t reflect.Type) {
 		if cutsFraction(n, t) {
 			cut = append(cut, fmt.Sprintf("line %d: %s: %s: want %s", n.Line, path, n.Value, wanted(t)))
 		}
@@ -51,14 +53,24 @@ func decodeYAML(src []byte, v any, docPrefix string) error {
 	return nil
 }
 
-// withDaysAsHours rewrites in src each duration setting of the struct type
-// t written in days (ttl: 7d, which yaml.v3 reads with time.ParseDuration
-// and refuses) as Go writes it (168h0m0s), in place, so every line keeps
-// its number for the errors. src is returned as it is when it holds none,
-// or does not parse (yaml.v3's decoding then says why).
-func withDaysAsHours(src []byte, t reflect.Type) []byte {
+// yamlRoot returns the root node of the YAML document src, or nil when src
+// does not parse or holds no document.
+func yamlRoot(src []byte) *yaml.Node {
 	var doc yaml.Node
 	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// withDaysAsHours rewrites in src (whose root node is root) each duration
+// setting of the struct type t written in days (ttl: 7d, which yaml.v3
+// reads with time.ParseDuration and refuses) as Go writes it (168h0m0s),
+// in place, so every line keeps its number for the errors. src is returned
+// as it is when it holds none, or does not parse (root nil: yaml.v3's
+// decoding then says why).
+func withDaysAsHours(src []byte, root *yaml.Node, t reflect.Type) []byte {
+	if root == nil {
 		return src
 	}
 	type edit struct {
@@ -66,7 +78,7 @@ func withDaysAsHours(src []byte, t reflect.Type) []byte {
 		from, to  string
 	}
 	var edits []edit
-	eachValue(doc.Content[0], "", t, func(_ string, n *yaml.Node, t reflect.Type) {
+	eachValue(root, "", t, func(_ string, n *yaml.Node, t reflect.Type) {
 		if t != durationType || n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" || !leadingDays.MatchString(n.Value) {
 			return
 		}
@@ -260,8 +272,8 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 	if !errors.As(err, &te) {
 		return err
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+	root := yamlRoot(src)
+	if root == nil {
 		return err
 	}
 	type key struct {
@@ -269,14 +281,14 @@ func explainYAMLError(err error, src []byte, docPrefix string, t reflect.Type) e
 		name string
 	}
 	paths := map[key]string{}
-	eachKey(doc.Content[0], "", func(path string, k *yaml.Node) { paths[key{k.Line, k.Value}] = path })
+	eachKey(root, "", func(path string, k *yaml.Node) { paths[key{k.Line, k.Value}] = path })
 	type value struct {
 		path string
 		n    *yaml.Node
 		t    reflect.Type
 	}
-	values := []value{{"the file", doc.Content[0], t}} // "[1, 2]" where a mapping goes
-	eachValue(doc.Content[0], "", t, func(path string, n *yaml.Node, t reflect.Type) { values = append(values, value{path, n, t}) })
+	values := []value{{"the file", root, t}} // "[1, 2]" where a mapping goes
+	eachValue(root, "", t, func(path string, n *yaml.Node, t reflect.Type) { values = append(values, value{path, n, t}) })
 	for i, e := range te.Errors {
 		if m := mismatch.FindStringSubmatch(e); m != nil {
 			line, _ := strconv.Atoi(m[1])

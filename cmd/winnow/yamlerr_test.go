@@ -30,7 +30,7 @@ func FuzzDecodeYAML(f *testing.F) {
 		err := decodeYAML(src, &got, "")
 		// yaml.v3 reads days once withDaysAsHours has written them as
 		// hours, which moves no line.
-		hours := withDaysAsHours(src, reflect.TypeOf(want))
+		hours := withDaysAsHours(src, yamlRoot(src), reflect.TypeOf(want))
 		if bytes.Count(hours, []byte("\n")) != bytes.Count(src, []byte("\n")) {
 			t.Fatalf("%q: written as %q", src, hours)
 		}
