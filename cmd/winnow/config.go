@@ -358,11 +358,7 @@ func natsURLProblem(u string) string {
 	if strings.ContainsAny(u, " \t") {
 		return "is not a NATS URL (nats://host:port): separate several with commas"
 	}
-	raw := u
-	if !strings.Contains(u, "://") {
-		raw = "nats://" + u
-	}
-	p, err := url.Parse(raw)
+	p, err := parseNATSURL(u)
 	switch {
 	case err != nil:
 		return "is not a NATS URL (nats://host:port)"
@@ -377,13 +373,19 @@ func natsURLProblem(u string) string {
 	return ""
 }
 
+// parseNATSURL reads one server URL as nats.go does: nats:// when it
+// names no scheme.
+func parseNATSURL(u string) (*url.URL, error) {
+	if !strings.Contains(u, "://") {
+		u = "nats://" + u
+	}
+	return url.Parse(u)
+}
+
 // masked reports whether a NATS URL's user information is the mask
 // redactURLs writes: a URL copied from winnow's output.
 func masked(u string) bool {
-	if u = strings.TrimSpace(u); !strings.Contains(u, "://") {
-		u = "nats://" + u // as nats.go reads it
-	}
-	p, err := url.Parse(u)
+	p, err := parseNATSURL(strings.TrimSpace(u))
 	if err != nil || p.User == nil {
 		return false
 	}
