@@ -306,7 +306,7 @@ func envOverrides(src []byte, path string, lookupEnv func(string) (string, bool)
 		default:
 			return
 		}
-		name := "WINNOW_" + strings.ToUpper(strings.ReplaceAll(setting, ".", "_"))
+		name := envVar("WINNOW", setting)
 		env, ok := lookupEnv(name)
 		if !ok || env == file {
 			return

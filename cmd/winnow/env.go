@@ -24,10 +24,16 @@ var (
 // '_' and upper-cased (WINNOW_WORKER_SUBJECTS_INPUT). Lists are
 // comma-separated.
 func applyEnv(v any, prefix string, lookup func(string) (string, bool)) error {
-	return applyEnvValue(reflect.ValueOf(v).Elem(), prefix, lookup)
+	return applyEnvValue(reflect.ValueOf(v).Elem(), prefix, "", lookup)
 }
 
-func applyEnvValue(v reflect.Value, name string, lookup func(string) (string, bool)) error {
+// envVar is the variable that sets the setting at the dotted yaml path
+// (worker.subjects.input: WINNOW_WORKER_SUBJECTS_INPUT).
+func envVar(prefix, path string) string {
+	return prefix + "_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+}
+
+func applyEnvValue(v reflect.Value, prefix, path string, lookup func(string) (string, bool)) error {
 	if v.Kind() == reflect.Struct {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
@@ -36,12 +42,17 @@ func applyEnvValue(v reflect.Value, name string, lookup func(string) (string, bo
 			if tag == "" || tag == "-" || !f.IsExported() {
 				continue
 			}
-			if err := applyEnvValue(v.Field(i), name+"_"+strings.ToUpper(tag), lookup); err != nil {
+			sub := tag
+			if path != "" {
+				sub = path + "." + tag
+			}
+			if err := applyEnvValue(v.Field(i), prefix, sub, lookup); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	name := envVar(prefix, path)
 	s, ok := lookup(name)
 	if !ok {
 		return nil
