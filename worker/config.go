@@ -218,6 +218,8 @@ func (c Config) Validate() error {
 		return bad("shared.bucket", "%q: want a bucket name", c.Shared.Bucket)
 	case c.State == "kv" && c.Shared.TTL < time.Minute:
 		return bad("shared.ttl", "%v: want >= 1m", c.Shared.TTL)
+	case c.State == "kv" && c.Shared.MaxBytes != 0 && c.Shared.MaxBytes < 1<<20:
+		return bad("shared.max_bytes", "%d: want 0 (no limit but the ttl) or >= 1MiB", c.Shared.MaxBytes)
 	case c.Outage != OutagePause && c.Outage != OutageRetry:
 		return bad("outage", "%q: want %s or %s", c.Outage, OutagePause, OutageRetry)
 	}

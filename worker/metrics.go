@@ -271,11 +271,23 @@ func RegisterMemory(reg prometheus.Registerer, mem any) {
 			Help: "Generations of the index dropped (the oldest entries evicted)."}, func() float64 { return float64(st.Stats().Rotations) }),
 	)
 	replicated := func() float64 { return 0 } // a process-local memory replicates nothing
-	if sh, ok := mem.(*SharedMemory); ok {
+	sh, shared := mem.(*SharedMemory)
+	if shared {
 		replicated = func() float64 { return float64(sh.Replicated()) }
 	}
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "winnow_dedupe_replicated_total",
 		Help: "Other workers' commits applied from the shared bucket."}, replicated))
+	if !shared {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "winnow_dedupe_bucket_bytes",
+			Help: "Size of the shared dedupe bucket's stream (worker.shared.max_bytes bounds it), looked at every 5s."},
+			func() float64 { b, _ := sh.BucketSize(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "winnow_dedupe_bucket_messages",
+			Help: "Commits and claims in the shared dedupe bucket, looked at every 5s."},
+			func() float64 { _, n := sh.BucketSize(); return float64(n) }),
+	)
 }
 
 // PolicyReloaded counts a moderation policy reload (`winnow run`, on

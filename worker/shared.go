@@ -26,6 +26,12 @@ type SharedConfig struct {
 	TTL time.Duration `yaml:"ttl"`
 	// Replicas of the bucket's stream.
 	Replicas int `yaml:"replicas"`
+	// MaxBytes bounds the bucket's stream (each replica's copy of it): the
+	// oldest commits and claims go first when it is full, as if their ttl
+	// had passed. 0 leaves the size to the ttl alone, and an existing
+	// bucket's own limit (an operator's, under which a full bucket refuses
+	// new claims) as it is.
+	MaxBytes Bytes `yaml:"max_bytes"`
 	// StartupWait is how long NewSharedMemory waits for JetStream to
 	// answer (see untilJetStreamAnswers); `winnow run` sets it from
 	// nats.startup_wait.
@@ -70,6 +76,8 @@ type SharedMemory struct {
 	rewatch chan struct{}     // tells follow to watch a new bucket of the name
 
 	applied   atomic.Int64 // remote commits applied
+	bytes     atomic.Int64 // the bucket's stream's size at the latest look
+	entries   atomic.Int64 // and its messages
 	committed atomic.Int64 // own commits
 	pending   chan jetstream.PubAckFuture
 }
@@ -102,7 +110,7 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	if err != nil {
 		return nil, fmt.Errorf("worker: watch %s: %w", cfg.Bucket, err)
 	}
-	replayed := make(chan struct{})
+	replayed, start := make(chan struct{}), time.Now()
 	go s.follow(ctx, w, replayed)
 	go s.checkPuts(ctx)
 	go s.keep(ctx)
@@ -111,7 +119,9 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	log.Info("dedupe state replayed", zap.String("bucket", cfg.Bucket), zap.Int64("documents", s.applied.Load()))
+	bytes, _ := s.BucketSize()
+	log.Info("dedupe state replayed", zap.String("bucket", cfg.Bucket), zap.Int64("documents", s.applied.Load()),
+		zap.Int64("bucket_bytes", bytes), zap.Duration("took", time.Since(start)))
 	return s, nil
 }
 
@@ -224,18 +234,21 @@ func (s *SharedMemory) forgetBucket() {
 }
 
 // createBucket creates the bucket when it is missing. One that exists keeps
-// what its operator set (a size limit, replicas): only its ttl, which
-// winnow's configuration names, is brought up to date (see ensureStream).
+// what its operator set (replicas; a size limit, unless max_bytes is set):
+// only the limits winnow's configuration names are brought up to date (see
+// keepLimits, and ensureStream).
 func (s *SharedMemory) createBucket(ctx context.Context) (jetstream.KeyValue, error) {
 	kv, err := s.js.KeyValue(ctx, s.cfg.Bucket)
+	existed := err == nil
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: s.cfg.Bucket, TTL: s.cfg.TTL,
 			Replicas: s.cfg.Replicas, History: 1, Description: "winnow cross-document dedup state"})
 		if errors.Is(err, jetstream.ErrBucketExists) { // another replica made it first
 			kv, err = s.js.KeyValue(ctx, s.cfg.Bucket)
 		}
-	} else if err == nil {
-		err = s.keepTTL(ctx, kv)
+	}
+	if err == nil && (existed || s.cfg.MaxBytes > 0) {
+		err = s.keepLimits(ctx, kv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", s.cfg.Bucket, err)
@@ -243,32 +256,39 @@ func (s *SharedMemory) createBucket(ctx context.Context) (jetstream.KeyValue, er
 	return kv, nil
 }
 
-// keepTTL sets an existing bucket's ttl (its stream's max_age, and the
-// duplicate window within it, as nats.go makes a bucket) to the
-// configuration's when they differ, leaving the rest of its stream alone.
-func (s *SharedMemory) keepTTL(ctx context.Context, kv jetstream.KeyValue) error {
+// keepLimits sets a bucket's ttl (its stream's max_age, and the duplicate
+// window within it, as nats.go makes a bucket) to the configuration's, and
+// with max_bytes set its size limit too, discarding the oldest entries when
+// full (nats.go makes a bucket that refuses new ones), leaving the rest of
+// its stream alone. One stream update, and none when nothing differs.
+func (s *SharedMemory) keepLimits(ctx context.Context, kv jetstream.KeyValue) error {
 	st, err := kv.Status(ctx)
 	if err != nil {
 		return err
-	}
-	if st.TTL() == s.cfg.TTL {
-		return nil
 	}
 	bs, ok := st.(*jetstream.KeyValueBucketStatus)
 	if !ok {
 		return nil
 	}
 	sc := bs.StreamInfo().Config
+	limit := int64(s.cfg.MaxBytes)
+	if sc.MaxAge == s.cfg.TTL && (limit == 0 || sc.MaxBytes == limit && sc.Discard == jetstream.DiscardOld) {
+		return nil
+	}
 	sc.MaxAge = s.cfg.TTL
 	if s.cfg.TTL > 0 && sc.Duplicates > s.cfg.TTL {
 		sc.Duplicates = s.cfg.TTL
+	}
+	if limit > 0 {
+		sc.MaxBytes, sc.Discard = limit, jetstream.DiscardOld
 	}
 	_, err = s.js.UpdateStream(ctx, sc)
 	return err
 }
 
 // bucketCreated returns when the bucket's stream was created, or
-// jetstream.ErrBucketNotFound: one stream info request.
+// jetstream.ErrBucketNotFound: one stream info request, whose size and
+// message count it keeps for BucketSize.
 func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
 	st, err := s.js.Stream(ctx, "KV_"+s.cfg.Bucket) // a bucket's stream, as nats.go names it
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -277,7 +297,16 @@ func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	return st.CachedInfo().Created, nil
+	info := st.CachedInfo()
+	s.bytes.Store(int64(info.State.Bytes))
+	s.entries.Store(int64(info.State.Msgs))
+	return info.Created, nil
+}
+
+// BucketSize returns the bucket's bytes and messages (commits, claims and
+// their markers) as the latest look found them, every keepEvery.
+func (s *SharedMemory) BucketSize() (bytes, messages int64) {
+	return s.bytes.Load(), s.entries.Load()
 }
 
 // Probe reports whether the bucket takes new keys now, as a claim needs:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
@@ -269,5 +270,95 @@ func TestSharedClaimTakenOverOnce(t *testing.T) {
 		if got[0] != got[1] || (got[0] != "copy-0" && got[0] != "copy-1") {
 			t.Fatalf("round %d: the replicas say %q and %q own it; want one of them, the same", round, got[0], got[1])
 		}
+	}
+}
+
+// TestSharedMemoryMaxBytes: a bucket that grew under the ttl alone is cut
+// to max_bytes when a worker starts with it set, and stays within it as
+// commits and claims go on arriving (the oldest go; a new claim is never
+// refused, as it is by a limit nats.go's bucket has by default); a worker
+// started later replays only what is left, the newest commits among it.
+func TestSharedMemoryMaxBytes(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, js := connect(t, s)
+	cfg := DefaultSharedConfig()
+	cfg.Bucket = "BOUNDED"
+	const limit = 1 << 20
+	open := func(max Bytes) *SharedMemory {
+		t.Helper()
+		nc, _ := connect(t, s)
+		c := cfg
+		c.MaxBytes = max
+		m, err := NewSharedMemory(ctx, nc, c, dedupe.DefaultMemoryOptions(), zaptest.NewLogger(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// About 1 KB a commit: 1,500 of them fill the bucket half as much again.
+	commit := func(m *SharedMemory, from, to int) {
+		for i := from; i < to; i++ {
+			blocks := make([]uint64, 120)
+			for j := range blocks {
+				blocks[j] = uint64(i)<<20 | uint64(j) + 1
+			}
+			m.Commit(&dedupe.Commit{ID: fmt.Sprint("doc-", i), Blocks: blocks})
+		}
+		waitFor(t, "the commits in the bucket", func() bool {
+			_, info := streamInfo(ctx, t, js, "KV_BOUNDED")
+			return info.State.LastSeq >= uint64(to)
+		})
+	}
+	commit(open(0), 0, 1500)
+	if _, info := streamInfo(ctx, t, js, "KV_BOUNDED"); info.State.Bytes <= limit {
+		t.Fatalf("the bucket holds %d bytes before the limit: make the commits larger", info.State.Bytes)
+	}
+
+	a := open(limit)
+	_, info := streamInfo(ctx, t, js, "KV_BOUNDED")
+	if c := info.Config; c.MaxBytes != limit || c.Discard != jetstream.DiscardOld || c.MaxAge != cfg.TTL {
+		t.Fatalf("bucket opened with max_bytes: max_bytes %d, discard %v, max_age %v", c.MaxBytes, c.Discard, c.MaxAge)
+	}
+	if info.State.Bytes > limit || info.State.FirstSeq == 1 {
+		t.Fatalf("the bucket was not cut to its limit: %d bytes, first sequence %d", info.State.Bytes, info.State.FirstSeq)
+	}
+	commit(a, 1500, 3000)
+	for i := range 50 {
+		if owner, err := a.Claim(uint64(i+1), fmt.Sprint("doc-", 2950+i)); err != nil || owner != fmt.Sprint("doc-", 2950+i) {
+			t.Fatalf("claim %d in a full bucket: %q, %v", i, owner, err)
+		}
+	}
+	if err := a.Probe(ctx); err != nil {
+		t.Fatalf("a full bucket that discards its oldest entries fails the outage probe: %v", err)
+	}
+	if _, info = streamInfo(ctx, t, js, "KV_BOUNDED"); info.State.Bytes > limit {
+		t.Fatalf("bucket at %d bytes, over its limit of %d", info.State.Bytes, limit)
+	}
+
+	late := open(limit)
+	n := late.Replicated()
+	if n == 0 || n >= 2500 {
+		t.Fatalf("a worker started later replayed %d commits of 3,000 into a bucket of %d bytes", n, limit)
+	}
+	if _, ok := late.Block(uint64(2999)<<20 | 1); !ok {
+		t.Fatal("the newest commit was not replayed")
+	}
+	if _, ok := late.Block(1); ok {
+		t.Fatal("the oldest commit was replayed: nothing was cut")
+	}
+	reg := prometheus.NewRegistry()
+	RegisterMemory(reg, late)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if b, msgs := got["winnow_dedupe_bucket_bytes"], got["winnow_dedupe_bucket_messages"]; b == 0 || b > limit || msgs == 0 {
+		t.Fatalf("bucket metrics: %v bytes, %v messages", b, msgs)
 	}
 }

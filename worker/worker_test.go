@@ -389,6 +389,7 @@ func TestConfigValidate(t *testing.T) {
 		"worker.duplicate_window": func(c *Config) { c.DuplicateWindow = time.Second },
 		"worker.max_ack_pending":  func(c *Config) { c.MaxAckPending = 0 },
 		"worker.output_stream":    func(c *Config) { c.OutputStream = c.InputStream },
+		"worker.shared.max_bytes": func(c *Config) { c.State, c.Shared.MaxBytes = "kv", 512<<10 },
 	}
 	for field, mut := range bad {
 		c := DefaultConfig()

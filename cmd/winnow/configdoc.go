@@ -93,6 +93,10 @@ var configDocs = map[string]string{
 	"worker.shared.bucket":   "Bucket name (created if missing).",
 	"worker.shared.ttl":      "How long commits and claims live: the shared window in time.",
 	"worker.shared.replicas": "Replicas of the bucket's stream.",
+	"worker.shared.max_bytes": "Most bytes the bucket's stream holds (1GiB; KiB, MiB, GiB), the oldest\n" +
+		"commits and claims going first when it is full. 0: the ttl alone bounds it,\n" +
+		"and a limit set on the bucket itself is kept (a full bucket then pauses\n" +
+		"intake, see outage).",
 	"worker.outage": "When the output stream or the bucket does not answer or has no room: pause (hold\n" +
 		"the documents, pull no more, probe until it answers) or retry (nak with backoff,\n" +
 		"then dead-letter).",
