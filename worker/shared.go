@@ -39,6 +39,9 @@ type SharedConfig struct {
 	// JetStreamDomain is the JetStream domain the bucket is in (see
 	// NewJetStream); `winnow run` sets it from nats.jetstream_domain.
 	JetStreamDomain string `yaml:"-"`
+	// Replaying, when set, is told every second of a start-up's replay how
+	// many commits it has applied (`winnow run` says so on /readyz).
+	Replaying func(documents int64) `yaml:"-"`
 }
 
 // DefaultSharedConfig: bucket WINNOW_DEDUPE, 24h, one replica.
@@ -114,16 +117,44 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	go s.follow(ctx, w, replayed)
 	go s.checkPuts(ctx)
 	go s.keep(ctx)
-	select {
-	case <-replayed:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := s.awaitReplay(ctx, replayed, start); err != nil {
+		return nil, err
 	}
 	bytes, _ := s.BucketSize()
 	log.Info("dedupe state replayed", zap.String("bucket", cfg.Bucket), zap.Int64("documents", s.applied.Load()),
 		zap.Int64("bucket_bytes", bytes), zap.Duration("took", time.Since(start)))
 	return s, nil
 }
+
+// awaitReplay waits for the watch's initial replay to end, telling
+// cfg.Replaying every second and the log every replayLogEvery how far it is.
+func (s *SharedMemory) awaitReplay(ctx context.Context, replayed <-chan struct{}, start time.Time) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	logged := start
+	for {
+		select {
+		case <-replayed:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			n := s.applied.Load()
+			if s.cfg.Replaying != nil {
+				s.cfg.Replaying(n)
+			}
+			if now.Sub(logged) >= replayLogEvery {
+				bytes, msgs := s.BucketSize()
+				s.log.Info("replaying the dedupe bucket", zap.String("bucket", s.cfg.Bucket), zap.Int64("documents", n),
+					zap.Int64("bucket_bytes", bytes), zap.Int64("bucket_messages", msgs), zap.Duration("for", now.Sub(start)))
+				logged = now
+			}
+		}
+	}
+}
+
+// replayLogEvery is how often a long replay is logged.
+const replayLogEvery = 10 * time.Second
 
 // follow applies the other workers' commits as they arrive. When the
 // bucket is deleted and created again (see keep) the watch goes quiet

@@ -362,3 +362,36 @@ func TestSharedMemoryMaxBytes(t *testing.T) {
 		t.Fatalf("bucket metrics: %v bytes, %v messages", b, msgs)
 	}
 }
+
+// TestReplayProgress: while a start-up's replay runs, Replaying is told each
+// second how many commits it applied (winnow run puts it on /readyz).
+func TestReplayProgress(t *testing.T) {
+	var mu sync.Mutex
+	var told []int64
+	s := &SharedMemory{log: zaptest.NewLogger(t), cfg: SharedConfig{Bucket: "B", Replaying: func(n int64) {
+		mu.Lock()
+		told = append(told, n)
+		mu.Unlock()
+	}}}
+	replayed := make(chan struct{})
+	go func() {
+		for i := range 22 {
+			s.applied.Add(int64(i))
+			time.Sleep(100 * time.Millisecond)
+		}
+		close(replayed)
+	}()
+	if err := s.awaitReplay(context.Background(), replayed, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(told) < 2 || told[0] == 0 || told[len(told)-1] <= told[0] || told[len(told)-1] > 231 {
+		t.Fatalf("Replaying told %v over a replay of 2.2s applying 231 commits", told)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.awaitReplay(ctx, make(chan struct{}), time.Now()); err != context.Canceled {
+		t.Fatalf("replay cancelled: %v", err)
+	}
+}

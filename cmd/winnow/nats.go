@@ -144,12 +144,19 @@ func inboxAllowed(nc *nats.Conn, timeout time.Duration) error {
 // together) waits for them instead of exiting to be restarted. Any other
 // error (a wrong credential, a TLS failure) fails at once. It returns a
 // nil connection and no error when ctx ends first.
-func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logger) (nc *nats.Conn, err error) {
+func connectWaiting(ctx context.Context, url string, c NATSConfig, log *zap.Logger, st *startup) (nc *nats.Conn, err error) {
+	st.at("connecting to NATS at " + redactURLs(url))
+	var since time.Time
 	err = worker.StartupRetry{
 		Wait:  c.StartupWait,
 		Again: func(err error) bool { return errors.Is(err, nats.ErrNoServers) },
 		Waiting: func(err error, retryIn time.Duration) {
 			log.Warn("waiting for NATS", zap.String("url", redactURLs(url)), zap.Duration("retry_in", retryIn), zap.Error(err))
+			if since.IsZero() {
+				since = time.Now()
+			}
+			st.at(fmt.Sprintf("waiting for NATS at %s since %s (%s ago): %v", redactURLs(url),
+				since.UTC().Format(time.RFC3339), time.Since(since).Round(time.Second), err))
 		},
 		GaveUp: func(err error) error { return fmt.Errorf("%w (waited %v: nats.startup_wait)", err, c.StartupWait) },
 	}.Do(ctx, func() (err error) {

@@ -160,8 +160,8 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 	}
 	// Health and metrics listen first: while NATS is awaited and the
 	// dedupe state replayed, /healthz answers and /readyz says not yet.
-	handler := &swapHandler{}
-	handler.set(starting())
+	handler, st := &swapHandler{}, newStartup()
+	handler.set(st.handler())
 	stopHTTP := func() {}
 	if cfg.HTTP.Addr != "" {
 		l, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -193,7 +193,7 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 		defer stopHTTP()
 		log.Info("health and metrics", zap.String("addr", l.Addr().String()))
 	}
-	nc, err := connectWaiting(ctx, url, cfg.NATS, log)
+	nc, err := connectWaiting(ctx, url, cfg.NATS, log, st)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,11 @@ func serve(ctx context.Context, cfg Config, log *zap.Logger, policy func() (Conf
 	if pc.Cross && pc.Memory == nil {
 		switch cfg.Worker.State {
 		case "kv": // shared by every replica through a JetStream KV bucket
-			mem, err := worker.NewSharedMemory(ctx, nc, cfg.Worker.Shared, pc.CrossOptions.Memory, log.Named("dedupe"), metrics)
+			shared := cfg.Worker.Shared
+			step := "reading the dedupe bucket " + shared.Bucket + " (worker.state kv)"
+			st.at(step)
+			shared.Replaying = func(n int64) { st.at(fmt.Sprintf("%s: %d documents replayed", step, n)) }
+			mem, err := worker.NewSharedMemory(ctx, nc, shared, pc.CrossOptions.Memory, log.Named("dedupe"), metrics)
 			if err != nil {
 				return err
 			}
@@ -371,13 +375,30 @@ func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*s.h.Load()).ServeHTTP(w, r)
 }
 
-// starting is what the HTTP listener serves until the worker exists:
-// alive, not ready, no metrics yet.
-func starting() http.Handler {
+// startup is what the HTTP listener serves until the worker exists:
+// alive, not ready, no metrics yet, the 503 naming the step start-up is
+// at ("not ready: starting: waiting for NATS at nats://nats:4222 since
+// ..."), which `winnow healthcheck` passes on to the container's health log.
+type startup struct{ step atomic.Pointer[string] }
+
+func newStartup() *startup {
+	st := &startup{}
+	st.at("")
+	return st
+}
+
+// at sets the step the 503 names.
+func (st *startup) at(step string) { st.step.Store(&step) }
+
+func (st *startup) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "not ready: starting", http.StatusServiceUnavailable)
+		why := "not ready: starting"
+		if step := *st.step.Load(); step != "" {
+			why += ": " + step
+		}
+		http.Error(w, why, http.StatusServiceUnavailable)
 	})
 	return mux
 }
@@ -386,12 +407,6 @@ func starting() http.Handler {
 // winnow_log_lines_dropped_total.
 var logsDropped atomic.Int64
 
-// newLogger builds the zap logger. Above debug it samples as zap's
-// production logger does: of the lines with one message and level, the
-// first 100 in each second are written and then every 100th, so a flood
-// of bad input or a retried outage cannot flood the logs (per-document
-// lines such as "dead letter" and "transient failure" are the ones that
-// repeat); the lines left out are counted.
 // orNone is a file for the start line: "none" when no file was given.
 func orNone(file string) string {
 	if file == "" {
@@ -416,6 +431,12 @@ func logLevel(s string) (zapcore.Level, bool) {
 	return 0, false
 }
 
+// newLogger builds the zap logger. Above debug it samples as zap's
+// production logger does: of the lines with one message and level, the
+// first 100 in each second are written and then every 100th, so a flood
+// of bad input or a retried outage cannot flood the logs (per-document
+// lines such as "dead letter" and "transient failure" are the ones that
+// repeat); the lines left out are counted.
 func newLogger(c LogConfig, w io.Writer) (*zap.Logger, error) {
 	level, ok := logLevel(c.Level)
 	if !ok {

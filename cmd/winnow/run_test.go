@@ -453,6 +453,17 @@ func TestRunWaitsForNATS(t *testing.T) {
 		t.Fatalf("/readyz %d while waiting for NATS", got)
 	}
 	time.Sleep(1500 * time.Millisecond) // a failed attempt or two
+	// The 503 says which step start-up is at, and why it waits.
+	if resp, err := http.Get(r.base() + "/readyz"); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("not ready: starting: waiting for NATS at nats://127.0.0.1:%d since ", port)
+		if !strings.HasPrefix(string(body), want) || !strings.Contains(string(body), "no servers available") {
+			t.Fatalf("/readyz while waiting for NATS: %q", body)
+		}
+	}
 	natstest.Start(t, func(o *server.Options) { o.Port = port })
 	waitStatus(r, "/readyz", http.StatusOK)
 	r.cancel()
