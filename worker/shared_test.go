@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -11,12 +12,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/winnow-dev/winnow/dedupe"
 	"github.com/winnow-dev/winnow/dedupe/dedupetest"
+	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -394,4 +397,73 @@ func TestReplayProgress(t *testing.T) {
 	if err := s.awaitReplay(ctx, make(chan struct{}), time.Now()); err != context.Canceled {
 		t.Fatalf("replay cancelled: %v", err)
 	}
+}
+
+// BenchmarkSharedMemoryReplay: a worker's start-up replay of a bucket of
+// b.N commits shaped as the bench corpus's are (about 1.3 KB in the bucket
+// with their claims), reported in commits a second and bucket bytes a
+// commit. With worker.shared.max_bytes the bucket, and so the replay, is
+// bounded; without it, it is the ttl's worth of commits.
+func BenchmarkSharedMemoryReplay(b *testing.B) {
+	s := natstest.Start(b, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	cfg := DefaultSharedConfig()
+	cfg.Bucket = "REPLAY"
+	w, err := NewSharedMemory(ctx, nc, cfg, dedupe.DefaultMemoryOptions(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	list := func(n int) []uint64 {
+		l := make([]uint64, n)
+		for i := range l {
+			l[i] = rng.Uint64()
+		}
+		return l
+	}
+	for i := range b.N {
+		c := &dedupe.Commit{ID: fmt.Sprintf("bench/%08d", i), Blocks: list(30), Shingles: list(60), Sketched: true,
+			Sketch: dedupe.NewSketch(list(200), 200)}
+		w.Commit(c)
+		if _, err := w.Claim(rng.Uint64(), c.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	js, _ := jetstream.New(nc)
+	var bytes uint64
+	for {
+		st, err := js.Stream(ctx, "KV_REPLAY")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if info := st.CachedInfo(); info.State.Msgs >= uint64(2*b.N) {
+			bytes = info.State.Bytes
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	nc2, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc2.Close()
+	b.ResetTimer()
+	start := time.Now()
+	late, err := NewSharedMemory(ctx, nc2, cfg, dedupe.DefaultMemoryOptions(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	b.StopTimer()
+	if late.Replicated() != int64(b.N) {
+		b.Fatalf("replayed %d of %d commits", late.Replicated(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/took.Seconds(), "commits/s")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bucket-B/commit")
 }
