@@ -209,8 +209,16 @@ func TestObservabilityNamesRealMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A shared memory's metrics too (worker.state kv); its zero value
+	// answers a scrape without a bucket.
+	shared := prometheus.NewRegistry()
+	worker.RegisterMemory(shared, &worker.SharedMemory{})
+	sharedMfs, err := shared.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
 	known := map[string]bool{}
-	for _, mf := range mfs {
+	for _, mf := range append(mfs, sharedMfs...) {
 		known[mf.GetName()] = true
 	}
 	re := regexp.MustCompile(`winnow_[a-z_]+`)
