@@ -314,6 +314,12 @@ func (s *SharedMemory) keepLimits(ctx context.Context, kv jetstream.KeyValue) er
 		sc.MaxBytes, sc.Discard = limit, jetstream.DiscardOld
 	}
 	_, err = s.js.UpdateStream(ctx, sc)
+	var api *jetstream.APIError
+	if limit > 0 && errors.As(err, &api) && (api.ErrorCode == 10047 || api.ErrorCode == 10023 || api.ErrorCode == 10002) {
+		// insufficient storage resources; insufficient resources; resource
+		// limits exceeded for account: the server names no setting.
+		return fmt.Errorf("worker.shared.max_bytes (%d bytes) is more than JetStream can reserve for the bucket (%w): lower it, or give the servers (max_file_store) or the account more storage", limit, err)
+	}
 	return err
 }
 

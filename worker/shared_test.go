@@ -467,3 +467,23 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 	b.ReportMetric(float64(b.N)/took.Seconds(), "commits/s")
 	b.ReportMetric(float64(bytes)/float64(b.N), "bucket-B/commit")
 }
+
+// TestSharedMemoryMaxBytesTooLarge: a max_bytes JetStream cannot reserve
+// fails start-up naming the setting (the server's "insufficient storage
+// resources available" names none).
+func TestSharedMemoryMaxBytesTooLarge(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.JetStreamMaxStore = 64 << 20 })
+	nc, _ := connect(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := DefaultSharedConfig()
+	cfg.MaxBytes = 1 << 30
+	_, err := NewSharedMemory(ctx, nc, cfg, dedupe.DefaultMemoryOptions(), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "worker.shared.max_bytes (1073741824 bytes)") || !strings.Contains(err.Error(), "insufficient storage") {
+		t.Fatalf("max_bytes over the server's store: %v", err)
+	}
+	cfg.MaxBytes = 32 << 20
+	if _, err := NewSharedMemory(ctx, nc, cfg, dedupe.DefaultMemoryOptions(), nil, nil); err != nil {
+		t.Fatalf("max_bytes within the server's store: %v", err)
+	}
+}
