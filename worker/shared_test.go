@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/winnow-dev/winnow/dedupe"
@@ -399,23 +403,25 @@ func TestReplayProgress(t *testing.T) {
 	}
 }
 
-// BenchmarkSharedMemoryReplay: a worker's start-up replay of a bucket of
-// b.N commits shaped as the bench corpus's are (about 1.3 KB in the bucket
-// with their claims), reported in commits a second and bucket bytes a
-// commit. With worker.shared.max_bytes the bucket, and so the replay, is
-// bounded; without it, it is the ttl's worth of commits.
+// BenchmarkSharedMemoryReplay: a replica's start-up on a bucket of 200,000
+// commits shaped as the bench corpus's are (about 1.2 KB in the bucket with
+// their claims): "all" replays every one (a window as large as the bucket),
+// "window" the newest 2 x max_docs (10,000 by default), as a start-up does.
 func BenchmarkSharedMemoryReplay(b *testing.B) {
+	const commits = 200_000
 	s := natstest.Start(b, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		b.Fatal(err)
+	conn := func() *nats.Conn {
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(nc.Close)
+		return nc
 	}
-	defer nc.Close()
-	cfg := DefaultSharedConfig()
-	cfg.Bucket = "REPLAY"
-	w, err := NewSharedMemory(ctx, nc, cfg, dedupe.DefaultMemoryOptions(), nil, nil)
+	nc := conn()
+	w, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -427,7 +433,7 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 		}
 		return l
 	}
-	for i := range b.N {
+	for i := range commits {
 		c := &dedupe.Commit{ID: fmt.Sprintf("bench/%08d", i), Blocks: list(30), Shingles: list(60), Sketched: true,
 			Sketch: dedupe.NewSketch(list(200), 200)}
 		w.Commit(c)
@@ -438,34 +444,38 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 	js, _ := jetstream.New(nc)
 	var bytes uint64
 	for {
-		st, err := js.Stream(ctx, "KV_REPLAY")
+		st, err := js.Stream(ctx, "KV_WINNOW_DEDUPE")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if info := st.CachedInfo(); info.State.Msgs >= uint64(2*b.N) {
+		if info := st.CachedInfo(); info.State.Msgs >= 2*commits {
 			bytes = info.State.Bytes
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	nc2, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		docs int
+	}{{"all", commits}, {"window", dedupe.DefaultMemoryOptions().MaxDocs}} {
+		b.Run(c.name, func(b *testing.B) {
+			o := dedupe.DefaultMemoryOptions()
+			o.MaxDocs = c.docs
+			nc := conn()
+			for b.Loop() {
+				octx, stop := context.WithCancel(ctx)
+				m, err := NewSharedMemory(octx, nc, DefaultSharedConfig(), o, nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := m.Replicated(); got < min(commits, 2*int64(c.docs)) {
+					b.Fatalf("replayed %d commits, want at least %d", got, min(commits, 2*c.docs))
+				}
+				stop()
+			}
+			b.ReportMetric(float64(bytes)/commits, "bucket-B/commit")
+		})
 	}
-	defer nc2.Close()
-	b.ResetTimer()
-	start := time.Now()
-	late, err := NewSharedMemory(ctx, nc2, cfg, dedupe.DefaultMemoryOptions(), nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	took := time.Since(start)
-	b.StopTimer()
-	if late.Replicated() != int64(b.N) {
-		b.Fatalf("replayed %d of %d commits", late.Replicated(), b.N)
-	}
-	b.ReportMetric(float64(b.N)/took.Seconds(), "commits/s")
-	b.ReportMetric(float64(bytes)/float64(b.N), "bucket-B/commit")
 }
 
 // TestSharedMemoryMaxBytesTooLarge: a max_bytes JetStream cannot reserve
@@ -485,5 +495,133 @@ func TestSharedMemoryMaxBytesTooLarge(t *testing.T) {
 	cfg.MaxBytes = 32 << 20
 	if _, err := NewSharedMemory(ctx, nc, cfg, dedupe.DefaultMemoryOptions(), nil, nil); err != nil {
 		t.Fatalf("max_bytes within the server's store: %v", err)
+	}
+}
+
+// TestSharedMemoryReplaysItsWindow: a replica that starts replays the
+// bucket's newest 2 x max_docs commits (a few more: up to 3 x), not all the
+// ttl kept, and knows its window as the replica that made them does.
+func TestSharedMemoryReplaysItsWindow(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := dedupe.DefaultMemoryOptions()
+	o.MaxDocs = 250
+	open := func() *SharedMemory {
+		t.Helper()
+		nc, _ := connect(t, s)
+		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), o, zaptest.NewLogger(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := open()
+	const n = 2000
+	for i := range n {
+		id := fmt.Sprint("doc-", i)
+		a.Commit(&dedupe.Commit{ID: id, Blocks: []uint64{uint64(i) + 1, 1 << 40}})
+		if _, err := a.Claim(uint64(i)+1, id); err != nil { // a claim between commits, as documents make them
+			t.Fatal(err)
+		}
+	}
+	_, js := connect(t, s)
+	waitFor(t, "the commits in the bucket", func() bool {
+		_, info := streamInfo(ctx, t, js, "KV_WINNOW_DEDUPE")
+		return info.State.Msgs >= 2*n
+	})
+	b := open()
+	got := b.Replicated()
+	if got < 2*int64(o.MaxDocs) || got > 3*int64(o.MaxDocs) {
+		t.Fatalf("replayed %d commits of %d, want the newest %d to %d", got, n, 2*o.MaxDocs, 3*o.MaxDocs)
+	}
+	for i := n - o.MaxDocs; i < n; i++ {
+		id := fmt.Sprint("doc-", i)
+		if _, ok := b.CommitOf(id); !ok {
+			t.Fatalf("%s, inside the window, not known after the replay", id)
+		}
+		ab, _ := a.Block(uint64(i) + 1)
+		bb, _ := b.Block(uint64(i) + 1)
+		if ab.Docs != bb.Docs {
+			t.Fatalf("%s's block: %d documents on its replica, %d on one that replayed", id, ab.Docs, bb.Docs)
+		}
+	}
+	if _, ok := b.CommitOf(fmt.Sprint("doc-", n-int(got)-1)); ok {
+		t.Fatal("a commit older than the replay's start is known")
+	}
+	x, _ := a.Block(1 << 40)
+	y, _ := b.Block(1 << 40)
+	if x.Docs != y.Docs { // (First is a replica's own numbering)
+		t.Fatalf("a block every document holds: %+v on its replica, %+v after the replay", x, y)
+	}
+	if a, b := a.Stats().Documents, b.Stats().Documents; a != b {
+		t.Fatalf("window: %d documents on the replica that made them, %d on one that replayed", a, b)
+	}
+}
+
+// TestSharedMemoryUnderDeployPermissions: the winnow user of
+// deploy/nats/nats.conf may do all the KV state asks, the start-up's
+// search for the replay's start among it (a refusal there would only be
+// logged, the whole bucket replayed instead).
+func TestSharedMemoryUnderDeployPermissions(t *testing.T) {
+	conf, err := os.ReadFile("../deploy/nats/nats.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?s)user: winnow\b.*?publish: \{\s*allow: \[(.*?)\]`).FindSubmatch(conf)
+	if block == nil {
+		t.Fatal("deploy/nats/nats.conf: no publish allow list for the winnow user")
+	}
+	var allow []string
+	for _, m := range regexp.MustCompile(`"([^"]+)"`).FindAllSubmatch(block[1], -1) {
+		allow = append(allow, string(m[1]))
+	}
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "winnow", Password: "w", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: allow}, Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}}}}}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := dedupe.DefaultMemoryOptions()
+	o.MaxDocs = 50
+	cfg := DefaultSharedConfig()
+	cfg.MaxBytes = 1 << 20
+	var warned atomic.Int64
+	open := func() *SharedMemory {
+		t.Helper()
+		nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
+		log := zaptest.NewLogger(t, zaptest.WrapOptions(zap.Hooks(func(e zapcore.Entry) error {
+			if e.Level >= zapcore.WarnLevel {
+				warned.Add(1)
+			}
+			return nil
+		})))
+		m, err := NewSharedMemory(ctx, nc, cfg, o, log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := open()
+	for i := range 300 {
+		id := fmt.Sprint("doc-", i)
+		a.Commit(&dedupe.Commit{ID: id, Blocks: []uint64{uint64(i) + 1}})
+		if _, err := a.Claim(uint64(i)+1, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the commits and claims in the bucket", func() bool {
+		if err := a.ensureBucket(ctx); err != nil { // looks at the bucket, as every 5 s
+			t.Fatal(err)
+		}
+		_, n := a.BucketSize()
+		return n >= 600
+	})
+	b := open()
+	if got := b.Replicated(); got < 100 || got >= 300 || warned.Load() != 0 {
+		t.Fatalf("under the deploy permissions: replayed %d commits of 300 (want the newest 100 to 150), %d warnings", got, warned.Load())
 	}
 }
