@@ -500,17 +500,32 @@ func TestSharedMemoryMaxBytesTooLarge(t *testing.T) {
 
 // TestSharedMemoryReplaysItsWindow: a replica that starts replays the
 // bucket's newest 2 x max_docs commits (a few more: up to 3 x), not all the
-// ttl kept, and knows its window as the replica that made them does.
+// ttl kept, and knows its window as the replica that made them does; on
+// one server, and on a bucket of three replicas in a cluster of three.
 func TestSharedMemoryReplaysItsWindow(t *testing.T) {
-	s := startServer(t)
+	t.Run("server", func(t *testing.T) { replaysItsWindow(t, startServer(t).ClientURL(), 1) })
+	t.Run("cluster", func(t *testing.T) { replaysItsWindow(t, natstest.StartCluster(t, 3).URLs(), 3) })
+}
+
+func replaysItsWindow(t *testing.T, url string, replicas int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := dedupe.DefaultMemoryOptions()
 	o.MaxDocs = 250
+	cfg := DefaultSharedConfig()
+	cfg.Replicas = replicas
+	conn := func() *nats.Conn {
+		t.Helper()
+		nc, err := nats.Connect(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
 	open := func() *SharedMemory {
 		t.Helper()
-		nc, _ := connect(t, s)
-		m, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), o, zaptest.NewLogger(t), nil)
+		m, err := NewSharedMemory(ctx, conn(), cfg, o, zaptest.NewLogger(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -525,7 +540,10 @@ func TestSharedMemoryReplaysItsWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, js := connect(t, s)
+	js, err := jetstream.New(conn())
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the commits in the bucket", func() bool {
 		_, info := streamInfo(ctx, t, js, "KV_WINNOW_DEDUPE")
 		return info.State.Msgs >= 2*n
