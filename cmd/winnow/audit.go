@@ -69,7 +69,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "winnow audit", err)
 	}
 	defer nc.Close()
-	rep, err := audit(ctx, nc, cfg.Worker, want, *wait, *selfDups)
+	rep, err := audit(ctx, nc, cfg.Worker, want, *wait, *selfDups, stderr)
 	if err != nil {
 		return fail(stderr, "winnow audit", err)
 	}
@@ -82,7 +82,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool) (*auditReport, error) {
+func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
 	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,12 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
 	// The same patience through errors as the wait above, and a minute more
 	// once reading: the ordered consumer recreates itself.
+	var read *readProgress
+	if progress != nil {
+		read = newReadProgress(progress, "winnow audit", last)
+	}
 	err = worker.ReadStream(ctx, js, st, jetstream.OrderedConsumerConfig{}, last, max(wait, 30*time.Second)+time.Minute, func(m jetstream.Msg) error {
+		read.at(m)
 		rep.Messages++
 		outcome := "other"
 		for p, o := range prefixes {

@@ -64,7 +64,7 @@ func TestRedriveCommandAndAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := audit(ctx, nc, wc, ids, 20*time.Second, false)
+	rep, err := audit(ctx, nc, wc, ids, 20*time.Second, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestRedriveCommandAndAudit(t *testing.T) {
 			t.Fatal("the redriven documents' records did not arrive")
 		}
 	}
-	rep, err = audit(ctx, nc, wc, ids, 0, false)
+	rep, err = audit(ctx, nc, wc, ids, 0, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

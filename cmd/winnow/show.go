@@ -80,7 +80,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return fail(stderr, "winnow show", err)
 		}
 		defer nc.Close()
-		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, since.from(time.Now()))
+		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, since.from(time.Now()), stderr)
 	}
 	if err != nil {
 		return fail(stderr, "winnow show", err)
@@ -118,7 +118,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // outcomesOf reads the output stream (from from, on subject when set) and
 // returns the outputs of the documents ids name, or every output read
 // when ids is empty.
-func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []string, subject string, from time.Time) ([]shown, error) {
+func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []string, subject string, from time.Time, stderr io.Writer) ([]shown, error) {
 	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
 	if err != nil {
 		return nil, err
@@ -139,7 +139,9 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
 	}
 	var found []shown
+	progress := newReadProgress(stderr, "winnow show", info.State.LastSeq)
 	err = worker.ReadStream(ctx, js, st, cfg, info.State.LastSeq, 30*time.Second, func(m jetstream.Msg) error {
+		progress.at(m)
 		s := newShown(m.Subject(), m.Headers(), m.Data())
 		if md, err := m.Metadata(); err == nil {
 			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp

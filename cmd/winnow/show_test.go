@@ -42,7 +42,7 @@ func TestShow(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids := []string{"a", "b", "bad"}[:i+1]
-		if rep, err := audit(ctx, nc, worker.DefaultConfig(), ids, 20*time.Second, false); err != nil || len(rep.Missing) > 0 {
+		if rep, err := audit(ctx, nc, worker.DefaultConfig(), ids, 20*time.Second, false, nil); err != nil || len(rep.Missing) > 0 {
 			t.Fatalf("audit: %+v, %v", rep, err)
 		}
 	}
