@@ -44,6 +44,10 @@ type RedriveOptions struct {
 	// long output stream, the window of the outage. A record of the same
 	// id from before it is then not seen.
 	Since time.Time
+	// Progress, when set, is told of each of the two reads of the output
+	// stream (outputs, then dead letters) as it starts, with the stream's
+	// last sequence, and returns what is told of each message read.
+	Progress func(what string, last uint64) func(jetstream.Msg)
 }
 
 // RedriveReport says what a redrive did with each dead letter it read.
@@ -96,7 +100,15 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		}
 		return c
 	}
+	read := func(what string) func(jetstream.Msg) {
+		if opts.Progress == nil {
+			return func(jetstream.Msg) {}
+		}
+		return opts.Progress(what, last)
+	}
+	at := read("outputs")
 	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: cfg.outputSubjects(), HeadersOnly: true}), last, redrivePatience, func(m jetstream.Msg) error {
+		at(m)
 		if of := m.Headers().Get(HeaderRedriveOf); of != "" {
 			answered[of] = true
 		}
@@ -109,7 +121,9 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
+	at = read("dead letters")
 	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
+		at(m)
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter

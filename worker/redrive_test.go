@@ -199,9 +199,19 @@ func TestRedriveSince(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	since := time.Now()
 	publishUntil(t, js, cfg, "late", 2)
-	all, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true})
+	read := map[string]int{} // messages each read told Progress of
+	progress := func(what string, last uint64) func(jetstream.Msg) {
+		if last < 2 {
+			t.Errorf("Progress(%q, %d): the stream holds 2 dead letters", what, last)
+		}
+		return func(jetstream.Msg) { read[what]++ }
+	}
+	all, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true, Progress: progress})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if read["outputs"] != 2 || read["dead letters"] != 2 || len(read) != 2 {
+		t.Fatalf("Progress told of %v", read)
 	}
 	recent, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: DefaultRedriveReasons, DryRun: true, Since: since})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/winnow-dev/winnow/schemas"
@@ -57,6 +58,9 @@ func runRedrive(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	opts.DryRun = *dryRun
 	opts.Since = since.from(time.Now())
+	opts.Progress = func(what string, last uint64) func(jetstream.Msg) {
+		return newReadProgress(stderr, "winnow redrive: "+what, last).at
+	}
 	nc, err := connect(cfg.NATS.URL, cfg.NATS, zap.NewNop())
 	if err != nil {
 		return fail(stderr, "winnow redrive", err)
