@@ -12,7 +12,7 @@ import (
 const progressEvery = 5 * time.Second
 
 // readProgress tells w how far a tool's read of a stream has come, every
-// progressEvery, so one reading millions of outputs (about 30,000 a second
+// progressEvery, so one reading millions of outputs (about 45,000 a second
 // here) does not sit silent for minutes: "winnow audit: read to sequence
 // 1200000 of 10000000, 12% of the way, in 40s". A read shorter than
 // progressEvery says nothing; neither does a nil readProgress.
