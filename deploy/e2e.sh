@@ -122,6 +122,20 @@ assert not missing and not twice and a["distinct_ids"] == n and not a.get("self_
 PY
 }
 audited compose "$work/bench.jsonl" 600s
+# The dedupe bucket as worker.shared.max_bytes (WINNOW_WORKER_SHARED_MAX_BYTES)
+# made it, and its size in a replica's metrics.
+"$NATS" -s "$ADMIN" stream info KV_WINNOW_DEDUPE --json >"$work/bucket.json" || fail "stream info KV_WINNOW_DEDUPE failed"
+python3 - "$work/bucket.json" <<'PY'
+import json, sys, urllib.request
+i = json.load(open(sys.argv[1]))
+c, s = i["config"], i["state"]
+m = urllib.request.urlopen("http://127.0.0.1:8081/metrics", timeout=5).read().decode()
+gauge = [l for l in m.splitlines() if l.startswith("winnow_dedupe_bucket_bytes ")]
+print(f"compose: dedupe bucket max_bytes {c['max_bytes']}, discard {c['discard']}, {s['messages']} messages, "
+      f"{s['bytes']} bytes; winnow-1 says {gauge}")
+assert c["max_bytes"] == 1 << 30 and c["discard"] == "old", c
+assert gauge and float(gauge[0].split()[1]) > 0, gauge
+PY
 # The admin user can read the dead letters back: a dry-run redrive against the cluster.
 "$W" redrive --nats-url "$ADMIN" --dry-run >"$work/redrive.json" || fail "redrive --dry-run against the cluster failed"
 python3 - "$work/redrive.json" "$work/audit.json" <<'PY'
