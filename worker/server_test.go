@@ -26,7 +26,13 @@ func startServer(t *testing.T) *server.Server {
 
 func connect(t *testing.T, s *server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(s.ClientURL(), append(opts, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+	return connectURL(t, s.ClientURL(), opts...)
+}
+
+// connectURL is connect to the servers a URL list names (a cluster's).
+func connectURL(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, append(opts, nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 		subj := ""
 		if sub != nil {
 			subj = sub.Subject

@@ -412,15 +412,7 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 	s := natstest.Start(b, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	conn := func() *nats.Conn {
-		nc, err := nats.Connect(s.ClientURL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(nc.Close)
-		return nc
-	}
-	nc := conn()
+	nc, js := connectURL(b, s.ClientURL())
 	w, err := NewSharedMemory(ctx, nc, DefaultSharedConfig(), dedupe.DefaultMemoryOptions(), nil, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -441,7 +433,6 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	js, _ := jetstream.New(nc)
 	var bytes uint64
 	for {
 		st, err := js.Stream(ctx, "KV_WINNOW_DEDUPE")
@@ -461,7 +452,7 @@ func BenchmarkSharedMemoryReplay(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			o := dedupe.DefaultMemoryOptions()
 			o.MaxDocs = c.docs
-			nc := conn()
+			nc, _ := connectURL(b, s.ClientURL())
 			for b.Loop() {
 				octx, stop := context.WithCancel(ctx)
 				m, err := NewSharedMemory(octx, nc, DefaultSharedConfig(), o, nil, nil)
@@ -514,18 +505,10 @@ func replaysItsWindow(t *testing.T, url string, replicas int) {
 	o.MaxDocs = 250
 	cfg := DefaultSharedConfig()
 	cfg.Replicas = replicas
-	conn := func() *nats.Conn {
-		t.Helper()
-		nc, err := nats.Connect(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
 	open := func() *SharedMemory {
 		t.Helper()
-		m, err := NewSharedMemory(ctx, conn(), cfg, o, zaptest.NewLogger(t), nil)
+		nc, _ := connectURL(t, url)
+		m, err := NewSharedMemory(ctx, nc, cfg, o, zaptest.NewLogger(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -540,10 +523,7 @@ func replaysItsWindow(t *testing.T, url string, replicas int) {
 			t.Fatal(err)
 		}
 	}
-	js, err := jetstream.New(conn())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := connectURL(t, url)
 	waitFor(t, "the commits in the bucket", func() bool {
 		_, info := streamInfo(ctx, t, js, "KV_WINNOW_DEDUPE")
 		return info.State.Msgs >= 2*n
