@@ -110,7 +110,14 @@ run_phase "nats-server restart" restart_nats_once
 rm -f "$work/worker.pid"
 # Phase 3: the same kills with the cross-document state shared on a KV
 # bucket: a redelivered document must find its own claim and commit, never
-# becoming a duplicate of itself (audit --self-dups checks every record).
-export WINNOW_WORKER_STATE=kv
+# becoming a duplicate of itself (audit --self-dups checks every record). A
+# window of 1,000 documents, so a restart replays only the bucket's newest
+# commits (from a revision it counts) once it holds more than 6,000
+# messages, as it does after a second or two: the restarts say which.
+export WINNOW_WORKER_STATE=kv WINNOW_PIPELINE_CROSS_OPTIONS_MEMORY_MAX_DOCS=1000 WINNOW_LOG_LEVEL=info
+: >"$work/worker.log"
 run_phase "kill -9 x5, KV state" kill_worker_5_times
+windowed=$(grep -c '"msg":"dedupe state replayed".*"from_revision":[1-9]' "$work/worker.log" || true)
+log "KV state: $(grep -c '"msg":"dedupe state replayed"' "$work/worker.log" || true) starts, $windowed of them replaying the bucket's newest commits only"
+[ "$windowed" -ge 1 ] || fail "no restart replayed from a revision: $(grep '"msg":"dedupe state replayed"' "$work/worker.log")"
 log "e2e-crash: PASS"
