@@ -104,14 +104,14 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	if err != nil {
 		return nil, noJetStream(ctx, js, err)
 	}
-	created, err := s.bucketCreated(ctx)
+	info, err := s.bucketInfo(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("worker: dedupe bucket %s: %w", cfg.Bucket, err)
 	}
-	s.created = created
+	s.created = info.Created
 	replayed, start := make(chan struct{}), time.Now()
 	var opts []jetstream.WatchOpt
-	from, err := s.replayFrom(ctx, 2*max(o.MaxDocs, 1))
+	from, err := s.replayFrom(ctx, info.State, 2*max(o.MaxDocs, 1))
 	if err != nil {
 		log.Warn("cannot find where the dedupe bucket's newest commits start; replaying all of it", zap.String("bucket", cfg.Bucket), zap.Error(err))
 	} else if from > 0 {
@@ -133,8 +133,8 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 	return s, nil
 }
 
-// replayFrom returns a revision from which the bucket holds at least its
-// newest keep commits (and at most about 3 x keep), or 0 to replay it all.
+// replayFrom returns a revision from which the bucket, in state, holds at
+// least its newest keep commits (and at most about 3 x keep), or 0 to replay it all.
 // A replica that starts needs only its window of them (memory.max_docs:
 // keep is twice that), while the bucket holds the ttl's worth, or
 // max_bytes' worth: a day at 100 documents a second is 8.6 million commits
@@ -146,13 +146,8 @@ func NewSharedMemory(ctx context.Context, nc *nats.Conn, cfg SharedConfig, o ded
 // delete the consumer) and costs the server about 20 ms on a bucket of
 // 400,000 messages, whatever the start, so it is one count, seldom two,
 // not a search for the exact revision.
-func (s *SharedMemory) replayFrom(ctx context.Context, keep int) (uint64, error) {
-	stream := "KV_" + s.cfg.Bucket // a bucket's stream, as nats.go names it
-	st, err := s.js.Stream(ctx, stream)
-	if err != nil {
-		return 0, err
-	}
-	state := st.CachedInfo().State
+func (s *SharedMemory) replayFrom(ctx context.Context, state jetstream.StreamState, keep int) (uint64, error) {
+	stream := s.stream()
 	want := uint64(keep)
 	end := state.LastSeq + 1
 	for step := 3 * want; end > step && end-step > state.FirstSeq; step *= 2 {
@@ -276,21 +271,21 @@ func (s *SharedMemory) keep(ctx context.Context) {
 // watch it if it is not the bucket being watched (deleted and created
 // again, here or by another worker).
 func (s *SharedMemory) ensureBucket(ctx context.Context) error {
-	created, err := s.bucketCreated(ctx)
+	info, err := s.bucketInfo(ctx)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		if _, err = s.createBucket(ctx); err != nil {
 			return err
 		}
 		s.log.Warn("the dedupe bucket was deleted; created it again, empty", zap.String("bucket", s.cfg.Bucket))
-		created, err = s.bucketCreated(ctx)
+		info, err = s.bucketInfo(ctx)
 	}
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	changed := !created.Equal(s.created)
+	changed := !info.Created.Equal(s.created)
 	if changed {
-		s.created = created
+		s.created = info.Created
 		clear(s.claims) // settled in the old bucket
 	}
 	s.mu.Unlock()
@@ -369,21 +364,24 @@ func (s *SharedMemory) keepLimits(ctx context.Context, kv jetstream.KeyValue) er
 	return err
 }
 
-// bucketCreated returns when the bucket's stream was created, or
-// jetstream.ErrBucketNotFound: one stream info request, whose size and
-// message count it keeps for BucketSize.
-func (s *SharedMemory) bucketCreated(ctx context.Context) (time.Time, error) {
-	st, err := s.js.Stream(ctx, "KV_"+s.cfg.Bucket) // a bucket's stream, as nats.go names it
+// stream is the bucket's stream, as nats.go names it.
+func (s *SharedMemory) stream() string { return "KV_" + s.cfg.Bucket }
+
+// bucketInfo returns the bucket's stream info (when it was created, its
+// state), or jetstream.ErrBucketNotFound: one stream info request, whose
+// size and message count it keeps for BucketSize.
+func (s *SharedMemory) bucketInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	st, err := s.js.Stream(ctx, s.stream())
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return time.Time{}, jetstream.ErrBucketNotFound
+		return nil, jetstream.ErrBucketNotFound
 	}
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
 	info := st.CachedInfo()
 	s.bytes.Store(int64(info.State.Bytes))
 	s.entries.Store(int64(info.State.Msgs))
-	return info.Created, nil
+	return info, nil
 }
 
 // BucketSize returns the bucket's bytes and messages (commits, claims and
