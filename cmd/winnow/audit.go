@@ -119,10 +119,7 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 		wc.Subjects.Rejected + ".": "rejected", wc.Subjects.DLQ + ".": "dead_letter"}
 	// The same patience through errors as the wait above, and a minute more
 	// once reading: the ordered consumer recreates itself.
-	var read *readProgress
-	if progress != nil {
-		read = newReadProgress(progress, "winnow audit", last)
-	}
+	read := newReadProgress(progress, "winnow audit", last) // nil without progress
 	err = worker.ReadStream(ctx, js, st, jetstream.OrderedConsumerConfig{}, last, max(wait, 30*time.Second)+time.Minute, func(m jetstream.Msg) error {
 		read.at(m)
 		rep.Messages++

@@ -15,7 +15,8 @@ const progressEvery = 5 * time.Second
 // progressEvery, so one reading millions of outputs (about 45,000 a second
 // here) does not sit silent for minutes: "winnow audit: read to sequence
 // 1200000 of 10000000, 12% of the way, in 40s". A read shorter than
-// progressEvery says nothing; neither does a nil readProgress.
+// progressEvery says nothing; neither does a nil readProgress, which
+// newReadProgress returns for a nil w.
 type readProgress struct {
 	w           io.Writer
 	tool        string
@@ -25,6 +26,9 @@ type readProgress struct {
 }
 
 func newReadProgress(w io.Writer, tool string, last uint64) *readProgress {
+	if w == nil {
+		return nil
+	}
 	start := time.Now()
 	return &readProgress{w: w, tool: tool, last: last, start: start, next: start.Add(progressEvery), now: time.Now}
 }
