@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -39,6 +40,9 @@ func FuzzProcess(f *testing.F) {
 	cfg.Moderation.Blocklist.Phrases = []string{"forbidden topic", "a"}
 	cfg.Moderation.Blocklist.Action = moderate.ActionRedact
 	cfg.Moderation.Boilerplate.Enabled = true
+	cfg.MaxRemovals = 0
+	capped := cfg
+	capped.MaxRemovals = 3 // a record's list cut short, its counts whole
 	schema := compileSchema(f, schemas.RecordV1)
 	m, err := moderate.New(cfg.Moderation, cfg.ModerationOptions)
 	if err != nil {
@@ -49,13 +53,17 @@ func FuzzProcess(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		pc, err := New(capped)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i, text := range strings.Split(strings.ToValidUTF8(in, "\uFFFD"), "\x00") {
 			id := fmt.Sprint("d", i)
 			_, rec, err := p.Process(schemas.Document{ID: id, Text: text})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRecord(t, text, rec, m)
+			checkRecord(t, text, rec, m, len(rec.Removed))
 			b, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape())
 			if err != nil {
 				t.Fatal(err)
@@ -64,12 +72,32 @@ func FuzzProcess(f *testing.F) {
 				t.Fatalf("record %s: %v", b, err)
 			}
 			p.Commit()
+			// The same record but for the removals past the first three.
+			_, short, err := pc.Process(schemas.Document{ID: id, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRecord(t, text, short, m, capped.MaxRemovals)
+			if n := len(short.Removed); short.Text != rec.Text || n > len(rec.Removed) || !reflect.DeepEqual(short.Removed, rec.Removed[:n]) {
+				t.Fatalf("with max_removals %d: text %q, removed %+v: want %q and the first %d of %+v",
+					capped.MaxRemovals, short.Text, short.Removed, rec.Text, n, rec.Removed)
+			}
+			pc.Commit()
 		}
 	})
 }
 
-func checkRecord(t *testing.T, in string, rec schemas.Record, m *moderate.Moderator) {
+func checkRecord(t *testing.T, in string, rec schemas.Record, m *moderate.Moderator, maxRemovals int) {
 	t.Helper()
+	counted := 0
+	for _, n := range rec.Stats.RemovedByReason {
+		counted += n
+	}
+	if listed := len(rec.Removed); counted != listed+rec.RemovedOmitted || listed > maxRemovals ||
+		rec.RemovedOmitted > 0 && listed != maxRemovals {
+		t.Fatalf("%d removals listed, %d omitted, %d counted by reason: want at most %d listed, the rest omitted",
+			listed, rec.RemovedOmitted, counted, maxRemovals)
+	}
 	if !utf8.ValidString(rec.Text) {
 		t.Fatalf("record text %q is not valid UTF-8", rec.Text)
 	}

@@ -50,13 +50,22 @@ type Config struct {
 	// packages cannot read (the spam model file, the blocklist file); the
 	// caller fills it.
 	ModerationOptions moderate.Options `yaml:"-"`
+	// MaxRemovals is the most removals a record lists, the first in input
+	// order; the rest are counted in its removed_omitted (and, with every
+	// other, in stats.removed_by_reason). 0 lists them all.
+	MaxRemovals int `yaml:"max_removals"`
 }
 
 // DefaultConfig returns the documented defaults: every stage on.
 func DefaultConfig() Config {
 	return Config{Dedupe: dedupe.DefaultOptions(), Cross: true, CrossOptions: dedupe.DefaultCrossOptions(),
-		Moderate: true, Moderation: moderate.DefaultPolicy()}
+		Moderate: true, Moderation: moderate.DefaultPolicy(), MaxRemovals: DefaultMaxRemovals}
 }
+
+// DefaultMaxRemovals is Config.MaxRemovals's default, about twice the most
+// a page of the bench corpus has (545): past it, a record's removals are
+// tiny repeats by the thousand, a page's entry many times its size.
+const DefaultMaxRemovals = 1000
 
 // ConfigError names a bad field of a Config by its YAML path. Err is the
 // dedupe or moderate error it came from.
@@ -84,6 +93,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Moderation.Validate(); err != nil {
 		return fieldError("moderation", err)
+	}
+	if c.MaxRemovals < 0 {
+		return &ConfigError{Field: "max_removals", Problem: fmt.Sprintf("%d: want 0 (list every removal) or more", c.MaxRemovals)}
 	}
 	return nil
 }
@@ -114,6 +126,7 @@ type Pipeline struct {
 	analysis dedupe.Analysis
 	doc      Doc
 	out      []byte
+	order    []removalRef
 }
 
 // New builds a pipeline for cfg. Extra stages run after in-document dedupe,

@@ -359,3 +359,49 @@ func TestRemovedTextMasksRedactedData(t *testing.T) {
 		t.Errorf("%d removals besides redactions, want 4 (a line, a repeat in a line, a line of another document, a dropped block)", removed)
 	}
 }
+
+// TestMaxRemovals: a record lists the first max_removals removals in input
+// order, whichever stage made them (here a redaction's cut between
+// repeats), and counts the rest in removed_omitted; its text and
+// stats.removed_by_reason are those of a record that lists them all.
+func TestMaxRemovals(t *testing.T) {
+	text := "A line worth keeping here.\nA line worth keeping here.\n" +
+		"Write to jane@example.com for the rest of the story.\n" +
+		"A line worth keeping here.\nA line worth keeping here.\n"
+	records := map[int]schemas.Record{}
+	for _, max := range []int{0, 2, 4} {
+		cfg := DefaultConfig()
+		cfg.Moderation.PII.Email = moderate.ActionRedact
+		cfg.MaxRemovals = max
+		p, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rec, err := p.Process(schemas.Document{ID: "m", Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		records[max] = rec
+	}
+	all := records[0]
+	var reasons []string
+	for _, rm := range all.Removed {
+		reasons = append(reasons, rm.Reason)
+	}
+	if want := []string{"exact_repeat", "pii.email", "exact_repeat", "exact_repeat"}; !slices.Equal(reasons, want) || all.RemovedOmitted != 0 {
+		t.Fatalf("max_removals 0: removals %q, %d omitted: want %q, none omitted", reasons, all.RemovedOmitted, want)
+	}
+	for _, max := range []int{2, 4} {
+		rec := records[max]
+		if !reflect.DeepEqual(rec.Removed, all.Removed[:max]) || rec.RemovedOmitted != len(all.Removed)-max ||
+			rec.Text != all.Text || !reflect.DeepEqual(rec.Stats, all.Stats) {
+			t.Errorf("max_removals %d: removed %+v, %d omitted, text %q, stats %+v: want the first %d of %+v, the rest omitted, text %q, stats %+v",
+				max, rec.Removed, rec.RemovedOmitted, rec.Text, rec.Stats, max, all.Removed, all.Text, all.Stats)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.MaxRemovals = -1
+	if _, err := New(cfg); err == nil || err.Error() != "pipeline: invalid config: max_removals: -1: want 0 (list every removal) or more" {
+		t.Errorf("max_removals -1: %v", err)
+	}
+}

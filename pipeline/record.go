@@ -17,34 +17,39 @@ func (p *Pipeline) record() schemas.Record {
 		Schema: schemas.RecordV1, ID: in.ID, URL: in.URL, Source: in.Source, Title: in.Title,
 		Lang: in.Lang, FetchedAt: in.FetchedAt, ContentType: in.ContentType, Metadata: in.Metadata,
 		DuplicateOf: d.DuplicateOf, DuplicateSimilarity: d.DuplicateSimilarity, DuplicateRule: d.DuplicateRule,
-		Rejected: d.Rejected, Flags: d.Flags, Removed: make([]schemas.Removal, 0, len(a.Removals)+len(d.Cuts)),
+		Rejected: d.Rejected, Flags: d.Flags,
 	}
 	if rec.Flags == nil {
 		rec.Flags = []schemas.Flag{}
 	}
+	// Every removal is counted by its reason; the first max_removals of
+	// them in input order are listed with their text and evidence, the rest
+	// counted in removed_omitted: a page of many tiny repeats made a record
+	// 60 times its size (250,000 one-letter lines, a 30 MB record).
 	byReason := map[string]int{}
+	order := p.order[:0]
 	for i, r := range a.Removals {
-		rm, ok := d.Extra[i]
-		if !ok {
-			rm = inDocRemoval(a.Text, r)
+		reason := string(r.Reason)
+		if rm, ok := d.Extra[i]; ok {
+			reason = rm.Reason
 		}
-		rm.Text, rm.Offset, rm.Length = p.quote(r.Span), r.Start, r.Len()
-		if rm.Kind == "" {
-			rm.Kind = r.Kind.String()
-		}
-		rec.Removed = append(rec.Removed, rm)
-		byReason[rm.Reason]++
+		byReason[reason]++
+		order = append(order, removalRef{r.Start, i})
 	}
-	for _, c := range d.Cuts {
-		rm := c.Removal
-		rm.Text, rm.Offset, rm.Length = c.Masked, c.Start, c.Len()
-		if c.Masked == "" {
-			rm.Text = p.quote(c.Span)
-		}
-		rec.Removed = append(rec.Removed, rm)
-		byReason[rm.Reason]++
+	for i, c := range d.Cuts {
+		byReason[c.Removal.Reason]++
+		order = append(order, removalRef{c.Start, len(a.Removals) + i})
 	}
-	slices.SortStableFunc(rec.Removed, func(x, y schemas.Removal) int { return x.Offset - y.Offset })
+	slices.SortStableFunc(order, func(x, y removalRef) int { return x.start - y.start })
+	listed := order
+	if m := p.cfg.MaxRemovals; m > 0 && len(listed) > m {
+		listed, rec.RemovedOmitted = listed[:m], len(listed)-m
+	}
+	rec.Removed = make([]schemas.Removal, 0, len(listed))
+	for _, o := range listed {
+		rec.Removed = append(rec.Removed, p.removal(o.i))
+	}
+	p.order = order
 
 	var linesOut int
 	p.out, linesOut = render(p.out[:0], a, d.Cuts)
@@ -54,6 +59,34 @@ func (p *Pipeline) record() schemas.Record {
 		rec.Stats.RemovedByReason = byReason
 	}
 	return rec
+}
+
+// removalRef is a removal's place in the input and its index: below
+// len(Analysis.Removals) one of those, else a cut of Doc.Cuts.
+type removalRef struct{ start, i int }
+
+// removal builds the record's entry for removal i (see removalRef).
+func (p *Pipeline) removal(i int) schemas.Removal {
+	d, a := &p.doc, p.doc.A
+	if i >= len(a.Removals) {
+		c := &d.Cuts[i-len(a.Removals)]
+		rm := c.Removal
+		rm.Text, rm.Offset, rm.Length = c.Masked, c.Start, c.Len()
+		if c.Masked == "" {
+			rm.Text = p.quote(c.Span)
+		}
+		return rm
+	}
+	r := a.Removals[i]
+	rm, ok := d.Extra[i]
+	if !ok {
+		rm = inDocRemoval(a.Text, r)
+	}
+	rm.Text, rm.Offset, rm.Length = p.quote(r.Span), r.Start, r.Len()
+	if rm.Kind == "" {
+		rm.Kind = r.Kind.String()
+	}
+	return rm
 }
 
 // quote returns the text of a removed span for its removal's record, with

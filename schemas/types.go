@@ -28,6 +28,10 @@ type Record struct {
 	ContentType string          `json:"content_type,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	Removed     []Removal       `json:"removed"`
+	// RemovedOmitted counts the removals past the most a record lists
+	// (pipeline.max_removals), or that a record the size of the server's
+	// max_payload could not hold; Stats.RemovedByReason counts them too.
+	RemovedOmitted int `json:"removed_omitted,omitempty"`
 	// DuplicateOf names the earlier document this one near-duplicates,
 	// DuplicateRule the rule that found it ("exact", "near" or "blocks").
 	DuplicateOf         string     `json:"duplicate_of,omitempty"`
