@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -81,33 +82,100 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 	}
 }
 
-// TestRecordOverMaxPayloadIsNotBuilt: a document of many tiny repeats,
-// well within max_doc_bytes, makes a record many times its size; one the
-// server's max_payload cannot take is not encoded, and the input is
-// dead-lettered too_large, whole (redrivable once max_payload is raised),
-// saying how large its record would be. A small document beside it is
-// clean.
-func TestRecordOverMaxPayloadIsNotBuilt(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 128 << 10 })
+// TestRecordFitsMaxPayload: a document of many tiny repeats, well within
+// max_doc_bytes, makes a record many times its size. Its record lists the
+// first max_removals of them (1000) and, as the server's max_payload cannot
+// take those, fewer: as many as the message holds, the first in input
+// order, the rest counted in removed_omitted and all in
+// stats.removed_by_reason. It was dead-lettered too_large, and redriven, it
+// met the same refusal. A small document beside it is clean.
+func TestRecordFitsMaxPayload(t *testing.T) {
+	const maxPayload = 64 << 10
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
 	cfg := testConfig()
-	cfg.MaxDocBytes = 100 << 10
+	cfg.MaxDocBytes = 60 << 10
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	const lines = 15000
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte(`{"id":"repeats","text":"` + strings.Repeat(`ab\n`, lines) + `"}`)})
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
+	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
+	var got *output
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.subject != "docs.clean.a" {
+			t.Fatalf("%s on %s: %.300s", o.header.Get(HeaderOutcome), o.subject, o.data)
+		}
+		if strings.Contains(string(o.data), `"id":"repeats"`) {
+			got = &o
+		}
+	}
+	if got == nil {
+		t.Fatal("no record of the document of repeats")
+	}
+	var rec schemas.Record
+	if err := json.Unmarshal(got.data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	listed := len(rec.Removed)
+	t.Logf("record %d bytes: %d removals listed, %d omitted", len(got.data), listed, rec.RemovedOmitted)
+	if rec.Text != "ab" || listed == 0 || listed+rec.RemovedOmitted != lines-1 || rec.Stats.RemovedByReason["exact_repeat"] != lines-1 {
+		t.Fatalf("text %q, %d removals listed and %d omitted, by reason %v: want \"ab\" and %d removals in all",
+			rec.Text, listed, rec.RemovedOmitted, rec.Stats.RemovedByReason, lines-1)
+	}
+	// As many as fit: one more (about 100 bytes) would not have.
+	if len(got.data) > maxPayload || len(got.data) < maxPayload-1024 {
+		t.Errorf("record of %d bytes: want one that fills most of the %d max_payload", len(got.data), maxPayload)
+	}
+	for i, rm := range rec.Removed {
+		if rm.Offset != 3*(i+1) || rm.Text != "ab" {
+			t.Fatalf("removal %d: offset %d, text %q: want the first in input order (offset %d)", i, rm.Offset, rm.Text, 3*(i+1))
+		}
+	}
+	byCap := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(omittedMaxRemovals))
+	byPayload := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(omittedMaxPayload))
+	if byCap != lines-1-pipeline.DefaultMaxRemovals || byPayload != float64(pipeline.DefaultMaxRemovals-listed) {
+		t.Errorf("removals omitted: %v for max_removals, %v for max_payload: want %d and %d",
+			byCap, byPayload, lines-1-pipeline.DefaultMaxRemovals, pipeline.DefaultMaxRemovals-listed)
+	}
+}
+
+// TestRecordOverMaxPayloadWithNoRemovals: a compressed document's record
+// the server's max_payload cannot take with no removal listed is not
+// published; the input is dead-lettered too_large, whole (redrivable once
+// max_payload is raised), saying how large the record would be.
+func TestRecordOverMaxPayloadWithNoRemovals(t *testing.T) {
+	const maxPayload = 64 << 10
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	cfg := testConfig()
+	cfg.MaxDocBytes = 1 << 20
 	startWorker(t, s, cfg)
 	_, js := connect(t, s)
-	doc := []byte(`{"id":"repeats","text":"` + strings.Repeat(`ab\n`, 20000) + `"}`)
-	dl := bigBesideSmall(t, js, cfg, doc)
+	var text strings.Builder
+	for i := 0; text.Len() < 2*maxPayload; i++ {
+		fmt.Fprintf(&text, "Line %d of a long page that says nothing twice.\n", i)
+	}
+	b, err := json.Marshal(map[string]string{"id": "long", "text": text.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := gzipped(t, b)
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc, Header: nats.Header{"Content-Encoding": {"gzip"}}})
+	dl := bigBesideSmall(t, js, cfg, nil)
 	back, err := dl.Bytes()
-	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "repeats" || dl.Truncated || !bytes.Equal(back, doc) ||
-		!regexp.MustCompile(`^its record would be over \d+ bytes \(19999 removals\), past the server's max_payload \(131072\)$`).MatchString(dl.Error) {
+	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "long" || dl.Truncated || !bytes.Equal(back, doc) ||
+		!regexp.MustCompile(`^its record would be \d+ bytes, over the \d+ its message may take \(the server's max_payload less its headers\)$`).MatchString(dl.Error) {
 		t.Fatalf("dead letter: reason %s, id %q, truncated %v, kept %d of %d, error %q", dl.Reason, dl.ID, dl.Truncated, len(back), len(doc), dl.Error)
 	}
 }
 
-// bigBesideSmall publishes doc and a small document on docs.raw.a, waits
-// for their two outcomes and returns doc's dead letter (the zero one when
-// there is none).
+// bigBesideSmall publishes doc (unless nil: the caller did) and a small
+// document on docs.raw.a, waits for their two outcomes and returns doc's
+// dead letter (the zero one when there is none).
 func bigBesideSmall(t *testing.T, js jetstream.JetStream, cfg Config, doc []byte) schemas.DeadLetter {
 	t.Helper()
-	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	if doc != nil {
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
+	}
 	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
 	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
 	for _, o := range readOutputs(t, js, cfg.OutputStream) {
@@ -120,8 +188,8 @@ func bigBesideSmall(t *testing.T, js jetstream.JetStream, cfg Config, doc []byte
 
 // TestMaxPayloadWarnings: New warns when the server's max_payload is below
 // max_doc_bytes (such documents cannot arrive) or below twice it (a record
-// holds the removed text too, so records of the largest documents may be
-// refused), and is quiet when there is room.
+// holds the removed text too, so records of the largest documents may list
+// fewer of their removals), and is quiet when there is room.
 func TestMaxPayloadWarnings(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxDocBytes = 1 << 20

@@ -94,30 +94,27 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.transient(ctx, m, cause, err, doc.ID)
 		return
 	}
-	// A record the server cannot take is not encoded: a page of many tiny
-	// repeats makes one many times its size (780 KB of "ab\n" lines, a 30
-	// MB record whose encoding alone allocates 184 MB).
-	if mp := w.nc.MaxPayload(); mp > 0 {
-		if least := recordAtLeast(rec); least > mp {
-			w.deadLetter(ctx, m, schemas.ReasonTooLarge, fmt.Sprintf("its record would be over %d bytes (%d removals), past the server's max_payload (%d)",
-				least, len(rec.Removed), mp), doc.ID)
-			return
-		}
-	}
-	body, err := gojson.MarshalWithOption(rec, gojson.DisableHTMLEscape()) // as `winnow clean` writes records
-	if err != nil {
-		w.transient(ctx, m, "encode", err, doc.ID)
-		return
-	}
 	h := nats.Header{}
 	h.Set(HeaderOutcome, outcome.String())
 	h.Set(HeaderSubject, m.subject)
 	w.carrier.carry(h, m.header)
 	markRedriven(h, m)
+	msgID := schemas.MsgID(doc.ID)
+	capped := rec.RemovedOmitted
+	body, err := encodeWithin(&rec, w.recordRoom(h, msgID))
+	var big *recordTooLarge
+	switch {
+	case errors.As(err, &big):
+		w.deadLetter(ctx, m, schemas.ReasonTooLarge, big.Error(), doc.ID)
+		return
+	case err != nil:
+		w.transient(ctx, m, "encode", err, doc.ID)
+		return
+	}
 	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
 	handed, err := w.untilAnswered(m, func() (err error) {
 		tries++
-		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), schemas.MsgID(doc.ID), body, h)
+		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), msgID, body, h)
 		return err
 	})
 	switch {
@@ -144,6 +141,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))
 	}
 	w.metrics.done(outcome.String(), rec, start, m.published)
+	w.metrics.omittedRemovals(capped, rec.RemovedOmitted-capped)
 	if m.header.Get(HeaderRedriveOf) != "" {
 		w.metrics.redrivenDone(outcome.String())
 	}
@@ -153,16 +151,129 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	}
 }
 
+// recordRoom is the most bytes a record published with headers h and
+// Nats-Msg-Id msgID may take: the server's max_payload counts a message's
+// headers as they are sent (see nats.Header) with its body. 0 is no limit.
+func (w *Worker) recordRoom(h nats.Header, msgID string) int64 {
+	mp := w.nc.MaxPayload()
+	if mp <= 0 {
+		return 0
+	}
+	n := len("NATS/1.0\r\n\r\n") + len(nats.MsgIdHdr) + len(msgID) + 4
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // "k: v\r\n"
+		}
+	}
+	return max(mp-int64(n), 1)
+}
+
+// recordTooLarge is a record over its message's room with no removal
+// listed: its text and fields alone (a compressed input's text, or one
+// that fills max_payload and gains the record's fields).
+type recordTooLarge struct {
+	size, room int64
+	removals   int
+}
+
+func (e *recordTooLarge) Error() string {
+	listed := ""
+	if e.removals > 0 {
+		listed = fmt.Sprintf(" with none of its %d removals listed", e.removals)
+	}
+	return fmt.Sprintf("its record would be %d bytes%s, over the %d its message may take (the server's max_payload less its headers)",
+		e.size, listed, e.room)
+}
+
+// encodeWithin encodes rec as `winnow clean` writes records. With room > 0
+// it lists no more of its removals, the first in input order, than a body
+// of room bytes holds, and counts the rest in rec.RemovedOmitted; a record
+// over room with none listed is a *recordTooLarge. Such a record is not
+// encoded whole first: a page of many tiny repeats listed in full made a
+// 30 MB record, whose encoding alone allocated 184 MB.
+func encodeWithin(rec *schemas.Record, room int64) ([]byte, error) {
+	if room <= 0 || recordAtLeast(*rec) <= room {
+		body, err := encodeRecord(rec)
+		if err != nil || room <= 0 || int64(len(body)) <= room {
+			return body, err
+		}
+	}
+	all, omitted := rec.Removed, rec.RemovedOmitted
+	rec.Removed, rec.RemovedOmitted = []schemas.Removal{}, 0
+	base, err := encodeRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	// size is the record's with the first listed removals, elems bytes
+	// together: a removal adds its encoding and a comma after the first,
+	// and those omitted add the removed_omitted field.
+	size := func(listed int, elems int64) int64 {
+		n := int64(len(base)) + elems
+		if o := omitted + len(all) - listed; o > 0 {
+			n += int64(len(`,"removed_omitted":`) + len(strconv.Itoa(o)))
+		}
+		return n
+	}
+	if least := size(0, 0); least > room {
+		return nil, &recordTooLarge{size: least, room: room, removals: omitted + len(all)}
+	}
+	n, elems := 0, int64(0)
+	for i, r := range all[:removalsWithin(all, room-int64(len(base))+1)] { // +1: the first has no comma
+		b, err := encodeRecord(&r)
+		if err != nil {
+			return nil, err
+		}
+		e := elems + int64(len(b)+min(i, 1))
+		if size(i+1, e) > room {
+			break
+		}
+		n, elems = i+1, e
+	}
+	rec.Removed, rec.RemovedOmitted = all[:n], omitted+len(all)-n
+	body, err := encodeRecord(rec)
+	if err == nil && int64(len(body)) != size(n, elems) {
+		err = fmt.Errorf("worker: record of %d bytes, where %d were measured", len(body), size(n, elems))
+	}
+	return body, err
+}
+
+// encodeRecord encodes v as `winnow clean` writes records.
+func encodeRecord(v any) ([]byte, error) {
+	return gojson.MarshalWithOption(v, gojson.DisableHTMLEscape())
+}
+
 // recordAtLeast is a lower bound on the size of rec's JSON: its text and
 // each removal's text and reason with the fewest bytes their keys and
 // offsets take.
 func recordAtLeast(rec schemas.Record) int64 {
-	const perRemoval = len(`{"text":"","reason":"","offset":0,"length":0},`)
-	n := int64(len(rec.Text))
-	for _, r := range rec.Removed {
-		n += int64(perRemoval + len(r.Text) + len(r.Reason))
+	return int64(len(rec.Text)) + removalsAtLeast(rec.Removed)
+}
+
+// removalsAtLeast is a lower bound on the bytes rs take in a record.
+func removalsAtLeast(rs []schemas.Removal) int64 {
+	var n int64
+	for _, r := range rs {
+		n += removalAtLeast(r)
 	}
 	return n
+}
+
+// removalAtLeast is a lower bound on the bytes r takes in a record, with
+// the comma after it.
+func removalAtLeast(r schemas.Removal) int64 {
+	const perRemoval = len(`{"text":"","reason":"","offset":0,"length":0},`)
+	return int64(perRemoval + len(r.Text) + len(r.Reason))
+}
+
+// removalsWithin is how many of rs, the first, fit room bytes by
+// removalAtLeast: no more than that can fit.
+func removalsWithin(rs []schemas.Removal, room int64) int {
+	for i, r := range rs {
+		if room -= removalAtLeast(r); room < 0 {
+			return i
+		}
+	}
+	return len(rs)
 }
 
 // duplicateRecord counts a record the output stream did not store because

@@ -16,6 +16,7 @@ type Metrics struct {
 	documents     *prometheus.CounterVec
 	duplicates    *prometheus.CounterVec
 	removed       *prometheus.CounterVec
+	omitted       *prometheus.CounterVec
 	flags         *prometheus.CounterVec
 	rejections    *prometheus.CounterVec
 	deadLetters   *prometheus.CounterVec
@@ -52,6 +53,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Documents found duplicates of an earlier one, by the rule that found them (exact, near, blocks)."}, []string{"rule"}),
 		removed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_blocks_removed_total",
 			Help: "Blocks removed from documents, by reason."}, []string{"reason"}),
+		omitted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_removals_omitted_total",
+			Help: "Removals counted in their record (stats.removed_by_reason, removed_omitted) but not listed in it: " +
+				"past pipeline.max_removals, or more than a record within the server's max_payload holds."}, []string{"cause"}),
 		flags: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_flags_total",
 			Help: "Documents a moderation rule flagged (the record carries the flag; a record may carry several), by rule."}, []string{"rule"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_rejections_total",
@@ -99,7 +103,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 	}
-	reg.MustRegister(m.documents, m.duplicates, m.removed, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
+	reg.MustRegister(m.documents, m.duplicates, m.removed, m.omitted, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
 		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK)
 	// Known label values start at zero, so rates and alerts see them
@@ -111,6 +115,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range schemas.Reasons {
 		m.deadLetters.WithLabelValues(string(r))
 	}
+	m.omitted.WithLabelValues(omittedMaxRemovals)
+	m.omitted.WithLabelValues(omittedMaxPayload)
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
 	m.reloadOK.Set(1)
@@ -192,6 +198,26 @@ func (m *Metrics) done(outcome string, rec schemas.Record, start, published time
 	m.processing.Observe(now.Sub(start).Seconds())
 	if !published.IsZero() {
 		m.endToEnd.Observe(now.Sub(published).Seconds())
+	}
+}
+
+// The causes of winnow_removals_omitted_total.
+const (
+	omittedMaxRemovals = "max_removals"
+	omittedMaxPayload  = "max_payload"
+)
+
+// omittedRemovals counts the removals a record does not list: byCap past
+// pipeline.max_removals, byPayload more that its message could not hold.
+func (m *Metrics) omittedRemovals(byCap, byPayload int) {
+	if m == nil {
+		return
+	}
+	if byCap > 0 {
+		m.omitted.WithLabelValues(omittedMaxRemovals).Add(float64(byCap))
+	}
+	if byPayload > 0 {
+		m.omitted.WithLabelValues(omittedMaxPayload).Add(float64(byPayload))
 	}
 }
 

@@ -60,7 +60,8 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 	}
 	// A record holds the kept text and every removed block with its
 	// evidence, so it is larger than its document: 1.25x at the median of
-	// the bench corpus, up to 11x for a small page of many short repeats.
+	// the bench corpus, up to 11x for a small page of many short repeats
+	// (see encodeWithin).
 	switch mp := nc.MaxPayload(); {
 	case mp <= 0:
 	case int64(cfg.MaxDocBytes) > mp:
@@ -68,7 +69,7 @@ func New(nc *nats.Conn, cfg Config, newPipeline NewPipeline, log *zap.Logger, me
 			zap.Int("max_doc_bytes", int(cfg.MaxDocBytes)), zap.Int64("max_payload", mp))
 	case 2*int64(cfg.MaxDocBytes) > mp:
 		log.Warn("the server's max_payload is under twice max_doc_bytes: a record is larger than its document (it holds the removed text too), "+
-			"so records of the largest documents may be refused and dead-lettered as too_large; raise max_payload or lower max_doc_bytes",
+			"so records of the largest documents may list fewer of their removals (removed_omitted counts the rest); raise max_payload or lower max_doc_bytes",
 			zap.Int("max_doc_bytes", int(cfg.MaxDocBytes)), zap.Int64("max_payload", mp))
 	}
 	return w, nil
