@@ -2,14 +2,17 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -289,11 +292,16 @@ func explain(w io.Writer, s shown) {
 		}
 		fmt.Fprintln(w)
 	}
-	if len(b.Removed) == 0 {
+	switch {
+	case len(b.Removed)+b.RemovedOmitted == 0:
 		fmt.Fprintln(w, "  nothing removed")
 		return
+	case b.RemovedOmitted > 0:
+		fmt.Fprintf(w, "  removed %d (%s), the first %d listed:\n", len(b.Removed)+b.RemovedOmitted, byReason(st.RemovedByReason), len(b.Removed))
+		defer fmt.Fprintf(w, "    … %d more, not listed (past pipeline.max_removals, or the server's max_payload)\n", b.RemovedOmitted)
+	default:
+		fmt.Fprintf(w, "  removed %d:\n", len(b.Removed))
 	}
-	fmt.Fprintf(w, "  removed %d:\n", len(b.Removed))
 	for _, r := range b.Removed {
 		fmt.Fprintf(w, "    @%d+%d %s", r.Offset, r.Length, plain(r.Reason))
 		if r.Kind != "" {
@@ -321,6 +329,18 @@ func explain(w io.Writer, s shown) {
 		}
 		fmt.Fprintf(w, "\n      %s\n", quote(r.Text, 160))
 	}
+}
+
+// byReason lists removal counts by reason, the most first:
+// "exact_repeat 249999, pii.email 1".
+func byReason(m map[string]int) string {
+	reasons := slices.Collect(maps.Keys(m))
+	slices.SortFunc(reasons, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	var parts []string
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%s %d", plain(r), m[r]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func deref(p *int) int {

@@ -171,6 +171,18 @@ func TestShow(t *testing.T) {
 		out2.String() != "(no id): dead_letter\n  reason invalid_json: input is not JSON: a document is a JSON object\n  input: 8 bytes from line 2 (utf-8): \"not json\"\n" {
 		t.Errorf("--records FILE.gz: exit %d, %q, %q", code, out2.String(), errb.String())
 	}
+	// A record that lists only the first of its removals says how many it
+	// holds, by reason, and how many it does not list.
+	out2.Reset()
+	capped := `{"schema":"winnow.v1.record","id":"m","text":"ab","removed":[{"text":"ab","reason":"exact_repeat","kind":"line","offset":3,` +
+		`"length":2,"ref_offset":0,"ref_length":2,"similarity":1}],"removed_omitted":4,"flags":[],` +
+		`"stats":{"bytes_in":14,"bytes_out":2,"lines_in":5,"lines_out":1,"removed_by_reason":{"pii.email":1,"exact_repeat":4}}}`
+	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(capped+"\n"), &out2, &errb); code != exitOK ||
+		out2.String() != "m: clean\n  5 lines in, 1 kept; 14 bytes in, 2 out\n  removed 5 (exact_repeat 4, pii.email 1), the first 1 listed:\n"+
+			"    @3+2 exact_repeat (line): repeats @0+2, similarity 1.00\n      \"ab\"\n"+
+			"    … 4 more, not listed (past pipeline.max_removals, or the server's max_payload)\n" {
+		t.Errorf("a record with removals omitted: exit %d, %q", code, out2.String())
+	}
 	// A dead letter says how its input said its bytes read.
 	out2.Reset()
 	dl := `{"schema":"winnow.v1.dead_letter","reason":"invalid_content_encoding","error":"Content-Encoding \"br\" is not one winnow decodes","id":"z",` +
