@@ -88,7 +88,7 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 // take those, fewer: as many as the message holds, the first in input
 // order, the rest counted in removed_omitted and all in
 // stats.removed_by_reason. It was dead-lettered too_large, and redriven, it
-// met the same refusal. A small document beside it is clean.
+// met the same refusal.
 func TestRecordFitsMaxPayload(t *testing.T) {
 	const maxPayload = 64 << 10
 	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
@@ -97,6 +97,43 @@ func TestRecordFitsMaxPayload(t *testing.T) {
 	r := startWorker(t, s, cfg)
 	_, js := connect(t, s)
 	const lines = 15000
+	listed, size := repeatsRecord(t, js, cfg, lines)
+	// As many as fit: one more (about 100 bytes) would not have.
+	if size > maxPayload || size < maxPayload-1024 {
+		t.Errorf("message of %d bytes: want one that fills most of the %d max_payload", size, maxPayload)
+	}
+	checkOmitted(t, r, omittedMaxPayload, lines-1-pipeline.DefaultMaxRemovals, pipeline.DefaultMaxRemovals-listed)
+}
+
+// TestRecordFitsStreamMaxMsgSize: a record the output stream refuses as
+// over a max_msg_size an operator set while the worker ran is fitted to it
+// (the limit read again) and sent once more, where it was dead-lettered
+// too_large.
+func TestRecordFitsStreamMaxMsgSize(t *testing.T) {
+	const maxMsgSize = 16 << 10
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = maxMsgSize })
+	const lines = 4000
+	listed, size := repeatsRecord(t, js, cfg, lines)
+	if size > maxMsgSize || size < maxMsgSize-1024 {
+		t.Errorf("message of %d bytes: want one that fills most of the %d max_msg_size", size, maxMsgSize)
+	}
+	checkOmitted(t, r, omittedMaxMsgSize, lines-1-pipeline.DefaultMaxRemovals, pipeline.DefaultMaxRemovals-listed)
+	if n := testutil.ToFloat64(r.w.metrics.deadLetters.WithLabelValues(string(schemas.ReasonTooLarge))); n != 0 {
+		t.Errorf("%v dead letters too_large, want none", n)
+	}
+}
+
+// repeatsRecord publishes a page of lines "ab" lines and a small document
+// on docs.raw.a, waits for their two records and returns how many removals
+// the page's lists and the size of its message (body and headers). It
+// fails the test unless both are clean and the page's record keeps one
+// "ab", counts every repeat, listed or omitted, and lists the first.
+func repeatsRecord(t *testing.T, js jetstream.JetStream, cfg Config, lines int) (listed, size int) {
+	t.Helper()
 	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: []byte(`{"id":"repeats","text":"` + strings.Repeat(`ab\n`, lines) + `"}`)})
 	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
 	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
@@ -116,26 +153,28 @@ func TestRecordFitsMaxPayload(t *testing.T) {
 	if err := json.Unmarshal(got.data, &rec); err != nil {
 		t.Fatal(err)
 	}
-	listed := len(rec.Removed)
-	t.Logf("record %d bytes: %d removals listed, %d omitted", len(got.data), listed, rec.RemovedOmitted)
+	listed, size = len(rec.Removed), len(got.data)+headerBytes(got.header)
+	t.Logf("message %d bytes: %d removals listed, %d omitted", size, listed, rec.RemovedOmitted)
 	if rec.Text != "ab" || listed == 0 || listed+rec.RemovedOmitted != lines-1 || rec.Stats.RemovedByReason["exact_repeat"] != lines-1 {
 		t.Fatalf("text %q, %d removals listed and %d omitted, by reason %v: want \"ab\" and %d removals in all",
 			rec.Text, listed, rec.RemovedOmitted, rec.Stats.RemovedByReason, lines-1)
-	}
-	// As many as fit: one more (about 100 bytes) would not have.
-	if len(got.data) > maxPayload || len(got.data) < maxPayload-1024 {
-		t.Errorf("record of %d bytes: want one that fills most of the %d max_payload", len(got.data), maxPayload)
 	}
 	for i, rm := range rec.Removed {
 		if rm.Offset != 3*(i+1) || rm.Text != "ab" {
 			t.Fatalf("removal %d: offset %d, text %q: want the first in input order (offset %d)", i, rm.Offset, rm.Text, 3*(i+1))
 		}
 	}
-	byCap := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(omittedMaxRemovals))
-	byPayload := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(omittedMaxPayload))
-	if byCap != lines-1-pipeline.DefaultMaxRemovals || byPayload != float64(pipeline.DefaultMaxRemovals-listed) {
-		t.Errorf("removals omitted: %v for max_removals, %v for max_payload: want %d and %d",
-			byCap, byPayload, lines-1-pipeline.DefaultMaxRemovals, pipeline.DefaultMaxRemovals-listed)
+	return listed, size
+}
+
+// checkOmitted checks winnow_removals_omitted_total: byCap for
+// max_removals, bySize for the limit named.
+func checkOmitted(t *testing.T, r *running, limit string, byCap, bySize int) {
+	t.Helper()
+	gotCap := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(omittedMaxRemovals))
+	gotSize := testutil.ToFloat64(r.w.metrics.omitted.WithLabelValues(limit))
+	if gotCap != float64(byCap) || gotSize != float64(bySize) {
+		t.Errorf("removals omitted: %v for max_removals, %v for %s: want %d and %d", gotCap, gotSize, limit, byCap, bySize)
 	}
 }
 

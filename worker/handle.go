@@ -112,11 +112,15 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		return
 	}
 	tries, dup := 0, false // an outage's probe may send the record again (see untilAnswered)
-	handed, err := w.untilAnswered(m, func() (err error) {
+	send := func() (err error) {
 		tries++
 		dup, err = w.pub.publish(ctx, w.outputSubject(outcome, m.subject), msgID, body, h)
 		return err
-	})
+	}
+	handed, err := w.untilAnswered(m, send)
+	if errors.Is(err, errOverMaxMsgSize) && w.fitToStream(ctx, &rec, &body, h, msgID) {
+		handed, err = w.untilAnswered(m, send)
+	}
 	switch {
 	case handed:
 		return
@@ -141,7 +145,11 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		w.log.Warn("ack failed", zap.String("id", doc.ID), zap.Error(err))
 	}
 	w.metrics.done(outcome.String(), rec, start, m.published)
-	w.metrics.omittedRemovals(capped, rec.RemovedOmitted-capped)
+	bySize := rec.RemovedOmitted - capped
+	w.metrics.omittedRemovals(capped, bySize, w.sizeLimit())
+	if bySize > 0 && w.outMaxMsg.Load() > 0 {
+		w.rereadOutputLimit() // one raised lets records list more
+	}
 	if m.header.Get(HeaderRedriveOf) != "" {
 		w.metrics.redrivenDone(outcome.String())
 	}
@@ -152,20 +160,91 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 }
 
 // recordRoom is the most bytes a record published with headers h and
-// Nats-Msg-Id msgID may take: the server's max_payload counts a message's
-// headers as they are sent (see nats.Header) with its body. 0 is no limit.
+// Nats-Msg-Id msgID may take: the server's max_payload, or the output
+// stream's max_msg_size when smaller (as last read, see fitToStream), less
+// the headers, which both count with the body. 0 is no limit.
 func (w *Worker) recordRoom(h nats.Header, msgID string) int64 {
 	mp := w.nc.MaxPayload()
+	if ms := w.outMaxMsg.Load(); ms > 0 && (mp <= 0 || ms < mp) {
+		mp = ms
+	}
 	if mp <= 0 {
 		return 0
 	}
-	n := len("NATS/1.0\r\n\r\n") + len(nats.MsgIdHdr) + len(msgID) + 4
-	for k, vs := range h {
-		for _, v := range vs {
-			n += len(k) + len(v) + 4 // "k: v\r\n"
-		}
+	n := headerBytes(h) + len(nats.MsgIdHdr) + len(msgID) + 4
+	if len(h) == 0 {
+		n += len("NATS/1.0\r\n\r\n")
 	}
 	return max(mp-int64(n), 1)
+}
+
+// sizeLimit names the limit recordRoom keeps records within:
+// "max_msg_size" when the output stream's is the smaller, else
+// "max_payload".
+func (w *Worker) sizeLimit() string {
+	if ms := w.outMaxMsg.Load(); ms > 0 && ms < w.nc.MaxPayload() {
+		return omittedMaxMsgSize
+	}
+	return omittedMaxPayload
+}
+
+// readOutputLimit notes the output stream's max_msg_size (0 for none) for
+// recordRoom.
+func (w *Worker) readOutputLimit(ctx context.Context) error {
+	w.outLimitAt.Store(time.Now().UnixNano())
+	st, err := w.js.Stream(ctx, w.cfg.OutputStream)
+	if err != nil {
+		return err
+	}
+	w.outMaxMsg.Store(int64(max(st.CachedInfo().Config.MaxMsgSize, 0)))
+	return nil
+}
+
+// outputLimitEvery is how often a record cut short by the output stream's
+// max_msg_size has the limit read again, in the background, so one an
+// operator raised or removed lets records list more.
+const outputLimitEvery = time.Minute
+
+// rereadOutputLimit reads the output stream's max_msg_size again in the
+// background when the last read is outputLimitEvery old.
+func (w *Worker) rereadOutputLimit() {
+	last := w.outLimitAt.Load()
+	if time.Since(time.Unix(0, last)) < outputLimitEvery || !w.outLimitAt.CompareAndSwap(last, time.Now().UnixNano()) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.PublishTimeout)
+		defer cancel()
+		if err := w.readOutputLimit(ctx); err != nil {
+			w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
+		}
+	}()
+}
+
+// fitToStream lists fewer of rec's removals, re-encoding *body, after the
+// output stream refused the record as over its max_msg_size: an operator
+// may set or lower it while the worker runs, and the record is fitted to
+// the limit read now. It reports whether there is a new body to send: not
+// when the body fits the limit read (the refusal is not the record's
+// size), nor when the record is too large with no removal listed (the
+// caller dead-letters it).
+func (w *Worker) fitToStream(ctx context.Context, rec *schemas.Record, body *[]byte, h nats.Header, msgID string) bool {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	defer cancel()
+	if err := w.readOutputLimit(ctx); err != nil {
+		w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
+		return false
+	}
+	room := w.recordRoom(h, msgID)
+	if room <= 0 || int64(len(*body)) <= room {
+		return false
+	}
+	b, err := encodeWithin(rec, room)
+	if err != nil {
+		return false
+	}
+	*body = b
+	return true
 }
 
 // recordTooLarge is a record over its message's room with no removal

@@ -55,7 +55,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Blocks removed from documents, by reason."}, []string{"reason"}),
 		omitted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_removals_omitted_total",
 			Help: "Removals counted in their record (stats.removed_by_reason, removed_omitted) but not listed in it: " +
-				"past pipeline.max_removals, or more than a record within the server's max_payload holds."}, []string{"cause"}),
+				"past pipeline.max_removals (cause max_removals), or more than a record within the server's max_payload " +
+				"or the output stream's max_msg_size holds (cause max_payload, max_msg_size)."}, []string{"cause"}),
 		flags: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_flags_total",
 			Help: "Documents a moderation rule flagged (the record carries the flag; a record may carry several), by rule."}, []string{"rule"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_rejections_total",
@@ -117,6 +118,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	m.omitted.WithLabelValues(omittedMaxRemovals)
 	m.omitted.WithLabelValues(omittedMaxPayload)
+	m.omitted.WithLabelValues(omittedMaxMsgSize)
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("failed")
 	m.reloadOK.Set(1)
@@ -205,19 +207,21 @@ func (m *Metrics) done(outcome string, rec schemas.Record, start, published time
 const (
 	omittedMaxRemovals = "max_removals"
 	omittedMaxPayload  = "max_payload"
+	omittedMaxMsgSize  = "max_msg_size"
 )
 
 // omittedRemovals counts the removals a record does not list: byCap past
-// pipeline.max_removals, byPayload more that its message could not hold.
-func (m *Metrics) omittedRemovals(byCap, byPayload int) {
+// pipeline.max_removals, bySize more that its message could not hold
+// under limit (omittedMaxPayload or omittedMaxMsgSize).
+func (m *Metrics) omittedRemovals(byCap, bySize int, limit string) {
 	if m == nil {
 		return
 	}
 	if byCap > 0 {
 		m.omitted.WithLabelValues(omittedMaxRemovals).Add(float64(byCap))
 	}
-	if byPayload > 0 {
-		m.omitted.WithLabelValues(omittedMaxPayload).Add(float64(byPayload))
+	if bySize > 0 {
+		m.omitted.WithLabelValues(limit).Add(float64(bySize))
 	}
 }
 

@@ -30,7 +30,10 @@ func (p *jsPublisher) publish(ctx context.Context, subject, msgID string, body [
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && p.w.recreateOutput(ctx) {
 		ack, err = p.send(ctx, m, msgID)
 	}
-	if errors.Is(err, nats.ErrMaxPayload) || tooLargeForStream(err) {
+	if tooLargeForStream(err) {
+		return false, fmt.Errorf("%w: %w: %d-byte message: %v", errPermanent, errOverMaxMsgSize, len(body)+headerBytes(m.Header), err)
+	}
+	if errors.Is(err, nats.ErrMaxPayload) {
 		return false, fmt.Errorf("%w: %d-byte message: %v", errPermanent, len(body), err)
 	}
 	if noRoom(err) {
@@ -100,6 +103,25 @@ func noRoom(err error) bool {
 		return true
 	}
 	return false
+}
+
+// errOverMaxMsgSize marks a publish the output stream refused as over its
+// max_msg_size (see Worker.fitToStream).
+var errOverMaxMsgSize = errors.New("over the stream's max_msg_size")
+
+// headerBytes is how many bytes h takes as nats.go sends it, which the
+// server's max_payload and a stream's max_msg_size count with the body.
+func headerBytes(h nats.Header) int {
+	if len(h) == 0 {
+		return 0
+	}
+	n := len("NATS/1.0\r\n\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4 // "k: v\r\n"
+		}
+	}
+	return n
 }
 
 // tooLargeForStream reports whether err is a PubAck error for a message

@@ -35,6 +35,8 @@ type Worker struct {
 	outRecheck  outputRecheck               // see recreateOutput
 	copies      *copies                     // JetStream: inputs held and settled lately
 	carrier     carrier                     // the input headers outcomes carry
+	outMaxMsg   atomic.Int64                // the output stream's max_msg_size, 0 for none (see recordRoom)
+	outLimitAt  atomic.Int64                // when it was last read, Unix nanoseconds
 
 	consuming atomic.Bool
 	draining  atomic.Bool // set once a shutdown begins, for NotReady
@@ -232,6 +234,11 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		return noJetStream(ctx, js, err)
 	}
 	w.pub = &jsPublisher{js: js, w: w}
+	// Records are fitted to the output stream's max_msg_size too; a limit
+	// set later is read when the stream refuses a record (fitToStream).
+	if err := w.readOutputLimit(ctx); err != nil {
+		w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
+	}
 	w.copies = newCopies(4 * w.cfg.MaxAckPending)
 	pull := func() (jetstream.MessagesContext, error) {
 		return cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.PullHeartbeat(pullHeartbeat))
