@@ -29,8 +29,9 @@ type Record struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	Removed     []Removal       `json:"removed"`
 	// RemovedOmitted counts the removals past the most a record lists
-	// (pipeline.max_removals), or that a record the size of the server's
-	// max_payload could not hold; Stats.RemovedByReason counts them too.
+	// (pipeline.max_removals), or that a record within the server's
+	// max_payload or the output stream's max_msg_size could not hold;
+	// Stats.RemovedByReason counts them too.
 	RemovedOmitted int `json:"removed_omitted,omitempty"`
 	// DuplicateOf names the earlier document this one near-duplicates,
 	// DuplicateRule the rule that found it ("exact", "near" or "blocks").

@@ -180,7 +180,7 @@ func TestShow(t *testing.T) {
 	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(capped+"\n"), &out2, &errb); code != exitOK ||
 		out2.String() != "m: clean\n  5 lines in, 1 kept; 14 bytes in, 2 out\n  removed 5 (exact_repeat 4, pii.email 1), the first 1 listed:\n"+
 			"    @3+2 exact_repeat (line): repeats @0+2, similarity 1.00\n      \"ab\"\n"+
-			"    … 4 more, not listed (past pipeline.max_removals, or the server's max_payload)\n" {
+			"    … 4 more, not listed (past pipeline.max_removals, or what max_payload or max_msg_size holds)\n" {
 		t.Errorf("a record with removals omitted: exit %d, %q", code, out2.String())
 	}
 	// A dead letter says how its input said its bytes read.
