@@ -50,9 +50,10 @@ type Config struct {
 	// packages cannot read (the spam model file, the blocklist file); the
 	// caller fills it.
 	ModerationOptions moderate.Options `yaml:"-"`
-	// MaxRemovals is the most removals a record lists, the first in input
-	// order; the rest are counted in its removed_omitted (and, with every
-	// other, in stats.removed_by_reason). 0 lists them all.
+	// MaxRemovals is the most removals a record lists (an example of every
+	// reason and repeated block first, see schemas.ListingOrder); the rest
+	// are counted in its removed_omitted (and, with every other, in
+	// stats.removed_by_reason). 0 lists them all.
 	MaxRemovals int `yaml:"max_removals"`
 }
 

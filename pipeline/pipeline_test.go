@@ -360,16 +360,17 @@ func TestRemovedTextMasksRedactedData(t *testing.T) {
 	}
 }
 
-// TestMaxRemovals: a record lists the first max_removals removals in input
-// order, whichever stage made them (here a redaction's cut between
-// repeats), and counts the rest in removed_omitted; its text and
-// stats.removed_by_reason are those of a record that lists them all.
+// TestMaxRemovals: a record lists max_removals removals, whichever stage
+// made them (here a redaction's cut between repeats): an example of every
+// reason and repeated block first (the email's cut and line B's repeat
+// before line A's second repeat), in input order, and counts the rest in
+// removed_omitted; its text and stats.removed_by_reason are those of a
+// record that lists them all.
 func TestMaxRemovals(t *testing.T) {
-	text := "A line worth keeping here.\nA line worth keeping here.\n" +
-		"Write to jane@example.com for the rest of the story.\n" +
-		"A line worth keeping here.\nA line worth keeping here.\n"
+	text := strings.Repeat("Line A, worth keeping here.\n", 5) + "Write to jane@example.com for the rest of the story.\n" +
+		strings.Repeat("Line B, also worth keeping.\n", 2)
 	records := map[int]schemas.Record{}
-	for _, max := range []int{0, 2, 4} {
+	for _, max := range []int{0, 2, 3, 4, 6} {
 		cfg := DefaultConfig()
 		cfg.Moderation.PII.Email = moderate.ActionRedact
 		cfg.MaxRemovals = max
@@ -388,15 +389,19 @@ func TestMaxRemovals(t *testing.T) {
 	for _, rm := range all.Removed {
 		reasons = append(reasons, rm.Reason)
 	}
-	if want := []string{"exact_repeat", "pii.email", "exact_repeat", "exact_repeat"}; !slices.Equal(reasons, want) || all.RemovedOmitted != 0 {
+	if want := []string{"exact_repeat", "exact_repeat", "exact_repeat", "exact_repeat", "pii.email", "exact_repeat"}; !slices.Equal(reasons, want) || all.RemovedOmitted != 0 {
 		t.Fatalf("max_removals 0: removals %q, %d omitted: want %q, none omitted", reasons, all.RemovedOmitted, want)
 	}
-	for _, max := range []int{2, 4} {
+	for max, keep := range map[int][]int{2: {0, 4}, 3: {0, 4, 5}, 4: {0, 1, 4, 5}, 6: {0, 1, 2, 3, 4, 5}} {
+		var want []schemas.Removal
+		for _, k := range keep {
+			want = append(want, all.Removed[k])
+		}
 		rec := records[max]
-		if !reflect.DeepEqual(rec.Removed, all.Removed[:max]) || rec.RemovedOmitted != len(all.Removed)-max ||
+		if !reflect.DeepEqual(rec.Removed, want) || rec.RemovedOmitted != len(all.Removed)-max ||
 			rec.Text != all.Text || !reflect.DeepEqual(rec.Stats, all.Stats) {
-			t.Errorf("max_removals %d: removed %+v, %d omitted, text %q, stats %+v: want the first %d of %+v, the rest omitted, text %q, stats %+v",
-				max, rec.Removed, rec.RemovedOmitted, rec.Text, rec.Stats, max, all.Removed, all.Text, all.Stats)
+			t.Errorf("max_removals %d: removed %+v, %d omitted, text %q, stats %+v: want %v of %+v, the rest omitted, text %q, stats %+v",
+				max, rec.Removed, rec.RemovedOmitted, rec.Text, rec.Stats, keep, all.Removed, all.Text, all.Stats)
 		}
 	}
 	cfg := DefaultConfig()

@@ -22,10 +22,11 @@ func (p *Pipeline) record() schemas.Record {
 	if rec.Flags == nil {
 		rec.Flags = []schemas.Flag{}
 	}
-	// Every removal is counted by its reason; the first max_removals of
-	// them in input order are listed with their text and evidence, the rest
-	// counted in removed_omitted: a page of many tiny repeats made a record
-	// 60 times its size (250,000 one-letter lines, a 30 MB record).
+	// Every removal is counted by its reason; max_removals of them are
+	// listed with their text and evidence (an example of every reason and
+	// repeated block first, see schemas.ListingOrder), the rest counted in
+	// removed_omitted: a page of many tiny repeats made a record 60 times
+	// its size (250,000 one-letter lines, a 30 MB record).
 	byReason := map[string]int{}
 	order := p.order[:0]
 	for i, r := range a.Removals {
@@ -42,8 +43,14 @@ func (p *Pipeline) record() schemas.Record {
 	}
 	slices.SortStableFunc(order, func(x, y removalRef) int { return x.start - y.start })
 	listed := order
-	if m := p.cfg.MaxRemovals; m > 0 && len(listed) > m {
-		listed, rec.RemovedOmitted = listed[:m], len(listed)-m
+	if m := p.cfg.MaxRemovals; m > 0 && len(order) > m {
+		keep := schemas.ListingOrder(len(order), func(j int) schemas.RemovalGroup { return p.group(order[j].i) })[:m]
+		slices.Sort(keep)
+		listed = make([]removalRef, m)
+		for j, k := range keep {
+			listed[j] = order[k]
+		}
+		rec.RemovedOmitted = len(order) - m
 	}
 	rec.Removed = make([]schemas.Removal, 0, len(listed))
 	for _, o := range listed {
@@ -87,6 +94,23 @@ func (p *Pipeline) removal(i int) schemas.Removal {
 		rm.Kind = r.Kind.String()
 	}
 	return rm
+}
+
+// group returns removal i's schemas.RemovalGroup (see removalRef), as
+// schemas.GroupOf would of its record entry.
+func (p *Pipeline) group(i int) schemas.RemovalGroup {
+	d, a := &p.doc, p.doc.A
+	if i >= len(a.Removals) {
+		return schemas.GroupOf(d.Cuts[i-len(a.Removals)].Removal)
+	}
+	if rm, ok := d.Extra[i]; ok {
+		return schemas.GroupOf(rm)
+	}
+	r := a.Removals[i]
+	if r.RefDoc != "" {
+		return schemas.RemovalGroup{Reason: string(r.Reason), RefDoc: r.RefDoc, Ref: -1}
+	}
+	return schemas.RemovalGroup{Reason: string(r.Reason), Ref: r.Ref.Start}
 }
 
 // quote returns the text of a removed span for its removal's record, with

@@ -85,8 +85,8 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 // TestRecordFitsMaxPayload: a document of many tiny repeats, well within
 // max_doc_bytes, makes a record many times its size. Its record lists the
 // first max_removals of them (1000) and, as the server's max_payload cannot
-// take those, fewer: as many as the message holds, the first in input
-// order, the rest counted in removed_omitted and all in
+// take those, fewer: as many as the message holds (the first, as they all
+// repeat one line), the rest counted in removed_omitted and all in
 // stats.removed_by_reason. It was dead-lettered too_large, and redriven, it
 // met the same refusal.
 func TestRecordFitsMaxPayload(t *testing.T) {

@@ -15,8 +15,9 @@ import (
 // the first, that a body of room bytes holds (one more would not fit),
 // counts the rest in removed_omitted, and decodes to what it was but for
 // those; texts that JSON escapes (quotes, control characters, U+2028) are
-// measured as encoded. A record over its room with none listed is a
-// *recordTooLarge, and no room is no limit.
+// measured as encoded. Where removals repeat one block, an example of each
+// other group is listed before a second of the block. A record over its
+// room with none listed is a *recordTooLarge, and no room is no limit.
 func TestEncodeWithin(t *testing.T) {
 	texts := []string{"ab", `say "hi"`, "tab\there", "\u2028 line sep", "<b>&amp;</b>", strings.Repeat("long block ", 40), "\x01\x02"}
 	record := func(n, omitted int) schemas.Record {
@@ -79,6 +80,25 @@ func TestEncodeWithin(t *testing.T) {
 	if body, err := encodeWithin(&rec, 0); err != nil || string(body) != string(all) {
 		t.Errorf("no room: %v, %d bytes: want the record whole (%d bytes)", err, len(body), len(all))
 	}
+	// Thirty repeats of one line and an ad dropped after them: a record with
+	// room for three lists the first repeat, the ad and the second repeat.
+	grouped := record(0, 0)
+	for i := range 31 {
+		rm := schemas.Removal{Text: "ab", Reason: "exact_repeat", Kind: "line", Offset: 3 * (i + 1), Length: 2, RefOffset: new(int)}
+		if i == 30 {
+			rm = schemas.Removal{Text: "Buy now", Reason: "promotional", Kind: "line", Offset: 3 * (i + 1), Length: 7}
+		}
+		grouped.Removed = append(grouped.Removed, rm)
+	}
+	want := []schemas.Removal{grouped.Removed[0], grouped.Removed[1], grouped.Removed[30]}
+	three := grouped
+	three.Removed, three.RemovedOmitted = want, 28
+	body, err := encodeWithin(&grouped, int64(len(mustEncode(t, &three))))
+	var back schemas.Record
+	if err != nil || json.Unmarshal(body, &back) != nil || !reflect.DeepEqual(back.Removed, want) || back.RemovedOmitted != 28 {
+		t.Errorf("repeats and an ad, room for three: %v, removed %+v, %d omitted: want %+v, 28 omitted", err, back.Removed, back.RemovedOmitted, want)
+	}
+
 	rec, empty := record(3, 0), record(0, 3)
 	_, err = encodeWithin(&rec, 10)
 	if want := fmt.Sprintf("its record would be %d bytes with none of its 3 removals listed, over the 10 its message may take",

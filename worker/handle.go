@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -265,8 +266,9 @@ func (e *recordTooLarge) Error() string {
 }
 
 // encodeWithin encodes rec as `winnow clean` writes records. With room > 0
-// it lists no more of its removals, the first in input order, than a body
-// of room bytes holds, and counts the rest in rec.RemovedOmitted; a record
+// it lists no more of its removals than a body of room bytes holds (an
+// example of every reason and repeated block first, see
+// schemas.ListingOrder), and counts the rest in rec.RemovedOmitted; a record
 // over room with none listed is a *recordTooLarge. Such a record is not
 // encoded whole first: a page of many tiny repeats listed in full made a
 // 30 MB record, whose encoding alone allocated 184 MB.
@@ -296,9 +298,12 @@ func encodeWithin(rec *schemas.Record, room int64) ([]byte, error) {
 	if least := size(0, 0); least > room {
 		return nil, &recordTooLarge{size: least, room: room, removals: omitted + len(all)}
 	}
+	// The removals listed are the most of schemas.ListingOrder's first that
+	// fit, in input order.
+	order := schemas.ListingOrder(len(all), func(i int) schemas.RemovalGroup { return schemas.GroupOf(all[i]) })
 	n, elems := 0, int64(0)
-	for i, r := range all[:removalsWithin(all, room-int64(len(base))+1)] { // +1: the first has no comma
-		b, err := encodeRecord(&r)
+	for i, j := range order {
+		b, err := encodeRecord(&all[j])
 		if err != nil {
 			return nil, err
 		}
@@ -308,7 +313,13 @@ func encodeWithin(rec *schemas.Record, room int64) ([]byte, error) {
 		}
 		n, elems = i+1, e
 	}
-	rec.Removed, rec.RemovedOmitted = all[:n], omitted+len(all)-n
+	keep := order[:n]
+	slices.Sort(keep)
+	rec.Removed = make([]schemas.Removal, 0, n)
+	for _, j := range keep {
+		rec.Removed = append(rec.Removed, all[j])
+	}
+	rec.RemovedOmitted = omitted + len(all) - n
 	body, err := encodeRecord(rec)
 	if err == nil && int64(len(body)) != size(n, elems) {
 		err = fmt.Errorf("worker: record of %d bytes, where %d were measured", len(body), size(n, elems))
@@ -325,34 +336,12 @@ func encodeRecord(v any) ([]byte, error) {
 // each removal's text and reason with the fewest bytes their keys and
 // offsets take.
 func recordAtLeast(rec schemas.Record) int64 {
-	return int64(len(rec.Text)) + removalsAtLeast(rec.Removed)
-}
-
-// removalsAtLeast is a lower bound on the bytes rs take in a record.
-func removalsAtLeast(rs []schemas.Removal) int64 {
-	var n int64
-	for _, r := range rs {
-		n += removalAtLeast(r)
+	const perRemoval = len(`{"text":"","reason":"","offset":0,"length":0},`)
+	n := int64(len(rec.Text))
+	for _, r := range rec.Removed {
+		n += int64(perRemoval + len(r.Text) + len(r.Reason))
 	}
 	return n
-}
-
-// removalAtLeast is a lower bound on the bytes r takes in a record, with
-// the comma after it.
-func removalAtLeast(r schemas.Removal) int64 {
-	const perRemoval = len(`{"text":"","reason":"","offset":0,"length":0},`)
-	return int64(perRemoval + len(r.Text) + len(r.Reason))
-}
-
-// removalsWithin is how many of rs, the first, fit room bytes by
-// removalAtLeast: no more than that can fit.
-func removalsWithin(rs []schemas.Removal, room int64) int {
-	for i, r := range rs {
-		if room -= removalAtLeast(r); room < 0 {
-			return i
-		}
-	}
-	return len(rs)
 }
 
 // duplicateRecord counts a record the output stream did not store because
