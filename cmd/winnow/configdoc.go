@@ -132,8 +132,8 @@ var configDocs = map[string]string{
 		"(by fetched_at), and the claims that made their exact copies duplicates.\n" +
 		"0: by max_docs only.",
 	"pipeline.moderate": "Moderation on or off altogether.",
-	"pipeline.max_removals": "Most removals a record lists with their text and evidence, the first in the\n" +
-		"input; the rest are counted (removed_omitted, stats.removed_by_reason). 0: all.",
+	"pipeline.max_removals": "Most removals a record lists with their text and evidence (an example of each\n" +
+		"reason and repeated block first); the rest are counted (removed_omitted). 0: all.",
 	"pipeline.moderation": "The moderation policy. Actions: drop_block (remove the block), redact (cut the span),\n" +
 		"flag (mark the document), reject (route it to the rejected subject), off.",
 	"pipeline.moderation.promotional":         "Calls to action, shopping language, newsletter and subscription pitches.",

@@ -297,7 +297,7 @@ func explain(w io.Writer, s shown) {
 		fmt.Fprintln(w, "  nothing removed")
 		return
 	case b.RemovedOmitted > 0:
-		fmt.Fprintf(w, "  removed %d (%s), the first %d listed:\n", len(b.Removed)+b.RemovedOmitted, byReason(st.RemovedByReason), len(b.Removed))
+		fmt.Fprintf(w, "  removed %d (%s), %d listed:\n", len(b.Removed)+b.RemovedOmitted, byReason(st.RemovedByReason), len(b.Removed))
 		defer fmt.Fprintf(w, "    … %d more, not listed (past pipeline.max_removals, or what max_payload or max_msg_size holds)\n", b.RemovedOmitted)
 	default:
 		fmt.Fprintf(w, "  removed %d:\n", len(b.Removed))

@@ -178,7 +178,7 @@ func TestShow(t *testing.T) {
 		`"length":2,"ref_offset":0,"ref_length":2,"similarity":1}],"removed_omitted":4,"flags":[],` +
 		`"stats":{"bytes_in":14,"bytes_out":2,"lines_in":5,"lines_out":1,"removed_by_reason":{"pii.email":1,"exact_repeat":4}}}`
 	if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(capped+"\n"), &out2, &errb); code != exitOK ||
-		out2.String() != "m: clean\n  5 lines in, 1 kept; 14 bytes in, 2 out\n  removed 5 (exact_repeat 4, pii.email 1), the first 1 listed:\n"+
+		out2.String() != "m: clean\n  5 lines in, 1 kept; 14 bytes in, 2 out\n  removed 5 (exact_repeat 4, pii.email 1), 1 listed:\n"+
 			"    @3+2 exact_repeat (line): repeats @0+2, similarity 1.00\n      \"ab\"\n"+
 			"    … 4 more, not listed (past pipeline.max_removals, or what max_payload or max_msg_size holds)\n" {
 		t.Errorf("a record with removals omitted: exit %d, %q", code, out2.String())
