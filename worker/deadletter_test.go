@@ -108,7 +108,7 @@ func TestRecordFitsMaxPayload(t *testing.T) {
 // TestRecordFitsStreamMaxMsgSize: a record the output stream refuses as
 // over a max_msg_size an operator set while the worker ran is fitted to it
 // (the limit read again) and sent once more, where it was dead-lettered
-// too_large.
+// too_large. A record too large with no removal listed names the limit.
 func TestRecordFitsStreamMaxMsgSize(t *testing.T) {
 	const maxMsgSize = 16 << 10
 	s := startServer(t)
@@ -124,6 +124,24 @@ func TestRecordFitsStreamMaxMsgSize(t *testing.T) {
 	checkOmitted(t, r, omittedMaxMsgSize, lines-1-pipeline.DefaultMaxRemovals, pipeline.DefaultMaxRemovals-listed)
 	if n := testutil.ToFloat64(r.w.metrics.deadLetters.WithLabelValues(string(schemas.ReasonTooLarge))); n != 0 {
 		t.Errorf("%v dead letters too_large, want none", n)
+	}
+	// A page with nothing to remove and over the limit, which the worker
+	// now knows, is dead-lettered saying which limit.
+	var text strings.Builder
+	for i := 0; text.Len() < maxMsgSize; i++ {
+		fmt.Fprintf(&text, "Line %d of a long page that says nothing twice.\n", i)
+	}
+	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "long", "text": text.String()})
+	waitFor(t, "three outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+	var dl schemas.DeadLetter
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.subject == "docs.dlq.a" {
+			dl = decodeDeadLetter(t, o.data)
+		}
+	}
+	if dl.ID != "long" || dl.Reason != schemas.ReasonTooLarge ||
+		!strings.HasSuffix(dl.Error, "its message may take (the output stream's max_msg_size less its headers)") {
+		t.Errorf("dead letter of %q: %s, %q", dl.ID, dl.Reason, dl.Error)
 	}
 }
 

@@ -106,6 +106,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	var big *recordTooLarge
 	switch {
 	case errors.As(err, &big):
+		big.limit = w.sizeLimit()
 		w.deadLetter(ctx, m, schemas.ReasonTooLarge, big.Error(), doc.ID)
 		return
 	case err != nil:
@@ -254,15 +255,19 @@ func (w *Worker) fitToStream(ctx context.Context, rec *schemas.Record, body *[]b
 type recordTooLarge struct {
 	size, room int64
 	removals   int
+	limit      string // the limit that set room, "max_payload" (the default) or "max_msg_size"
 }
 
 func (e *recordTooLarge) Error() string {
-	listed := ""
+	listed, limit := "", "the server's max_payload"
 	if e.removals > 0 {
 		listed = fmt.Sprintf(" with none of its %d removals listed", e.removals)
 	}
-	return fmt.Sprintf("its record would be %d bytes%s, over the %d its message may take (the server's max_payload less its headers)",
-		e.size, listed, e.room)
+	if e.limit == omittedMaxMsgSize {
+		limit = "the output stream's max_msg_size"
+	}
+	return fmt.Sprintf("its record would be %d bytes%s, over the %d its message may take (%s less its headers)",
+		e.size, listed, e.room, limit)
 }
 
 // encodeWithin encodes rec as `winnow clean` writes records. With room > 0
@@ -285,9 +290,9 @@ func encodeWithin(rec *schemas.Record, room int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// size is the record's with the first listed removals, elems bytes
-	// together: a removal adds its encoding and a comma after the first,
-	// and those omitted add the removed_omitted field.
+	// size is the record's with listed removals taking elems bytes: each
+	// adds its encoding and, after the first, a comma; those omitted add
+	// the removed_omitted field.
 	size := func(listed int, elems int64) int64 {
 		n := int64(len(base)) + elems
 		if o := omitted + len(all) - listed; o > 0 {
