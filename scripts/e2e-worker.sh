@@ -3,7 +3,8 @@
 #  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
 #     seed article, the cleaned record read back from docs.clean.demo, repeats gone,
 #     and the same record from `winnow clean --text seed-article.txt`; a gzipped
-#     windows-1252 body sent with its headers, cleaned as its text.
+#     windows-1252 body sent with its headers, cleaned as its text; a page of 250,000
+#     one-letter lines, its record listing 1000 of its removals and counting the rest.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -71,6 +72,15 @@ WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport latin1 >'
 grep -q '^latin1: clean on docs.clean.demo' "$work/latin1.out" && grep -q '"Café crème at the harbour."' "$work/latin1.out" ||
 	fail "the gzipped windows-1252 body: $(cat "$work/latin1.out")"
 echo "gzip, windows-1252: $(sed -n 2p "$work/latin1.out" | sed 's/^ *//')"
+# A page of 250,000 one-letter lines: its record lists max_removals (1000) of the
+# repeats and counts the rest, where it was a 30 MB record, dead-lettered.
+python3 -c 'import json; print(json.dumps({"id": "tiny", "text": "\n".join(["a"] * 250000)}))' >"$work/tiny.jsonl"
+"$W" publish --nats-url "nats://127.0.0.1:$nport" "$work/tiny.jsonl" >/dev/null 2>&1 || fail "winnow publish of the page of one-letter lines failed"
+WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport tiny >'$work/tiny.out' 2>&1" ||
+	fail "no outcome for the page of one-letter lines: $(head -3 "$work/tiny.out")"
+grep -q '^tiny: clean on ' "$work/tiny.out" && grep -q '^  removed 249999 (exact_repeat 249999), 1000 listed:$' "$work/tiny.out" &&
+	grep -q '^    … 248999 more, not listed' "$work/tiny.out" || fail "the page of one-letter lines: $(grep -v '^      ' "$work/tiny.out" | head -5)"
+echo "250,000 one-letter lines: $(grep '^  removed' "$work/tiny.out" | sed 's/^ *//')"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
