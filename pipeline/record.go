@@ -56,6 +56,9 @@ func (p *Pipeline) record() schemas.Record {
 	for _, o := range listed {
 		rec.Removed = append(rec.Removed, p.removal(o.i))
 	}
+	if cap(order) > 1<<14 {
+		order = nil // one page of many tiny repeats must not pin its list
+	}
 	p.order = order
 
 	var linesOut int
