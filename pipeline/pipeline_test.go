@@ -410,3 +410,20 @@ func TestMaxRemovals(t *testing.T) {
 		t.Errorf("max_removals -1: %v", err)
 	}
 }
+
+// TestLargeRecordDoesNotPinItsLists: after a page of 20,000 removals and a
+// small document, the pipeline keeps no list sized for the page.
+func TestLargeRecordDoesNotPinItsLists(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{strings.Repeat("a\n", 20001), "A small page.\nA small page."} {
+		if _, _, err := p.Process(schemas.Document{ID: "p", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := cap(p.order); c > 1<<14 {
+		t.Errorf("the pipeline keeps a list of %d removals after a small document", c)
+	}
+}
