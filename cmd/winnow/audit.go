@@ -45,7 +45,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	cfgPath, apply := remoteFlags(fs)
 	idsPath := fs.String("ids", "", "JSON-lines `FILE` of the inputs (their \"id\" fields): report any missing")
-	wait := fs.Duration("wait", 0, "poll until the stream holds as many messages as --ids lists, up to this long")
+	var wait durationFlag
+	fs.Var(&wait, "wait", "poll until the stream holds as many messages as --ids lists, for up to `DURATION` (90s, 10m, 1d)")
 	selfDups := fs.Bool("self-dups", false, "also report records marked duplicates of themselves (exit 1 if any)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. A dead letter answered by the outcome of its redriven input\n(winnow redrive) is counted once. Exit 1 when an id is missing or appears twice.\n\n")
@@ -69,7 +70,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "winnow audit", err)
 	}
 	defer nc.Close()
-	rep, err := audit(ctx, nc, cfg.Worker, want, *wait, *selfDups, stderr)
+	rep, err := audit(ctx, nc, cfg.Worker, want, time.Duration(wait), *selfDups, stderr)
 	if err != nil {
 		return fail(stderr, "winnow audit", err)
 	}

@@ -83,6 +83,27 @@ func (f *sizeFlag) Set(s string) error {
 	return nil
 }
 
+// durationFlag is a duration flag that reads one as the configuration
+// does: Go's (90s, 1h30m) or led by whole days (2d, 1d12h); fs.Duration
+// refused days, which --since and the configuration take.
+type durationFlag time.Duration
+
+func (f *durationFlag) String() string { return time.Duration(*f).String() }
+
+func (f *durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	switch {
+	case errors.Is(err, errTooLong):
+		return err
+	case err != nil:
+		return errors.New("want " + durationSyntax)
+	case d < 0:
+		return errors.New("want a duration of 0 or more")
+	}
+	*f = durationFlag(d)
+	return nil
+}
+
 // sinceFlag is --since of `winnow show` and `redrive`: where on the output
 // stream to start reading, as a duration back from now (90m, 6h; days too:
 // 2d, 1d12h) or as a time (2026-12-06T15:04:05Z, 2026-12-06T15:04, or a

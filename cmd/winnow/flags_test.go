@@ -42,3 +42,32 @@ func TestSinceFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationFlag: `winnow audit --wait` and `healthcheck --timeout` read
+// a duration as the configuration does, days included (fs.Duration
+// refused "1d"), and refuse the rest saying what they take.
+func TestDurationFlag(t *testing.T) {
+	for s, want := range map[string]time.Duration{"90s": 90 * time.Second, "1h30m": 90 * time.Minute, "2d": 48 * time.Hour, "1d12h": 36 * time.Hour, "0": 0} {
+		var f durationFlag
+		if err := f.Set(s); err != nil || time.Duration(f) != want {
+			t.Errorf("%s: %v, %v; want %v", s, time.Duration(f), err, want)
+		}
+	}
+	for s, want := range map[string]string{
+		"10":           "want a duration with its unit: 500ms, 30s, 5m, 2h, 7d",
+		"2x":           "want a duration with its unit",
+		"-5s":          "want a duration of 0 or more",
+		"99999999999d": "longer than a duration holds",
+	} {
+		var f durationFlag
+		if err := f.Set(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want %q", s, err, want)
+		}
+	}
+	// On the command line the error names the flag.
+	var out, errb strings.Builder
+	if code := Main(t.Context(), []string{"audit", "--wait", "2x"}, nil, &out, &errb); code == exitOK ||
+		!strings.Contains(errb.String(), `invalid value "2x" for flag -wait: want a duration with its unit`) {
+		t.Errorf("audit --wait 2x: exit %d, %q", code, errb.String())
+	}
+}

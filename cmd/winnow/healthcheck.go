@@ -20,7 +20,8 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.SetOutput(stderr)
 	url := fs.String("url", "", "readiness `URL` to probe (default: /readyz at the configuration's http.addr, from WINNOW_HTTP_ADDR or the --config file, as `winnow run` reads it)")
 	cfgPath := fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG) whose http.addr to probe")
-	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	timeout := durationFlag(3 * time.Second)
+	fs.Var(&timeout, "timeout", "give up after `DURATION`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow healthcheck [flags]\n\nAsks a running winnow's readiness endpoint: exit 0 when it is ready, else 1 with\nthe reason it gives on stderr. The image's health check (it has no shell).\n\n")
 		fs.PrintDefaults()
@@ -37,7 +38,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fail(stderr, "winnow healthcheck", err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(timeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
