@@ -101,12 +101,13 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	w.carrier.carry(h, m.header)
 	markRedriven(h, m)
 	msgID := schemas.MsgID(doc.ID)
+	h.Set(nats.MsgIdHdr, msgID) // as the publishers set it, so recordRoom counts it
 	capped := rec.RemovedOmitted
-	body, err := encodeWithin(&rec, w.recordRoom(h, msgID))
+	body, err := encodeWithin(&rec, w.recordRoom(h))
 	var big *recordTooLarge
 	switch {
 	case errors.As(err, &big):
-		big.limit = w.sizeLimit()
+		_, big.limit = w.sizeLimit()
 		w.deadLetter(ctx, m, schemas.ReasonTooLarge, big.Error(), doc.ID)
 		return
 	case err != nil:
@@ -120,7 +121,7 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 		return err
 	}
 	handed, err := w.untilAnswered(m, send)
-	if errors.Is(err, errOverMaxMsgSize) && w.fitToStream(ctx, &rec, &body, h, msgID) {
+	if errors.Is(err, errOverMaxMsgSize) && w.fitToStream(ctx, &rec, &body, h) {
 		handed, err = w.untilAnswered(m, send)
 	}
 	switch {
@@ -148,7 +149,8 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	}
 	w.metrics.done(outcome.String(), rec, start, m.published)
 	bySize := rec.RemovedOmitted - capped
-	w.metrics.omittedRemovals(capped, bySize, w.sizeLimit())
+	_, limit := w.sizeLimit()
+	w.metrics.omittedRemovals(capped, bySize, limit)
 	if bySize > 0 && w.outMaxMsg.Load() > 0 {
 		w.rereadOutputLimit() // one raised lets records list more
 	}
@@ -161,41 +163,36 @@ func (w *Worker) handle(ctx context.Context, pipes chan *pipeline.Pipeline, pend
 	}
 }
 
-// recordRoom is the most bytes a record published with headers h and
-// Nats-Msg-Id msgID may take: the server's max_payload, or the output
-// stream's max_msg_size when smaller (as last read, see fitToStream), less
-// the headers, which both count with the body. 0 is no limit.
-func (w *Worker) recordRoom(h nats.Header, msgID string) int64 {
-	mp := w.nc.MaxPayload()
-	if ms := w.outMaxMsg.Load(); ms > 0 && (mp <= 0 || ms < mp) {
-		mp = ms
-	}
-	if mp <= 0 {
+// recordRoom is the most bytes a record published with headers h (its
+// Nats-Msg-Id among them) may take: sizeLimit's less the headers, which
+// both limits count with the body. 0 is no limit.
+func (w *Worker) recordRoom(h nats.Header) int64 {
+	limit, _ := w.sizeLimit()
+	if limit <= 0 {
 		return 0
 	}
-	n := headerBytes(h) + len(nats.MsgIdHdr) + len(msgID) + 4
-	if len(h) == 0 {
-		n += len("NATS/1.0\r\n\r\n")
-	}
-	return max(mp-int64(n), 1)
+	return max(limit-int64(headerBytes(h)), 1)
 }
 
-// sizeLimit names the limit recordRoom keeps records within:
-// "max_msg_size" when the output stream's is the smaller, else
-// "max_payload".
-func (w *Worker) sizeLimit() string {
-	if ms := w.outMaxMsg.Load(); ms > 0 && ms < w.nc.MaxPayload() {
-		return omittedMaxMsgSize
+// sizeLimit is the most bytes a message to the output stream may take and
+// the name of the limit that says so: the server's max_payload, or the
+// output stream's max_msg_size when smaller (as last read, see
+// fitToStream).
+func (w *Worker) sizeLimit() (int64, string) {
+	mp := w.nc.MaxPayload()
+	if ms := w.outMaxMsg.Load(); ms > 0 && (mp <= 0 || ms < mp) {
+		return ms, omittedMaxMsgSize
 	}
-	return omittedMaxPayload
+	return mp, omittedMaxPayload
 }
 
 // readOutputLimit notes the output stream's max_msg_size (0 for none) for
-// recordRoom.
+// recordRoom; it warns when the stream does not answer.
 func (w *Worker) readOutputLimit(ctx context.Context) error {
 	w.outLimitAt.Store(time.Now().UnixNano())
 	st, err := w.js.Stream(ctx, w.cfg.OutputStream)
 	if err != nil {
+		w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
 		return err
 	}
 	w.outMaxMsg.Store(int64(max(st.CachedInfo().Config.MaxMsgSize, 0)))
@@ -217,9 +214,7 @@ func (w *Worker) rereadOutputLimit() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.PublishTimeout)
 		defer cancel()
-		if err := w.readOutputLimit(ctx); err != nil {
-			w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
-		}
+		_ = w.readOutputLimit(ctx) // it warns
 	}()
 }
 
@@ -230,14 +225,13 @@ func (w *Worker) rereadOutputLimit() {
 // when the body fits the limit read (the refusal is not the record's
 // size), nor when the record is too large with no removal listed (the
 // caller dead-letters it).
-func (w *Worker) fitToStream(ctx context.Context, rec *schemas.Record, body *[]byte, h nats.Header, msgID string) bool {
+func (w *Worker) fitToStream(ctx context.Context, rec *schemas.Record, body *[]byte, h nats.Header) bool {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
 	defer cancel()
-	if err := w.readOutputLimit(ctx); err != nil {
-		w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
+	if w.readOutputLimit(ctx) != nil {
 		return false
 	}
-	room := w.recordRoom(h, msgID)
+	room := w.recordRoom(h)
 	if room <= 0 || int64(len(*body)) <= room {
 		return false
 	}

@@ -236,9 +236,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	w.pub = &jsPublisher{js: js, w: w}
 	// Records are fitted to the output stream's max_msg_size too; a limit
 	// set later is read when the stream refuses a record (fitToStream).
-	if err := w.readOutputLimit(ctx); err != nil {
-		w.log.Warn("output stream's max_msg_size not read", zap.String("stream", w.cfg.OutputStream), zap.Error(err))
-	}
+	_ = w.readOutputLimit(ctx) // it warns; records are fitted to max_payload meanwhile
 	w.copies = newCopies(4 * w.cfg.MaxAckPending)
 	pull := func() (jetstream.MessagesContext, error) {
 		return cons.Messages(jetstream.PullMaxMessages(w.cfg.PullBatch), jetstream.PullHeartbeat(pullHeartbeat))
