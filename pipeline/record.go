@@ -99,8 +99,8 @@ func (p *Pipeline) removal(i int) schemas.Removal {
 	return rm
 }
 
-// group returns removal i's schemas.RemovalGroup (see removalRef), as
-// schemas.GroupOf would of its record entry.
+// group returns removal i's schemas.RemovalGroup (see removalRef): that of
+// its record entry, built without quoting its text.
 func (p *Pipeline) group(i int) schemas.RemovalGroup {
 	d, a := &p.doc, p.doc.A
 	if i >= len(a.Removals) {
@@ -109,11 +109,7 @@ func (p *Pipeline) group(i int) schemas.RemovalGroup {
 	if rm, ok := d.Extra[i]; ok {
 		return schemas.GroupOf(rm)
 	}
-	r := a.Removals[i]
-	if r.RefDoc != "" {
-		return schemas.RemovalGroup{Reason: string(r.Reason), RefDoc: r.RefDoc, Ref: -1}
-	}
-	return schemas.RemovalGroup{Reason: string(r.Reason), Ref: r.Ref.Start}
+	return schemas.GroupOf(inDocRemoval(a.Text, a.Removals[i]))
 }
 
 // quote returns the text of a removed span for its removal's record, with
