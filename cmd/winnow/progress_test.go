@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -18,12 +17,7 @@ import (
 // and nothing before the first interval has passed.
 func TestReadProgress(t *testing.T) {
 	s := natstest.Start(t, nil)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	_, js := jsClient(t, s.ClientURL())
 	ctx := context.Background()
 	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}})
 	if err != nil {
