@@ -586,6 +586,12 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 		}
 		subs = append(subs, sub)
 	}
+	// Ready once the server has the subscriptions: a message published
+	// before then (core NATS keeps none) reaches no one. Without an answer
+	// (a reconnect, which sends them again), ready all the same.
+	if err := w.nc.FlushTimeout(w.cfg.PublishTimeout); err != nil {
+		w.log.Warn("the server did not confirm the queue subscriptions", zap.Error(err))
+	}
 	w.setConsuming(true)
 	w.log.Info("consuming (core NATS, at most once)", zap.String("subject", w.cfg.Subjects.Input), zap.String("queue", w.cfg.QueueGroup))
 	<-ctx.Done()
