@@ -95,6 +95,15 @@ type DeadLetter struct {
 	Line      int    `json:"line,omitempty"`
 	Size      int    `json:"size"`
 	Truncated bool   `json:"truncated,omitempty"`
+	// Parts is how many messages keep an input larger than one holds
+	// (worker): this dead letter, part 1, with its first bytes, and the
+	// continuations published before it on its subject, each part n of
+	// them holding the bytes from Offset (see DeadLetterV1's schema). Every
+	// part is Truncated, so a reader that knows nothing of parts takes
+	// none of them for the whole input.
+	Part   int `json:"part,omitempty"`
+	Parts  int `json:"parts,omitempty"`
+	Offset int `json:"offset,omitempty"`
 	// ContentType is the input's Content-Type header (worker), which says
 	// how data reads: a plain-text body's charset. A redrive sends it back.
 	ContentType string `json:"content_type,omitempty"`
