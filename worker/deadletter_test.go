@@ -2,12 +2,16 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -32,12 +36,14 @@ func (o *downStage) Process(d *pipeline.Doc) {
 	}
 }
 
-// TestDeadLetterCutWhenServerRefusesWhole: an input within max_doc_bytes
-// whose whole dead letter is over the server's max_payload (each backslash
-// of the JSON input is two bytes there) is dead-lettered with its first
-// schemas.KeepBytes, not retried for ever.
-func TestDeadLetterCutWhenServerRefusesWhole(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 256 << 10 })
+// TestDeadLetterInPartsWhenServerRefusesWhole: an input within
+// max_doc_bytes whose whole dead letter is over the server's max_payload
+// (each backslash of the JSON input is two bytes there) is kept in two
+// parts, each within it, that join to the input. It was cut to its first
+// schemas.KeepBytes, which a redrive skips.
+func TestDeadLetterInPartsWhenServerRefusesWhole(t *testing.T) {
+	const maxPayload = 256 << 10
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
 	cfg := testConfig()
 	cfg.MaxDocBytes = 200 << 10
 	stage := &downStage{}
@@ -46,40 +52,224 @@ func TestDeadLetterCutWhenServerRefusesWhole(t *testing.T) {
 	_, js := connect(t, s)
 	doc := []byte(`{"id":"bs","text":"` + strings.Repeat(`\\`, 75<<10) + `"}`)
 	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
-	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
-	outs := readOutputs(t, js, cfg.OutputStream)
-	var dl schemas.DeadLetter
-	if err := json.Unmarshal(outs[0].data, &dl); err != nil {
-		t.Fatal(err)
-	}
-	back, err := dl.Bytes()
-	if err != nil || !dl.Truncated || dl.Size != len(doc) || len(back) != schemas.KeepBytes || !bytes.HasPrefix(doc, back) {
-		t.Fatalf("dead letter: reason %s, truncated %v, size %d of %d, kept %d (%v)", dl.Reason, dl.Truncated, dl.Size, len(doc), len(back), err)
+	waitFor(t, "the dead letter", func() bool { return len(outcomes(t, js, cfg)) == 1 })
+	k := keptInputs(t, readOutputs(t, js, cfg.OutputStream), maxPayload)
+	if len(k) != 1 || k[0].dl.Reason != schemas.ReasonProcessingFailed || k[0].parts != 2 || !bytes.Equal(k[0].data, doc) {
+		t.Fatalf("dead letters: %v", k)
 	}
 }
 
 // TestRecordOverStreamMaxMsgSize: the output stream's max_msg_size refuses
 // a record (a PubAck error, unlike the server's max_payload, which the
-// client checks) and then the input's whole dead letter. Both are
-// permanent: the input is dead-lettered as too_large with its first bytes,
-// once, instead of being retried and then nak'ed for ever. A small
-// document beside it is clean.
+// client checks) with no removal to leave out. The input is dead-lettered
+// as too_large, once, instead of being retried and then nak'ed for ever,
+// and kept whole, in parts each within max_msg_size (it was cut to its
+// first bytes). A small document beside it is clean.
 func TestRecordOverStreamMaxMsgSize(t *testing.T) {
+	const maxMsgSize = 4 << 10
 	s := startServer(t)
 	cfg := testConfig()
 	r := startWorker(t, s, cfg)
 	_, js := connect(t, s)
-	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = 4 << 10 })
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = maxMsgSize })
 	doc := []byte(`{"id":"big","text":"` + strings.Repeat("word ", 2000) + `"}`)
-	dl := bigBesideSmall(t, js, cfg, doc)
-	back, err := dl.Bytes()
-	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "big" || !dl.Truncated || dl.Size != len(doc) ||
-		len(back) == 0 || len(back) >= len(doc) || !bytes.HasPrefix(doc, back) {
-		t.Fatalf("dead letter: reason %s, id %q, truncated %v, size %d of %d, kept %d (%v)", dl.Reason, dl.ID, dl.Truncated, dl.Size, len(doc), len(back), err)
+	k := bigBesideSmall(t, js, cfg, doc, maxMsgSize)
+	if k.dl.Reason != schemas.ReasonTooLarge || k.dl.ID != "big" || k.parts < 3 || !bytes.Equal(k.data, doc) {
+		t.Fatalf("dead letter: reason %s, id %q, %d parts, %d of %d bytes", k.dl.Reason, k.dl.ID, k.parts, len(k.data), len(doc))
 	}
 	if n := testutil.ToFloat64(r.w.metrics.redeliveries); n != 0 {
 		t.Errorf("%v redeliveries, want 0", n)
 	}
+}
+
+// TestDeadLetterKeptInParts: inputs over max_doc_bytes whose dead letters
+// are over max_payload, a JSON document of text that escaping doubles (with
+// characters JSON writes in six bytes, and others of several bytes, which
+// a part must not split) and a binary body (base64), are kept whole in
+// parts, each message within max_payload. Once max_doc_bytes is raised, a
+// redrive of too_large joins the parts and sends each input round again
+// byte for byte: the document is cleaned. They were cut to their first 64
+// KiB, and a redrive skipped them.
+func TestDeadLetterKeptInParts(t *testing.T) {
+	const maxPayload = 64 << 10
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	cfg := testConfig()
+	cfg.MaxDocBytes = 16 << 10
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	var text strings.Builder
+	for i := 0; text.Len() < 45<<10; i++ {
+		fmt.Fprintf(&text, "Line %d \"quoted\" \\ path\u0001\u2028 – café 🙂\n", i)
+	}
+	textDoc, err := json.Marshal(map[string]string{"id": "escapes", "text": text.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary := make([]byte, 60<<10)
+	for i := range binary {
+		binary[i] = byte(i*7 + i/251)
+	}
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: textDoc})
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.b", Data: binary, Header: nats.Header{HeaderID: {"binary"}}})
+	waitFor(t, "two dead letters", func() bool { return len(outcomes(t, js, cfg)) == 2 })
+	kept := keptInputs(t, readOutputs(t, js, cfg.OutputStream), maxPayload)
+	continuations := 0
+	for _, k := range kept {
+		want, enc := textDoc, "utf-8"
+		if k.dl.Subject == "docs.raw.b" {
+			want, enc = binary, "base64"
+		}
+		if k.dl.Reason != schemas.ReasonTooLarge || k.parts < 2 || k.dl.Encoding != enc || !bytes.Equal(k.data, want) {
+			t.Errorf("%s: reason %s, %d parts in %s, %d of %d bytes", k.dl.Subject, k.dl.Reason, k.parts, k.dl.Encoding, len(k.data), len(want))
+		}
+		continuations += k.parts - 1
+	}
+	if len(kept) != 2 || t.Failed() {
+		t.Fatalf("%d dead letters", len(kept))
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.MaxDocBytes = 1 << 20
+	startWorker(t, s, cfg)
+	rep, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: []schemas.Reason{schemas.ReasonTooLarge}})
+	if err != nil || rep.Redriven[schemas.ReasonTooLarge] != 2 || rep.Parts != continuations || len(rep.Skipped) > 0 {
+		t.Fatalf("redrive: %+v (%v), want 2 redriven from %d parts", rep, err, continuations)
+	}
+	waitFor(t, "the redriven inputs' outcomes", func() bool { return len(outcomes(t, js, cfg)) == 4 })
+	for _, o := range outcomes(t, js, cfg)[2:] {
+		if o.header.Get(HeaderRedriveOf) == "" {
+			t.Errorf("%s: answers no dead letter", o.subject)
+		}
+		if o.subject == "docs.clean.a" {
+			var rec schemas.Record
+			if err := json.Unmarshal(o.data, &rec); err != nil || rec.ID != "escapes" || rec.Stats.BytesIn != len(decodeText(t, textDoc)) {
+				t.Errorf("the document's record: id %q, %d bytes in, want %d (%v)", rec.ID, rec.Stats.BytesIn, len(decodeText(t, textDoc)), err)
+			}
+		}
+	}
+	if again, err := Redrive(context.Background(), js, cfg, RedriveOptions{Reasons: []schemas.Reason{schemas.ReasonTooLarge}}); err != nil || again.Answered != 2 {
+		t.Fatalf("redrive again: %+v (%v), want both answered", again, err)
+	}
+}
+
+// TestDeadLetterCutWhenPartsCannotHoldIt: a size limit that would take
+// more than maxDeadLetterParts parts has the dead letter keep the input's
+// first bytes, as much as the limit takes, rather than nak it for ever.
+func TestDeadLetterCutWhenPartsCannotHoldIt(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 4 << 20 })
+	cfg := testConfig()
+	cfg.MaxDocBytes = 1 << 20
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = 2 << 10 })
+	doc := bytes.Repeat([]byte("a"), 3<<20) // about 2,000 parts of 1.5 KiB
+	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc, Header: nats.Header{HeaderID: {"huge"}}})
+	waitFor(t, "the dead letter", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	dl := decodeDeadLetter(t, readOutputs(t, js, cfg.OutputStream)[0].data)
+	back, err := dl.Bytes()
+	if err != nil || dl.Reason != schemas.ReasonTooLarge || !dl.Truncated || dl.Parts != 0 || dl.Size != len(doc) || len(back) != minKeepBytes {
+		t.Fatalf("dead letter: reason %s, truncated %v, %d parts, size %d, kept %d (%v)", dl.Reason, dl.Truncated, dl.Parts, dl.Size, len(back), err)
+	}
+}
+
+// kept is a dead letter read from the output stream with the input its
+// parts hold.
+type kept struct {
+	dl    schemas.DeadLetter
+	data  []byte
+	parts int // messages: 1 for a dead letter in one
+}
+
+func (k kept) String() string {
+	return fmt.Sprintf("%s %s: %d parts, %d of %d bytes", k.dl.Subject, k.dl.Reason, k.parts, len(k.data), k.dl.Size)
+}
+
+// keptInputs returns the dead letters of outs with their inputs joined
+// from their parts, checking what each part says of itself against its
+// place, that each is a winnow.v1.dead_letter and that each message is
+// within limit bytes.
+func keptInputs(t *testing.T, outs []output, limit int) []kept {
+	t.Helper()
+	type piece struct {
+		from int
+		data []byte
+		dl   schemas.DeadLetter
+		id   string
+	}
+	pieces := map[string][]piece{}
+	var deadLetters []output
+	for _, o := range outs {
+		if size := len(o.data) + headerBytes(o.header); size > limit {
+			t.Errorf("a %d-byte message on %s: over %d", size, o.subject, limit)
+		}
+		if !strings.HasPrefix(o.subject, "docs.dlq.") {
+			continue
+		}
+		mustMatchSchema(t, schemas.DeadLetterV1, o.data)
+		of := o.header.Get(HeaderPartOf)
+		if of == "" {
+			deadLetters = append(deadLetters, o)
+			continue
+		}
+		dl := decodeDeadLetter(t, o.data)
+		b, err := dl.Bytes()
+		if err != nil || o.header.Get(HeaderOutcome) != OutcomeDeadLetterPart || !dl.Truncated {
+			t.Fatalf("a part of %s: outcome %q, truncated %v (%v)", of, o.header.Get(HeaderOutcome), dl.Truncated, err)
+		}
+		pieces[of] = append(pieces[of], piece{dl.Offset, b, dl, o.header.Get(nats.MsgIdHdr)})
+	}
+	var out []kept
+	for _, o := range deadLetters {
+		id := o.header.Get(nats.MsgIdHdr)
+		dl := decodeDeadLetter(t, o.data)
+		data, err := dl.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := kept{dl: dl, data: data, parts: 1}
+		if dl.Parts > 1 {
+			rest := pieces[id]
+			slices.SortFunc(rest, func(a, b piece) int { return a.from - b.from })
+			if !dl.Truncated || dl.Part != 1 || len(rest) != dl.Parts-1 {
+				t.Fatalf("dead letter %s: truncated %v, part %d of %d, %d continuations", id, dl.Truncated, dl.Part, dl.Parts, len(rest))
+			}
+			for i, p := range rest {
+				wantID := fmt.Sprintf("%s:%d-%d", id, len(k.data), len(k.data)+len(p.data))
+				if p.from != len(k.data) || p.dl.Part != i+2 || p.dl.Parts != dl.Parts || p.id != wantID || p.dl.Reason != dl.Reason || p.dl.Size != dl.Size {
+					t.Fatalf("dead letter %s: part %d of %d at %d, id %q (want %d, %q)", id, p.dl.Part, p.dl.Parts, p.from, p.id, len(k.data), wantID)
+				}
+				k.data = append(k.data, p.data...)
+			}
+			k.parts = dl.Parts
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// outcomes returns the outputs on the output stream but the continuations
+// of dead letters in parts.
+func outcomes(t *testing.T, js jetstream.JetStream, cfg Config) []output {
+	t.Helper()
+	var out []output
+	for _, o := range readOutputs(t, js, cfg.OutputStream) {
+		if o.header.Get(HeaderPartOf) == "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// decodeText returns the text of a JSON document.
+func decodeText(t *testing.T, doc []byte) string {
+	t.Helper()
+	var d struct{ Text string }
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Text
 }
 
 // TestRecordFitsMaxPayload: a document of many tiny repeats, well within
@@ -217,30 +407,30 @@ func TestRecordOverMaxPayloadWithNoRemovals(t *testing.T) {
 	}
 	doc := gzipped(t, b)
 	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc, Header: nats.Header{"Content-Encoding": {"gzip"}}})
-	dl := bigBesideSmall(t, js, cfg, nil)
-	back, err := dl.Bytes()
-	if err != nil || dl.Reason != schemas.ReasonTooLarge || dl.ID != "long" || dl.Truncated || !bytes.Equal(back, doc) ||
+	k := bigBesideSmall(t, js, cfg, nil, maxPayload)
+	dl, back := k.dl, k.data
+	if k.parts != 1 || dl.Reason != schemas.ReasonTooLarge || dl.ID != "long" || dl.Truncated || !bytes.Equal(back, doc) ||
 		!regexp.MustCompile(`^its record would be \d+ bytes, over the \d+ its message may take \(the server's max_payload less its headers\)$`).MatchString(dl.Error) {
-		t.Fatalf("dead letter: reason %s, id %q, truncated %v, kept %d of %d, error %q", dl.Reason, dl.ID, dl.Truncated, len(back), len(doc), dl.Error)
+		t.Fatalf("dead letter: reason %s, id %q, truncated %v, %d parts, kept %d of %d, error %q", dl.Reason, dl.ID, dl.Truncated, k.parts, len(back), len(doc), dl.Error)
 	}
 }
 
 // bigBesideSmall publishes doc (unless nil: the caller did) and a small
 // document on docs.raw.a, waits for their two outcomes and returns doc's
-// dead letter (the zero one when there is none).
-func bigBesideSmall(t *testing.T, js jetstream.JetStream, cfg Config, doc []byte) schemas.DeadLetter {
+// dead letter (the zero one when there is none), each of its messages
+// within limit bytes.
+func bigBesideSmall(t *testing.T, js jetstream.JetStream, cfg Config, doc []byte, limit int) kept {
 	t.Helper()
 	if doc != nil {
 		publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc})
 	}
 	publishDoc(t, js, "docs.raw.a", map[string]string{"id": "small", "text": "Some small text."})
-	waitFor(t, "two outcomes", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
-	for _, o := range readOutputs(t, js, cfg.OutputStream) {
-		if o.subject == "docs.dlq.a" {
-			return decodeDeadLetter(t, o.data)
-		}
+	waitFor(t, "two outcomes", func() bool { return len(outcomes(t, js, cfg)) == 2 })
+	k := keptInputs(t, readOutputs(t, js, cfg.OutputStream), limit)
+	if len(k) == 0 {
+		return kept{}
 	}
-	return schemas.DeadLetter{}
+	return k[0]
 }
 
 // TestMaxPayloadWarnings: New warns when the server's max_payload is below
@@ -272,5 +462,66 @@ func TestMaxPayloadWarnings(t *testing.T) {
 		if c.want == "" && len(got) > 0 || c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)) {
 			t.Errorf("max_payload %d: warnings %q, want %q", c.maxPayload, got, c.want)
 		}
+	}
+}
+
+// TestSplitJSONText: the input of a dead letter kept in parts is cut so
+// that every piece, written as JSON as encodeDeadLetter writes it, takes at
+// most room bytes; none splits a character; each but the last holds as
+// much as room allows (jsonCost counts as the encoder writes); and the
+// pieces join to the input.
+func TestSplitJSONText(t *testing.T) {
+	alphabet := []string{"a", " ", "\n", "\r", "\t", `"`, `\`, "\x01", "\x1f", "\x7f", "<", "&", "é", "–", "\u2028", "\u2029", "🙂"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 300 {
+		var b strings.Builder
+		for range rng.IntN(2000) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		text := []byte(b.String())
+		room := 6 + rng.IntN(120)
+		written := func(p []byte) int {
+			enc, err := encodeDeadLetter(schemas.DeadLetter{Data: string(p)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			empty, _ := encodeDeadLetter(schemas.DeadLetter{})
+			return len(enc) - len(empty)
+		}
+		from := 0
+		ends := splitJSONText(text, room)
+		for i, end := range ends {
+			piece := text[from:end]
+			if n := written(piece); n > room || !utf8.Valid(piece) || (len(piece) == 0 && len(text) > 0) {
+				t.Fatalf("trial %d, room %d: piece %d of %d is %d bytes written (%q)", trial, room, i, len(ends), n, piece)
+			}
+			if i < len(ends)-1 {
+				_, n := utf8.DecodeRune(text[end:])
+				if more := written(text[from : end+n]); more <= room {
+					t.Fatalf("trial %d, room %d: piece %d ends at %d, where %d bytes written would hold one more character", trial, room, i, end, more)
+				}
+			}
+			from = end
+		}
+		if from != len(text) {
+			t.Fatalf("trial %d: the pieces end at %d of %d", trial, from, len(text))
+		}
+	}
+}
+
+// TestChainParts: a dead letter's continuations are joined from wherever
+// its first bytes end, past a part cut to another size limit that leads
+// nowhere; a gap leaves none.
+func TestChainParts(t *testing.T) {
+	refs := []partRef{{seq: 5, from: 10, end: 15}, {seq: 2, from: 10, end: 20}, {seq: 3, from: 20, end: 30}, {seq: 6, from: 15, end: 18}}
+	got, ok := chainParts(refs, 10, 30)
+	if !ok || !slices.Equal(got, []partRef{refs[1], refs[2]}) {
+		t.Fatalf("chain: %v %v", got, ok)
+	}
+	if got, ok := chainParts(refs[:2], 10, 30); ok {
+		t.Fatalf("a missing part joined: %v", got)
+	}
+	if got, ok := chainParts(nil, 30, 30); !ok || len(got) != 0 {
+		t.Fatalf("nothing to join: %v %v", got, ok)
 	}
 }

@@ -386,35 +386,43 @@ func (w *Worker) transient(ctx context.Context, m *message, cause string, err er
 }
 
 // deadLetter publishes the input with its reason to the dead-letter subject,
-// then terminates it. The dead letter holds every byte of an input within
-// max_doc_bytes (so `winnow redrive` can send it round again), and the
-// first schemas.KeepBytes of a larger one or of one whose whole dead letter
-// the server refuses as too large (less again, down to minKeepBytes, while
-// it still refuses; and without the input's headers carry_headers names,
-// which may be what made it too large). If the dead letter cannot be
-// published the input is nak'ed instead: it is never dropped.
+// then terminates it. The dead letter holds every byte of the input, one
+// over max_doc_bytes too (so `winnow redrive` can send it round again once
+// the limit is raised): in one message when it fits the output's size
+// limit, else in parts (see publishDeadLetter). Only a limit too small for
+// parts of minPartBytes has it keep the input's first schemas.KeepBytes
+// (less, down to minKeepBytes, while the server still refuses). If the
+// dead letter cannot be published the input is nak'ed instead: it is
+// never dropped.
 func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string) {
-	keep := len(m.data)
-	if keep > int(w.cfg.MaxDocBytes) {
-		keep = schemas.KeepBytes
+	if m.dlqID == "" { // core NATS: no stream position
+		m.dlqID = "dlq:" + nuid.Next()
 	}
-	handed, err := w.untilAnswered(m, func() error { return w.publishDeadLetter(ctx, m, reason, detail, id, keep, true) })
+	parts := 0
+	whole := func() (err error) {
+		parts, err = w.publishDeadLetter(ctx, m, reason, detail, id)
+		return err
+	}
+	handed, err := w.untilAnswered(m, whole)
+	if !handed && errors.Is(err, errOverMaxMsgSize) {
+		// The stream's max_msg_size was set or lowered while the worker
+		// ran: parts sized to the limit read now.
+		rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+		if w.readOutputLimit(rctx) == nil {
+			handed, err = w.untilAnswered(m, whole)
+		}
+		cancel()
+	}
 	if handed {
 		return
 	}
-	carried := w.carrier.carries(m.header)
-	for errors.Is(err, errPermanent) && (carried || keep > minKeepBytes) {
-		switch {
-		case carried: // first without them
-			carried = false
-		case keep > schemas.KeepBytes:
-			keep = schemas.KeepBytes
-		default:
-			keep = max(minKeepBytes, keep/4)
+	for keep := schemas.KeepBytes; errors.Is(err, errPermanent) && keep >= minKeepBytes; keep /= 4 {
+		if keep >= len(m.data) {
+			continue
 		}
-		w.log.Warn("dead letter too large for the server; keeping none of the input's headers and its first bytes", zap.String("id", id),
+		w.log.Warn("dead letter too large for the server even in parts; keeping none of the input's headers and its first bytes", zap.String("id", id),
 			zap.Int("bytes", len(m.data)), zap.Int("kept", keep), zap.Error(err))
-		err = w.publishDeadLetter(ctx, m, reason, detail, id, keep, false)
+		parts, err = 1, w.publishCut(ctx, m, reason, detail, id, keep)
 	}
 	if err != nil {
 		w.log.Error("dead letter not published; will retry", zap.String("reason", string(reason)), zap.Error(err))
@@ -428,9 +436,13 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 	}
 	// dead_letter_id is the dead letter's Nats-Msg-Id, by which `winnow
 	// show` finds one whose input had no readable id.
-	w.log.Info("dead letter", zap.String("reason", string(reason)), zap.String("id", id),
+	fields := []zap.Field{zap.String("reason", string(reason)), zap.String("id", id),
 		zap.String("dead_letter_id", m.dlqID), zap.String("subject", m.subject), zap.Int("bytes", len(m.data)),
-		zap.String("error", truncate(detail, 200)))
+		zap.String("error", truncate(detail, 200))}
+	if parts > 1 {
+		fields = append(fields, zap.Int("parts", parts))
+	}
+	w.log.Info("dead letter", fields...)
 	w.metrics.deadLetter(string(reason))
 	if m.header.Get(HeaderRedriveOf) != "" {
 		w.metrics.redrivenDone("dead_letter")
@@ -440,42 +452,6 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 // minKeepBytes is the least of an input a dead letter keeps when the server
 // refuses larger ones.
 const minKeepBytes = 1 << 10
-
-// publishDeadLetter publishes m's dead letter keeping at most keep bytes
-// of it, and the input headers carry_headers names when carry is set.
-func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int, carry bool) error {
-	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
-	dl.Subject = m.subject
-	// How data reads (charset, compression); a redrive sends them back.
-	dl.ContentType, dl.ContentEncoding = m.header.Get("Content-Type"), m.header.Get("Content-Encoding")
-	// Without HTML escaping, as records are written: a '<' stays one byte
-	// instead of six.
-	body, err := gojson.MarshalWithOption(dl, gojson.DisableHTMLEscape())
-	if err != nil {
-		return fmt.Errorf("encode dead letter: %w", err)
-	}
-	h := nats.Header{}
-	h.Set(HeaderReason, string(reason))
-	h.Set(HeaderError, truncate(detail, 512))
-	h.Set(HeaderSubject, m.subject)
-	h.Set(HeaderOutcome, "dead_letter")
-	if carry {
-		w.carrier.carry(h, m.header)
-	}
-	markRedriven(h, m)
-	// A dead letter is about an input message, not a document id (two bad
-	// messages may claim one id): its Nats-Msg-Id names the stored message
-	// (deadLetterID), the same on every redelivery.
-	msgID := m.dlqID
-	if msgID == "" { // core NATS: no stream position
-		msgID = "dlq:" + nuid.Next()
-	}
-	dup, err := w.pub.publish(ctx, w.dlqSubject(m.subject), msgID, body, h)
-	if dup {
-		w.metrics.duplicateAck(dupRetry) // its id is the input's own
-	}
-	return err
-}
 
 // markRedriven marks an output made from a redriven input with the dead
 // letter it answers (see Redrive).

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,9 +63,13 @@ type RedriveReport struct {
 	Answered int `json:"answered"`
 	InFlight int `json:"in_flight"`
 	// Skipped counts dead letters left alone: a reason not selected,
-	// "truncated" (the dead letter holds only the input's first bytes) or
-	// "unreadable".
+	// "truncated" (the dead letter holds only the input's first bytes),
+	// "incomplete" (kept in parts, and a part is not on the stream, or not
+	// in the --since window) or "unreadable".
 	Skipped map[string]int `json:"skipped"`
+	// Parts counts the continuations read of dead letters kept in parts
+	// (not in DeadLetters).
+	Parts int `json:"parts,omitempty"`
 }
 
 // Redrive republishes dead letters to the subjects their inputs arrived on,
@@ -121,9 +126,19 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return nil, fmt.Errorf("worker: redrive: reading outputs: %w", err)
 	}
 	rep := &RedriveReport{Redriven: map[schemas.Reason]int{}, Skipped: map[string]int{}}
+	// Where the continuations of dead letters kept in parts are, by their
+	// dead letter's id: each is published before it, so read before it.
+	parts := map[string][]partRef{}
 	at = read("dead letters")
 	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
 		at(m)
+		if of := m.Headers().Get(HeaderPartOf); of != "" {
+			rep.Parts++
+			if ref, ok := continuation(m); ok {
+				parts[of] = append(parts[of], ref)
+			}
+			return nil
+		}
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
 		var dl schemas.DeadLetter
@@ -132,6 +147,12 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		if err == nil {
 			data, err = dl.Bytes()
 		}
+		var rest []partRef // the continuations that hold the rest of a dead letter in parts
+		whole := true
+		if err == nil && dl.Parts > 1 {
+			rest, whole = chainParts(parts[id], len(data), dl.Size)
+			delete(parts, id)
+		}
 		switch {
 		case err != nil || id == "" || dl.Subject == "":
 			rep.Skipped["unreadable"]++
@@ -139,8 +160,11 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		case !slices.Contains(opts.Reasons, dl.Reason):
 			rep.Skipped[string(dl.Reason)]++
 			return nil
-		case dl.Truncated:
+		case dl.Truncated && dl.Parts <= 1:
 			rep.Skipped["truncated"]++
+			return nil
+		case !whole:
+			rep.Skipped["incomplete"]++
 			return nil
 		case answered[id] || (dl.ID != "" && recorded[schemas.MsgID(dl.ID)]):
 			rep.Answered++
@@ -148,6 +172,14 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		case opts.DryRun:
 			rep.Redriven[dl.Reason]++
 			return nil
+		}
+		if len(rest) > 0 {
+			if data, err = joinParts(ctx, st, data, rest); errors.Is(err, errPartGone) {
+				rep.Skipped["incomplete"]++
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("dead letter %s: %w", id, err)
+			}
 		}
 		out := &nats.Msg{Subject: dl.Subject, Data: data, Header: nats.Header{}}
 		// The headers the dead letter carried from its input (carry_headers)
@@ -184,4 +216,92 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		return rep, fmt.Errorf("worker: redrive: %w", err)
 	}
 	return rep, nil
+}
+
+// partRef is where a continuation of a dead letter kept in parts is on the
+// output stream, and which of its input's bytes it holds.
+type partRef struct {
+	seq       uint64
+	from, end int
+}
+
+// continuation reads where a continuation is and what it holds.
+func continuation(m jetstream.Msg) (partRef, bool) {
+	md, err := m.Metadata()
+	if err != nil {
+		return partRef{}, false
+	}
+	var dl schemas.DeadLetter
+	if json.Unmarshal(m.Data(), &dl) != nil {
+		return partRef{}, false
+	}
+	b, err := dl.Bytes()
+	if err != nil || len(b) == 0 {
+		return partRef{}, false
+	}
+	return partRef{seq: md.Sequence.Stream, from: dl.Offset, end: dl.Offset + len(b)}, true
+}
+
+// chainParts returns continuations of refs that hold an input's bytes from
+// from to size, one after another, and whether there are such. Parts cut
+// to two size limits (the stream's max_msg_size lowered while a
+// redelivered input was dead-lettered again) may both be there: any chain
+// of them holds the same bytes.
+func chainParts(refs []partRef, from, size int) ([]partRef, bool) {
+	dead := map[int]bool{} // offsets from which no chain reaches size
+	var walk func(at int) ([]partRef, bool)
+	walk = func(at int) ([]partRef, bool) {
+		if at == size {
+			return nil, true
+		}
+		if dead[at] {
+			return nil, false
+		}
+		for _, r := range refs {
+			if r.from == at && r.end > at && r.end <= size {
+				if rest, ok := walk(r.end); ok {
+					return append([]partRef{r}, rest...), true
+				}
+			}
+		}
+		dead[at] = true
+		return nil, false
+	}
+	return walk(from)
+}
+
+// errPartGone marks a continuation no longer on the stream (removed, or
+// aged out, since it was read).
+var errPartGone = errors.New("a part of the dead letter is gone from the stream")
+
+// joinParts returns data, a dead letter's first bytes, with the bytes of
+// its continuations rest after them, read from the stream.
+func joinParts(ctx context.Context, st jetstream.Stream, data []byte, rest []partRef) ([]byte, error) {
+	out := slices.Grow(slices.Clone(data), rest[len(rest)-1].end-len(data))
+	for _, r := range rest {
+		var raw *jetstream.RawStreamMsg
+		err := keepTrying(ctx, redrivePatience, func() (err error) {
+			raw, err = st.GetMsg(ctx, r.seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading part at %d: %w", r.seq, err)
+		}
+		if raw == nil {
+			return nil, errPartGone
+		}
+		var dl schemas.DeadLetter
+		b, err := []byte(nil), json.Unmarshal(raw.Data, &dl)
+		if err == nil {
+			b, err = dl.Bytes()
+		}
+		if err != nil || dl.Offset != r.from || dl.Offset+len(b) != r.end {
+			return nil, errPartGone // another message at that sequence: not the part read
+		}
+		out = append(out, b...)
+	}
+	return out, nil
 }
