@@ -33,6 +33,10 @@ type auditReport struct {
 	// input (`winnow redrive`): the document is counted once, by that
 	// output.
 	Redriven int `json:"redriven,omitempty"`
+	// DeadLetterParts counts continuations of dead letters kept in parts:
+	// more of their dead letter's input, no outcome of their own (in
+	// Messages, not in ByOutcome).
+	DeadLetterParts int `json:"dead_letter_parts,omitempty"`
 	// SelfDuplicates lists records whose duplicate_of names themselves
 	// (with --self-dups).
 	SelfDuplicates []string `json:"self_duplicates,omitempty"`
@@ -124,6 +128,10 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 	err = worker.ReadStream(ctx, js, st, jetstream.OrderedConsumerConfig{}, last, max(wait, 30*time.Second)+time.Minute, func(m jetstream.Msg) error {
 		read.at(m)
 		rep.Messages++
+		if m.Headers().Get(worker.HeaderPartOf) != "" {
+			rep.DeadLetterParts++
+			return nil
+		}
 		outcome := "other"
 		for p, o := range prefixes {
 			if strings.HasPrefix(m.Subject(), p) {

@@ -145,6 +145,9 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 	progress := newReadProgress(stderr, "winnow show", info.State.LastSeq)
 	err = worker.ReadStream(ctx, js, st, cfg, info.State.LastSeq, 30*time.Second, func(m jetstream.Msg) error {
 		progress.at(m)
+		if m.Headers().Get(worker.HeaderPartOf) != "" {
+			return nil // more of a dead letter's input: its dead letter says how many parts
+		}
 		s := newShown(m.Subject(), m.Headers(), m.Data())
 		if md, err := m.Metadata(); err == nil {
 			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
@@ -201,6 +204,7 @@ type outputBody struct {
 	Line      int            `json:"line"`
 	Size      int            `json:"size"`
 	Truncated bool           `json:"truncated"`
+	Parts     int            `json:"parts"`
 	Encoding  string         `json:"encoding"`
 	Data      string         `json:"data"`
 	// ContentType (the embedded record's) and ContentEncoding: how the
@@ -262,7 +266,10 @@ func explain(w io.Writer, s shown) {
 			from = fmt.Sprintf("line %d", b.Line)
 		}
 		cut := ""
-		if b.Truncated {
+		switch {
+		case b.Parts > 1:
+			cut = fmt.Sprintf(", the first of %d parts, the others stored before it", b.Parts)
+		case b.Truncated:
 			cut = ", cut"
 		}
 		fmt.Fprintf(w, "  input: %d bytes from %s (%s%s): %s\n", b.Size, plain(from), plain(b.Encoding), cut, quote(b.Data, 160))

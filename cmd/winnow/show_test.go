@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -236,4 +237,30 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestAuditAndShowDeadLetterInParts: a dead letter kept in parts (its
+// input's JSON is over max_payload once escaped) is one outcome to `winnow
+// audit`, its continuations counted aside, and `winnow show` explains it
+// once, saying how many parts hold the input.
+func TestAuditAndShowDeadLetterInParts(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	nc, js := jsClient(t, s.ClientURL())
+	ctx := context.Background()
+	body := `{"id":"wide","text":5,"pad":"` + strings.Repeat(`\\`, 20<<10) + `"}` // 40 KiB, 80 written in a dead letter
+	if _, err := js.Publish(ctx, "docs.raw.t", []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit(ctx, nc, worker.DefaultConfig(), []string{"wide"}, 20*time.Second, false, nil)
+	if err != nil || rep.ByOutcome["dead_letter"] != 1 || rep.DeadLetterParts != 1 || rep.Messages != 2 || len(rep.IDsTwice) > 0 || len(rep.Missing) > 0 {
+		t.Fatalf("audit: %+v (%v), want one dead letter and its one continuation", rep, err)
+	}
+	var out, errb bytes.Buffer
+	if code := Main(ctx, []string{"show", "--nats-url", s.ClientURL(), "wide"}, nil, &out, &errb); code != exitOK ||
+		strings.Count(out.String(), "wide: ") != 1 || !strings.Contains(out.String(), "  reason wrong_type: ") ||
+		!strings.Contains(out.String(), fmt.Sprintf("  input: %d bytes from docs.raw.t (utf-8, the first of 2 parts, the others stored before it): ", len(body))) {
+		t.Fatalf("show: exit %d, %q, %q", code, out.String(), errb.String())
+	}
 }
