@@ -154,13 +154,14 @@ func (w *Worker) planParts(m *message, reason schemas.Reason, detail, id string,
 // itself with header h.
 func (w *Worker) publishParts(ctx context.Context, m *message, reason schemas.Reason, detail, id string, h nats.Header, ends []int) error {
 	subject := w.dlqSubject(m.subject)
+	text := utf8.Valid(m.data) // as planParts cut it: a part of invalid UTF-8 may be valid alone
 	part := func(k int) ([]byte, error) {
 		from := 0
 		if k > 0 {
 			from = ends[k-1]
 		}
 		dl := deadLetterOf(m, reason, detail, id, m.data[from:ends[k]])
-		if dl.Encoding != "base64" && !utf8.Valid(m.data) { // a part of invalid UTF-8 may be valid alone
+		if !text {
 			dl.Encoding, dl.Data = "base64", base64.StdEncoding.EncodeToString(m.data[from:ends[k]])
 		}
 		dl.Truncated, dl.Part, dl.Parts, dl.Offset = true, k+1, len(ends), from
