@@ -119,8 +119,9 @@ func TestDeadLetterKeptInParts(t *testing.T) {
 		if k.dl.Subject == "docs.raw.b" {
 			want, enc = binary, "base64"
 		}
-		if k.dl.Reason != schemas.ReasonTooLarge || k.parts < 2 || k.dl.Encoding != enc || !bytes.Equal(k.data, want) {
-			t.Errorf("%s: reason %s, %d parts in %s, %d of %d bytes", k.dl.Subject, k.dl.Reason, k.parts, k.dl.Encoding, len(k.data), len(want))
+		if k.dl.Reason != schemas.ReasonTooLarge || k.parts < 2 || k.dl.Encoding != enc || !bytes.Equal(k.data, want) ||
+			k.dl.Error != fmt.Sprintf("%d bytes is over the 16384-byte limit (worker.max_doc_bytes)", len(want)) {
+			t.Errorf("%s: reason %s (%q), %d parts in %s, %d of %d bytes", k.dl.Subject, k.dl.Reason, k.dl.Error, k.parts, k.dl.Encoding, len(k.data), len(want))
 		}
 		continuations += k.parts - 1
 	}

@@ -42,7 +42,7 @@ const (
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
-			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit", len(data), maxBytes), ID: headerID(h)}
+			Detail: fmt.Sprintf("%d bytes is over the %d-byte limit (worker.max_doc_bytes)", len(data), maxBytes), ID: headerID(h)}
 	}
 	data, err := decompress(data, h, maxBytes)
 	if err != nil {
@@ -70,7 +70,7 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "empty body", ID: headerID(h)}
 	case len(data) > maxBytes: // a charset's one byte may be three of UTF-8
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
-			Detail: fmt.Sprintf("%d bytes decode to %d bytes of UTF-8, over the %d-byte limit", size, len(data), maxBytes), ID: headerID(h)}
+			Detail: fmt.Sprintf("%d bytes decode to %d bytes of UTF-8, over the %d-byte limit (worker.max_doc_bytes)", size, len(data), maxBytes), ID: headerID(h)}
 	}
 	id := headerID(h)
 	switch {
@@ -163,7 +163,7 @@ func decompress(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 			Detail: fmt.Sprintf("%d-byte body does not decompress as %s: %v", len(data), coding, err)}
 	case len(out) > maxBytes:
 		return nil, &schemas.InputError{Reason: schemas.ReasonTooLarge, ID: headerID(h),
-			Detail: fmt.Sprintf("%d bytes of %s decompress to over the %d-byte limit", len(data), coding, maxBytes)}
+			Detail: fmt.Sprintf("%d bytes of %s decompress to over the %d-byte limit (worker.max_doc_bytes)", len(data), coding, maxBytes)}
 	}
 	return out, nil
 }
