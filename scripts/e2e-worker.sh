@@ -4,7 +4,8 @@
 #     seed article, the cleaned record read back from docs.clean.demo, repeats gone,
 #     and the same record from `winnow clean --text seed-article.txt`; a gzipped
 #     windows-1252 body sent with its headers, cleaned as its text; a page of 250,000
-#     one-letter lines, its record listing 1000 of its removals and counting the rest.
+#     one-letter lines, its record listing 1000 of its removals and counting the rest;
+#     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -81,6 +82,29 @@ WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport tiny >'$w
 grep -q '^tiny: clean on ' "$work/tiny.out" && grep -q '^  removed 249999 (exact_repeat 249999), 1000 listed:$' "$work/tiny.out" &&
 	grep -q '^    … 248999 more, not listed' "$work/tiny.out" || fail "the page of one-letter lines: $(grep -v '^      ' "$work/tiny.out" | head -5)"
 echo "250,000 one-letter lines: $(grep '^  removed' "$work/tiny.out" | sed 's/^ *//')"
+# A 7 MB document over max_doc_bytes (1 MiB) whose dead letter, its backslashes
+# escaped again, is over max_payload (8 MiB): kept in parts, and once the worker
+# takes larger documents, `winnow redrive --reasons too_large` cleans it. Its
+# dead letter kept the first 64 KiB, and a redrive skipped it.
+python3 -c 'import json; print(json.dumps({"id": "wide", "text": "".join("Line %d: C:\\path\\to\\file\n" % i for i in range(230000))}))' >"$work/wide.jsonl"
+"$W" publish --nats-url "nats://127.0.0.1:$nport" "$work/wide.jsonl" >/dev/null 2>&1 || fail "winnow publish of the 7 MB document failed"
+WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport wide >'$work/wide.out' 2>&1" ||
+	fail "no outcome for the 7 MB document: $(head -3 "$work/wide.out")"
+grep -q '^wide: dead_letter on ' "$work/wide.out" && grep -q "^  input: $(wc -c <"$work/wide.jsonl" | awk '{print $1-1}') bytes from docs.raw.bench (utf-8, the first of 2 parts," "$work/wide.out" ||
+	fail "the 7 MB document's dead letter: $(cut -c1-160 "$work/wide.out")"
+kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
+WINNOW_EMBEDDED_PORT=$nport WINNOW_WORKER_MAX_DOC_BYTES=8MiB "$W" run --store-dir "$work/embedded" --http-addr "127.0.0.1:$hport" >>"$work/embedded.log" 2>&1 &
+pids=($!)
+wait_until "$W" healthcheck --url "http://127.0.0.1:$hport/readyz" || { tail -20 "$work/embedded.log"; fail "worker not ready again"; }
+"$W" redrive --nats-url "nats://127.0.0.1:$nport" --reasons too_large >"$work/redrive.json" || fail "winnow redrive failed"
+python3 - "$work/redrive.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["redriven"] == {"too_large": 1} and r["parts"] == 1 and not r["skipped"], r
+PY
+WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport wide 2>&1 | grep -q '^wide: clean on '" ||
+	fail "the redriven 7 MB document was not cleaned"
+echo "7 MB document over max_doc_bytes: dead letter in 2 parts, redriven whole: $(cat "$work/redrive.json" | tr -d ' \n')"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
