@@ -50,7 +50,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfgPath, apply := remoteFlags(fs)
 	idsPath := fs.String("ids", "", "JSON-lines `FILE` of the inputs (their \"id\" fields): report any missing")
 	var wait durationFlag
-	fs.Var(&wait, "wait", "poll until the stream holds as many messages as --ids lists, for up to `DURATION` (90s, 10m, 1d)")
+	fs.Var(&wait, "wait", "poll until every id --ids lists has an outcome, for up to `DURATION` (90s, 10m, 1d)")
 	selfDups := fs.Bool("self-dups", false, "also report records marked duplicates of themselves (exit 1 if any)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: winnow audit [flags]\n\nReads the output stream and reports outcomes, ids seen twice and (with --ids)\nids missing. A dead letter answered by the outcome of its redriven input\n(winnow redrive) is counted once. Exit 1 when an id is missing or appears twice.\n\n")
@@ -87,7 +87,29 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
+// audit reads the output stream and reports its outcomes against want,
+// reading it again (a second apart) while an id of want has none, for up
+// to wait: the stream's message count, which the first read waits for,
+// counts what is no outcome of a wanted id too (a dead letter's
+// continuations, a redriven document's second outcome, an id twice).
 func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		rep, err := auditOnce(ctx, nc, wc, want, time.Until(deadline), selfDups, progress)
+		if err != nil || len(rep.Missing) == 0 || time.Until(deadline) < time.Second {
+			return rep, err
+		}
+		select {
+		case <-ctx.Done():
+			return rep, nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// auditOnce is one read of audit's, waiting up to wait for the stream to
+// hold as many messages as want has ids.
+func auditOnce(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
 	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
 	if err != nil {
 		return nil, err

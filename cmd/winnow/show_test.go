@@ -242,7 +242,8 @@ func readFile(t *testing.T, path string) string {
 // TestAuditAndShowDeadLetterInParts: a dead letter kept in parts (its
 // input's JSON is over max_payload once escaped) is one outcome to `winnow
 // audit`, its continuations counted aside, and `winnow show` explains it
-// once, saying how many parts hold the input.
+// once, saying how many parts hold the input. `audit --wait` waits for ids
+// still to come though the stream holds as many messages as it wants ids.
 func TestAuditAndShowDeadLetterInParts(t *testing.T) {
 	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
 	r := startRun(t, s.ClientURL())
@@ -256,6 +257,16 @@ func TestAuditAndShowDeadLetterInParts(t *testing.T) {
 	rep, err := audit(ctx, nc, worker.DefaultConfig(), []string{"wide"}, 20*time.Second, false, nil)
 	if err != nil || rep.ByOutcome["dead_letter"] != 1 || rep.DeadLetterParts != 1 || rep.Messages != 2 || len(rep.IDsTwice) > 0 || len(rep.Missing) > 0 {
 		t.Fatalf("audit: %+v (%v), want one dead letter and its one continuation", rep, err)
+	}
+	// The stream holds two messages, as many as two ids: --wait reads again
+	// until the second has its outcome.
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		_, _ = js.Publish(ctx, "docs.raw.t", []byte(`{"id":"late","text":"A story told late."}`))
+	}()
+	rep, err = audit(ctx, nc, worker.DefaultConfig(), []string{"wide", "late"}, 20*time.Second, false, nil)
+	if err != nil || rep.ByOutcome["clean"] != 1 || len(rep.Missing) > 0 {
+		t.Fatalf("audit --wait for a document still to come: %+v (%v)", rep, err)
 	}
 	var out, errb bytes.Buffer
 	if code := Main(ctx, []string{"show", "--nats-url", s.ClientURL(), "wide"}, nil, &out, &errb); code != exitOK ||
