@@ -78,7 +78,7 @@ type Config struct {
 	// a pipeline per core, see Run).
 	Handlers int `yaml:"handlers"`
 	// MaxDocBytes is the largest input accepted; larger ones are
-	// dead-lettered with their first 64 KiB.
+	// dead-lettered too_large, every byte kept (see Worker.deadLetter).
 	MaxDocBytes Bytes `yaml:"max_doc_bytes"`
 	// PublishTimeout bounds the wait for a PubAck.
 	PublishTimeout time.Duration `yaml:"publish_timeout"`

@@ -79,7 +79,8 @@ var configDocs = map[string]string{
 	"worker.handlers": "Documents in flight at once (default 4 x GOMAXPROCS): a handler mostly waits for its\n" +
 		"record's PubAck.",
 	"worker.max_doc_bytes": "Largest input cleaned, in bytes (or 1MiB; KiB, MiB, GiB), as it came and as it\n" +
-		"decompresses and decodes to; a larger one is dead-lettered (too_large) with its\nfirst 64 KiB.",
+		"decompresses and decodes to; a larger one is dead-lettered (too_large) whole, so\n" +
+		"winnow redrive --reasons too_large sends it round once this is raised.",
 	"worker.publish_timeout": "Wait for an outcome's PubAck.",
 	"worker.drain_timeout":   "On SIGTERM, time to finish in-flight documents; the rest are redelivered elsewhere.",
 	"worker.carry_headers": "Input headers copied onto the input's outcome: names (any case), a prefix ending in *\n" +
