@@ -84,8 +84,8 @@ grep -q '^tiny: clean on ' "$work/tiny.out" && grep -q '^  removed 249999 (exact
 echo "250,000 one-letter lines: $(grep '^  removed' "$work/tiny.out" | sed 's/^ *//')"
 # A 7 MB document over max_doc_bytes (1 MiB) whose dead letter, its backslashes
 # escaped again, is over max_payload (8 MiB): kept in parts, and once the worker
-# takes larger documents, `winnow redrive --reasons too_large` cleans it. Its
-# dead letter kept the first 64 KiB, and a redrive skipped it.
+# takes larger documents, `winnow redrive --reasons too_large` cleans it (before
+# this, its dead letter kept the first 64 KiB, and a redrive skipped it).
 python3 -c 'import json; print(json.dumps({"id": "wide", "text": "".join("Line %d: C:\\path\\to\\file\n" % i for i in range(230000))}))' >"$work/wide.jsonl"
 "$W" publish --nats-url "nats://127.0.0.1:$nport" "$work/wide.jsonl" >/dev/null 2>&1 || fail "winnow publish of the 7 MB document failed"
 WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport wide >'$work/wide.out' 2>&1" ||
@@ -104,7 +104,7 @@ assert r["redriven"] == {"too_large": 1} and r["parts"] == 1 and not r["skipped"
 PY
 WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport wide 2>&1 | grep -q '^wide: clean on '" ||
 	fail "the redriven 7 MB document was not cleaned"
-echo "7 MB document over max_doc_bytes: dead letter in 2 parts, redriven whole: $(cat "$work/redrive.json" | tr -d ' \n')"
+echo "7 MB document over max_doc_bytes: dead letter in 2 parts, redriven whole: $(tr -d ' \n' <"$work/redrive.json")"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
