@@ -43,7 +43,9 @@ type RedriveOptions struct {
 	DryRun bool
 	// Since, when set, reads only the outputs stored from then on: on a
 	// long output stream, the window of the outage. A record of the same
-	// id from before it is then not seen.
+	// id from before it is then not seen. (Dead letters are read from the
+	// output stream's duplicate window and a minute earlier, for the
+	// continuations of those kept in parts.)
 	Since time.Time
 	// Progress, when set, is told of each of the two reads of the output
 	// stream (outputs, then dead letters) as it starts, with the stream's
@@ -64,11 +66,11 @@ type RedriveReport struct {
 	InFlight int `json:"in_flight"`
 	// Skipped counts dead letters left alone: a reason not selected,
 	// "truncated" (the dead letter holds only the input's first bytes),
-	// "incomplete" (kept in parts, and a part is not on the stream, or not
-	// in the --since window) or "unreadable".
+	// "incomplete" (kept in parts, and a part is not on the stream) or
+	// "unreadable".
 	Skipped map[string]int `json:"skipped"`
 	// Parts counts the continuations read of dead letters kept in parts
-	// (not in DeadLetters).
+	// (not in DeadLetters; with Since, some of those stored before it).
 	Parts int `json:"parts,omitempty"`
 }
 
@@ -81,6 +83,7 @@ type RedriveReport struct {
 func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts RedriveOptions) (*RedriveReport, error) {
 	var st jetstream.Stream
 	var last uint64
+	var window time.Duration // the output stream's duplicate window
 	err := keepTrying(ctx, redrivePatience, func() (err error) {
 		if st == nil {
 			if st, err = js.Stream(ctx, cfg.OutputStream); err != nil {
@@ -89,7 +92,7 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 		}
 		info, err := st.Info(ctx)
 		if err == nil {
-			last = info.State.LastSeq
+			last, window = info.State.LastSeq, info.Config.Duplicates
 		}
 		return err
 	})
@@ -130,7 +133,16 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 	// dead letter's id: each is published before it, so read before it.
 	parts := map[string][]partRef{}
 	at = read("dead letters")
-	err = ReadStream(ctx, js, st, from(jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}), last, redrivePatience, func(m jetstream.Msg) error {
+	dlqFrom := jetstream.OrderedConsumerConfig{FilterSubjects: []string{dlq + ">"}}
+	if !opts.Since.IsZero() {
+		// From earlier, for the continuations of the dead letters stored
+		// since: published just before their dead letter, or, sent again
+		// after an outage, dropped as duplicates of copies stored at most
+		// the duplicate window before.
+		early := opts.Since.Add(-window - time.Minute)
+		dlqFrom.DeliverPolicy, dlqFrom.OptStartTime = jetstream.DeliverByStartTimePolicy, &early
+	}
+	err = ReadStream(ctx, js, st, dlqFrom, last, redrivePatience, func(m jetstream.Msg) error {
 		at(m)
 		if of := m.Headers().Get(HeaderPartOf); of != "" {
 			rep.Parts++
@@ -138,6 +150,11 @@ func Redrive(ctx context.Context, js jetstream.JetStream, cfg Config, opts Redri
 				parts[of] = append(parts[of], ref)
 			}
 			return nil
+		}
+		if !opts.Since.IsZero() {
+			if md, err := m.Metadata(); err == nil && md.Timestamp.Before(opts.Since) {
+				return nil // read for the continuations of later ones
+			}
 		}
 		rep.DeadLetters++
 		id := m.Headers().Get(nats.MsgIdHdr)
