@@ -93,11 +93,7 @@ func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 // KiB, and a redrive skipped them.
 func TestDeadLetterKeptInParts(t *testing.T) {
 	const maxPayload = 64 << 10
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
-	cfg := testConfig()
-	cfg.MaxDocBytes = 16 << 10
-	r := startWorker(t, s, cfg)
-	_, js := connect(t, s)
+	s, cfg, r, js := limitedWorker(t, maxPayload, 16<<10)
 	var text strings.Builder
 	for i := 0; text.Len() < 45<<10; i++ {
 		fmt.Fprintf(&text, "Line %d \"quoted\" \\ path\u0001\u2028 – café 🙂\n", i)
@@ -160,11 +156,7 @@ func TestDeadLetterKeptInParts(t *testing.T) {
 // more than maxDeadLetterParts parts has the dead letter keep the input's
 // first bytes, as much as the limit takes, rather than nak it for ever.
 func TestDeadLetterCutWhenPartsCannotHoldIt(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 4 << 20 })
-	cfg := testConfig()
-	cfg.MaxDocBytes = 1 << 20
-	startWorker(t, s, cfg)
-	_, js := connect(t, s)
+	_, cfg, _, js := limitedWorker(t, 4<<20, 1<<20)
 	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = 2 << 10 })
 	doc := bytes.Repeat([]byte("a"), 3<<20) // about 2,000 parts of 1.5 KiB
 	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: doc, Header: nats.Header{HeaderID: {"huge"}}})
@@ -283,11 +275,7 @@ func decodeText(t *testing.T, doc []byte) string {
 // met the same refusal.
 func TestRecordFitsMaxPayload(t *testing.T) {
 	const maxPayload = 64 << 10
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
-	cfg := testConfig()
-	cfg.MaxDocBytes = 60 << 10
-	r := startWorker(t, s, cfg)
-	_, js := connect(t, s)
+	_, cfg, r, js := limitedWorker(t, maxPayload, 60<<10)
 	const lines = 15000
 	listed, size := repeatsRecord(t, js, cfg, lines)
 	// As many as fit: one more (about 100 bytes) would not have.
@@ -389,11 +377,7 @@ func checkOmitted(t *testing.T, r *running, limit string, byCap, bySize int) {
 // max_payload is raised), saying how large the record would be.
 func TestRecordOverMaxPayloadWithNoRemovals(t *testing.T) {
 	const maxPayload = 64 << 10
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
-	cfg := testConfig()
-	cfg.MaxDocBytes = 1 << 20
-	startWorker(t, s, cfg)
-	_, js := connect(t, s)
+	_, cfg, _, js := limitedWorker(t, maxPayload, 1<<20)
 	var text strings.Builder
 	for i := 0; text.Len() < 2*maxPayload; i++ {
 		fmt.Fprintf(&text, "Line %d of a long page that says nothing twice.\n", i)
@@ -529,11 +513,7 @@ func TestChainParts(t *testing.T) {
 // for their continuations, and those stored before --since are not
 // redriven. It was skipped as incomplete.
 func TestRedriveSinceJoinsEarlierParts(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
-	cfg := testConfig()
-	cfg.MaxDocBytes = 16 << 10
-	startWorker(t, s, cfg)
-	_, js := connect(t, s)
+	_, cfg, _, js := limitedWorker(t, 64<<10, 16<<10)
 	publishRaw(t, js, &nats.Msg{Subject: "docs.raw.a", Data: bytes.Repeat([]byte{0xff}, 60<<10), Header: nats.Header{HeaderID: {"binary"}}})
 	waitFor(t, "the dead letter in parts", func() bool { return outputCount(t, js, cfg.OutputStream) == 2 })
 	ctx := context.Background()
@@ -556,4 +536,16 @@ func TestRedriveSinceJoinsEarlierParts(t *testing.T) {
 	if rep := redrive(main.Time.Add(time.Nanosecond)); rep.DeadLetters != 0 || len(rep.Redriven) > 0 {
 		t.Fatalf("since after the dead letter: %+v, want none", rep)
 	}
+}
+
+// limitedWorker starts a server whose max_payload is maxPayload and a
+// worker on it that takes inputs of up to maxDocBytes, and connects.
+func limitedWorker(t *testing.T, maxPayload int32, maxDocBytes Bytes) (*server.Server, Config, *running, jetstream.JetStream) {
+	t.Helper()
+	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	cfg := testConfig()
+	cfg.MaxDocBytes = maxDocBytes
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	return s, cfg, r, js
 }
