@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 
 	"github.com/winnow-dev/winnow/schemas"
@@ -29,9 +28,10 @@ const (
 	maxDeadLetterParts = 1024
 )
 
-// deadLetterOf is m's dead letter holding data.
-func deadLetterOf(m *message, reason schemas.Reason, detail, id string, data []byte) schemas.DeadLetter {
-	dl := schemas.NewDeadLetterKeeping(reason, detail, id, data, len(data))
+// deadLetterOf is m's dead letter holding data, or its first keep bytes
+// (truncated).
+func deadLetterOf(m *message, reason schemas.Reason, detail, id string, data []byte, keep int) schemas.DeadLetter {
+	dl := schemas.NewDeadLetterKeeping(reason, detail, id, data, keep)
 	dl.Subject, dl.Size = m.subject, len(m.data)
 	// How data reads (charset, compression); a redrive sends them back.
 	dl.ContentType, dl.ContentEncoding = m.header.Get("Content-Type"), m.header.Get("Content-Encoding")
@@ -41,7 +41,7 @@ func deadLetterOf(m *message, reason schemas.Reason, detail, id string, data []b
 // encodeDeadLetter writes a dead letter as records are written, without
 // HTML escaping: a '<' stays one byte instead of six.
 func encodeDeadLetter(dl schemas.DeadLetter) ([]byte, error) {
-	body, err := gojson.MarshalWithOption(dl, gojson.DisableHTMLEscape())
+	body, err := encodeRecord(dl)
 	if err != nil {
 		return nil, fmt.Errorf("encode dead letter: %w", err)
 	}
@@ -92,7 +92,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 		h := w.deadLetterHeader(m, reason, detail, carry)
 		if limit <= 0 || int64(len(m.data)+headerBytes(h)) <= limit { // a body is at least the bytes it holds
 			if whole == nil {
-				if whole, err = encodeDeadLetter(deadLetterOf(m, reason, detail, id, m.data)); err != nil {
+				if whole, err = encodeDeadLetter(deadLetterOf(m, reason, detail, id, m.data, len(m.data))); err != nil {
 					return 0, err
 				}
 			}
@@ -127,7 +127,7 @@ func (w *Worker) planParts(m *message, reason schemas.Reason, detail, id string,
 	// The most a part's body and headers take besides its data: every
 	// number at its widest.
 	n := len(m.data)
-	env := deadLetterOf(m, reason, detail, id, nil)
+	env := deadLetterOf(m, reason, detail, id, nil, 0)
 	env.Truncated, env.Part, env.Parts, env.Offset = true, n, n, n
 	text := utf8.Valid(m.data)
 	if !text {
@@ -160,7 +160,7 @@ func (w *Worker) publishParts(ctx context.Context, m *message, reason schemas.Re
 		if k > 0 {
 			from = ends[k-1]
 		}
-		dl := deadLetterOf(m, reason, detail, id, m.data[from:ends[k]])
+		dl := deadLetterOf(m, reason, detail, id, m.data[from:ends[k]], ends[k]-from)
 		if !text {
 			dl.Encoding, dl.Data = "base64", base64.StdEncoding.EncodeToString(m.data[from:ends[k]])
 		}
@@ -211,10 +211,7 @@ func partID(dlqID string, from, end int) string {
 // keep bytes, without its carried headers: the last resort, for a size
 // limit too small for parts.
 func (w *Worker) publishCut(ctx context.Context, m *message, reason schemas.Reason, detail, id string, keep int) error {
-	dl := schemas.NewDeadLetterKeeping(reason, detail, id, m.data, keep)
-	dl.Subject = m.subject
-	dl.ContentType, dl.ContentEncoding = m.header.Get("Content-Type"), m.header.Get("Content-Encoding")
-	body, err := encodeDeadLetter(dl)
+	body, err := encodeDeadLetter(deadLetterOf(m, reason, detail, id, m.data, keep))
 	if err != nil {
 		return err
 	}

@@ -326,7 +326,8 @@ func encodeWithin(rec *schemas.Record, room int64) ([]byte, error) {
 	return body, err
 }
 
-// encodeRecord encodes v as `winnow clean` writes records.
+// encodeRecord encodes v as `winnow clean` writes records (and dead
+// letters, see encodeDeadLetter).
 func encodeRecord(v any) ([]byte, error) {
 	return gojson.MarshalWithOption(v, gojson.DisableHTMLEscape())
 }
@@ -399,17 +400,17 @@ func (w *Worker) deadLetter(ctx context.Context, m *message, reason schemas.Reas
 		m.dlqID = "dlq:" + nuid.Next()
 	}
 	parts := 0
-	whole := func() (err error) {
+	publish := func() (err error) {
 		parts, err = w.publishDeadLetter(ctx, m, reason, detail, id)
 		return err
 	}
-	handed, err := w.untilAnswered(m, whole)
+	handed, err := w.untilAnswered(m, publish)
 	if !handed && errors.Is(err, errOverMaxMsgSize) {
 		// The stream's max_msg_size was set or lowered while the worker
 		// ran: parts sized to the limit read now.
 		rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
 		if w.readOutputLimit(rctx) == nil {
-			handed, err = w.untilAnswered(m, whole)
+			handed, err = w.untilAnswered(m, publish)
 		}
 		cancel()
 	}
