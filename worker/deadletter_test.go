@@ -68,11 +68,7 @@ func TestDeadLetterInPartsWhenServerRefusesWhole(t *testing.T) {
 // first bytes). A small document beside it is clean.
 func TestRecordOverStreamMaxMsgSize(t *testing.T) {
 	const maxMsgSize = 4 << 10
-	s := startServer(t)
-	cfg := testConfig()
-	r := startWorker(t, s, cfg)
-	_, js := connect(t, s)
-	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = maxMsgSize })
+	cfg, r, js := msgSizeWorker(t, maxMsgSize)
 	doc := []byte(`{"id":"big","text":"` + strings.Repeat("word ", 2000) + `"}`)
 	k := bigBesideSmall(t, js, cfg, doc, maxMsgSize)
 	if k.dl.Reason != schemas.ReasonTooLarge || k.dl.ID != "big" || k.parts < 3 || !bytes.Equal(k.data, doc) {
@@ -291,11 +287,7 @@ func TestRecordFitsMaxPayload(t *testing.T) {
 // too_large. A record too large with no removal listed names the limit.
 func TestRecordFitsStreamMaxMsgSize(t *testing.T) {
 	const maxMsgSize = 16 << 10
-	s := startServer(t)
-	cfg := testConfig()
-	r := startWorker(t, s, cfg)
-	_, js := connect(t, s)
-	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = maxMsgSize })
+	cfg, r, js := msgSizeWorker(t, maxMsgSize)
 	const lines = 4000
 	listed, size := repeatsRecord(t, js, cfg, lines)
 	if size > maxMsgSize || size < maxMsgSize-1024 {
@@ -548,4 +540,16 @@ func limitedWorker(t *testing.T, maxPayload int32, maxDocBytes Bytes) (*server.S
 	r := startWorker(t, s, cfg)
 	_, js := connect(t, s)
 	return s, cfg, r, js
+}
+
+// msgSizeWorker starts a server and a worker on it, connects, and sets the
+// output stream's max_msg_size to maxMsgSize while the worker runs.
+func msgSizeWorker(t *testing.T, maxMsgSize int32) (Config, *running, jetstream.JetStream) {
+	t.Helper()
+	s := startServer(t)
+	cfg := testConfig()
+	r := startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	editStream(t, js, cfg.OutputStream, func(_ *jetstream.StreamInfo, sc *jetstream.StreamConfig) { sc.MaxMsgSize = maxMsgSize })
+	return cfg, r, js
 }
