@@ -93,9 +93,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // counts what is no outcome of a wanted id too (a dead letter's
 // continuations, a redriven document's second outcome, an id twice).
 func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
+	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
+	if err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(wait)
 	for {
-		rep, err := auditOnce(ctx, nc, wc, want, time.Until(deadline), selfDups, progress)
+		rep, err := auditOnce(ctx, js, wc, want, time.Until(deadline), selfDups, progress)
 		if err != nil || len(rep.Missing) == 0 || time.Until(deadline) < time.Second {
 			return rep, err
 		}
@@ -109,11 +113,8 @@ func audit(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, 
 
 // auditOnce is one read of audit's, waiting up to wait for the stream to
 // hold as many messages as want has ids.
-func auditOnce(ctx context.Context, nc *nats.Conn, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
-	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
-	if err != nil {
-		return nil, err
-	}
+func auditOnce(ctx context.Context, js jetstream.JetStream, wc worker.Config, want []string, wait time.Duration, selfDups bool, progress io.Writer) (*auditReport, error) {
+	var err error
 	// A cluster that just lost a node answers "no responders" or times out
 	// while it elects leaders: keep asking (at least 30s) through such errors.
 	errDeadline := time.Now().Add(max(wait, 30*time.Second))
