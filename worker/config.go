@@ -114,6 +114,8 @@ type Config struct {
 	// uses (see NewJetStream); `winnow run` sets it from
 	// nats.jetstream_domain.
 	JetStreamDomain string `yaml:"-"`
+
+	backlogEvery time.Duration // how often to look the consumer up (watchBacklog); 0: backlogEvery
 }
 
 // DefaultConfig returns the documented defaults.

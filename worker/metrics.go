@@ -41,6 +41,7 @@ type Metrics struct {
 	pullStalls    prometheus.Counter
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
+	backlog       *consumerBacklog
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -103,10 +104,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "0 while the last moderation policy reload failed (the running policy stays), else 1."}),
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
+		backlog: newConsumerBacklog(),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.omitted, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK, m.backlog)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {

@@ -318,6 +318,10 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	w.setConsuming(true)
 	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
 		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
+	bctx, stopLooking := context.WithCancel(ctx)
+	looked := make(chan struct{})
+	go func() { defer close(looked); w.watchBacklog(bctx) }()
+	defer func() { stopLooking(); <-looked }()
 
 	// nats.go's iterator can go on waiting with nothing requested: a
 	// consumer deleted when no pull request of the worker's was waiting on

@@ -1,0 +1,132 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/winnow-dev/winnow/pipeline"
+)
+
+// backlogNow gathers winnow_consumer_pending and winnow_consumer_ack_pending
+// from reg; ok is false while they are not exported.
+func backlogNow(t *testing.T, reg prometheus.Gatherer) (pending, ackPending float64, ok bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "winnow_consumer_pending":
+			pending, seen = mf.GetMetric()[0].GetGauge().GetValue(), seen+1
+		case "winnow_consumer_ack_pending":
+			ackPending, seen = mf.GetMetric()[0].GetGauge().GetValue(), seen+1
+		}
+	}
+	return pending, ackPending, seen == 2
+}
+
+// TestConsumerBacklog: a consuming worker exports its input consumer's
+// backlog as the server counts it: inputs not yet delivered while an
+// operator has the consumer paused (and the log says it is paused), inputs
+// delivered and not yet acknowledged while the handlers hold them, none
+// once every input has its outcome; and nothing once the worker has
+// stopped.
+func TestConsumerBacklog(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.backlogEvery = 50 * time.Millisecond
+	gate := make(chan struct{})
+	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
+	nc, js := connect(t, s)
+	core, logs := observer.New(zap.InfoLevel)
+	reg := prometheus.NewRegistry()
+	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig(), hold) },
+		zap.New(core), NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var runErr error
+	done := make(chan struct{})
+	go func() { runErr = w.Run(ctx); close(done) }()
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(func() {
+		release()
+		cancel()
+		<-done
+	})
+	waitFor(t, "worker ready", w.Ready)
+	waitFor(t, "an empty backlog", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 })
+
+	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	for i := range n {
+		publishDoc(t, js, "docs.raw.backlog", map[string]any{"id": fmt.Sprintf("doc-%d", i), "text": "some text"})
+	}
+	explain := func() string {
+		p, a, ok := backlogNow(t, reg)
+		return fmt.Sprintf("pending %v, ack pending %v, exported %v", p, a, ok)
+	}
+	waitExplained(t, "the paused consumer's inputs counted pending", func() bool {
+		p, a, ok := backlogNow(t, reg)
+		return ok && p == n && a == 0
+	}, explain)
+	if logs.FilterMessageSnippet("the input consumer is paused").Len() != 1 {
+		t.Errorf("no single warning that the consumer is paused: %v", logs.All())
+	}
+
+	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	// The handlers hold what they took; the rest of what was delivered
+	// waits in the pull buffer, unacknowledged too.
+	waitExplained(t, "delivered inputs counted as awaiting their ack", func() bool {
+		p, a, ok := backlogNow(t, reg)
+		return ok && a >= float64(cfg.Handlers) && p+a == n
+	}, explain)
+	if logs.FilterMessage("the input consumer is resumed").Len() != 1 {
+		t.Errorf("no single line that the consumer is resumed: %v", logs.All())
+	}
+	release()
+	waitFor(t, "every outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == n })
+	waitExplained(t, "an empty backlog again", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 }, explain)
+
+	cancel()
+	<-done
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	if p, a, ok := backlogNow(t, reg); ok {
+		t.Errorf("a stopped worker still exports a backlog (pending %v, ack pending %v)", p, a)
+	}
+}
+
+// TestConsumerBacklogGoesStale: a look is exported only while it is
+// current; a worker that cannot look again (NATS away) stops exporting the
+// last count rather than report it as though nothing moved.
+func TestConsumerBacklogGoesStale(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	if _, _, ok := backlogNow(t, reg); ok {
+		t.Fatal("a backlog exported before any look")
+	}
+	m.consumerLooked(7, 3, 200*time.Millisecond)
+	if p, a, ok := backlogNow(t, reg); !ok || p != 7 || a != 3 {
+		t.Fatalf("after a look: pending %v, ack pending %v, exported %v; want 7, 3", p, a, ok)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, _, ok := backlogNow(t, reg); ok {
+		t.Error("a stale look still exported")
+	}
+}
