@@ -5,7 +5,8 @@
 #     and the same record from `winnow clean --text seed-article.txt`; a gzipped
 #     windows-1252 body sent with its headers, cleaned as its text; a page of 250,000
 #     one-letter lines, its record listing 1000 of its removals and counting the rest;
-#     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole.
+#     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole;
+#     `nats consumer pause` and `resume` seen in the log and winnow_consumer_pending.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -105,6 +106,24 @@ PY
 WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport wide 2>&1 | grep -q '^wide: clean on '" ||
 	fail "the redriven 7 MB document was not cleaned"
 echo "7 MB document over max_doc_bytes: dead letter in 2 parts, redriven whole: $(tr -d ' \n' <"$work/redrive.json")"
+# An operator's pause with the real CLI (`nats consumer pause`): the worker says so,
+# /metrics counts the inputs held back, and after `nats consumer resume` they are
+# cleaned and the count is 0 again (it is looked up every 10 s).
+pending() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_consumer_pending / {print int($2)}'; }
+"$NATS" -s "nats://127.0.0.1:$nport" consumer pause WINNOW_RAW winnow 1h --force >/dev/null || fail "nats consumer pause failed"
+for i in 1 2 3 4 5; do
+	"$NATS" -s "nats://127.0.0.1:$nport" pub docs.raw.demo --no-templates "{\"id\":\"held-$i\",\"text\":\"Held back while the consumer is paused, number $i.\"}" >/dev/null 2>&1 ||
+		fail "nats pub while the consumer is paused failed"
+done
+WAIT=30 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_consumer_pending / {print int(\$2)}')\" = 5 ]" ||
+	fail "winnow_consumer_pending is not 5 while the consumer is paused: $(pending)"
+grep -q '"the input consumer is paused (nats consumer pause)' "$work/embedded.log" || fail "no warning that the input consumer is paused"
+"$NATS" -s "nats://127.0.0.1:$nport" consumer resume WINNOW_RAW winnow --force >/dev/null || fail "nats consumer resume failed"
+WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport held-1 held-5 >/dev/null 2>&1" || fail "the inputs held back were not cleaned after the resume"
+WAIT=30 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_consumer_pending / {print int(\$2)}')\" = 0 ]" ||
+	fail "winnow_consumer_pending is not 0 after the resume: $(pending)"
+grep -q '"the input consumer is resumed"' "$work/embedded.log" || fail "no line that the input consumer is resumed"
+echo "nats consumer pause: 5 inputs counted in winnow_consumer_pending and a warning; after the resume, cleaned, pending 0"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
