@@ -90,13 +90,28 @@ func (w *Worker) watchBacklog(ctx context.Context) {
 		every = backlogEvery
 	}
 	defer w.metrics.consumerUnknown()
-	paused := false
+	paused, failing := false, false
 	look := func() {
 		lctx, cancel := context.WithTimeout(ctx, consumerCheckTimeout)
 		defer cancel()
 		cons, err := w.js.Consumer(lctx, w.cfg.InputStream, w.cfg.Durable)
+		if refused := publishRefused(w.nc, err, apiPrefix(w.js)+"CONSUMER.INFO."+w.cfg.InputStream+"."+w.cfg.Durable+`"`); refused != nil {
+			err = refused // the server says why only aside
+		}
 		if err != nil {
-			return // the last look stands until it is stale
+			// The last look stands until it is stale. Said once a streak:
+			// a user not let look (CONSUMER.INFO) would otherwise see the
+			// counts missing and nothing say why.
+			if !failing && ctx.Err() == nil {
+				w.log.Warn("the input consumer could not be looked up: winnow_consumer_pending and winnow_consumer_ack_pending are left out until it can",
+					zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable), zap.Error(err))
+				failing = true
+			}
+			return
+		}
+		if failing {
+			w.log.Info("the input consumer is looked up again", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
+			failing = false
 		}
 		info := cons.CachedInfo()
 		w.metrics.consumerLooked(info.NumPending, info.NumAckPending, backlogStale*every)

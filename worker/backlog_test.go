@@ -3,14 +3,18 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/pipeline"
 )
 
@@ -128,5 +132,60 @@ func TestConsumerBacklogGoesStale(t *testing.T) {
 	time.Sleep(250 * time.Millisecond)
 	if _, _, ok := backlogNow(t, reg); ok {
 		t.Error("a stale look still exported")
+	}
+}
+
+// TestConsumerBacklogNotPermitted: a worker whose user may not look its
+// consumer up (CONSUMER.INFO denied) cleans as before, exports no backlog
+// and says once why; given the permission back, it exports the count and
+// says so.
+func TestConsumerBacklogNotPermitted(t *testing.T) {
+	user := func(deny ...string) []*server.User {
+		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
+	}
+	cfg := testConfig()
+	cfg.backlogEvery = 100 * time.Millisecond
+	var opts *server.Options
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users, opts = user("$JS.API.CONSUMER.INFO."+cfg.InputStream+"."+cfg.Durable), o
+	})
+	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
+	core, logs := observer.New(zap.InfoLevel)
+	reg := prometheus.NewRegistry()
+	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig()) }, zap.New(core), NewMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "worker ready", w.Ready)
+	_, js := connect(t, s, nats.UserInfo("test", "t"))
+	publishDoc(t, js, "docs.raw.backlog", map[string]any{"id": "doc", "text": "some text"})
+	waitFor(t, "the document's record", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })
+	waitFor(t, "a warning that the consumer cannot be looked up", func() bool {
+		return logs.FilterMessageSnippet("the input consumer could not be looked up").Len() > 0
+	})
+	if e := logs.FilterMessageSnippet("the input consumer could not be looked up").All()[0]; !strings.Contains(fmt.Sprint(e.ContextMap()["error"]), "Permissions Violation") {
+		t.Errorf("the warning does not give the server's refusal: %v", e.ContextMap())
+	}
+	// Each refused look waits out its timeout: let three go by.
+	time.Sleep(3*consumerCheckTimeout + 5*cfg.backlogEvery)
+	if p, a, ok := backlogNow(t, reg); ok {
+		t.Errorf("a backlog exported that could not be looked up: %v, %v", p, a)
+	}
+	if n := logs.FilterMessageSnippet("the input consumer could not be looked up").Len(); n != 1 {
+		t.Errorf("%d warnings that the consumer cannot be looked up, want one for the streak", n)
+	}
+	allowed := opts.Clone()
+	allowed.Users = user()
+	if err := s.ReloadOptions(allowed); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the backlog exported", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 })
+	if logs.FilterMessage("the input consumer is looked up again").Len() != 1 {
+		t.Errorf("no line that the consumer is looked up again")
 	}
 }

@@ -151,15 +151,9 @@ type storedMsg struct {
 	Time     time.Time `json:"time"`
 }
 
-// lastForSubject asks the stream's leader for its last message on subject
-// (ErrMsgNotFound when it has none). It does not use
-// Stream.GetLastMsgForSubject: when the stream allows direct gets, nats.go
-// sends that as a direct get, which any replica at least 90% caught up may
-// answer (nats-server enables direct gets on a follower at that point),
-// and an end read from a follower can be the early end ReadStream is
-// there to avoid. An operator may turn allow_direct on for the output
-// stream; winnow keeps what it finds.
-func lastForSubject(ctx context.Context, js jetstream.JetStream, stream, subject string) (*storedMsg, error) {
+// apiPrefix returns the subject prefix of js's JetStream API requests,
+// ending in a dot ($JS.API., or $JS.<domain>.API.).
+func apiPrefix(js jetstream.JetStream) string {
 	opts := js.Options()
 	prefix := opts.APIPrefix
 	switch {
@@ -170,6 +164,19 @@ func lastForSubject(ctx context.Context, js jetstream.JetStream, stream, subject
 	case !strings.HasSuffix(prefix, "."):
 		prefix += "."
 	}
+	return prefix
+}
+
+// lastForSubject asks the stream's leader for its last message on subject
+// (ErrMsgNotFound when it has none). It does not use
+// Stream.GetLastMsgForSubject: when the stream allows direct gets, nats.go
+// sends that as a direct get, which any replica at least 90% caught up may
+// answer (nats-server enables direct gets on a follower at that point),
+// and an end read from a follower can be the early end ReadStream is
+// there to avoid. An operator may turn allow_direct on for the output
+// stream; winnow keeps what it finds.
+func lastForSubject(ctx context.Context, js jetstream.JetStream, stream, subject string) (*storedMsg, error) {
+	opts, prefix := js.Options(), apiPrefix(js)
 	req, err := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`
 	}{subject})
