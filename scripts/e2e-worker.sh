@@ -110,18 +110,17 @@ echo "7 MB document over max_doc_bytes: dead letter in 2 parts, redriven whole: 
 # /metrics counts the inputs held back, and after `nats consumer resume` they are
 # cleaned and the count is 0 again (it is looked up every 10 s).
 pending() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_consumer_pending / {print int($2)}'; }
+export -f pending; export hport
 "$NATS" -s "nats://127.0.0.1:$nport" consumer pause WINNOW_RAW winnow 1h --force >/dev/null || fail "nats consumer pause failed"
 for i in 1 2 3 4 5; do
 	"$NATS" -s "nats://127.0.0.1:$nport" pub docs.raw.demo --no-templates "{\"id\":\"held-$i\",\"text\":\"Held back while the consumer is paused, number $i.\"}" >/dev/null 2>&1 ||
 		fail "nats pub while the consumer is paused failed"
 done
-WAIT=30 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_consumer_pending / {print int(\$2)}')\" = 5 ]" ||
-	fail "winnow_consumer_pending is not 5 while the consumer is paused: $(pending)"
+WAIT=30 wait_until bash -c '[ "$(pending)" = 5 ]' || fail "winnow_consumer_pending is not 5 while the consumer is paused: $(pending)"
 grep -q '"the input consumer is paused (nats consumer pause)' "$work/embedded.log" || fail "no warning that the input consumer is paused"
 "$NATS" -s "nats://127.0.0.1:$nport" consumer resume WINNOW_RAW winnow --force >/dev/null || fail "nats consumer resume failed"
 WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport held-1 held-5 >/dev/null 2>&1" || fail "the inputs held back were not cleaned after the resume"
-WAIT=30 wait_until sh -c "[ \"\$(curl -fs http://127.0.0.1:$hport/metrics | awk '/^winnow_consumer_pending / {print int(\$2)}')\" = 0 ]" ||
-	fail "winnow_consumer_pending is not 0 after the resume: $(pending)"
+WAIT=30 wait_until bash -c '[ "$(pending)" = 0 ]' || fail "winnow_consumer_pending is not 0 after the resume: $(pending)"
 grep -q '"the input consumer is resumed"' "$work/embedded.log" || fail "no line that the input consumer is resumed"
 echo "nats consumer pause: 5 inputs counted in winnow_consumer_pending and a warning; after the resume, cleaned, pending 0"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"

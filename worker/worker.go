@@ -318,6 +318,8 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 	w.setConsuming(true)
 	w.log.Info("consuming", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
 		zap.String("subject", w.cfg.Subjects.Input), zap.Int("handlers", w.cfg.Handlers), zap.Int("pipelines", cap(pipes)))
+	// The backlog metrics and a paused consumer's warning (watchBacklog),
+	// until Run returns.
 	bctx, stopLooking := context.WithCancel(ctx)
 	looked := make(chan struct{})
 	go func() { defer close(looked); w.watchBacklog(bctx) }()
