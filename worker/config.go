@@ -116,6 +116,20 @@ type Config struct {
 	JetStreamDomain string `yaml:"-"`
 
 	backlogEvery time.Duration // how often to look the consumer up (watchBacklog); 0: backlogEvery
+	heldLongAt   time.Duration // when a held document is said (keepAlive); 0: heldLongAfter
+}
+
+// heldLongAfter is how long a handler may hold a document, outside an
+// outage, before the worker says so (a warning naming its input, and
+// winnow_documents_held_long_total): documents take milliseconds, and the
+// largest the bench corpus has about a second.
+const heldLongAfter = 5 * time.Minute
+
+func (c Config) heldLong() time.Duration {
+	if c.heldLongAt > 0 {
+		return c.heldLongAt
+	}
+	return heldLongAfter
 }
 
 // DefaultConfig returns the documented defaults.

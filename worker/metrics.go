@@ -42,6 +42,7 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 	backlog       *consumerBacklog
+	heldLong      prometheus.Counter
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -105,10 +106,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		kvSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "winnow_dedupe_kv_seconds",
 			Help: "Latency of claims on the shared dedupe bucket.", Buckets: lat}),
 		backlog: newConsumerBacklog(),
+		heldLong: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_documents_held_long_total",
+			Help: "Documents a handler held over 5m outside an outage, each counted once when it passes that (the log's warning names its input): " +
+				"in-progress acks keep such an input from redelivery while its handler holds it."}),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.omitted, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK, m.backlog)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK, m.backlog, m.heldLong)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {
@@ -155,6 +159,12 @@ func (m *Metrics) copy(state string) {
 func (m *Metrics) holding(n int) {
 	if m != nil {
 		m.pausedHeld.Set(float64(n))
+	}
+}
+
+func (m *Metrics) heldLongOne() {
+	if m != nil {
+		m.heldLong.Inc()
 	}
 }
 

@@ -269,7 +269,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 		go func() {
 			defer wg.Done()
 			var pend pipeline.Pending
-			ka := newKeepAlive(w.cfg.AckWait/2, w.log, w.metrics)
+			ka := newKeepAlive(w.cfg.AckWait/2, w.cfg.heldLong(), w.outage.isDown, w.log, w.metrics)
 			for msg := range work {
 				m := w.fromJetStream(msg)
 				switch w.copies.take(m) {
@@ -281,7 +281,7 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 					_ = msg.Ack()
 					continue
 				}
-				ka.start(msg.InProgress)
+				ka.start(m, msg.InProgress)
 				w.handle(hctx, pipes, &pend, m)
 				ka.stop()
 				w.copies.done(m)
