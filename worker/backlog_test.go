@@ -52,23 +52,10 @@ func TestConsumerBacklog(t *testing.T) {
 	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
 	nc, js := connect(t, s)
 	core, logs := observer.New(zap.InfoLevel)
-	reg := prometheus.NewRegistry()
-	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig(), hold) },
-		zap.New(core), NewMetrics(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var runErr error
-	done := make(chan struct{})
-	go func() { runErr = w.Run(ctx); close(done) }()
+	r := startWorkerLogged(t, nc, cfg, zap.New(core), hold)
 	release := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(func() {
-		release()
-		cancel()
-		<-done
-	})
-	waitFor(t, "worker ready", w.Ready)
+	t.Cleanup(release) // before the worker's cleanup stops it
+	ctx, reg := context.Background(), r.reg
 	waitFor(t, "an empty backlog", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 })
 
 	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Hour)); err != nil {
@@ -106,10 +93,8 @@ func TestConsumerBacklog(t *testing.T) {
 	waitFor(t, "every outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == n })
 	waitExplained(t, "an empty backlog again", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 }, explain)
 
-	cancel()
-	<-done
-	if runErr != nil {
-		t.Fatal(runErr)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
 	}
 	if p, a, ok := backlogNow(t, reg); ok {
 		t.Errorf("a stopped worker still exports a backlog (pending %v, ack pending %v)", p, a)
@@ -152,16 +137,8 @@ func TestConsumerBacklogNotPermitted(t *testing.T) {
 	})
 	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
 	core, logs := observer.New(zap.InfoLevel)
-	reg := prometheus.NewRegistry()
-	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig()) }, zap.New(core), NewMetrics(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = w.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "worker ready", w.Ready)
+	r := startWorkerLogged(t, nc, cfg, zap.New(core))
+	reg := r.reg
 	_, js := connect(t, s, nats.UserInfo("test", "t"))
 	publishDoc(t, js, "docs.raw.backlog", map[string]any{"id": "doc", "text": "some text"})
 	waitFor(t, "the document's record", func() bool { return outputCount(t, js, cfg.OutputStream) == 1 })

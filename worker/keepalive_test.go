@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,17 +75,9 @@ func TestWorkerSaysALongHold(t *testing.T) {
 	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
 	nc, js := connect(t, s)
 	core, logs := observer.New(zap.WarnLevel)
-	reg := prometheus.NewRegistry()
-	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) { return pipeline.New(pipeline.DefaultConfig(), hold) },
-		zap.New(core), NewMetrics(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = w.Run(ctx); close(done) }()
-	t.Cleanup(func() { release(); cancel(); <-done })
-	waitFor(t, "worker ready", w.Ready)
+	r := startWorkerLogged(t, nc, cfg, zap.New(core), hold)
+	t.Cleanup(release) // before the worker's cleanup stops it
+	w := r.w
 	publishDoc(t, js, "docs.raw.held", map[string]any{"id": "held", "text": "some text"})
 	waitFor(t, "the warning", func() bool { return logs.FilterMessageSnippet(heldLongMsg).Len() > 0 })
 	e := logs.FilterMessageSnippet(heldLongMsg).All()[0].ContextMap()

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
@@ -93,10 +94,17 @@ func startWorker(t *testing.T, s *server.Server, cfg Config, stages ...pipeline.
 // startWorkerOn runs a worker on nc until the test ends.
 func startWorkerOn(t *testing.T, nc *nats.Conn, cfg Config, stages ...pipeline.Stage) *running {
 	t.Helper()
+	return startWorkerLogged(t, nc, cfg, zaptest.NewLogger(t), stages...)
+}
+
+// startWorkerLogged is startWorkerOn logging to log (an observer's, for a
+// test that reads what the worker said).
+func startWorkerLogged(t *testing.T, nc *nats.Conn, cfg Config, log *zap.Logger, stages ...pipeline.Stage) *running {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	w, err := New(nc, cfg, func() (*pipeline.Pipeline, error) {
 		return pipeline.New(pipeline.DefaultConfig(), stages...)
-	}, zaptest.NewLogger(t), NewMetrics(reg))
+	}, log, NewMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
