@@ -97,15 +97,11 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 				}
 			}
 			if limit <= 0 || int64(len(whole)+headerBytes(h)) <= limit {
-				dup, err := w.pub.publish(ctx, w.dlqSubject(m.subject), m.dlqID, whole, h)
-				if dup {
-					w.metrics.duplicateAck(dupRetry) // its id is the input's own
-				}
-				return 1, err
+				return 1, w.publishDead(ctx, m, whole, h)
 			}
 		}
 		// Too large for one message: in parts, if the limit leaves room.
-		switch ends, room := w.planParts(m, reason, detail, id, h, limit); {
+		switch ends, room, text := w.planParts(m, reason, detail, id, h, limit); {
 		case room < minPartBytes:
 			err = fmt.Errorf("%w: a %d-byte input's dead letter: the %s (%d bytes) leaves %d bytes of a part for the input, under %d",
 				errPermanent, len(m.data), name, limit, room, minPartBytes)
@@ -113,7 +109,7 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 			err = fmt.Errorf("%w: a %d-byte input's dead letter: under the %s (%d bytes) it takes %d parts, over %d",
 				errPermanent, len(m.data), name, limit, len(ends), maxDeadLetterParts)
 		default:
-			return len(ends), w.publishParts(ctx, m, reason, detail, id, h, ends)
+			return len(ends), w.publishParts(ctx, m, reason, detail, id, h, ends, text)
 		}
 	}
 	return 0, err
@@ -121,40 +117,41 @@ func (w *Worker) publishDeadLetter(ctx context.Context, m *message, reason schem
 
 // planParts returns where the parts of m's dead letter end in its input,
 // each part's message (its body and the header h, or a continuation's)
-// within limit bytes, and the room that leaves for each part's data
-// (written as JSON); no parts when that room is under minPartBytes.
-func (w *Worker) planParts(m *message, reason schemas.Reason, detail, id string, h nats.Header, limit int64) (ends []int, room int) {
+// within limit bytes, the room that leaves for each part's data (written
+// as JSON), and whether the parts hold the input as text (valid UTF-8)
+// rather than base64; no parts when that room is under minPartBytes.
+func (w *Worker) planParts(m *message, reason schemas.Reason, detail, id string, h nats.Header, limit int64) (ends []int, room int, text bool) {
 	// The most a part's body and headers take besides its data: every
 	// number at its widest.
 	n := len(m.data)
 	env := deadLetterOf(m, reason, detail, id, nil, 0)
 	env.Truncated, env.Part, env.Parts, env.Offset = true, n, n, n
-	text := utf8.Valid(m.data)
+	text = utf8.Valid(m.data)
 	if !text {
 		env.Encoding = "base64"
 	}
 	fixed, err := encodeDeadLetter(env)
 	if err != nil {
-		return nil, 0
+		return nil, 0, text
 	}
 	widest := partID(m.dlqID, n, n)
 	heads := max(headerBytes(h), headerBytes(w.partHeader(m, reason, widest)))
 	room = int(limit) - heads - len(fixed)
 	switch {
 	case room < minPartBytes:
-		return nil, room
+		return nil, room, text
 	case text:
-		return splitJSONText(m.data, room), room
+		return splitJSONText(m.data, room), room, text
 	}
-	return splitBase64(n, room), room
+	return splitBase64(n, room), room, text
 }
 
-// publishParts publishes m's dead letter in the parts ends gives (see
-// publishDeadLetter): the continuations in order, then the dead letter
-// itself with header h.
-func (w *Worker) publishParts(ctx context.Context, m *message, reason schemas.Reason, detail, id string, h nats.Header, ends []int) error {
+// publishParts publishes m's dead letter in the parts ends gives, as text
+// or base64 as planParts cut them (a part of invalid UTF-8 may be valid
+// alone; see publishDeadLetter): the continuations in order, then the dead
+// letter itself with header h.
+func (w *Worker) publishParts(ctx context.Context, m *message, reason schemas.Reason, detail, id string, h nats.Header, ends []int, text bool) error {
 	subject := w.dlqSubject(m.subject)
-	text := utf8.Valid(m.data) // as planParts cut it: a part of invalid UTF-8 may be valid alone
 	part := func(k int) ([]byte, error) {
 		from := 0
 		if k > 0 {
@@ -181,7 +178,14 @@ func (w *Worker) publishParts(ctx context.Context, m *message, reason schemas.Re
 	if err != nil {
 		return err
 	}
-	dup, err := w.pub.publish(ctx, subject, m.dlqID, body, h)
+	return w.publishDead(ctx, m, body, h)
+}
+
+// publishDead publishes the dead letter of m (whole, its part 1 or its
+// cut) under m's dead-letter id; a duplicate is this input's own, from an
+// earlier delivery or attempt.
+func (w *Worker) publishDead(ctx context.Context, m *message, body []byte, h nats.Header) error {
+	dup, err := w.pub.publish(ctx, w.dlqSubject(m.subject), m.dlqID, body, h)
 	if dup {
 		w.metrics.duplicateAck(dupRetry)
 	}
@@ -215,11 +219,7 @@ func (w *Worker) publishCut(ctx context.Context, m *message, reason schemas.Reas
 	if err != nil {
 		return err
 	}
-	dup, err := w.pub.publish(ctx, w.dlqSubject(m.subject), m.dlqID, body, w.deadLetterHeader(m, reason, detail, false))
-	if dup {
-		w.metrics.duplicateAck(dupRetry)
-	}
-	return err
+	return w.publishDead(ctx, m, body, w.deadLetterHeader(m, reason, detail, false))
 }
 
 // splitJSONText returns where to end the pieces of the valid UTF-8 text b
