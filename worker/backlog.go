@@ -90,6 +90,7 @@ func (w *Worker) watchBacklog(ctx context.Context) {
 		every = backlogEvery
 	}
 	defer w.metrics.consumerUnknown()
+	log := w.log.With(zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
 	paused, failing := false, false
 	look := func() {
 		lctx, cancel := context.WithTimeout(ctx, consumerCheckTimeout)
@@ -103,25 +104,24 @@ func (w *Worker) watchBacklog(ctx context.Context) {
 			// a user not let look (CONSUMER.INFO) would otherwise see the
 			// counts missing and nothing say why.
 			if !failing && ctx.Err() == nil {
-				w.log.Warn("the input consumer could not be looked up: winnow_consumer_pending and winnow_consumer_ack_pending are left out until it can",
-					zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable), zap.Error(err))
+				log.Warn("the input consumer could not be looked up: winnow_consumer_pending and winnow_consumer_ack_pending are left out until it can",
+					zap.Error(err))
 				failing = true
 			}
 			return
 		}
 		if failing {
-			w.log.Info("the input consumer is looked up again", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
+			log.Info("the input consumer is looked up again")
 			failing = false
 		}
 		info := cons.CachedInfo()
 		w.metrics.consumerLooked(info.NumPending, info.NumAckPending, backlogStale*every)
 		switch {
 		case info.Paused && !paused:
-			w.log.Warn("the input consumer is paused (nats consumer pause): no input comes until it resumes",
-				zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable),
+			log.Warn("the input consumer is paused (nats consumer pause): no input comes until it resumes",
 				zap.Duration("resumes_in", info.PauseRemaining.Round(time.Second)), zap.Uint64("pending", info.NumPending))
 		case !info.Paused && paused:
-			w.log.Info("the input consumer is resumed", zap.String("stream", w.cfg.InputStream), zap.String("consumer", w.cfg.Durable))
+			log.Info("the input consumer is resumed")
 		}
 		paused = info.Paused
 	}
