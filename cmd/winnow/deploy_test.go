@@ -255,6 +255,106 @@ func TestObservabilityNamesRealMetrics(t *testing.T) {
 	}
 }
 
+// TestObservabilityPerDeployment: two winnows scraped by one Prometheus
+// keep apart. Every aggregation in the alert rules is by namespace and job
+// (a rule that aggregates nothing keeps every label), and every dashboard
+// query selects the deployment its namespace and job variables name.
+func TestObservabilityPerDeployment(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/observability/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `json:"alert"`
+				Expr  string `json:"expr"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	agg := regexp.MustCompile(`\b(sum|min|max|avg|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*(by\s*\(([^)]*)\))?\s*\(`)
+	checked := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			for _, m := range agg.FindAllStringSubmatch(r.Expr, -1) {
+				checked++
+				if !hasLabels(m[3], "namespace", "job") {
+					t.Errorf("%s: %q aggregates over every deployment; write it %s by (namespace, job, ...) (...)", r.Alert, m[0], m[1])
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no aggregation found in alerts.yaml: the check proves nothing")
+	}
+
+	b, err = os.ReadFile("../../deploy/observability/dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Templating struct {
+			List []struct {
+				Name     string `json:"name"`
+				AllValue string `json:"allValue"`
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			ID      int `json:"id"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, v := range dash.Templating.List {
+		vars[v.Name] = v.AllValue
+	}
+	for _, v := range []string{"namespace", "job"} {
+		// All must match a series without the label (a Prometheus
+		// outside Kubernetes has no namespace): .*, not Grafana's
+		// default alternation of the values it found.
+		if a, ok := vars[v]; !ok || a != ".*" {
+			t.Errorf("dashboard variable %s: present %v, allValue %q, want .*", v, ok, a)
+		}
+	}
+	sel := regexp.MustCompile(`winnow_[a-z_]+(\{[^}]*\})?`)
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, q := range p.Targets {
+			queries++
+			for _, m := range sel.FindAllStringSubmatch(q.Expr, -1) {
+				if !strings.Contains(m[1], `namespace=~"$namespace"`) || !strings.Contains(m[1], `job=~"$job"`) {
+					t.Errorf("panel %d: %s does not select the deployment the dashboard shows", p.ID, m[0])
+				}
+			}
+		}
+	}
+	if queries == 0 {
+		t.Fatal("no queries in dashboard.json")
+	}
+}
+
+// hasLabels reports whether a by clause's label list holds every label.
+func hasLabels(list string, labels ...string) bool {
+	have := map[string]bool{}
+	for _, l := range strings.Split(list, ",") {
+		have[strings.TrimSpace(l)] = true
+	}
+	for _, l := range labels {
+		if !have[l] {
+			return false
+		}
+	}
+	return true
+}
+
 // describedNames is a prometheus.Registerer that keeps the names of the
 // metrics its collectors describe.
 type describedNames map[string]bool
