@@ -43,6 +43,7 @@ type Metrics struct {
 	reloadOK      prometheus.Gauge
 	backlog       *consumerBacklog
 	heldLong      prometheus.Counter
+	held          *heldClocks
 }
 
 // NewMetrics registers the worker's collectors on reg.
@@ -109,10 +110,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		heldLong: prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_documents_held_long_total",
 			Help: "Documents a handler held over 5m outside an outage, each counted once when it passes that (the log's warning names its input): " +
 				"in-progress acks keep such an input from redelivery while its handler holds it."}),
+		held: newHeldClocks(),
 	}
 	reg.MustRegister(m.documents, m.duplicates, m.removed, m.omitted, m.flags, m.rejections, m.deadLetters, m.bytesIn, m.bytesOut, m.processing, m.endToEnd,
 		m.inFlight, m.redeliveries, m.inProgress, m.naks, m.duplicateAcks, m.ready, m.kvSeconds, m.redriven,
-		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK, m.backlog, m.heldLong)
+		m.pausedNow, m.pausedHeld, m.pauses, m.pausedSeconds, m.copies, m.consumerMade, m.pullStalls, m.reloads, m.reloadOK, m.backlog, m.heldLong, m.held)
 	// Known label values start at zero, so rates and alerts see them
 	// before the first event.
 	for _, o := range []string{"clean", "duplicate", "rejected", "dead_letter"} {

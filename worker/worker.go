@@ -270,6 +270,8 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 			defer wg.Done()
 			var pend pipeline.Pending
 			ka := newKeepAlive(w.cfg.AckWait/2, w.cfg.heldLong(), w.outage.isDown, w.log, w.metrics)
+			clock := w.metrics.handlerClock()
+			defer w.metrics.handlerGone(clock)
 			for msg := range work {
 				m := w.fromJetStream(msg)
 				switch w.copies.take(m) {
@@ -282,7 +284,9 @@ func (w *Worker) runJetStream(ctx context.Context, pipes chan *pipeline.Pipeline
 					continue
 				}
 				ka.start(m, msg.InProgress)
+				clock.hold()
 				w.handle(hctx, pipes, &pend, m)
+				clock.free()
 				ka.stop()
 				w.copies.done(m)
 			}
@@ -578,12 +582,16 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	subs := make([]*nats.Subscription, 0, w.cfg.Handlers)
 	for i := range w.cfg.Handlers {
 		var pend pipeline.Pending // a subscription's callbacks run one at a time
+		clock := w.metrics.handlerClock()
+		defer w.metrics.handlerGone(clock)
 		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
 			wg.Add(1)
 			defer wg.Done()
 			busy[i].Store(true)
 			defer busy[i].Store(false)
 			noop := func() error { return nil }
+			clock.hold()
+			defer clock.free()
 			w.handle(hctx, pipes, &pend, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
 				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
 		})
