@@ -16,6 +16,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/winnow-dev/winnow/dedupe"
@@ -76,57 +79,86 @@ func strict(t *testing.T, doc []byte, v any) {
 	}
 }
 
-// TestKubernetesManifests decodes every object of deploy/k8s strictly into
-// its API type and checks what the deployment relies on.
-func TestKubernetesManifests(t *testing.T) {
+// kustomize builds deploy/k8s as `kubectl apply -k` does, in namespace
+// when it is not empty (the kustomization's namespace line set to it, as
+// a user sets it), and returns each object it makes.
+func kustomize(t *testing.T, namespace string) []*resource.Resource {
+	t.Helper()
 	files, _ := filepath.Glob("../../deploy/k8s/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no manifests in deploy/k8s")
 	}
-	kinds := map[string]int{}
-	var dep appsv1.Deployment
-	var cm corev1.ConfigMap
-	var so scaledObject
-	var services []corev1.Service
+	fs := filesys.MakeFsInMemory()
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, doc := range bytes.Split(b, []byte("\n---\n")) {
-			var head struct {
-				Kind string `json:"kind"`
+		if namespace != "" && filepath.Base(f) == "kustomization.yaml" {
+			line := regexp.MustCompile(`(?m)^namespace: .*$`)
+			if !line.Match(b) {
+				t.Fatal("kustomization.yaml has no namespace line")
 			}
-			if err := yaml.Unmarshal(doc, &head); err != nil || head.Kind == "" {
-				t.Fatalf("%s: object without a kind: %v", f, err)
+			b = line.ReplaceAll(b, []byte("namespace: "+namespace))
+		}
+		if err := fs.WriteFile(filepath.Join("/k8s", filepath.Base(f)), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/k8s")
+	if err != nil {
+		t.Fatalf("kustomize build deploy/k8s: %v", err)
+	}
+	return m.Resources()
+}
+
+// TestKubernetesManifests decodes every object `kubectl apply -k
+// deploy/k8s` applies strictly into its API type and checks what the
+// deployment relies on.
+func TestKubernetesManifests(t *testing.T) {
+	kinds := map[string]int{}
+	var dep appsv1.Deployment
+	var cm corev1.ConfigMap
+	var so scaledObject
+	var services []corev1.Service
+	for _, r := range kustomize(t, "") {
+		f := r.GetKind() + "/" + r.GetName()
+		doc, err := r.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct {
+			Kind string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil || head.Kind == "" {
+			t.Fatalf("%s: object without a kind: %v", f, err)
+		}
+		kinds[head.Kind]++
+		switch head.Kind {
+		case "Deployment":
+			strict(t, doc, &dep)
+		case "ConfigMap":
+			strict(t, doc, &cm)
+		case "Service":
+			var svc corev1.Service
+			strict(t, doc, &svc)
+			services = append(services, svc)
+		case "PodDisruptionBudget":
+			var pdb policyv1.PodDisruptionBudget
+			strict(t, doc, &pdb)
+			// KEDA may leave one replica: minAvailable 1 (or any
+			// minimum) would then refuse every eviction and hold up node
+			// drains for good. One at a time never blocks; the backlog
+			// waits in the input stream meanwhile.
+			if u := pdb.Spec.MaxUnavailable; pdb.Spec.MinAvailable != nil || u == nil || u.IntValue() != 1 {
+				t.Errorf("PodDisruptionBudget: want maxUnavailable 1 and no minAvailable, got %+v", pdb.Spec)
 			}
-			kinds[head.Kind]++
-			switch head.Kind {
-			case "Deployment":
-				strict(t, doc, &dep)
-			case "ConfigMap":
-				strict(t, doc, &cm)
-			case "Service":
-				var svc corev1.Service
-				strict(t, doc, &svc)
-				services = append(services, svc)
-			case "PodDisruptionBudget":
-				var pdb policyv1.PodDisruptionBudget
-				strict(t, doc, &pdb)
-				// KEDA may leave one replica: minAvailable 1 (or any
-				// minimum) would then refuse every eviction and hold up node
-				// drains for good. One at a time never blocks; the backlog
-				// waits in the input stream meanwhile.
-				if u := pdb.Spec.MaxUnavailable; pdb.Spec.MinAvailable != nil || u == nil || u.IntValue() != 1 {
-					t.Errorf("PodDisruptionBudget: want maxUnavailable 1 and no minAvailable, got %+v", pdb.Spec)
-				}
-			case "ServiceMonitor":
-				strict(t, doc, &monitoringv1.ServiceMonitor{})
-			case "ScaledObject":
-				strict(t, doc, &so)
-			default:
-				t.Errorf("%s: no check for kind %s", f, head.Kind)
-			}
+		case "ServiceMonitor":
+			strict(t, doc, &monitoringv1.ServiceMonitor{})
+		case "ScaledObject":
+			strict(t, doc, &so)
+		default:
+			t.Errorf("%s: no check for kind %s", f, head.Kind)
 		}
 	}
 	for _, k := range []string{"Deployment", "ConfigMap", "Service", "PodDisruptionBudget", "ScaledObject", "ServiceMonitor"} {
@@ -195,6 +227,44 @@ func TestKubernetesManifests(t *testing.T) {
 	if len(tr) != 1 || tr[0].Type != "nats-jetstream" || tr[0].Metadata.Stream != worker.DefaultConfig().InputStream ||
 		tr[0].Metadata.Consumer != worker.DefaultConfig().Durable || so.Spec.ScaleTargetRef.Name != dep.Name {
 		t.Errorf("ScaledObject must scale the Deployment on WINNOW_RAW/winnow lag: %+v", so.Spec)
+	}
+}
+
+// TestKubernetesNamespace: the kustomization's namespace line places every
+// object and points KEDA's scaler, which reads the NATS server's
+// monitoring from KEDA's own namespace, at the NATS Service in that
+// namespace, where winnow's nats.url (nats://nats:4222) finds it. The
+// manifest named the default namespace there, so winnow applied to another
+// one scaled on a server it did not use, or on none.
+func TestKubernetesNamespace(t *testing.T) {
+	for _, ns := range []string{"", "crawl-prod"} {
+		want := ns
+		if ns == "" {
+			want = "default"
+		}
+		n := 0
+		for _, r := range kustomize(t, ns) {
+			n++
+			if got := r.GetNamespace(); got != want {
+				t.Errorf("namespace %q: %s/%s is in %q", want, r.GetKind(), r.GetName(), got)
+			}
+			if r.GetKind() != "ScaledObject" {
+				continue
+			}
+			doc, err := r.AsYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var so scaledObject
+			strict(t, doc, &so)
+			endpoint := "nats." + want + ".svc.cluster.local:8222"
+			if got := so.Spec.Triggers[0].Metadata.NatsServerMonitoringEndpoint; got != endpoint {
+				t.Errorf("namespace %q: KEDA reads the NATS monitoring at %q, want %q", want, got, endpoint)
+			}
+		}
+		if n == 0 {
+			t.Fatalf("namespace %q: no objects", want)
+		}
 	}
 }
 
