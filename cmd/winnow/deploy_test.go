@@ -346,6 +346,9 @@ func TestObservabilityPerDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	agg := regexp.MustCompile(`\b(sum|min|max|avg|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*(by\s*\(([^)]*)\))?\s*\(`)
+	// A match on() labels that leave the deployment out joins one
+	// deployment's series with another's.
+	on := regexp.MustCompile(`\bon\s*\(([^)]*)\)`)
 	checked := 0
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
@@ -353,6 +356,11 @@ func TestObservabilityPerDeployment(t *testing.T) {
 				checked++
 				if !hasLabels(m[3], "namespace", "job") {
 					t.Errorf("%s: %q aggregates over every deployment; write it %s by (namespace, job, ...) (...)", r.Alert, m[0], m[1])
+				}
+			}
+			for _, m := range on.FindAllStringSubmatch(r.Expr, -1) {
+				if !hasLabels(m[1], "namespace", "job") {
+					t.Errorf("%s: %q matches series of different deployments; write on(namespace, job, ...)", r.Alert, m[0])
 				}
 			}
 		}
