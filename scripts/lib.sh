@@ -28,7 +28,28 @@ fail() { log "FAIL: $*"; exit 1; }
 
 # free_port prints a TCP port nothing listens on.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+	python3 - <<'PY'
+import random, socket
+# Below the kernel's ephemeral range where there is room: a port from it may
+# meanwhile become an outgoing connection's source port (a cluster node
+# dialling a route not yet up) and the server started on it fail to bind.
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+for port in [random.randrange(10000, low) for _ in range(100)] if low > 10000 else []:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
 }
 
 # need_natscli installs the nats CLI (pinned) into $CACHE/bin and prints its path.

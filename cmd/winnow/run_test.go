@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,8 +28,32 @@ import (
 	"github.com/winnow-dev/winnow/pipeline"
 )
 
+// freePort returns a port free now, for a server the test starts later.
+// It is taken below the kernel's ephemeral range where there is room: a
+// port from that range (what listening on :0 gives) may meanwhile become
+// the source port of an outgoing connection, as a cluster node's dials to
+// routes not yet up are, or another test's listener, and the server
+// started on it later then fails to bind.
 func freePort(t *testing.T) int {
 	t.Helper()
+	low := 32768 // Linux's default ip_local_port_range starts there
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const from = 10000
+	for range 100 {
+		if low <= from {
+			break
+		}
+		if l, err := net.Listen("tcp", fmt.Sprint("127.0.0.1:", from+rand.IntN(low-from))); err == nil {
+			defer l.Close()
+			return l.Addr().(*net.TCPAddr).Port
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
