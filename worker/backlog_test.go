@@ -166,3 +166,167 @@ func TestConsumerBacklogNotPermitted(t *testing.T) {
 		t.Errorf("no line that the consumer is looked up again")
 	}
 }
+
+// lagNow gathers winnow_consumer_lag_seconds from reg; ok is false while
+// it is not exported.
+func lagNow(t *testing.T, reg prometheus.Gatherer) (seconds float64, ok bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "winnow_consumer_lag_seconds" {
+			return mf.GetMetric()[0].GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestConsumerLag: winnow_consumer_lag_seconds is the age of the oldest
+// input not yet acknowledged: 0 with none waiting; the first input's age
+// while the consumer is paused, whatever came after it; still its age
+// while a handler holds it (delivered, not acknowledged); 0 once every
+// input has its outcome; and nothing once the worker has stopped.
+func TestConsumerLag(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	cfg.backlogEvery = 50 * time.Millisecond
+	gate := make(chan struct{})
+	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
+	nc, js := connect(t, s)
+	r := startWorkerOn(t, nc, cfg, hold)
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release)
+	ctx, reg := context.Background(), r.reg
+	explain := func() string { v, ok := lagNow(t, reg); return fmt.Sprintf("lag %vs, exported %v", v, ok) }
+	waitExplained(t, "a lag of 0 with nothing waiting", func() bool { v, ok := lagNow(t, reg); return ok && v == 0 }, explain)
+
+	if _, err := js.PauseConsumer(ctx, cfg.InputStream, cfg.Durable, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Now()
+	publishDoc(t, js, "docs.raw.lag", map[string]any{"id": "first", "text": "the oldest input"})
+	time.Sleep(300 * time.Millisecond)
+	for i := range 5 {
+		publishDoc(t, js, "docs.raw.lag", map[string]any{"id": fmt.Sprint("later-", i), "text": "a later input"})
+	}
+	// The oldest input's age, not the newest's: at least the 300ms it
+	// waited alone, at most its age now.
+	oldest := func() bool {
+		v, ok := lagNow(t, reg)
+		return ok && v >= 0.3 && v <= time.Since(first).Seconds()
+	}
+	waitExplained(t, "the first input's age while the consumer is paused", oldest, explain)
+
+	if _, err := js.ResumeConsumer(ctx, cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	waitExplained(t, "every input delivered", func() bool { p, _, ok := backlogNow(t, reg); return ok && p == 0 }, explain)
+	time.Sleep(3 * cfg.backlogEvery) // a look after the delivery
+	if !oldest() {
+		t.Errorf("with the first input held by a handler: %s, want its age (over 0.3s)", explain())
+	}
+	release()
+	waitFor(t, "every outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == 6 })
+	waitExplained(t, "a lag of 0 again", func() bool { v, ok := lagNow(t, reg); return ok && v == 0 }, explain)
+
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := lagNow(t, reg); ok {
+		t.Errorf("a stopped worker still exports a lag of %vs", v)
+	}
+}
+
+// TestConsumerLagNotPermitted: a user the server does not let read the
+// input stream's messages (STREAM.MSG.GET) keeps the backlog counts, goes
+// without the lag and is told once why; given the permission, the lag is
+// exported and a line says so.
+func TestConsumerLagNotPermitted(t *testing.T) {
+	user := func(deny ...string) []*server.User {
+		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
+	}
+	cfg := testConfig()
+	cfg.backlogEvery = 100 * time.Millisecond
+	var opts *server.Options
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users, opts = user("$JS.API.STREAM.MSG.GET."+cfg.InputStream), o
+	})
+	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
+	core, logs := observer.New(zap.InfoLevel)
+	r := startWorkerLogged(t, nc, cfg, zap.New(core))
+	reg := r.reg
+	_, js := connect(t, s, nats.UserInfo("test", "t"))
+	// Inputs wait (the lag is read only then) on a paused consumer.
+	if _, err := js.PauseConsumer(context.Background(), cfg.InputStream, cfg.Durable, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	publishDoc(t, js, "docs.raw.lag", map[string]any{"id": "doc", "text": "some text"})
+	const warning = "the oldest waiting input could not be read"
+	waitFor(t, "a warning that the oldest input cannot be read", func() bool { return logs.FilterMessageSnippet(warning).Len() > 0 })
+	if e := logs.FilterMessageSnippet(warning).All()[0]; !strings.Contains(fmt.Sprint(e.ContextMap()["error"]), "Permissions Violation") {
+		t.Errorf("the warning does not give the server's refusal: %v", e.ContextMap())
+	}
+	time.Sleep(3*consumerCheckTimeout + 5*cfg.backlogEvery)
+	if p, _, ok := backlogNow(t, reg); !ok || p != 1 {
+		t.Errorf("the backlog counts: pending %v, exported %v; want 1, kept without the lag", p, ok)
+	}
+	if v, ok := lagNow(t, reg); ok {
+		t.Errorf("a lag of %vs exported that could not be read", v)
+	}
+	if n := logs.FilterMessageSnippet(warning).Len(); n != 1 {
+		t.Errorf("%d warnings that the oldest input cannot be read, want one for the streak", n)
+	}
+	allowed := opts.Clone()
+	allowed.Users = user()
+	if err := s.ReloadOptions(allowed); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the lag exported", func() bool { v, ok := lagNow(t, reg); return ok && v > 0 })
+	if logs.FilterMessage("the oldest waiting input is read again").Len() != 1 {
+		t.Errorf("no line that the oldest input is read again")
+	}
+}
+
+// TestWorkerUnderDeployPermissions: the winnow user of deploy/nats/nats.conf
+// may do all a consuming worker asks: make its streams and consumer,
+// consume, publish, look the consumer up and read the oldest waiting input
+// (the backlog and lag metrics), with not one warning.
+func TestWorkerUnderDeployPermissions(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{deployUser(t), {Username: "test", Password: "t"}}
+		o.MaxPayload = 8 << 20 // as deploy/nats/nats.conf
+	})
+	cfg := testConfig()
+	cfg.backlogEvery = 50 * time.Millisecond
+	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
+	core, logs := observer.New(zap.InfoLevel)
+	r := startWorkerLogged(t, nc, cfg, zap.New(core))
+	_, js := connect(t, s, nats.UserInfo("test", "t"))
+	if _, err := js.PauseConsumer(context.Background(), cfg.InputStream, cfg.Durable, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		publishDoc(t, js, "docs.raw.perm", map[string]any{"id": fmt.Sprint("doc-", i), "text": "some text"})
+	}
+	waitFor(t, "the backlog and the lag", func() bool {
+		p, _, ok := backlogNow(t, r.reg)
+		v, lagged := lagNow(t, r.reg)
+		return ok && p == 3 && lagged && v > 0
+	})
+	if _, err := js.ResumeConsumer(context.Background(), cfg.InputStream, cfg.Durable); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every outcome", func() bool { return outputCount(t, js, cfg.OutputStream) == 3 })
+	waitFor(t, "a lag of 0", func() bool { v, ok := lagNow(t, r.reg); return ok && v == 0 })
+	for _, e := range logs.FilterLevelExact(zap.WarnLevel).All() {
+		if e.Message != "the input consumer is paused (nats consumer pause): no input comes until it resumes" {
+			t.Errorf("warning under the deploy permissions: %s %v", e.Message, e.ContextMap())
+		}
+	}
+	if n := logs.FilterLevelExact(zap.ErrorLevel).Len(); n > 0 {
+		t.Errorf("%d errors under the deploy permissions: %v", n, logs.FilterLevelExact(zap.ErrorLevel).All())
+	}
+}

@@ -557,11 +557,10 @@ func replaysItsWindow(t *testing.T, url string, replicas int) {
 	}
 }
 
-// TestSharedMemoryUnderDeployPermissions: the winnow user of
-// deploy/nats/nats.conf may do all the KV state asks, the start-up's
-// search for the replay's start among it (a refusal there would only be
-// logged, the whole bucket replayed instead).
-func TestSharedMemoryUnderDeployPermissions(t *testing.T) {
+// deployUser is the winnow user of deploy/nats/nats.conf, with its
+// permissions, password "w".
+func deployUser(t *testing.T) *server.User {
+	t.Helper()
 	conf, err := os.ReadFile("../deploy/nats/nats.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -574,10 +573,16 @@ func TestSharedMemoryUnderDeployPermissions(t *testing.T) {
 	for _, m := range regexp.MustCompile(`"([^"]+)"`).FindAllSubmatch(block[1], -1) {
 		allow = append(allow, string(m[1]))
 	}
-	s := natstest.Start(t, func(o *server.Options) {
-		o.Users = []*server.User{{Username: "winnow", Password: "w", Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Allow: allow}, Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}}}}}
-	})
+	return &server.User{Username: "winnow", Password: "w", Permissions: &server.Permissions{
+		Publish: &server.SubjectPermission{Allow: allow}, Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}}}}
+}
+
+// TestSharedMemoryUnderDeployPermissions: the winnow user of
+// deploy/nats/nats.conf may do all the KV state asks, the start-up's
+// search for the replay's start among it (a refusal there would only be
+// logged, the whole bucket replayed instead).
+func TestSharedMemoryUnderDeployPermissions(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) { o.Users = []*server.User{deployUser(t)} })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := dedupe.DefaultMemoryOptions()

@@ -176,10 +176,26 @@ func apiPrefix(js jetstream.JetStream) string {
 // there to avoid. An operator may turn allow_direct on for the output
 // stream; winnow keeps what it finds.
 func lastForSubject(ctx context.Context, js jetstream.JetStream, stream, subject string) (*storedMsg, error) {
+	return msgGet(ctx, js, stream, msgGetRequest{LastFor: subject})
+}
+
+// nextFrom asks the stream's leader for its first message at or after seq
+// on subject (which may hold wildcards); ErrMsgNotFound when it has none.
+func nextFrom(ctx context.Context, js jetstream.JetStream, stream string, seq uint64, subject string) (*storedMsg, error) {
+	return msgGet(ctx, js, stream, msgGetRequest{Seq: seq, NextFor: subject})
+}
+
+// msgGetRequest is a JetStream message get (STREAM.MSG.GET).
+type msgGetRequest struct {
+	Seq     uint64 `json:"seq,omitempty"`
+	LastFor string `json:"last_by_subj,omitempty"`
+	NextFor string `json:"next_by_subj,omitempty"`
+}
+
+// msgGet sends a message get to the stream's leader.
+func msgGet(ctx context.Context, js jetstream.JetStream, stream string, get msgGetRequest) (*storedMsg, error) {
 	opts, prefix := js.Options(), apiPrefix(js)
-	req, err := json.Marshal(struct {
-		LastFor string `json:"last_by_subj"`
-	}{subject})
+	req, err := json.Marshal(get)
 	if err != nil {
 		return nil, err
 	}
