@@ -6,7 +6,8 @@
 #     windows-1252 body sent with its headers, cleaned as its text; a page of 250,000
 #     one-letter lines, its record listing 1000 of its removals and counting the rest;
 #     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole;
-#     `nats consumer pause` and `resume` seen in the log and winnow_consumer_pending.
+#     `nats consumer pause` and `resume` seen in the log, winnow_consumer_pending and
+#     winnow_consumer_lag_seconds.
 #  2. The whole bench corpus through one worker on a separate nats-server, with
 #     `kill -TERM` mid-stream and a restart: the worker turns unready, exits 0 within
 #     the drain deadline, and afterwards every input has exactly one outcome.
@@ -117,12 +118,18 @@ for i in 1 2 3 4 5; do
 		fail "nats pub while the consumer is paused failed"
 done
 WAIT=30 wait_until bash -c '[ "$(pending)" = 5 ]' || fail "winnow_consumer_pending is not 5 while the consumer is paused: $(pending)"
+# The lag is read just after the count in the same look: wait for it too.
+lag() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_consumer_lag_seconds / {print $2}'; }
+export -f lag
+WAIT=30 wait_until bash -c 'awk -v v="$(lag)" "BEGIN { exit !(v > 0) }"' ||
+	fail "winnow_consumer_lag_seconds is not above 0 while inputs wait: '$(lag)'"
+lag=$(lag)
 grep -q '"the input consumer is paused (nats consumer pause)' "$work/embedded.log" || fail "no warning that the input consumer is paused"
 "$NATS" -s "nats://127.0.0.1:$nport" consumer resume WINNOW_RAW winnow --force >/dev/null || fail "nats consumer resume failed"
 WAIT=30 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport held-1 held-5 >/dev/null 2>&1" || fail "the inputs held back were not cleaned after the resume"
 WAIT=30 wait_until bash -c '[ "$(pending)" = 0 ]' || fail "winnow_consumer_pending is not 0 after the resume: $(pending)"
 grep -q '"the input consumer is resumed"' "$work/embedded.log" || fail "no line that the input consumer is resumed"
-echo "nats consumer pause: 5 inputs counted in winnow_consumer_pending and a warning; after the resume, cleaned, pending 0"
+echo "nats consumer pause: 5 inputs counted in winnow_consumer_pending, the oldest ${lag}s old, and a warning; after the resume, cleaned, pending 0"
 kill -TERM "${pids[0]}"; wait "${pids[0]}" || fail "embedded worker exited non-zero on SIGTERM"
 pids=()
 
