@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 
+	"github.com/winnow-dev/winnow/internal/htmltext"
 	"github.com/winnow-dev/winnow/pipeline"
 	"github.com/winnow-dev/winnow/schemas"
 )
@@ -33,11 +34,13 @@ const (
 
 // decodeInput turns a message body into a document. A Content-Encoding
 // header says how the body was compressed (see decompress). A Content-Type
-// header says which a body is: application/json (a JSON document) or
-// text/plain (plain text, whatever it starts with: code, RTF). Without
+// header says which a body is: application/json (a JSON document),
+// text/plain (plain text, whatever it starts with: code, RTF) or text/html
+// (a page, whose visible text is the document's: see htmltext). Without
 // one, a body whose first non-space byte (after a byte order mark) is '{'
-// is a JSON document, and any other body plain text. Plain text takes its
-// id from the Winnow-Id or Nats-Msg-Id header. Failures are
+// is a JSON document, one that opens with <!DOCTYPE html> or <html> a page
+// (as browsers sniff one), and any other body plain text. Plain text and pages
+// take their id from the Winnow-Id or Nats-Msg-Id header. Failures are
 // *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
@@ -48,18 +51,28 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	if err != nil {
 		return schemas.Document{}, err
 	}
+	page := false
 	switch mediaType(h) {
 	case "application/json":
 		return pipeline.Decode(data)
 	case "text/plain":
+	case "text/html", "application/xhtml+xml":
+		page = true
 	default:
 		trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n")
 		if len(trimmed) > 0 && trimmed[0] == '{' {
 			return pipeline.Decode(data)
 		}
+		page = opensPage(trimmed)
 	}
-	size := len(data)
-	data, err = toUTF8(data, h)
+	size, label, what := len(data), charset(h), "plain-text body"
+	if page {
+		what = "HTML body"
+		if label == "" {
+			label = htmltext.Charset(data) // <meta charset>, after the header
+		}
+	}
+	data, err = toUTF8(data, label, what)
 	if err != nil {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonInvalidUTF8, Detail: err.Error(), ID: headerID(h)}
 	}
@@ -71,6 +84,12 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	case len(data) > maxBytes: // a charset's one byte may be three of UTF-8
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
 			Detail: fmt.Sprintf("%d bytes decode to %d bytes of UTF-8, over the %d-byte limit (worker.max_doc_bytes)", size, len(data), maxBytes), ID: headerID(h)}
+	}
+	if page {
+		data = []byte(htmltext.Text(data))
+		if len(data) == 0 {
+			return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonEmpty, Detail: "HTML body with no visible text", ID: headerID(h)}
+		}
 	}
 	id := headerID(h)
 	switch {
@@ -100,6 +119,19 @@ func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document
 	return decodeInput(data, nats.Header{"Content-Type": {ct}, HeaderID: {id}}, maxBytes)
 }
 
+// DecodePage reads data as one HTML page with the given id, as the worker
+// reads a text/html body: its visible text (see internal/htmltext),
+// decoded from charset, else from the charset its <meta> declares, else
+// UTF-8. `winnow clean --html` reads files this way. Failures are
+// *schemas.InputError.
+func DecodePage(data []byte, id, charset string, maxBytes int) (schemas.Document, error) {
+	ct := "text/html"
+	if charset != "" {
+		ct += "; charset=" + charset
+	}
+	return decodeInput(data, nats.Header{"Content-Type": {ct}, HeaderID: {id}}, maxBytes)
+}
+
 // ReadBody returns an input body as the worker reads it, as far as it can:
 // decompressed as its Content-Encoding header says, then, when its
 // Content-Type names a charset or it opens with a byte order mark, decoded
@@ -109,7 +141,7 @@ func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	if err != nil || charset(h) == "" && bomCharset(data) == "" || mediaType(h) == "application/json" {
 		return data, err
 	}
-	return toUTF8(data, h)
+	return toUTF8(data, charset(h), "body")
 }
 
 // ContentEncodings are the Content-Encoding header values winnow reads, as
@@ -168,16 +200,31 @@ func decompress(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	return out, nil
 }
 
-// toUTF8 returns a plain-text body as UTF-8: decoded from the charset its
-// Content-Type header names (any WHATWG encoding label: windows-1252,
-// iso-8859-1, shift_jis, gbk, utf-16le...), else as it is, which must then
-// be valid UTF-8. A label winnow does not know is ignored, as browsers
-// ignore one, and the body must be UTF-8. A byte order mark says the
-// encoding before any label does, as WHATWG's decode has it: a UTF-16 text
-// saved by Notepad needs no charset. JSON has no charset (RFC 8259): only
-// plain text gets here.
-func toUTF8(data []byte, h nats.Header) ([]byte, error) {
-	label, name := charset(h), ""
+// opensPage reports whether a body opens as an HTML page does, with
+// <!DOCTYPE html or <html (in any case) followed by '>' or white space.
+func opensPage(b []byte) bool {
+	for _, open := range []string{"<!doctype html", "<html"} {
+		if len(b) > len(open) && bytes.EqualFold(b[:len(open)], []byte(open)) {
+			switch b[len(open)] {
+			case '>', ' ', '\t', '\n', '\r', '\f':
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// toUTF8 returns a plain-text or HTML body (what, for its errors) as
+// UTF-8: decoded from the charset label names (its Content-Type header's,
+// or a page's <meta>; any WHATWG encoding label: windows-1252, iso-8859-1,
+// shift_jis, gbk, utf-16le...), else as it is, which must then be valid
+// UTF-8. A label winnow does not know is ignored, as browsers ignore one,
+// and the body must be UTF-8. A byte order mark says the encoding before
+// any label does, as WHATWG's decode has it: a UTF-16 text saved by
+// Notepad needs no charset. JSON has no charset (RFC 8259): it never gets
+// here.
+func toUTF8(data []byte, label, what string) ([]byte, error) {
+	name := ""
 	if bom := bomCharset(data); bom != "" {
 		label = bom
 	}
@@ -195,7 +242,7 @@ func toUTF8(data []byte, h nats.Header) ([]byte, error) {
 	default:
 		out, err := enc.NewDecoder().Bytes(data)
 		if err != nil {
-			return nil, fmt.Errorf("plain-text body is not %s: %w", name, err)
+			return nil, fmt.Errorf("%s is not %s: %w", what, name, err)
 		}
 		return out, nil
 	}
@@ -206,7 +253,7 @@ func toUTF8(data []byte, h nats.Header) ([]byte, error) {
 	if label != "" && name == "" {
 		unknown = fmt.Sprintf(" (charset %q is not one winnow decodes)", label)
 	}
-	return nil, fmt.Errorf("plain-text body is not valid UTF-8%s: %s", unknown, schemas.WhereNotUTF8(data))
+	return nil, fmt.Errorf("%s is not valid UTF-8%s: %s", what, unknown, schemas.WhereNotUTF8(data))
 }
 
 // bomCharset names the encoding data's byte order mark says, "" when it

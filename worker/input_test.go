@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"encoding/json"
 	"errors"
+	"html"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -14,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/nats-io/nats.go"
 
+	"github.com/winnow-dev/winnow/internal/corpus"
 	"github.com/winnow-dev/winnow/schemas"
 )
 
@@ -158,5 +164,51 @@ func TestDecompressStopsAtTheLimit(t *testing.T) {
 		if out, err := decompress(text, nats.Header{"Content-Encoding": {coding}}, 10); err != nil || !bytes.Equal(out, text) {
 			t.Errorf("%q: %d bytes, %v: want the body as it is (the caller holds it to the limit)", coding, len(out), err)
 		}
+	}
+}
+
+// TestPageTextIsTheSeedText: the seed article sent as a page, each of its
+// lines a paragraph (escaped, so its literal "&#xa0;" stays text), reads
+// back as its lines with white space collapsed as a browser does and its
+// blank lines gone: cleaning the page is cleaning the article.
+func TestPageTextIsTheSeedText(t *testing.T) {
+	dir, err := corpus.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed struct{ Text string }
+	b, err := os.ReadFile(filepath.Join(dir, "seed-gold.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	if err := json.Unmarshal(line, &seed); err != nil {
+		t.Fatal(err)
+	}
+	var page strings.Builder
+	page.WriteString("<!DOCTYPE html><html><head><title>The seed</title></head><body>\n")
+	var want []string
+	for _, l := range strings.Split(seed.Text, "\n") {
+		// HTML's white space only: U+00A0 is text to a browser.
+		if f := strings.FieldsFunc(l, func(r rune) bool { return strings.ContainsRune(" \t\n\f\r", r) }); len(f) > 0 {
+			want = append(want, strings.Join(f, " "))
+		}
+		page.WriteString("<p>" + html.EscapeString(l) + "</p>\n")
+	}
+	page.WriteString("</body></html>")
+	doc, err := decodeInput([]byte(page.String()), nats.Header{"Content-Type": {"text/html"}, HeaderID: {"seed"}}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 50 || !strings.Contains(seed.Text, "&#xa0;") && !strings.Contains(seed.Text, "\u00a0") {
+		t.Fatalf("the seed article is not what this test reads: %d lines", len(want))
+	}
+	if got := strings.Split(doc.Text, "\n"); !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("line %d: got %q, want %q (%d lines, want %d)", i+1, got[i], want[i], len(got), len(want))
+			}
+		}
+		t.Fatalf("%d lines, want %d", len(got), len(want))
 	}
 }

@@ -594,6 +594,66 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 	}
 }
 
+// TestHTMLBodyReadAsAPage: a page sent as it came (Content-Type text/html,
+// or a body that opens as a page does) is cleaned as the text a browser
+// shows: its repeats removed line by line, its markup, head and scripts
+// never in the record; its charset from the header, else its <meta>. A
+// page with no visible text, or not in the charset it says, is a dead
+// letter with its bytes. text/plain stays plain text, tags and all.
+func TestHTMLBodyReadAsAPage(t *testing.T) {
+	s := startServer(t)
+	cfg := testConfig()
+	startWorker(t, s, cfg)
+	_, js := connect(t, s)
+	page := `<html><head><title>Title</title><script>var teaser = "<p>no</p>";</script><style>p { margin: 0 }</style></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<figure><img src="a.jpg" alt="x"><figcaption>Harbour at dawn</figcaption></figure>
+<p>Harbour at&nbsp;dawn</p>
+<p>The body of the   story
+stays.</p><div hidden>Subscribe for free</div></body></html>`
+	cases := []struct {
+		name, contentType, body string
+		clean                   bool
+		want                    string // the record's text, or words of the dead letter's error
+	}{
+		{"page", "text/html; charset=utf-8", page, true, "Home News\nHarbour at dawn\nThe body of the story stays."},
+		{"page-meta-charset", "text/html", "<meta charset=\"windows-1252\"><p>Caf\xe9 cr\xe8me</p>", true, "Café crème"},
+		{"page-header-charset-first", "Text/HTML; charset=utf-8", "<meta charset=\"windows-1252\"><p>café</p>", true, "café"},
+		{"page-sniffed", "", "\n<!DOCTYPE html>\n<html><body><p>A sniffed page.</p></body></html>", true, "A sniffed page."},
+		{"page-xhtml", "application/xhtml+xml", `<html xmlns="http://www.w3.org/1999/xhtml"><body><p>An XHTML page.</p></body></html>`, true, "An XHTML page."},
+		{"page-no-text", "text/html", "<html><head><script>x()</script></head><body> </body></html>", false, "HTML body with no visible text"},
+		{"page-not-utf8", "text/html", "<p>caf\xe9</p>", false, "HTML body is not valid UTF-8: byte 0xe9 at offset 6"},
+		{"tags-as-text", "text/plain", "<p>Kept as written.</p>", true, "<p>Kept as written.</p>"},
+	}
+	for _, c := range cases {
+		h := nats.Header{HeaderID: {c.name}}
+		if c.contentType != "" {
+			h.Set("Content-Type", c.contentType)
+		}
+		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: []byte(c.body), Header: h})
+	}
+	got := outcomesByCase(t, js, cfg, len(cases))
+	for _, c := range cases {
+		o := got[c.name]
+		switch {
+		case c.clean && o.subject != "docs.clean."+c.name:
+			t.Errorf("%s: %s %s, want a clean record", c.name, o.subject, o.data)
+		case c.clean && decodeRecord(t, o.data).Text != c.want:
+			t.Errorf("%s: record text %q, want %q", c.name, decodeRecord(t, o.data).Text, c.want)
+		case !c.clean && (o.subject != "docs.dlq."+c.name || !strings.Contains(o.header.Get(HeaderError), c.want)):
+			t.Errorf("%s: %s, error %q; want a dead letter saying %q", c.name, o.subject, o.header.Get(HeaderError), c.want)
+		case !c.clean && !bytes.Equal(decodeDeadLetterData(t, o.data), []byte(c.body)):
+			t.Errorf("%s: dead letter %s does not keep the original bytes", c.name, o.data)
+		}
+	}
+	// The page's record says what went, and why: the caption's copy the
+	// paragraph printed again with &nbsp;, as the seed article's was.
+	rec := decodeRecord(t, got["page"].data)
+	if len(rec.Removed) != 1 || rec.Removed[0].Reason != "exact_repeat" || rec.Removed[0].Text != "Harbour at\u00a0dawn" {
+		t.Errorf("page: removals %+v, want the caption's repeat", rec.Removed)
+	}
+}
+
 // outcomesByCase waits for n outputs, each of an input published on
 // docs.raw.<case>, and returns them by case.
 func outcomesByCase(t *testing.T, js jetstream.JetStream, cfg Config, n int) map[string]output {
