@@ -34,20 +34,24 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	quiet := fs.Bool("quiet", false, "no progress on stderr, even on a terminal")
 	policy := fs.String("policy", "", "moderation policy YAML `FILE` (default: the built-in policy)")
 	var maxBytes sizeFlag
-	fs.Var(&maxBytes, "max-doc-bytes", "reject a line (with --text, a file) longer than `SIZE` (bytes, or KiB, MiB or GiB: 8MiB) as too_large, its first 64 KiB kept, reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
+	fs.Var(&maxBytes, "max-doc-bytes", "reject a line (with --text or --html, a file) longer than `SIZE` (bytes, or KiB, MiB or GiB: 8MiB) as too_large, its first 64 KiB kept, reading no more of it than that; default the config's worker.max_doc_bytes (1 MiB), 0 for no limit")
 	text := fs.Bool("text", false, "each FILE (or stdin, id \"-\") is one plain-text document, its id the FILE as given")
-	charset := fs.String("charset", "", "with --text, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8; a byte order mark says which first")
+	page := fs.Bool("html", false, "each FILE (or stdin, id \"-\") is one HTML page, cleaned as the text a browser shows (as the worker reads a text/html body), its id the FILE as given")
+	charset := fs.String("charset", "", "with --text or --html, the files' `LABEL` (windows-1252, shift_jis, utf-16le: the labels browsers know); default UTF-8, or with --html the page's <meta charset>; a byte order mark says which first")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nWith --text, each FILE is one plain-text document instead.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow clean [flags] [FILE…]\n\nReads JSON lines ({\"id\",\"text\",…}) from FILEs or stdin and writes one cleaned\nrecord per valid line to stdout, in input order. Blank lines are skipped.\nWith --text, each FILE is one plain-text document instead; with --html, one HTML page.\nExit status: 0 all lines valid, 2 some lines rejected, 1 fatal error.\n\n")
 		fs.PrintDefaults()
 	}
 	inputs, code, done := parseArgs(fs, args, -1)
 	if done {
 		return code
 	}
+	if *text && *page {
+		return fail(stderr, "winnow clean", errors.New("--text and --html: a file is one or the other"))
+	}
 	if *charset != "" {
-		if !*text {
-			return fail(stderr, "winnow clean", errors.New("--charset is for --text: JSON lines are UTF-8"))
+		if !*text && !*page {
+			return fail(stderr, "winnow clean", errors.New("--charset is for --text and --html: JSON lines are UTF-8"))
 		}
 		if _, err := htmlindex.Get(*charset); err != nil {
 			return fail(stderr, "winnow clean", fmt.Errorf("--charset %q: not a label winnow decodes", *charset))
@@ -97,9 +101,15 @@ func runClean(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		inputs = []string{"-"}
 	}
 	read := c.file
-	if *text {
+	if *text || *page {
+		decode := worker.DecodeText
+		if *page {
+			decode = worker.DecodePage
+		}
 		read = func(ctx context.Context, name string, stdin io.Reader) error {
-			return c.textFile(ctx, name, stdin, *charset)
+			return c.textFile(ctx, name, stdin, func(data []byte, limit int) (schemas.Document, error) {
+				return decode(data, name, *charset, limit)
+			})
 		}
 	}
 	for _, name := range inputs {
@@ -161,7 +171,7 @@ func (c *cleaner) file(ctx context.Context, name string, stdin io.Reader) error 
 	}
 }
 
-// tooLarge rejects line n (0 for a --text file, whose id is known), size
+// tooLarge rejects line n (0 for a --text or --html file, whose id is known), size
 // bytes without its line end, of which kept holds the first, as the worker
 // dead-letters a message over max_doc_bytes.
 func (c *cleaner) tooLarge(name string, n int, id string, kept []byte, size int64) error {
@@ -208,10 +218,11 @@ func (c *cleaner) invalid(name string, n int, data []byte, err error) error {
 	return c.reject(name, n, schemas.NewDeadLetter(ie.Reason, ie.Detail, ie.ID, data))
 }
 
-// textFile cleans the file name (- for standard input) as one plain-text
-// document whose id is its name, read as the worker reads a text/plain
-// body in charset. A rejected file's dead letter names it and no line.
-func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, charset string) error {
+// textFile cleans the file name (- for standard input) as one document
+// whose id is its name, read by decode (as the worker reads a text/plain
+// or a text/html body) from the file's bytes, held to a limit. A rejected
+// file's dead letter names it and no line.
+func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, decode func(data []byte, limit int) (schemas.Document, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -242,7 +253,7 @@ func (c *cleaner) textFile(ctx context.Context, name string, stdin io.Reader, ch
 	}
 	c.stats.lines++
 	c.stats.bytes += int64(len(data))
-	doc, err := worker.DecodeText(data, name, charset, limit)
+	doc, err := decode(data, limit)
 	if err != nil {
 		return c.invalid(name, 0, data, err)
 	}

@@ -249,3 +249,53 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestCleanHTML: with --html each file is one page, cleaned as the text a
+// browser shows (the record of the same text as a JSON line), its charset
+// from --charset or its <meta>; a page with no visible text is rejected
+// as the worker rejects one; --html with --text is a usage error.
+func TestCleanHTML(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	text := "Harbour report\nBoats came in at dawn with the first catch of the season.\n" +
+		"Boats came in at dawn with the first catch of the season.\nSubscribe for free to our newsletter!\nFish sold out by noon."
+	page := write("a.html", []byte(`<!DOCTYPE html><html><head><title>Harbour</title><script>track()</script></head><body>
+<h1>Harbour report</h1>
+<p>Boats came in at dawn with the first catch of the season.</p>
+<p>Boats came in at   dawn with the first catch
+of the season.</p>
+<aside><p>Subscribe for free to our newsletter!</p></aside>
+<p>Fish sold out by noon.</p>
+</body></html>`))
+	line, _ := json.Marshal(schemas.Document{ID: page, Text: text})
+	code, want, _, _ := cleanRun(t, bytes.NewReader(line))
+	if code != exitOK || !strings.Contains(want, `"exact_repeat"`) || !strings.Contains(want, `"promotional"`) {
+		t.Fatalf("the JSON line: exit %d, %q", code, want)
+	}
+	if code, got, _, stderr := cleanRun(t, nil, "--html", page); code != exitOK || got != want {
+		t.Errorf("--html %s: exit %d, %s\n got %q\nwant %q (the JSON line's record)", page, code, stderr, got, want)
+	}
+
+	latin := write("w1252.html", []byte("<meta charset=\"windows-1252\"><p>Caf\xe9 au lait at the corner shop.</p>"))
+	if code, got, _, _ := cleanRun(t, nil, "--html", latin); code != exitOK || !strings.Contains(got, `"text":"Café au lait at the corner shop."`) {
+		t.Errorf("a page in windows-1252 by its <meta>: exit %d, %q", code, got)
+	}
+	if code, got, _, _ := cleanRun(t, nil, "--html", "--charset", "iso-8859-1", latin); code != exitOK || !strings.Contains(got, `"text":"Café au lait at the corner shop."`) {
+		t.Errorf("--charset iso-8859-1: exit %d, %q", code, got)
+	}
+	blank := write("blank.html", []byte("<html><head><script>x()</script></head><body></body></html>"))
+	code, _, dls, stderr := cleanRun(t, nil, "--html", blank)
+	if code != exitRejected || len(dls) != 1 || dls[0].Reason != schemas.ReasonEmpty || !strings.Contains(dls[0].Error, "no visible text") {
+		t.Errorf("a page with no visible text: exit %d, %s, dead letters %+v", code, stderr, dls)
+	}
+	if code, _, _, stderr := cleanRun(t, nil, "--html", "--text", page); code != exitFatal || !strings.Contains(stderr, "--text and --html") {
+		t.Errorf("--html --text: exit %d, %q; want a usage error", code, stderr)
+	}
+}
