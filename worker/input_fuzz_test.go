@@ -23,6 +23,9 @@ func FuzzDecodeInput(f *testing.F) {
 		{"", "", `{"id":"f","Text":"x","text":"y"}`},
 		{"text/plain; charset=gb18030", "g", "\x81\x30\x81\x30"},
 		{"text/plain; charset=\"", "h", "x"},
+		{"text/html", "n", "<meta charset=\"windows-1252\"><p>caf\xe9</p><script>x()</script>"},
+		{"text/html; charset=utf-16le", "o", "<\x00p\x00>\x00h\x00"},
+		{"", "p", "<!DOCTYPE html><title>t</title><p>a<br>b</p>"},
 	} {
 		f.Add(s.ct, "", s.id, []byte(s.body))
 	}
