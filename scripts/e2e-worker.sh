@@ -3,8 +3,9 @@
 #  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
 #     seed article, the cleaned record read back from docs.clean.demo, repeats gone,
 #     and the same record from `winnow clean --text seed-article.txt`; a gzipped
-#     windows-1252 body sent with its headers, cleaned as its text; a page of 250,000
-#     one-letter lines, its record listing 1000 of its removals and counting the rest;
+#     windows-1252 body sent with its headers, cleaned as its text; a text/html page,
+#     cleaned as the text a browser shows; a page of 250,000 one-letter lines, its
+#     record listing 1000 of its removals and counting the rest;
 #     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole;
 #     `nats consumer pause` and `resume` seen in the log, winnow_consumer_pending and
 #     winnow_consumer_lag_seconds.
@@ -75,6 +76,16 @@ WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport latin1 >'
 grep -q '^latin1: clean on docs.clean.demo' "$work/latin1.out" && grep -q '"Café crème at the harbour."' "$work/latin1.out" ||
 	fail "the gzipped windows-1252 body: $(cat "$work/latin1.out")"
 echo "gzip, windows-1252: $(sed -n 2p "$work/latin1.out" | sed 's/^ *//')"
+# A page as a crawler fetched it (text/html, its charset in its <meta>): cleaned as the
+# text a browser shows, no markup or script in the record, the caption's repeat gone.
+printf '<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Harbour</title><script>track("page")</script></head>\n<body><nav><a href="/">Home</a></nav><figure><img src="a.jpg"><figcaption>Caf\xe9 at the harbour</figcaption></figure>\n<p>Caf\xe9 at the&nbsp;harbour</p><p>The boats came in at dawn.</p></body></html>\n' >"$work/page.html"
+"$NATS" -s "nats://127.0.0.1:$nport" pub docs.raw.demo --no-templates --force-stdin -H Content-Type:text/html -H Winnow-Id:page \
+	<"$work/page.html" >/dev/null 2>&1 || fail "nats pub of the page failed"
+WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport page >'$work/page.out' 2>&1" ||
+	fail "no outcome for the page: $(cat "$work/page.out")"
+grep -q '^page: clean on docs.clean.demo' "$work/page.out" && grep -q 'exact_repeat' "$work/page.out" &&
+	! grep -qE '<|track\(' "$work/page.out" || fail "the text/html page: $(cat "$work/page.out")"
+echo "text/html page: $(grep -c . "$work/page.out") lines of show, no markup; $(grep -m1 exact_repeat "$work/page.out" | sed 's/^ *//')"
 # A page of 250,000 one-letter lines: its record lists max_removals (1000) of the
 # repeats and counts the rest, where it was a 30 MB record, dead-lettered.
 python3 -c 'import json; print(json.dumps({"id": "tiny", "text": "\n".join(["a"] * 250000)}))' >"$work/tiny.jsonl"
