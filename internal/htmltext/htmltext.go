@@ -302,9 +302,7 @@ func tokens(page []byte) string {
 				skip = 0
 			}
 		case tt != html.EndTagToken && rawText(a):
-			if tt == html.StartTagToken {
-				skip = a
-			}
+			skip = a // <script/> too: HTML ignores the slash, as a browser does
 		case a == atom.Br:
 			w.ask('\n')
 		case a == atom.Td || a == atom.Th:

@@ -50,7 +50,7 @@ func TestText(t *testing.T) {
 func TestTextOfDeepNesting(t *testing.T) {
 	const depth = 100000
 	page := "<head><title>T</title></head>" + strings.Repeat("<div>", depth) + "deep <b>text</b>" + strings.Repeat("</div>", depth) +
-		"<script>x = '<p>no</p>'</script><p>after<br>the break</p><table><tr><td>a<td>b</table>"
+		"<script>x = '<p>no</p>'</script><p>after<br>the break</p><script/>y()</script><table><tr><td>a<td>b</table>"
 	if got, want := Text([]byte(page)), "deep text\nafter\nthe break\na\tb"; got != want {
 		t.Errorf("Text of %d nested divs = %.80q, want %q", depth, got, want)
 	}
