@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+	"golang.org/x/text/encoding/htmlindex"
 )
 
 // Text returns the visible text of an HTML page (UTF-8), one line per
@@ -228,9 +229,22 @@ func hidden(n *html.Node) bool {
 // Charset returns the character encoding label a page declares in its
 // first 1024 bytes, as the HTML5 prescan finds it: <meta charset="...">,
 // or <meta http-equiv="Content-Type" content="text/html; charset=...">;
-// "" when it declares none. A Content-Type header's charset, or a byte
-// order mark, outranks it.
+// "" when it declares none. A declared UTF-16 is read as UTF-8, as the
+// prescan has it (a page whose meta tag could be read as ASCII is not
+// UTF-16). A Content-Type header's charset, or a byte order mark,
+// outranks it.
 func Charset(page []byte) string {
+	label := declared(page)
+	if e, err := htmlindex.Get(label); err == nil {
+		if name, _ := htmlindex.Name(e); name == "utf-16le" || name == "utf-16be" {
+			return "utf-8"
+		}
+	}
+	return label
+}
+
+// declared is the label of the prescan's first <meta> that declares one.
+func declared(page []byte) string {
 	if len(page) > 1024 {
 		page = page[:1024]
 	}

@@ -64,8 +64,10 @@ func TestCharset(t *testing.T) {
 		`<head><meta content="text/html; charset=gbk" http-equiv="content-type"></head>`:         "gbk",
 		`<head><meta name="viewport" content="width=device-width"><meta charset="utf-8"></head>`: "utf-8",
 		`<head><meta http-equiv="refresh" content="0; url=x"></head><p>text`:                     "",
-		`<p>no declaration</p>`: "",
-		strings.Repeat(" ", 1100) + `<meta charset="windows-1252">`:                                "", // past the prescan's 1024 bytes
+		`<p>no declaration</p>`:                                     "",
+		`<meta charset="utf-16">`:                                   "utf-8", // the prescan's rule
+		`<meta charset="UTF-16BE">`:                                 "utf-8",
+		strings.Repeat(" ", 1100) + `<meta charset="windows-1252">`: "", // past the prescan's 1024 bytes
 		`<head><meta http-equiv="Content-Type" content="text/html"><meta charset="koi8-r"></head>`: "koi8-r",
 	} {
 		if got := Charset([]byte(page)); got != want {
