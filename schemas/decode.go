@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
+
+	"github.com/winnow-dev/winnow/internal/htmltext"
 )
 
 // Reason classifies why an input was dead-lettered.
@@ -154,8 +156,8 @@ func DecodeDocument(b []byte) (Document, error) {
 		return d, &InputError{Reason: ReasonMissingID, Detail: `field "id" is required and must be a non-empty string`}
 	case IDTooLong(d.ID):
 		return d, &InputError{Reason: ReasonInvalidField, Detail: fmt.Sprintf(`field "id" is longer than %d characters`, MaxIDChars)}
-	case w.Text == nil:
-		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string`, ID: d.ID}
+	case w.Text == nil && w.HTML == nil:
+		return d, &InputError{Reason: ReasonMissingText, Detail: `field "text" is required and must be a string (or "html", the page's HTML)`, ID: d.ID}
 	}
 	if d.FetchedAt != "" {
 		if _, ok := ParseDateTime(d.FetchedAt); !ok {
@@ -168,6 +170,9 @@ func DecodeDocument(b []byte) (Document, error) {
 	}
 	if len(d.Metadata) > 0 && !bytes.HasPrefix(bytes.TrimSpace(d.Metadata), []byte("{")) {
 		return d, &InputError{Reason: ReasonWrongType, Detail: `field "metadata" must be an object`, ID: d.ID}
+	}
+	if w.Text == nil { // the page, not its text: what a browser shows of it
+		d.Text = htmltext.Text([]byte(*w.HTML))
 	}
 	return d, nil
 }
@@ -260,6 +265,7 @@ func jsonKind(c byte) string {
 type wireDocument struct {
 	ID          *string         `json:"id"`
 	Text        *string         `json:"text"`
+	HTML        *string         `json:"html"`
 	URL         string          `json:"url"`
 	Source      string          `json:"source"`
 	Title       string          `json:"title"`
@@ -368,7 +374,7 @@ func decodeExact(b []byte, w *wireDocument) error {
 	fields := []struct {
 		name string
 		dst  any
-	}{{"id", &w.ID}, {"text", &w.Text}, {"url", &w.URL}, {"source", &w.Source}, {"title", &w.Title}, {"lang", &w.Lang},
+	}{{"id", &w.ID}, {"text", &w.Text}, {"html", &w.HTML}, {"url", &w.URL}, {"source", &w.Source}, {"title", &w.Title}, {"lang", &w.Lang},
 		{"fetched_at", &w.FetchedAt}, {"content_type", &w.ContentType}, {"metadata", &w.Metadata}}
 	for _, f := range fields {
 		raw, ok := m[f.name]

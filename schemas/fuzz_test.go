@@ -62,7 +62,8 @@ func FuzzDecoderAgreesWithSchema(f *testing.F) {
 	for _, s := range []string{`{"id":"` + strings.Repeat("日", MaxIDChars) + `","text":""}`,
 		`{"id":"a","text":"x","fetched_at":"2026-11-28T23:59:60Z"}`, `{"id":"a","text":"x","fetched_at":"2026-11-28T12:00:00.5+14:00"}`,
 		`{"id":"a","text":"x","fetched_at":"2026-02-30T12:00:00Z"}`, `{"id":"a","text":"x","metadata":null}`,
-		`{"id":"a","id":1,"text":"x"}`, `{"id":"a","text":"x"} {}`, `{"id":"\ud800","text":"x"}`} {
+		`{"id":"a","id":1,"text":"x"}`, `{"id":"a","text":"x"} {}`, `{"id":"\ud800","text":"x"}`,
+		`{"id":"a","html":"<p>x</p>"}`, `{"id":"a","text":null,"html":null}`, `{"id":"a","Html":"x"}`, `{"id":"a","text":null,"html":"<b>"}`} {
 		f.Add([]byte(s))
 	}
 	schema := compile(f, DocumentV1)

@@ -370,3 +370,26 @@ func TestCutUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentHTML: a document may carry the page (html) rather than its
+// text: without text (or with text null) its text is what a browser shows
+// of the page; with text, html is ignored; with neither, it is
+// missing_text, naming both.
+func TestDocumentHTML(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"id":"a","html":"<html><head><title>T</title></head><body><p>One</p><p>Two &amp; three</p><script>x()</script></body></html>"}`: "One\nTwo & three",
+		`{"id":"a","text":null,"html":"<p>From the page</p>"}`:                                                                            "From the page",
+		`{"id":"a","text":"The crawler's text","html":"<p>The page</p>"}`:                                                                 "The crawler's text",
+		`{"id":"a","html":"<script>only()</script>"}`:                                                                                     "",
+	} {
+		d, err := DecodeDocument([]byte(in))
+		if err != nil || d.Text != want {
+			t.Errorf("%s: text %q, %v; want %q", in, d.Text, err, want)
+		}
+	}
+	_, err := DecodeDocument([]byte(`{"id":"a","html":null}`))
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Reason != ReasonMissingText || !strings.Contains(ie.Detail, `"html"`) {
+		t.Errorf("neither text nor html: %v, want missing_text naming both", err)
+	}
+}

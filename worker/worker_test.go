@@ -624,6 +624,8 @@ stays.</p><div hidden>Subscribe for free</div></body></html>`
 		{"page-no-text", "text/html", "<html><head><script>x()</script></head><body> </body></html>", false, "HTML body with no visible text"},
 		{"page-not-utf8", "text/html", "<p>caf\xe9</p>", false, "HTML body is not valid UTF-8: byte 0xe9 at offset 6"},
 		{"tags-as-text", "text/plain", "<p>Kept as written.</p>", true, "<p>Kept as written.</p>"},
+		// A JSON document may carry the page in place of its text.
+		{"json-page", "application/json", `{"id":"json-page","html":"<p>From <b>the</b> page</p><script>x()</script>"}`, true, "From the page"},
 	}
 	for _, c := range cases {
 		h := nats.Header{HeaderID: {c.name}}
