@@ -120,21 +120,35 @@ func TestConsumerBacklogGoesStale(t *testing.T) {
 	}
 }
 
+// startDenying starts a server with a user test, who may do anything, and
+// a user winnow, who may publish anything but deny; allow lifts the denial
+// (a configuration reload).
+func startDenying(t *testing.T, deny string) (s *server.Server, allow func()) {
+	t.Helper()
+	users := func(deny ...string) []*server.User {
+		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
+	}
+	var opts *server.Options
+	s = natstest.Start(t, func(o *server.Options) { o.Users, opts = users(deny), o })
+	return s, func() {
+		t.Helper()
+		allowed := opts.Clone()
+		allowed.Users = users()
+		if err := s.ReloadOptions(allowed); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestConsumerBacklogNotPermitted: a worker whose user may not look its
 // consumer up (CONSUMER.INFO denied) cleans as before, exports no backlog
 // and says once why; given the permission back, it exports the count and
 // says so.
 func TestConsumerBacklogNotPermitted(t *testing.T) {
-	user := func(deny ...string) []*server.User {
-		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
-	}
 	cfg := testConfig()
 	cfg.backlogEvery = 100 * time.Millisecond
-	var opts *server.Options
-	s := natstest.Start(t, func(o *server.Options) {
-		o.Users, opts = user("$JS.API.CONSUMER.INFO."+cfg.InputStream+"."+cfg.Durable), o
-	})
+	s, allow := startDenying(t, "$JS.API.CONSUMER.INFO."+cfg.InputStream+"."+cfg.Durable)
 	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
 	core, logs := observer.New(zap.InfoLevel)
 	r := startWorkerLogged(t, nc, cfg, zap.New(core))
@@ -156,11 +170,7 @@ func TestConsumerBacklogNotPermitted(t *testing.T) {
 	if n := logs.FilterMessageSnippet("the input consumer could not be looked up").Len(); n != 1 {
 		t.Errorf("%d warnings that the consumer cannot be looked up, want one for the streak", n)
 	}
-	allowed := opts.Clone()
-	allowed.Users = user()
-	if err := s.ReloadOptions(allowed); err != nil {
-		t.Fatal(err)
-	}
+	allow()
 	waitFor(t, "the backlog exported", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 })
 	if logs.FilterMessage("the input consumer is looked up again").Len() != 1 {
 		t.Errorf("no line that the consumer is looked up again")
@@ -244,16 +254,9 @@ func TestConsumerLag(t *testing.T) {
 // without the lag and is told once why; given the permission, the lag is
 // exported and a line says so.
 func TestConsumerLagNotPermitted(t *testing.T) {
-	user := func(deny ...string) []*server.User {
-		return []*server.User{{Username: "test", Password: "t"}, {Username: "winnow", Password: "w", Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny}}}}
-	}
 	cfg := testConfig()
 	cfg.backlogEvery = 100 * time.Millisecond
-	var opts *server.Options
-	s := natstest.Start(t, func(o *server.Options) {
-		o.Users, opts = user("$JS.API.STREAM.MSG.GET."+cfg.InputStream), o
-	})
+	s, allow := startDenying(t, "$JS.API.STREAM.MSG.GET."+cfg.InputStream)
 	nc, _ := connect(t, s, nats.UserInfo("winnow", "w"))
 	core, logs := observer.New(zap.InfoLevel)
 	r := startWorkerLogged(t, nc, cfg, zap.New(core))
@@ -279,11 +282,7 @@ func TestConsumerLagNotPermitted(t *testing.T) {
 	if n := logs.FilterMessageSnippet(warning).Len(); n != 1 {
 		t.Errorf("%d warnings that the oldest input cannot be read, want one for the streak", n)
 	}
-	allowed := opts.Clone()
-	allowed.Users = user()
-	if err := s.ReloadOptions(allowed); err != nil {
-		t.Fatal(err)
-	}
+	allow()
 	waitFor(t, "the lag exported", func() bool { v, ok := lagNow(t, reg); return ok && v > 0 })
 	if logs.FilterMessage("the oldest waiting input is read again").Len() != 1 {
 		t.Errorf("no line that the oldest input is read again")

@@ -539,11 +539,7 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 	startWorker(t, s, cfg)
 	_, js := connect(t, s)
 	rtf := "{\\rtf1\\ansi The harbour at dawn.}"
-	cases := []struct {
-		name, contentType, id, body string
-		clean                       bool
-		want                        string // the record's text, or words of the dead letter's error
-	}{
+	cases := []bodyCase{
 		{"rtf-as-text", "text/plain; charset=utf-8", "rtf-1", rtf, true, rtf},
 		{"rtf-sniffed", "", "rtf-2", rtf, false, ""},
 		{"array-as-json", "Application/JSON", "arr-1", `[{"id":"arr-1","text":"x"}]`, false, ""},
@@ -566,6 +562,23 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 		// JSON is UTF-8 whatever the header says.
 		{"json-latin1", "application/json; charset=iso-8859-1", "", "{\"id\":\"jl\",\"text\":\"caf\xe9\"}", false, "byte 0xe9 at offset 22"},
 	}
+	checkBodies(t, cases, publishBodies(t, js, cfg, cases))
+}
+
+// bodyCase is an input body published on docs.raw.<name> with its
+// Content-Type and Winnow-Id headers (when given), and the outcome it
+// should have: a clean record, whose text is want when want is given, or a
+// dead letter whose error holds want and which, when want is given, keeps
+// the body's bytes.
+type bodyCase struct {
+	name, contentType, id, body string
+	clean                       bool
+	want                        string // the record's text, or words of the dead letter's error
+}
+
+// publishBodies publishes every case and returns the outcomes by case.
+func publishBodies(t *testing.T, js jetstream.JetStream, cfg Config, cases []bodyCase) map[string]output {
+	t.Helper()
 	for _, c := range cases {
 		h := nats.Header{}
 		if c.contentType != "" {
@@ -576,14 +589,19 @@ func TestContentTypeDecidesTheBody(t *testing.T) {
 		}
 		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: []byte(c.body), Header: h})
 	}
-	got := outcomesByCase(t, js, cfg, len(cases))
+	return outcomesByCase(t, js, cfg, len(cases))
+}
+
+// checkBodies reports every case whose outcome is not the one it wants.
+func checkBodies(t *testing.T, cases []bodyCase, got map[string]output) {
+	t.Helper()
 	for _, c := range cases {
 		o := got[c.name]
 		switch {
 		case c.clean && o.subject != "docs.clean."+c.name:
 			t.Errorf("%s: %s %s, want a clean record", c.name, o.subject, o.data)
 		case c.clean && c.want != "" && decodeRecord(t, o.data).Text != c.want:
-			t.Errorf("%s: record %s, want the text %q", c.name, o.data, c.want)
+			t.Errorf("%s: record text %q, want %q", c.name, decodeRecord(t, o.data).Text, c.want)
 		case !c.clean && (o.subject != "docs.dlq."+c.name || o.header.Get(HeaderReason) == ""):
 			t.Errorf("%s: %s %v, want a dead letter", c.name, o.subject, o.header)
 		case !c.clean && !strings.Contains(o.header.Get(HeaderError), c.want):
@@ -611,43 +629,20 @@ func TestHTMLBodyReadAsAPage(t *testing.T) {
 <p>Harbour at&nbsp;dawn</p>
 <p>The body of the   story
 stays.</p><div hidden>Subscribe for free</div></body></html>`
-	cases := []struct {
-		name, contentType, body string
-		clean                   bool
-		want                    string // the record's text, or words of the dead letter's error
-	}{
-		{"page", "text/html; charset=utf-8", page, true, "Home News\nHarbour at dawn\nThe body of the story stays."},
-		{"page-meta-charset", "text/html", "<meta charset=\"windows-1252\"><p>Caf\xe9 cr\xe8me</p>", true, "Café crème"},
-		{"page-header-charset-first", "Text/HTML; charset=utf-8", "<meta charset=\"windows-1252\"><p>café</p>", true, "café"},
-		{"page-sniffed", "", "\n<!DOCTYPE html>\n<html><body><p>A sniffed page.</p></body></html>", true, "A sniffed page."},
-		{"page-xhtml", "application/xhtml+xml", `<html xmlns="http://www.w3.org/1999/xhtml"><body><p>An XHTML page.</p></body></html>`, true, "An XHTML page."},
-		{"page-no-text", "text/html", "<html><head><script>x()</script></head><body> </body></html>", false, "HTML body with no visible text"},
-		{"page-not-utf8", "text/html", "<p>caf\xe9</p>", false, "HTML body is not valid UTF-8: byte 0xe9 at offset 6"},
-		{"tags-as-text", "text/plain", "<p>Kept as written.</p>", true, "<p>Kept as written.</p>"},
+	cases := []bodyCase{
+		{"page", "text/html; charset=utf-8", "page", page, true, "Home News\nHarbour at dawn\nThe body of the story stays."},
+		{"page-meta-charset", "text/html", "page-meta-charset", "<meta charset=\"windows-1252\"><p>Caf\xe9 cr\xe8me</p>", true, "Café crème"},
+		{"page-header-charset-first", "Text/HTML; charset=utf-8", "page-header-charset-first", "<meta charset=\"windows-1252\"><p>café</p>", true, "café"},
+		{"page-sniffed", "", "page-sniffed", "\n<!DOCTYPE html>\n<html><body><p>A sniffed page.</p></body></html>", true, "A sniffed page."},
+		{"page-xhtml", "application/xhtml+xml", "page-xhtml", `<html xmlns="http://www.w3.org/1999/xhtml"><body><p>An XHTML page.</p></body></html>`, true, "An XHTML page."},
+		{"page-no-text", "text/html", "page-no-text", "<html><head><script>x()</script></head><body> </body></html>", false, "HTML body with no visible text"},
+		{"page-not-utf8", "text/html", "page-not-utf8", "<p>caf\xe9</p>", false, "HTML body is not valid UTF-8: byte 0xe9 at offset 6"},
+		{"tags-as-text", "text/plain", "tags-as-text", "<p>Kept as written.</p>", true, "<p>Kept as written.</p>"},
 		// A JSON document may carry the page in place of its text.
-		{"json-page", "application/json", `{"id":"json-page","html":"<p>From <b>the</b> page</p><script>x()</script>"}`, true, "From the page"},
+		{"json-page", "application/json", "json-page", `{"id":"json-page","html":"<p>From <b>the</b> page</p><script>x()</script>"}`, true, "From the page"},
 	}
-	for _, c := range cases {
-		h := nats.Header{HeaderID: {c.name}}
-		if c.contentType != "" {
-			h.Set("Content-Type", c.contentType)
-		}
-		publishRaw(t, js, &nats.Msg{Subject: "docs.raw." + c.name, Data: []byte(c.body), Header: h})
-	}
-	got := outcomesByCase(t, js, cfg, len(cases))
-	for _, c := range cases {
-		o := got[c.name]
-		switch {
-		case c.clean && o.subject != "docs.clean."+c.name:
-			t.Errorf("%s: %s %s, want a clean record", c.name, o.subject, o.data)
-		case c.clean && decodeRecord(t, o.data).Text != c.want:
-			t.Errorf("%s: record text %q, want %q", c.name, decodeRecord(t, o.data).Text, c.want)
-		case !c.clean && (o.subject != "docs.dlq."+c.name || !strings.Contains(o.header.Get(HeaderError), c.want)):
-			t.Errorf("%s: %s, error %q; want a dead letter saying %q", c.name, o.subject, o.header.Get(HeaderError), c.want)
-		case !c.clean && !bytes.Equal(decodeDeadLetterData(t, o.data), []byte(c.body)):
-			t.Errorf("%s: dead letter %s does not keep the original bytes", c.name, o.data)
-		}
-	}
+	got := publishBodies(t, js, cfg, cases)
+	checkBodies(t, cases, got)
 	// The page's record says what went, and why: the caption's copy the
 	// paragraph printed again with &nbsp;, as the seed article's was.
 	rec := decodeRecord(t, got["page"].data)

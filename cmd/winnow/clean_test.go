@@ -168,14 +168,7 @@ func TestCleanMaxDocBytes(t *testing.T) {
 // UTF-8, over --max-doc-bytes), the dead letter naming the file.
 func TestCleanText(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, b []byte) string { return writeFile(t, dir, name, b) }
 	text := "Harbour report\r\nBoats came in at dawn with the first catch of the season.\r\n" +
 		"Boats came in at dawn with the first catch of the season.\r\nSubscribe for free to our newsletter!\r\nFish sold out by noon."
 	a, cp := write("a.txt", []byte(text)), write("copy.txt", []byte(text))
@@ -243,6 +236,16 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
+// writeFile writes b to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -256,14 +259,7 @@ func must[T any](v T, err error) T {
 // as the worker rejects one; --html with --text is a usage error.
 func TestCleanHTML(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, b []byte) string { return writeFile(t, dir, name, b) }
 	text := "Harbour report\nBoats came in at dawn with the first catch of the season.\n" +
 		"Boats came in at dawn with the first catch of the season.\nSubscribe for free to our newsletter!\nFish sold out by noon."
 	page := write("a.html", []byte(`<!DOCTYPE html><html><head><title>Harbour</title><script>track()</script></head><body>
