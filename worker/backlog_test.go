@@ -177,20 +177,26 @@ func TestConsumerBacklogNotPermitted(t *testing.T) {
 	}
 }
 
-// lagNow gathers winnow_consumer_lag_seconds from reg; ok is false while
-// it is not exported.
-func lagNow(t *testing.T, reg prometheus.Gatherer) (seconds float64, ok bool) {
+// gaugeNow gathers the gauge name, of no labels, from reg; ok is false
+// while it is not exported.
+func gaugeNow(t *testing.T, reg prometheus.Gatherer, name string) (value float64, ok bool) {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "winnow_consumer_lag_seconds" {
+		if mf.GetName() == name {
 			return mf.GetMetric()[0].GetGauge().GetValue(), true
 		}
 	}
 	return 0, false
+}
+
+// lagNow gathers winnow_consumer_lag_seconds from reg.
+func lagNow(t *testing.T, reg prometheus.Gatherer) (seconds float64, ok bool) {
+	t.Helper()
+	return gaugeNow(t, reg, "winnow_consumer_lag_seconds")
 }
 
 // TestConsumerLag: winnow_consumer_lag_seconds is the age of the oldest

@@ -12,19 +12,10 @@ import (
 	"github.com/winnow-dev/winnow/pipeline"
 )
 
-// oldestNow reads winnow_in_flight_oldest_seconds from reg.
+// oldestNow gathers winnow_in_flight_oldest_seconds from reg.
 func oldestNow(t *testing.T, reg prometheus.Gatherer) (seconds float64, ok bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == "winnow_in_flight_oldest_seconds" {
-			return mf.GetMetric()[0].GetGauge().GetValue(), true
-		}
-	}
-	return 0, false
+	return gaugeNow(t, reg, "winnow_in_flight_oldest_seconds")
 }
 
 // TestInFlightOldest: winnow_in_flight_oldest_seconds is 0 while no
