@@ -30,6 +30,9 @@ type handlerClock struct{ since atomic.Int64 }
 func (c *handlerClock) hold() { c.since.Store(time.Now().UnixNano()) }
 func (c *handlerClock) free() { c.since.Store(0) }
 
+// holding reports whether the handler holds a document now.
+func (c *handlerClock) holding() bool { return c.since.Load() != 0 }
+
 func newHeldClocks() *heldClocks {
 	return &heldClocks{
 		desc: prometheus.NewDesc("winnow_in_flight_oldest_seconds",

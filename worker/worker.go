@@ -578,20 +578,20 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	var wg sync.WaitGroup
-	busy := make([]atomic.Bool, w.cfg.Handlers) // a subscription's callback is on a document
+	// A subscription's clock is set while its callback is on a document.
+	clocks := make([]*handlerClock, w.cfg.Handlers)
 	subs := make([]*nats.Subscription, 0, w.cfg.Handlers)
 	for i := range w.cfg.Handlers {
 		var pend pipeline.Pending // a subscription's callbacks run one at a time
 		clock := w.metrics.handlerClock()
 		defer w.metrics.handlerGone(clock)
+		clocks[i] = clock
 		sub, err := w.nc.QueueSubscribe(w.cfg.Subjects.Input, w.cfg.QueueGroup, func(msg *nats.Msg) {
 			wg.Add(1)
 			defer wg.Done()
-			busy[i].Store(true)
-			defer busy[i].Store(false)
-			noop := func() error { return nil }
 			clock.hold()
 			defer clock.free()
+			noop := func() error { return nil }
 			w.handle(hctx, pipes, &pend, &message{subject: msg.Subject, data: msg.Data, header: msg.Header, delivered: 1,
 				ack: noop, nak: func(time.Duration) error { return nil }, term: func(string) error { return nil }})
 		})
@@ -627,7 +627,7 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 	for i, s := range subs {
 		if s.IsValid() {
 			if n, _, err := s.Pending(); err == nil {
-				if busy[i].Load() {
+				if clocks[i].holding() {
 					n-- // its count includes the message its callback is on, counted apart
 				}
 				buffered += max(n, 0)
@@ -646,8 +646,8 @@ func (w *Worker) runCore(ctx context.Context, pipes chan *pipeline.Pipeline) err
 		return lost
 	case <-time.After(time.Until(deadline)):
 		held := false
-		for i := range busy {
-			held = held || busy[i].Load()
+		for _, c := range clocks {
+			held = held || c.holding()
 		}
 		if !held {
 			// No handler holds a document, though a subscription did not
