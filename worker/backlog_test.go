@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -38,6 +39,23 @@ func backlogNow(t *testing.T, reg prometheus.Gatherer) (pending, ackPending floa
 	return pending, ackPending, seen == 2
 }
 
+// startHeldWorker runs a worker of cfg on a server of its own, logging to
+// logs, whose handlers hold every document until release (which runs too
+// as the test ends, before the worker stops); js is a client of that
+// server.
+func startHeldWorker(t *testing.T, cfg Config) (r *running, js jetstream.JetStream, logs *observer.ObservedLogs, release func()) {
+	t.Helper()
+	s := startServer(t)
+	gate := make(chan struct{})
+	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
+	nc, js := connect(t, s)
+	core, logs := observer.New(zap.InfoLevel)
+	r = startWorkerLogged(t, nc, cfg, zap.New(core), hold)
+	release = sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before the worker's cleanup stops it
+	return r, js, logs, release
+}
+
 // TestConsumerBacklog: a consuming worker exports its input consumer's
 // backlog as the server counts it: inputs not yet delivered while an
 // operator has the consumer paused (and the log says it is paused), inputs
@@ -45,16 +63,9 @@ func backlogNow(t *testing.T, reg prometheus.Gatherer) (pending, ackPending floa
 // once every input has its outcome; and nothing once the worker has
 // stopped.
 func TestConsumerBacklog(t *testing.T) {
-	s := startServer(t)
 	cfg := testConfig()
 	cfg.backlogEvery = 50 * time.Millisecond
-	gate := make(chan struct{})
-	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
-	nc, js := connect(t, s)
-	core, logs := observer.New(zap.InfoLevel)
-	r := startWorkerLogged(t, nc, cfg, zap.New(core), hold)
-	release := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(release) // before the worker's cleanup stops it
+	r, js, logs, release := startHeldWorker(t, cfg)
 	ctx, reg := context.Background(), r.reg
 	waitFor(t, "an empty backlog", func() bool { p, a, ok := backlogNow(t, reg); return ok && p == 0 && a == 0 })
 
@@ -205,15 +216,9 @@ func lagNow(t *testing.T, reg prometheus.Gatherer) (seconds float64, ok bool) {
 // while a handler holds it (delivered, not acknowledged); 0 once every
 // input has its outcome; and nothing once the worker has stopped.
 func TestConsumerLag(t *testing.T) {
-	s := startServer(t)
 	cfg := testConfig()
 	cfg.backlogEvery = 50 * time.Millisecond
-	gate := make(chan struct{})
-	hold := pipeline.StageFunc(func(*pipeline.Doc) { <-gate })
-	nc, js := connect(t, s)
-	r := startWorkerOn(t, nc, cfg, hold)
-	release := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(release)
+	r, js, _, release := startHeldWorker(t, cfg)
 	ctx, reg := context.Background(), r.reg
 	explain := func() string { v, ok := lagNow(t, reg); return fmt.Sprintf("lag %vs, exported %v", v, ok) }
 	waitExplained(t, "a lag of 0 with nothing waiting", func() bool { v, ok := lagNow(t, reg); return ok && v == 0 }, explain)
