@@ -112,11 +112,7 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 // order mark dropped, held to maxBytes before and after decoding. `winnow
 // clean --text` reads files this way. Failures are *schemas.InputError.
 func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document, error) {
-	ct := "text/plain"
-	if charset != "" {
-		ct += "; charset=" + charset
-	}
-	return decodeInput(data, nats.Header{"Content-Type": {ct}, HeaderID: {id}}, maxBytes)
+	return decodeAs(data, "text/plain", id, charset, maxBytes)
 }
 
 // DecodePage reads data as one HTML page with the given id, as the worker
@@ -125,11 +121,16 @@ func DecodeText(data []byte, id, charset string, maxBytes int) (schemas.Document
 // UTF-8. `winnow clean --html` reads files this way. Failures are
 // *schemas.InputError.
 func DecodePage(data []byte, id, charset string, maxBytes int) (schemas.Document, error) {
-	ct := "text/html"
+	return decodeAs(data, "text/html", id, charset, maxBytes)
+}
+
+// decodeAs reads data as the worker reads a body of the media type, in
+// charset when one is given, with the given id in its Winnow-Id header.
+func decodeAs(data []byte, mediaType, id, charset string, maxBytes int) (schemas.Document, error) {
 	if charset != "" {
-		ct += "; charset=" + charset
+		mediaType += "; charset=" + charset
 	}
-	return decodeInput(data, nats.Header{"Content-Type": {ct}, HeaderID: {id}}, maxBytes)
+	return decodeInput(data, nats.Header{"Content-Type": {mediaType}, HeaderID: {id}}, maxBytes)
 }
 
 // ReadBody returns an input body as the worker reads it, as far as it can:
