@@ -264,8 +264,10 @@ func (x *inLine) sentenceAt(off int, end bool) int {
 
 // printedAlike reports whether two runs of text read the same, case and
 // punctuation included, once entities are decoded, white space is made one
-// space and curly quotes and dashes are made plain (an image's alt text and
-// its link print a headline with different quotes): a block printed twice.
+// space, invisible format characters are dropped (IsIgnorable: a soft
+// hyphen) and curly quotes and dashes are made plain (an image's alt text
+// and its link print a headline with different quotes): a block printed
+// twice.
 // A sentence that repeats the words of the one before it ("...and a violist
 // that plays in tune? A violist that plays in tune is a mirage.") differs
 // from it in case or punctuation.
@@ -276,7 +278,7 @@ func printedAlike(a, b string) bool {
 var plainPunctuation = strings.NewReplacer("‘", "'", "’", "'", "“", `"`, "”", `"`, "–", "-", "—", "-")
 
 func printed(s string) string {
-	return plainPunctuation.Replace(strings.Join(strings.Fields(Tidy(s)), " "))
+	return plainPunctuation.Replace(strings.Join(strings.Fields(StripIgnorable(Tidy(s))), " "))
 }
 
 // distinct reports whether words [w0, w1) hold minDistinctWords different

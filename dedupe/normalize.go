@@ -170,13 +170,14 @@ var asciiClass = func() (t [utf8.RuneSelf]byte) {
 	return t
 }()
 
-// Normalizer produces the fingerprint form of text: entities decoded, NFKC,
-// case-folded, and reduced to its word-character runs (letters, digits, marks
-// and '_') joined by single spaces. Quotes, dashes, bullets and all other
-// punctuation become separators, so curly and straight quotes, the dash family
-// and bullet glyphs all normalise alike. A Han ideograph or a kana is a word
-// on its own (see IsRuneWord). The fingerprint form is for hashing only; it
-// is never shown as cleaned text.
+// Normalizer produces the fingerprint form of text: entities decoded,
+// invisible format characters dropped (see IsIgnorable), NFKC, case-folded,
+// and reduced to its word-character runs (letters, digits, marks and '_')
+// joined by single spaces. Quotes, dashes, bullets and all other
+// punctuation become separators, so curly and straight quotes, the dash
+// family and bullet glyphs all normalise alike. A Han ideograph or a kana
+// is a word on its own (see IsRuneWord). The fingerprint form is for
+// hashing only; it is never shown as cleaned text.
 //
 // A Normalizer holds reusable buffers; it is not safe for concurrent use.
 type Normalizer struct {
@@ -237,7 +238,7 @@ func (n *Normalizer) appendWords(dst []byte, words []uint64, s string, hash bool
 			n.Digits++
 		}
 	}
-	s = n.foldNFKC(s)
+	s = n.foldNFKC(StripIgnorable(s))
 	word := -1 // start of the word being written, or -1
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -501,6 +502,31 @@ func IsRuneWord(r rune) bool {
 	// 0x2e80, CJK Radicals Supplement, is the first rune of the three
 	// scripts: most text never reaches the table lookups.
 	return r >= 0x2e80 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) && IsWordRune(r)
+}
+
+// IsIgnorable reports an invisible format character (Unicode's Cf) other
+// than the zero-width space: the soft hyphen ("Not\u00adfall" is "Notfall"
+// with a hyphenation hint), the zero-width joiner and non-joiner, the
+// bidirectional marks, the word joiner and the byte-order mark. The
+// fingerprint form leaves them out, so they neither split a word nor make
+// one copy of a line differ from another without them. The zero-width
+// space marks a word break (in Thai and Khmer text it is the only one): it
+// is a separator, as Unicode's word boundaries (UAX #29) read it.
+func IsIgnorable(r rune) bool {
+	return r >= 0xad && r != '\u200b' && unicode.Is(unicode.Cf, r)
+}
+
+// StripIgnorable returns s without its ignorable characters (IsIgnorable).
+func StripIgnorable(s string) string {
+	if !strings.ContainsFunc(s, IsIgnorable) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if IsIgnorable(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // IsWordRune reports a rune of a word in the fingerprint form: a letter, a
