@@ -196,6 +196,33 @@ func TestBlocklistAcrossGluePoints(t *testing.T) {
 	}
 }
 
+// TestBlocklistThroughInvisibleCharacters: a phrase written with a soft
+// hyphen (as a character or "&shy;") or a zero-width joiner inside a word is
+// found, its span the written word; the zero-width space splits words.
+func TestBlocklistThroughInvisibleCharacters(t *testing.T) {
+	p := DefaultPolicy()
+	p.Spam.Enabled = false
+	p.Blocklist.Action = ActionRedact
+	p.Blocklist.Phrases = []string{"casino bonus", "notfalldaten"}
+	m, err := New(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string][]string{
+		"Claim your ca\u00adsino bo&shy;nus today": {"ca\u00adsino bo&shy;nus"},
+		"Die Not\u00adfall\u200ddaten sind hier":   {"Not\u00adfall\u200ddaten"},
+		"Die Notfall\u200bdaten sind hier":         nil,
+	} {
+		var got []string
+		for _, f := range m.Moderate(analyzed(text), nil) {
+			got = append(got, text[f.Span.Start:f.Span.End])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: redacted %q, want %q", text, got, want)
+		}
+	}
+}
+
 // TestBlocklistCamelCaseNames: a name written with a capital inside it
 // ("YouTube", "PayPal", "JavaScript", which the glue rule would split) is
 // found as it is written, beside a phrase only the split shows, and an
@@ -360,6 +387,12 @@ func TestTokensHashLikeDedupe(t *testing.T) {
 		// an entity for a symbol and a mark NFKC leaves standing: the mark
 		// starts a word
 		"a &nvlt;x b &bne;q &NotHumpDownHump;漢",
+		// invisible format characters join the word around them (a soft
+		// hyphen, written or as an entity, the joiners, a bidi mark), also
+		// between a Han or a symbol and the marks after it; the zero-width
+		// space splits
+		"Not\u00adfall&shy;daten\u00adsatz zero\u200dwidth non\u200cjoiner \u200emark\u200f \u00adx",
+		"漢\u00ad\u3099字 カ\u2060\u3099 -\u00ad\u0301c thai\u200bwords",
 	} {
 		tk, fallbacks := tokenHashes(t, s)
 		if want := dedupeHashes(s); !slices.Equal(tk, want) {
@@ -855,7 +888,8 @@ func TestSpamScoreMatchesSortedFeatures(t *testing.T) {
 // the same text, part by part where scraped blocks were glued, and read
 // whole as dedupe reads it whole.
 func FuzzTokensHashLikeDedupe(f *testing.F) {
-	for _, s := range []string{"plain words, and 42", "アプリKindle for PC", "ｶﾞチャ ㍿ ² &amp; &nbsp;x&#8217;s", "Fish &amp; Chips"} {
+	for _, s := range []string{"plain words, and 42", "アプリKindle for PC", "ｶﾞチャ ㍿ ² &amp; &nbsp;x&#8217;s", "Fish &amp; Chips",
+		"Not\u00adfall&shy;x 漢\u00ad\u3099 -\u200d\u0301"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

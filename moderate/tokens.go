@@ -119,6 +119,8 @@ func combines(r rune) bool {
 	return unicode.IsMark(r) || norm.NFKC.PropertiesString(string(r)).LeadCCC() != 0
 }
 
+func combinesOrIgnorable(r rune) bool { return combines(r) || dedupe.IsIgnorable(r) }
+
 // glue finds where two scraped blocks were glued together: an upper-case
 // letter after a run of two or more lower-case ones, followed by a
 // lower-case letter ("freeWhat"). Feed it every rune in order.
@@ -250,6 +252,10 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 	for i := span.Start; i < span.End; {
 		if text[i] == '&' { // an HTML entity is one character, as dedupe decodes it
 			if n, dec, ok := entityAt(text[i:span.End]); ok {
+				if all(dec, dedupe.IsIgnorable) { // "&shy;": part of the word around it
+					i += n
+					continue
+				}
 				if !all(dec, isWord) {
 					i = separator(i, i+n, dec)
 					continue
@@ -263,6 +269,9 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 		}
 		r, size := utf8.DecodeRuneInString(text[i:span.End])
 		switch {
+		case dedupe.IsIgnorable(r): // dedupe drops it: it splits no word
+			i += size
+			continue
 		case !isWord(r):
 			i = separator(i, i+size, "")
 			continue
@@ -284,7 +293,9 @@ func (t *tokenizer) scan(text string, span dedupe.Span, dst []token) []token {
 }
 
 // marksAfter returns where the combining marks from text[i] on end (at
-// most at end), written as they are or as entities ("&#800;").
+// most at end), written as they are or as entities ("&#800;"), and the
+// ignorable characters among them, which dedupe drops before it composes
+// (see dedupe.IsIgnorable).
 func marksAfter(text string, i, end int) int {
 	for i < end {
 		if c := text[i]; c < utf8.RuneSelf && c != '&' {
@@ -292,14 +303,14 @@ func marksAfter(text string, i, end int) int {
 		}
 		if text[i] == '&' {
 			n, dec, ok := entityAt(text[i:end])
-			if !ok || !all(dec, combines) {
+			if !ok || !all(dec, combinesOrIgnorable) {
 				return i
 			}
 			i += n
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:end])
-		if !combines(r) {
+		if !combinesOrIgnorable(r) {
 			return i
 		}
 		i += size
@@ -319,7 +330,7 @@ func cluster(text string, i, j, end int, several bool) (k int, word bool) {
 	if k == j && !several {
 		return k, false
 	}
-	for _, r := range norm.NFKC.String(html.UnescapeString(text[i:k])) {
+	for _, r := range norm.NFKC.String(dedupe.StripIgnorable(html.UnescapeString(text[i:k]))) {
 		if isWord(r) {
 			return k, true
 		}
