@@ -18,6 +18,7 @@ package htmltext
 import (
 	"bytes"
 	"mime"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -229,12 +230,17 @@ func hidden(n *html.Node) bool {
 // Charset returns the character encoding label a page declares in its
 // first 1024 bytes, as the HTML5 prescan finds it: <meta charset="...">,
 // or <meta http-equiv="Content-Type" content="text/html; charset=...">;
-// "" when it declares none. A declared UTF-16 is read as UTF-8, as the
-// prescan has it (a page whose meta tag could be read as ASCII is not
-// UTF-16). A Content-Type header's charset, or a byte order mark,
-// outranks it.
+// else, for an XHTML page that opens with an XML declaration, the
+// declaration's encoding (<?xml version="1.0" encoding="windows-1252"?>),
+// as an XML parser reads it; "" when it declares none. A declared UTF-16
+// is read as UTF-8, as the prescan has it (a page whose declaration could
+// be read as ASCII is not UTF-16). A Content-Type header's charset, or a
+// byte order mark, outranks it.
 func Charset(page []byte) string {
 	label := declared(page)
+	if label == "" {
+		label = xmlEncoding(page)
+	}
 	if e, err := htmlindex.Get(label); err == nil {
 		if name, _ := htmlindex.Name(e); name == "utf-16le" || name == "utf-16be" {
 			return "utf-8"
@@ -283,6 +289,25 @@ func declared(page []byte) string {
 		}
 	}
 }
+
+// xmlEncoding returns the encoding an XML declaration at the start of page
+// names (XML 1.0, section 4.3.3), or "".
+func xmlEncoding(page []byte) string {
+	if !bytes.HasPrefix(page, []byte("<?xml")) {
+		return ""
+	}
+	end := bytes.Index(page, []byte("?>"))
+	if end < 0 || end > 1024 {
+		return ""
+	}
+	m := xmlEncodingAttr.FindSubmatch(page[:end])
+	if m == nil {
+		return ""
+	}
+	return string(append(m[1], m[2]...)) // one of them is empty
+}
+
+var xmlEncodingAttr = regexp.MustCompile(`\sencoding\s*=\s*(?:"([A-Za-z][A-Za-z0-9._-]*)"|'([A-Za-z][A-Za-z0-9._-]*)')`)
 
 // tokens reads a page the parser refused (nested deeper than 512 open
 // elements) token by token: text outside the elements whose content is

@@ -69,6 +69,13 @@ func TestCharset(t *testing.T) {
 		`<meta charset="UTF-16BE">`:                                 "utf-8",
 		strings.Repeat(" ", 1100) + `<meta charset="windows-1252">`: "", // past the prescan's 1024 bytes
 		`<head><meta http-equiv="Content-Type" content="text/html"><meta charset="koi8-r"></head>`: "koi8-r",
+		// an XHTML page's XML declaration, when no meta declares one
+		`<?xml version="1.0" encoding="windows-1252"?>` + "\n<html><p>x</p></html>":                   "windows-1252",
+		`<?xml version='1.0' encoding='ISO-8859-1' standalone='yes'?><html>`:                          "ISO-8859-1",
+		`<?xml version="1.0" encoding="iso-8859-1"?><html><head><meta charset="windows-1251"></head>`: "windows-1251",
+		`<?xml version="1.0"?><html><p>x</p></html>`:                                                  "",
+		`<?xml version="1.0" encoding="UTF-16"?><html>`:                                               "utf-8",
+		`<p>encoding="koi8-r"</p>`:                                                                    "",
 	} {
 		if got := Charset([]byte(page)); got != want {
 			t.Errorf("Charset(%.60q) = %q, want %q", page, got, want)
