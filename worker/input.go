@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -38,8 +39,9 @@ const (
 // text/plain (plain text, whatever it starts with: code, RTF) or text/html
 // (a page, whose visible text is the document's: see htmltext). Without
 // one, a body whose first non-space byte (after a byte order mark) is '{'
-// is a JSON document, one that opens with <!DOCTYPE html> or <html> a page
-// (as browsers sniff one), and any other body plain text. Plain text and pages
+// is a JSON document, one that opens as browsers take for a page (see
+// opensPage: <!DOCTYPE html>, <html>, <p>, a comment...) a page, and any
+// other body plain text. Plain text and pages
 // take their id from the Winnow-Id or Nats-Msg-Id header. Failures are
 // *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
@@ -201,9 +203,31 @@ func decompress(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	return out, nil
 }
 
-// opensPage reports whether a body opens as an HTML page does, with
-// <!DOCTYPE html or <html (in any case) followed by '>' or white space.
+// opensPage reports whether a body with no Content-Type (b, past its byte
+// order mark and leading white space) opens as browsers take for a page
+// (WHATWG MIME Sniffing's "identify an unknown MIME type", which
+// http.DetectContentType implements): <!DOCTYPE HTML, <HTML, <HEAD, <BODY,
+// <TITLE, <SCRIPT, <P, <DIV, <TABLE, <A, <B, <BR, <H1, a comment (<!--) and
+// a few more, in any case, followed by '>' or a space; <!DOCTYPE html and
+// <html followed by any white space too. An XHTML page may open with its
+// XML declaration (<?xml ... ?>), which alone browsers take for XML: it is
+// a page when a doctype or <html> element of HTML follows, after white
+// space and comments.
 func opensPage(b []byte) bool {
+	if bytes.HasPrefix(b, []byte("<?xml")) {
+		end := bytes.Index(b, []byte("?>"))
+		if end < 0 {
+			return false
+		}
+		b = pastComments(b[end+2:])
+		return opensHTML(b)
+	}
+	return opensHTML(b) || strings.HasPrefix(http.DetectContentType(b), "text/html")
+}
+
+// opensHTML reports b opening with <!DOCTYPE html or <html (in any case)
+// followed by '>' or white space.
+func opensHTML(b []byte) bool {
 	for _, open := range []string{"<!doctype html", "<html"} {
 		if len(b) > len(open) && bytes.EqualFold(b[:len(open)], []byte(open)) {
 			switch b[len(open)] {
@@ -213,6 +237,21 @@ func opensPage(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// pastComments returns b past its leading white space and comments.
+func pastComments(b []byte) []byte {
+	for {
+		b = bytes.TrimLeft(b, " \t\r\n\f")
+		if !bytes.HasPrefix(b, []byte("<!--")) {
+			return b
+		}
+		end := bytes.Index(b[4:], []byte("-->"))
+		if end < 0 {
+			return nil
+		}
+		b = b[4+end+3:]
+	}
 }
 
 // toUTF8 returns a plain-text or HTML body (what, for its errors) as

@@ -679,3 +679,47 @@ func TestDecodedBodyWithinTheLimit(t *testing.T) {
 		t.Fatalf("15-byte limit: %v, want too_large for the decoded 16 bytes", err)
 	}
 }
+
+// TestSniffedPages: a body with no Content-Type is read as a page when it
+// opens as browsers take for one (WHATWG's sniffing: a doctype, <html>, a
+// common tag, a comment), or as an XHTML page's XML declaration followed by
+// an HTML doctype or element; any other body, an RSS feed's XML or text
+// that merely starts with '<', is plain text.
+func TestSniffedPages(t *testing.T) {
+	for body, page := range map[string]bool{
+		"<!DOCTYPE html><p>Text</p>": true,
+		"<html\n><p>Text</p>":        true,
+		"<!-- generated 2026-12-07 -->\n<!DOCTYPE html>\n<p>Text</p>": true,
+		"<div class=\"story\"><p>Text</p></div>":                      true,
+		"<P>Text":                                                     true,
+		"<a href=\"/\">Text</a>":                                      true,
+		`<?xml version="1.0" encoding="utf-8"?>` + "\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\">\n<html><p>Text</p></html>": true,
+		`<?xml version="1.0"?><!-- x --> <html xmlns="http://www.w3.org/1999/xhtml"><p>Text</p></html>`:                                      true,
+		`<?xml version="1.0"?><rss version="2.0"><p>Text</p></rss>`:                                                                          false,
+		"<3 this <p> tag":         false,
+		"<abbr>Text</abbr>":       false,
+		"Text <p>Text</p>":        false,
+		"<!-- a comment --> Text": true,
+	} {
+		h := nats.Header{}
+		h.Set(HeaderID, "sniffed")
+		doc, err := decodeInput([]byte(body), h, 1<<20)
+		if err != nil {
+			if page {
+				t.Errorf("%q: %v, want a page", body, err)
+			}
+			continue
+		}
+		if got := doc.Text == "Text" || doc.Text == "Text\nText"; got != page {
+			t.Errorf("%q: read as %q, want a page %v", body, doc.Text, page)
+		}
+	}
+	// An XHTML page in windows-1252 that says so in its XML declaration
+	// alone (no header, no meta) is read in it, not refused as bad UTF-8.
+	h := nats.Header{}
+	h.Set(HeaderID, "xhtml-1252")
+	body := "<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<!DOCTYPE html>\n<html><body><p>Caf\xe9 cr\xe8me</p></body></html>"
+	if doc, err := decodeInput([]byte(body), h, 1<<20); err != nil || doc.Text != "Café crème" {
+		t.Errorf("XHTML page in windows-1252: %q, %v", doc.Text, err)
+	}
+}
