@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -84,9 +86,15 @@ func strict(t *testing.T, doc []byte, v any) {
 // a user sets it), and returns each object it makes.
 func kustomize(t *testing.T, namespace string) []*resource.Resource {
 	t.Helper()
-	files, _ := filepath.Glob("../../deploy/k8s/*.yaml")
+	return kustomizeDir(t, "k8s", namespace)
+}
+
+// kustomizeDir builds deploy/<dir> as kustomize does.
+func kustomizeDir(t *testing.T, dir, namespace string) []*resource.Resource {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("../../deploy", dir, "*"))
 	if len(files) == 0 {
-		t.Fatal("no manifests in deploy/k8s")
+		t.Fatalf("no manifests in deploy/%s", dir)
 	}
 	fs := filesys.MakeFsInMemory()
 	for _, f := range files {
@@ -101,13 +109,13 @@ func kustomize(t *testing.T, namespace string) []*resource.Resource {
 			}
 			b = line.ReplaceAll(b, []byte("namespace: "+namespace))
 		}
-		if err := fs.WriteFile(filepath.Join("/k8s", filepath.Base(f)), b); err != nil {
+		if err := fs.WriteFile(filepath.Join("/", dir, filepath.Base(f)), b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/k8s")
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/"+dir)
 	if err != nil {
-		t.Fatalf("kustomize build deploy/k8s: %v", err)
+		t.Fatalf("kustomize build deploy/%s: %v", dir, err)
 	}
 	return m.Resources()
 }
@@ -457,3 +465,103 @@ func (d describedNames) MustRegister(cs ...prometheus.Collector) {
 }
 
 func (d describedNames) Unregister(prometheus.Collector) bool { return true }
+
+var update = flag.Bool("update", false, "rewrite deploy/observability/prometheusrule.yaml from alerts.yaml")
+
+// prometheusRule returns alerts.yaml's rule groups as a Prometheus
+// Operator PrometheusRule: the file from its groups: line on, comments
+// and all, indented under spec.
+func prometheusRule(alerts []byte) []byte {
+	i := bytes.Index(alerts, []byte("\ngroups:"))
+	if i < 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteString(`# Code generated from alerts.yaml by go test ./cmd/winnow -run TestObservabilityPackaged -update. DO NOT EDIT.
+#
+# alerts.yaml's rules as a Prometheus Operator PrometheusRule, applied by
+# kubectl apply -k deploy/observability (see kustomization.yaml).
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: winnow
+  labels: {app.kubernetes.io/name: winnow}
+spec:
+`)
+	for _, line := range strings.SplitAfter(string(alerts[i+1:]), "\n") {
+		if strings.TrimSpace(line) != "" {
+			b.WriteString("  ")
+		}
+		b.WriteString(line)
+	}
+	return b.Bytes()
+}
+
+// TestObservabilityPackaged: `kubectl apply -k deploy/observability`
+// applies a PrometheusRule whose rules are alerts.yaml's (what promtool
+// checks and alerts_test.yaml tests) and a ConfigMap holding dashboard.json
+// under the label Grafana's dashboard sidecar looks for, both in the
+// kustomization's namespace. With -update it rewrites prometheusrule.yaml.
+func TestObservabilityPackaged(t *testing.T) {
+	alerts, err := os.ReadFile("../../deploy/observability/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dashboard, err := os.ReadFile("../../deploy/observability/dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const generated = "../../deploy/observability/prometheusrule.yaml"
+	if *update {
+		if err := os.WriteFile(generated, prometheusRule(alerts), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := os.ReadFile(generated); err != nil || !bytes.Equal(b, prometheusRule(alerts)) {
+		t.Errorf("prometheusrule.yaml is not generated from alerts.yaml (%v): run go test ./cmd/winnow -run TestObservabilityPackaged -update", err)
+	}
+	var want monitoringv1.PrometheusRuleSpec
+	strict(t, alerts, &want)
+	if len(want.Groups) == 0 || len(want.Groups[0].Rules) == 0 {
+		t.Fatal("alerts.yaml: no rules")
+	}
+	for _, ns := range []string{"", "monitoring"} {
+		wantNS := ns
+		if ns == "" {
+			wantNS = "default"
+		}
+		kinds := map[string]int{}
+		for _, r := range kustomizeDir(t, "observability", ns) {
+			kinds[r.GetKind()]++
+			if r.GetNamespace() != wantNS {
+				t.Errorf("%s/%s in namespace %q, want %q", r.GetKind(), r.GetName(), r.GetNamespace(), wantNS)
+			}
+			doc, err := r.AsYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch r.GetKind() {
+			case "PrometheusRule":
+				var rule monitoringv1.PrometheusRule
+				strict(t, doc, &rule)
+				if !reflect.DeepEqual(rule.Spec, want) {
+					t.Errorf("the PrometheusRule's rules differ from alerts.yaml's")
+				}
+			case "ConfigMap":
+				var cm corev1.ConfigMap
+				strict(t, doc, &cm)
+				if cm.Name != "winnow-dashboard" || cm.Labels["grafana_dashboard"] != "1" {
+					t.Errorf("dashboard ConfigMap %s, labels %v: want winnow-dashboard with grafana_dashboard: \"1\"", cm.Name, cm.Labels)
+				}
+				if cm.Data["winnow.json"] != string(dashboard) {
+					t.Errorf("the ConfigMap's winnow.json is not dashboard.json")
+				}
+			default:
+				t.Errorf("unexpected object %s/%s", r.GetKind(), r.GetName())
+			}
+		}
+		if kinds["PrometheusRule"] != 1 || kinds["ConfigMap"] != 1 {
+			t.Errorf("namespace %q: objects %v, want one PrometheusRule and one ConfigMap", wantNS, kinds)
+		}
+	}
+}
