@@ -41,9 +41,8 @@ const (
 // one, a body whose first non-space byte (after a byte order mark) is '{'
 // is a JSON document, one that opens as browsers take for a page (see
 // opensPage: <!DOCTYPE html>, <html>, <p>, a comment...) a page, and any
-// other body plain text. Plain text and pages
-// take their id from the Winnow-Id or Nats-Msg-Id header. Failures are
-// *schemas.InputError.
+// other body plain text. Plain text and pages take their id from the
+// Winnow-Id or Nats-Msg-Id header. Failures are *schemas.InputError.
 func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, error) {
 	if len(data) > maxBytes {
 		return schemas.Document{}, &schemas.InputError{Reason: schemas.ReasonTooLarge,
