@@ -52,20 +52,16 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	if err != nil {
 		return schemas.Document{}, err
 	}
-	page := false
 	switch mediaType(h) {
 	case "application/json":
 		return pipeline.Decode(data)
-	case "text/plain":
-	case "text/html", "application/xhtml+xml":
-		page = true
+	case "text/plain", "text/html", "application/xhtml+xml":
 	default:
-		trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n")
-		if len(trimmed) > 0 && trimmed[0] == '{' {
+		if trimmed := bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
 			return pipeline.Decode(data)
 		}
-		page = opensPage(trimmed)
 	}
+	page := readsAsPage(data, h)
 	size, label, what := len(data), charset(h), "plain-text body"
 	if page {
 		what = "HTML body"
@@ -136,14 +132,35 @@ func decodeAs(data []byte, mediaType, id, charset string, maxBytes int) (schemas
 
 // ReadBody returns an input body as the worker reads it, as far as it can:
 // decompressed as its Content-Encoding header says, then, when its
-// Content-Type names a charset or it opens with a byte order mark, decoded
+// Content-Type names a charset, it opens with a byte order mark or it is a
+// page that declares one (<meta charset>, an XML declaration), decoded
 // from that to UTF-8. `winnow show` prints a dead letter's bytes this way.
 func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	data, err := decompress(data, h, maxBytes)
-	if err != nil || charset(h) == "" && bomCharset(data) == "" || mediaType(h) == "application/json" {
+	if err != nil || mediaType(h) == "application/json" {
 		return data, err
 	}
-	return toUTF8(data, charset(h), "body")
+	label := charset(h)
+	if label == "" && bomCharset(data) == "" && readsAsPage(data, h) {
+		label = htmltext.Charset(data)
+	}
+	if label == "" && bomCharset(data) == "" {
+		return data, nil
+	}
+	return toUTF8(data, label, "body")
+}
+
+// readsAsPage reports whether decodeInput reads a decompressed body as a
+// page: its Content-Type says so, or with none (or one it does not know)
+// the body opens as a page does.
+func readsAsPage(data []byte, h nats.Header) bool {
+	switch mediaType(h) {
+	case "text/html", "application/xhtml+xml":
+		return true
+	case "application/json", "text/plain":
+		return false
+	}
+	return opensPage(bytes.TrimLeft(schemas.TrimBOM(data), " \t\r\n"))
 }
 
 // ContentEncodings are the Content-Encoding header values winnow reads, as

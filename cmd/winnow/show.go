@@ -383,13 +383,10 @@ func quote(s string, n int) string {
 }
 
 // readsAs returns the text a dead letter's bytes say once decompressed and
-// decoded as its input's headers said, when that differs from its data
-// and reads as UTF-8; a body that does not (the reason it was
-// dead-lettered, or cut short) has none.
+// decoded as its input's headers said (or a page's <meta charset>), when
+// that differs from its data and reads as UTF-8; a body that does not (the
+// reason it was dead-lettered, or cut short) has none.
 func readsAs(b outputBody) (string, bool) {
-	if b.ContentEncoding == "" && b.ContentType == "" {
-		return "", false
-	}
 	dl := schemas.DeadLetter{Encoding: b.Encoding, Data: b.Data}
 	data, err := dl.Bytes()
 	if err != nil {

@@ -205,6 +205,18 @@ func TestShow(t *testing.T) {
 		!strings.HasSuffix(out2.String(), "  sent as Content-Encoding: gzip\n  reads as: \"Café crème\"\n") {
 		t.Errorf("a gzipped windows-1252 dead letter: exit %d, %q", code, out2.String())
 	}
+	// A page's bytes read as its own <meta charset> says, sent as
+	// text/html or with no Content-Type (sniffed as the worker sniffs it).
+	for _, ct := range []string{`"content_type":"text/html",`, ""} {
+		out2.Reset()
+		page := "<!DOCTYPE html><meta charset=\"windows-1252\"><p>Caf\xe9 cr\xe8me</p>"
+		dl = `{"schema":"winnow.v1.dead_letter","reason":"max_deliveries","error":"delivered 6 times","id":"p","subject":"docs.raw.t","size":` +
+			fmt.Sprint(len(page)) + `,` + ct + `"encoding":"base64","data":"` + base64.StdEncoding.EncodeToString([]byte(page)) + `"}`
+		if code := Main(ctx, []string{"show", "--records", "-"}, strings.NewReader(dl+"\n"), &out2, &errb); code != exitOK ||
+			!strings.HasSuffix(out2.String(), `  reads as: "<!DOCTYPE html><meta charset=\"windows-1252\"><p>Café crème</p>"`+"\n") {
+			t.Errorf("a windows-1252 page's dead letter (%s): exit %d, %q", ct, code, out2.String())
+		}
+	}
 	// What came from an input is printed escaped when a character of it
 	// would not print: no escape sequence reaches the terminal, and no line
 	// break forges another outcome.
