@@ -89,29 +89,35 @@ func kustomize(t *testing.T, namespace string) []*resource.Resource {
 	return kustomizeDir(t, "k8s", namespace)
 }
 
-// kustomizeDir builds deploy/<dir> as kustomize does.
-func kustomizeDir(t *testing.T, dir, namespace string) []*resource.Resource {
+// kustomizeDir builds deploy/<dir> as kustomize does, beside the other
+// deploy/ directories it names (bases: deploy/k8s for deploy/k8s-mail). A
+// namespace that is not empty is set on the namespace line of the
+// kustomization that has one.
+func kustomizeDir(t *testing.T, dir, namespace string, bases ...string) []*resource.Resource {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join("../../deploy", dir, "*"))
-	if len(files) == 0 {
-		t.Fatalf("no manifests in deploy/%s", dir)
-	}
 	fs := filesys.MakeFsInMemory()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	named := false
+	for _, d := range append([]string{dir}, bases...) {
+		files, _ := filepath.Glob(filepath.Join("../../deploy", d, "*"))
+		if len(files) == 0 {
+			t.Fatalf("no manifests in deploy/%s", d)
 		}
-		if namespace != "" && filepath.Base(f) == "kustomization.yaml" {
-			line := regexp.MustCompile(`(?m)^namespace: .*$`)
-			if !line.Match(b) {
-				t.Fatal("kustomization.yaml has no namespace line")
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
 			}
-			b = line.ReplaceAll(b, []byte("namespace: "+namespace))
+			line := regexp.MustCompile(`(?m)^namespace: .*$`)
+			if namespace != "" && filepath.Base(f) == "kustomization.yaml" && line.Match(b) {
+				b, named = line.ReplaceAll(b, []byte("namespace: "+namespace)), true
+			}
+			if err := fs.WriteFile(filepath.Join("/", d, filepath.Base(f)), b); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := fs.WriteFile(filepath.Join("/", dir, filepath.Base(f)), b); err != nil {
-			t.Fatal(err)
-		}
+	}
+	if namespace != "" && !named {
+		t.Fatalf("no kustomization.yaml of deploy/%s %v has a namespace line", dir, bases)
 	}
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, "/"+dir)
 	if err != nil {
@@ -272,6 +278,95 @@ func TestKubernetesNamespace(t *testing.T) {
 		}
 		if n == 0 {
 			t.Fatalf("namespace %q: no objects", want)
+		}
+	}
+}
+
+// TestKubernetesSecondDeployment: deploy/k8s-mail, a second winnow in the
+// same namespace as an overlay of deploy/k8s. Every object takes its
+// suffix, and the custom resources follow (kustomizeconfig.yaml): KEDA
+// scales the renamed Deployment on the consumer its configuration names,
+// and the ServiceMonitor, Service, PodDisruptionBudget and Deployment
+// select only its pods; its configuration loads and names streams, a
+// consumer and a bucket of its own; it reads its own NATS Secret.
+func TestKubernetesSecondDeployment(t *testing.T) {
+	const instance = "app.kubernetes.io/instance"
+	var dep appsv1.Deployment
+	var so scaledObject
+	var svc corev1.Service
+	var sm monitoringv1.ServiceMonitor
+	var pdb policyv1.PodDisruptionBudget
+	var cm corev1.ConfigMap
+	for _, r := range kustomizeDir(t, "k8s-mail", "", "k8s") {
+		if !strings.HasSuffix(r.GetName(), "-mail") {
+			t.Errorf("%s/%s has no -mail suffix", r.GetKind(), r.GetName())
+		}
+		doc, err := r.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.GetKind() {
+		case "Deployment":
+			strict(t, doc, &dep)
+		case "ScaledObject":
+			strict(t, doc, &so)
+		case "Service":
+			strict(t, doc, &svc)
+		case "ServiceMonitor":
+			strict(t, doc, &sm)
+		case "PodDisruptionBudget":
+			strict(t, doc, &pdb)
+		case "ConfigMap":
+			strict(t, doc, &cm)
+		}
+	}
+	if so.Spec.ScaleTargetRef.Name != dep.Name || dep.Name != "winnow-mail" {
+		t.Errorf("KEDA scales %q, the Deployment is %q", so.Spec.ScaleTargetRef.Name, dep.Name)
+	}
+	pod := dep.Spec.Template.Labels
+	for what, sel := range map[string]map[string]string{
+		"Deployment":          dep.Spec.Selector.MatchLabels,
+		"Service":             svc.Spec.Selector,
+		"PodDisruptionBudget": pdb.Spec.Selector.MatchLabels,
+	} {
+		if sel[instance] != "mail" || pod[instance] != "mail" {
+			t.Errorf("%s selects %v, pods labelled %v: want the instance label in both", what, sel, pod)
+		}
+	}
+	if sel := sm.Spec.Selector.MatchLabels; sel[instance] != "mail" || svc.Labels[instance] != "mail" {
+		t.Errorf("ServiceMonitor selects %v, the Service is labelled %v: want the instance label in both", sel, svc.Labels)
+	}
+	spec := dep.Spec.Template.Spec
+	if v := spec.Volumes[0].ConfigMap; v == nil || v.Name != cm.Name || cm.Name != "winnow-mail" {
+		t.Errorf("the Deployment mounts ConfigMap %+v, the ConfigMap is %q", v, cm.Name)
+	}
+	for _, e := range spec.Containers[0].Env {
+		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && ref.SecretKeyRef.Name != "winnow-nats-mail" {
+			t.Errorf("%s comes from Secret %s, want winnow-nats-mail", e.Name, ref.SecretKeyRef.Name)
+		}
+	}
+	// Its configuration loads, and names what deploy/k8s's does not.
+	p := filepath.Join(t.TempDir(), "winnow.yaml")
+	os.WriteFile(p, []byte(cm.Data["winnow.yaml"]), 0o644)
+	cfg, err := loadConfig(p, func(name string) (string, bool) { return "pod", name == "POD_NAME" })
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		t.Fatalf("deploy/k8s-mail winnow.yaml: %v", err)
+	}
+	w, base := cfg.Worker, worker.DefaultConfig()
+	if trig := so.Spec.Triggers[0].Metadata; trig.Stream != w.InputStream || trig.Consumer != w.Durable {
+		t.Errorf("KEDA watches %s/%s, the worker consumes %s/%s", trig.Stream, trig.Consumer, w.InputStream, w.Durable)
+	}
+	if w.InputStream == base.InputStream || w.OutputStream == base.OutputStream || w.Durable == base.Durable ||
+		w.Shared.Bucket == base.Shared.Bucket || w.Subjects.Input == base.Subjects.Input {
+		t.Errorf("deploy/k8s-mail shares a stream, consumer, bucket or subject with deploy/k8s: %+v", w)
+	}
+	// Named on deploy/k8s's namespace line, the namespace is the overlay's too.
+	for _, r := range kustomizeDir(t, "k8s-mail", "crawl-prod", "k8s") {
+		if r.GetNamespace() != "crawl-prod" {
+			t.Errorf("%s/%s is in namespace %q, want crawl-prod", r.GetKind(), r.GetName(), r.GetNamespace())
 		}
 	}
 }
