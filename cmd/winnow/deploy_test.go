@@ -96,6 +96,7 @@ func kustomize(t *testing.T, namespace string) []*resource.Resource {
 func kustomizeDir(t *testing.T, dir, namespace string, bases ...string) []*resource.Resource {
 	t.Helper()
 	fs := filesys.MakeFsInMemory()
+	line := regexp.MustCompile(`(?m)^namespace: .*$`)
 	named := false
 	for _, d := range append([]string{dir}, bases...) {
 		files, _ := filepath.Glob(filepath.Join("../../deploy", d, "*"))
@@ -107,7 +108,6 @@ func kustomizeDir(t *testing.T, dir, namespace string, bases ...string) []*resou
 			if err != nil {
 				t.Fatal(err)
 			}
-			line := regexp.MustCompile(`(?m)^namespace: .*$`)
 			if namespace != "" && filepath.Base(f) == "kustomization.yaml" && line.Match(b) {
 				b, named = line.ReplaceAll(b, []byte("namespace: "+namespace)), true
 			}
