@@ -340,10 +340,17 @@ func TestKubernetesSecondDeployment(t *testing.T) {
 	if v := spec.Volumes[0].ConfigMap; v == nil || v.Name != cm.Name || cm.Name != "winnow-mail" {
 		t.Errorf("the Deployment mounts ConfigMap %+v, the ConfigMap is %q", v, cm.Name)
 	}
+	secrets := 0
 	for _, e := range spec.Containers[0].Env {
-		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && ref.SecretKeyRef.Name != "winnow-nats-mail" {
-			t.Errorf("%s comes from Secret %s, want winnow-nats-mail", e.Name, ref.SecretKeyRef.Name)
+		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+			secrets++
+			if ref.SecretKeyRef.Name != "winnow-nats-mail" {
+				t.Errorf("%s comes from Secret %s, want winnow-nats-mail", e.Name, ref.SecretKeyRef.Name)
+			}
 		}
+	}
+	if secrets != 2 {
+		t.Errorf("%d variables from Secrets, want the NATS user and password", secrets)
 	}
 	// Its configuration loads, and names what deploy/k8s's does not.
 	p := filepath.Join(t.TempDir(), "winnow.yaml")
