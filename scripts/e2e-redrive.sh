@@ -61,7 +61,8 @@ m() { metric "$1" "http://127.0.0.1:$hport/metrics" | cut -d. -f1; }
 outcomes() { curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^winnow_documents_total/ {s += $2} END {print int(s)}'; }
 outcomes_reach() { [ "$(outcomes)" -ge "$1" ]; }
 wait_outcomes() { # $1: count
-	WAIT=120 wait_until outcomes_reach "$1" || fail "$(outcomes) of $1 outcomes"
+	WAIT=120 wait_until outcomes_reach "$1" ||
+		fail "$(outcomes) of $1 outcomes$(kill -0 "$wpid" 2>/dev/null || echo ', the worker has exited')"
 }
 stream_state() { # $1: stream, $2: field of its state (bytes, messages)
 	"$NATS" -s "$URL" stream info "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["state"][sys.argv[1]])' "$2"

@@ -9,7 +9,9 @@ export GOFLAGS=${GOFLAGS:--buildvcs=false}
 
 # e2e_workdir makes $work, a temporary directory, and an empty pids array,
 # and arranges that on exit cleanup_extra runs (when the script defines
-# one), every process in pids is killed and reaped, and $work is removed.
+# one), every process in pids is killed and reaped, and $work is removed;
+# a script that failed first prints the end of each log in $work (the
+# worker's, the server's), which go with it.
 e2e_workdir() {
 	work=$(mktemp -d)
 	pids=()
@@ -17,6 +19,14 @@ e2e_workdir() {
 }
 
 e2e_cleanup() {
+	local rc=$?
+	if [ "$rc" -ne 0 ]; then
+		for f in "$work"/*.log; do
+			[ -s "$f" ] || continue
+			printf '== last lines of %s\n' "$(basename "$f")" >&2
+			tail -n 30 "$f" >&2
+		done
+	fi
 	if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done # not a bare wait: it would wait for a stderr filter too
