@@ -52,7 +52,8 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 	if err != nil {
 		return schemas.Document{}, err
 	}
-	switch mediaType(h) {
+	mt := mediaType(h)
+	switch mt {
 	case "application/json":
 		return pipeline.Decode(data)
 	case "text/plain", "text/html", "application/xhtml+xml":
@@ -61,7 +62,7 @@ func decodeInput(data []byte, h nats.Header, maxBytes int) (schemas.Document, er
 			return pipeline.Decode(data)
 		}
 	}
-	page := readsAsPage(data, h)
+	page := readsAsPage(data, mt)
 	size, label, what := len(data), charset(h), "plain-text body"
 	if page {
 		what = "HTML body"
@@ -137,24 +138,27 @@ func decodeAs(data []byte, mediaType, id, charset string, maxBytes int) (schemas
 // from that to UTF-8. `winnow show` prints a dead letter's bytes this way.
 func ReadBody(data []byte, h nats.Header, maxBytes int) ([]byte, error) {
 	data, err := decompress(data, h, maxBytes)
-	if err != nil || mediaType(h) == "application/json" {
+	mt := mediaType(h)
+	if err != nil || mt == "application/json" {
 		return data, err
 	}
 	label := charset(h)
-	if label == "" && bomCharset(data) == "" && readsAsPage(data, h) {
-		label = htmltext.Charset(data)
-	}
 	if label == "" && bomCharset(data) == "" {
-		return data, nil
+		if !readsAsPage(data, mt) {
+			return data, nil
+		}
+		if label = htmltext.Charset(data); label == "" {
+			return data, nil
+		}
 	}
 	return toUTF8(data, label, "body")
 }
 
-// readsAsPage reports whether decodeInput reads a decompressed body as a
-// page: its Content-Type says so, or with none (or one it does not know)
-// the body opens as a page does.
-func readsAsPage(data []byte, h nats.Header) bool {
-	switch mediaType(h) {
+// readsAsPage reports whether decodeInput reads a decompressed body of
+// media type mt (its Content-Type's) as a page: the type says so, or with
+// none (or one it does not know) the body opens as a page does.
+func readsAsPage(data []byte, mt string) bool {
+	switch mt {
 	case "text/html", "application/xhtml+xml":
 		return true
 	case "application/json", "text/plain":
