@@ -33,8 +33,42 @@ import (
 // port from that range (what listening on :0 gives) may meanwhile become
 // the source port of an outgoing connection, as a cluster node's dials to
 // routes not yet up are, or another test's listener, and the server
-// started on it later then fails to bind.
+// started on it later then fails to bind. No port is given twice in one
+// test binary. A port the test only has to name until then is safer held
+// (holdPort).
 func freePort(t *testing.T) int {
+	t.Helper()
+	l := listenFree(t)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// holdPort returns a port freePort would, held until release: connections
+// to it are accepted and closed at once, as a port nothing listens on
+// refuses them, and release frees it just before the server that takes it
+// starts, so no other process can take it in the seconds between.
+func holdPort(t *testing.T) (port int, release func()) {
+	t.Helper()
+	l := listenFree(t)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	var once sync.Once
+	release = func() { once.Do(func() { l.Close() }) }
+	t.Cleanup(release)
+	return l.Addr().(*net.TCPAddr).Port, release
+}
+
+// givenPorts are the ports listenFree has given in this test binary.
+var givenPorts sync.Map
+
+func listenFree(t *testing.T) net.Listener {
 	t.Helper()
 	low := 32768 // Linux's default ip_local_port_range starts there
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
@@ -49,17 +83,19 @@ func freePort(t *testing.T) int {
 		if low <= from {
 			break
 		}
-		if l, err := net.Listen("tcp", fmt.Sprint("127.0.0.1:", from+rand.IntN(low-from))); err == nil {
-			defer l.Close()
-			return l.Addr().(*net.TCPAddr).Port
+		port := from + rand.IntN(low-from)
+		if _, given := givenPorts.LoadOrStore(port, true); given {
+			continue
+		}
+		if l, err := net.Listen("tcp", fmt.Sprint("127.0.0.1:", port)); err == nil {
+			return l
 		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l
 }
 
 // syncBuffer is a bytes.Buffer safe to read while Main writes to it.
@@ -527,21 +563,29 @@ func TestRunWaitsForNATS(t *testing.T) {
 // wait) waits, not ready, and consumes once the other two servers join.
 // Before, start-up failed after 30 s with "context deadline exceeded".
 func TestRunWaitsForJetStream(t *testing.T) {
-	ports, cports := []int{freePort(t), freePort(t), freePort(t)}, []int{freePort(t), freePort(t), freePort(t)}
+	// The routes name every node's cluster port from the start; each is
+	// held until its node starts (a port picked free and let go was once
+	// taken by another process in the seconds before the node bound it).
+	// Client ports are the server's own pick.
+	var cports []int
+	var releases []func()
 	var routes []string
-	for _, p := range cports {
+	for range 3 {
+		p, release := holdPort(t)
+		cports, releases = append(cports, p), append(releases, release)
 		routes = append(routes, fmt.Sprint("nats://127.0.0.1:", p))
 	}
-	node := func(i int) {
-		natstest.Start(t, func(o *server.Options) {
-			o.ServerName, o.Port = fmt.Sprint("n", i), ports[i]
+	node := func(i int) *server.Server {
+		releases[i]()
+		return natstest.Start(t, func(o *server.Options) {
+			o.ServerName = fmt.Sprint("n", i)
 			o.Cluster.Name, o.Cluster.Host, o.Cluster.Port = "c", "127.0.0.1", cports[i]
 			o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
 		})
 	}
-	node(0)
+	s := node(0)
 	t.Setenv("WINNOW_WORKER_STATE", "kv")
-	r := startRun(t, fmt.Sprint("nats://127.0.0.1:", ports[0]))
+	r := startRun(t, s.ClientURL())
 	time.Sleep(2 * time.Second)
 	if r.ready() {
 		t.Fatal("ready without JetStream")
