@@ -5,8 +5,13 @@
 // collapsed as a browser collapses it (kept inside <pre>), entities are
 // decoded, table cells are separated by tabs, and what a browser does not
 // show is left out: the head, scripts, styles, templates, <noscript>,
-// forms' option lists and text areas, inline SVG, and elements hidden by
-// the hidden attribute or an inline display:none or visibility:hidden.
+// <noembed>, forms' option lists and text areas, inline SVG, a <dialog>
+// not open, and elements hidden by the hidden attribute or an inline
+// display:none or visibility:hidden. Ruby annotations (<rt>, <rtc>, and
+// the <rp> parentheses a browser hides) are left out too: a browser sets
+// them above their base text, and run in with it they would break its
+// words (東<rt>とう</rt>京<rt>きょう</rt> reads 東京, as the same text
+// printed without its readings does).
 // Dedupe then finds the repeats a page's markup holds (navigation,
 // teasers, a caption printed twice) line by line, as in extracted text.
 //
@@ -95,8 +100,14 @@ func (w *writer) enter(n *html.Node) bool {
 	}
 	switch n.DataAtom {
 	case atom.Head, atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Title,
-		atom.Iframe, atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Textarea:
+		atom.Iframe, atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Textarea,
+		atom.Noembed, atom.Noframes, atom.Rt, atom.Rtc, atom.Rp:
 		return false
+	case atom.Dialog:
+		if !hasAttr(n, "open") {
+			return false
+		}
+		w.ask('\n')
 	case atom.Br:
 		w.ask('\n')
 		return false
@@ -210,6 +221,16 @@ func block(a atom.Atom) bool {
 	return false
 }
 
+// hasAttr reports whether element n has the attribute key.
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key && a.Namespace == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // hidden reports whether an element is not shown: the hidden attribute,
 // or an inline style of display:none or visibility:hidden.
 func hidden(n *html.Node) bool {
@@ -313,19 +334,23 @@ var xmlEncodingAttr = regexp.MustCompile(`\sencoding\s*=\s*(?:"([A-Za-z][A-Za-z0
 // elements) token by token: text outside the elements whose content is
 // never shown as text (script, style, title, textarea and the like, which
 // the tokenizer reads raw) and outside the head, with block tags' line
-// breaks. Without the tree, hidden elements and omitted end tags are not
-// known; nothing is lost that a browser shows.
+// breaks, and without a <dialog> not open and ruby annotations. Without
+// the tree, hidden elements and omitted end tags are not known: an
+// annotation whose end tag is left out ends at the next base, block or
+// end of its ruby.
 func tokens(page []byte) string {
 	var w writer
 	z := html.NewTokenizer(bytes.NewReader(page))
 	skip := atom.Atom(0) // the raw-text element being skipped
+	closed := 0          // depth of the <dialog> not open being skipped
+	annotation := false  // inside <rt>, <rtc> or <rp>
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
 			return strings.TrimRight(w.b.String(), "\n")
 		case html.TextToken:
-			if skip == 0 {
+			if skip == 0 && closed == 0 && !annotation {
 				w.text(string(z.Text()))
 			}
 			continue
@@ -333,15 +358,32 @@ func tokens(page []byte) string {
 		default:
 			continue
 		}
-		name, _ := z.TagName()
+		name, attrs := z.TagName()
 		a := atom.Lookup(name)
+		start := tt != html.EndTagToken // <script/> too: HTML ignores the slash, as a browser does
+		if a == atom.Rt || a == atom.Rtc || a == atom.Rp {
+			annotation = start
+			continue
+		}
+		if a == atom.Rb || a == atom.Ruby || block(a) {
+			annotation = false
+		}
 		switch {
 		case skip != 0:
-			if tt == html.EndTagToken && a == skip {
+			if !start && a == skip {
 				skip = 0
 			}
-		case tt != html.EndTagToken && rawText(a):
-			skip = a // <script/> too: HTML ignores the slash, as a browser does
+		case start && rawText(a):
+			skip = a
+		case a == atom.Dialog && closed > 0:
+			if start {
+				closed++
+			} else {
+				closed--
+			}
+		case a == atom.Dialog && start && !openAttr(z, attrs):
+			closed = 1
+		case closed > 0:
 		case a == atom.Br:
 			w.ask('\n')
 		case a == atom.Td || a == atom.Th:
@@ -359,6 +401,19 @@ func tokens(page []byte) string {
 			w.ask('\n')
 		}
 	}
+}
+
+// openAttr reports whether the tag z has just read has an open
+// attribute; more is what TagName said of its attributes.
+func openAttr(z *html.Tokenizer, more bool) bool {
+	for more {
+		var k []byte
+		k, _, more = z.TagAttr()
+		if string(k) == "open" {
+			return true
+		}
+	}
+	return false
 }
 
 // rawText reports whether the tokenizer reads an element's content as one

@@ -35,6 +35,12 @@ func TestText(t *testing.T) {
 		{"text outside any element", "just text, no markup", "just text, no markup"},
 		{"no visible text", "<html><head><script>x()</script></head><body> \n </body></html>", ""},
 		{"a no-break space is text, not white space", "<p>\u00a0A</p>", "\u00a0A"},
+		{"ruby annotations and their parentheses left out",
+			"<p><ruby>漢<rp>(</rp><rt>かん</rt><rp>)</rp>字<rp>(</rp><rt>じ</rt><rp>)</rp></ruby>を読む</p>", "漢字を読む"},
+		{"ruby annotations with end tags omitted", "<p><ruby>東<rt>とう<rb>京<rt>きょう</ruby>都<ruby>base<rtc>note</ruby></p>", "東京都base"},
+		{"a dialog not open left out, an open one shown",
+			"<p>Story</p><dialog><p>Subscribe for free</p></dialog><dialog open><p>Shown</p></dialog><p>More</p>", "Story\nShown\nMore"},
+		{"noembed and noframes left out", "<p>A<noembed>no plugin</noembed></p><noframes>no frames</noframes><p>B</p>", "A\nB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := Text([]byte(c.page)); got != c.want {
@@ -46,12 +52,15 @@ func TestText(t *testing.T) {
 
 // TestTextOfDeepNesting: a page nested deeper than the parser takes (512
 // open elements) is read token by token: its text, its blocks' line
-// breaks, no script.
+// breaks, no script, no dialog not open, no ruby annotation (one whose end
+// tag is left out ends at the next block).
 func TestTextOfDeepNesting(t *testing.T) {
 	const depth = 100000
 	page := "<head><title>T</title></head>" + strings.Repeat("<div>", depth) + "deep <b>text</b>" + strings.Repeat("</div>", depth) +
-		"<script>x = '<p>no</p>'</script><p>after<br>the break</p><script/>y()</script><table><tr><td>a<td>b</table>"
-	if got, want := Text([]byte(page)), "deep text\nafter\nthe break\na\tb"; got != want {
+		"<script>x = '<p>no</p>'</script><p>after<br>the break</p><script/>y()</script><table><tr><td>a<td>b</table>" +
+		"<p><ruby>東<rp>(<rt>とう<rp>)<rb>京<rt>きょう</ruby>都</p><dialog><p>pitch<dialog open>inner</dialog></p></dialog>" +
+		"<dialog open><p>open</p></dialog><p>end<rt>stray<p>shown"
+	if got, want := Text([]byte(page)), "deep text\nafter\nthe break\na\tb\n東京都\nopen\nend\nshown"; got != want {
 		t.Errorf("Text of %d nested divs = %.80q, want %q", depth, got, want)
 	}
 }
