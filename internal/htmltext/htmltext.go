@@ -5,8 +5,9 @@
 // collapsed as a browser collapses it (kept inside <pre>), entities are
 // decoded, table cells are separated by tabs, and what a browser does not
 // show is left out: the head, scripts, styles, templates, <noscript>,
-// <noembed>, forms' option lists and text areas, inline SVG, a <dialog>
-// not open, and elements hidden by the hidden attribute or an inline
+// <noembed>, forms' option lists and text areas, inline SVG, the fallback
+// text of <video>, <audio>, <object> and <canvas>, a <dialog> not open,
+// and elements hidden by the hidden attribute or an inline
 // display:none or visibility:hidden. Ruby annotations (<rt>, <rtc>, and
 // the <rp> parentheses a browser hides) are left out too: a browser sets
 // them above their base text, and run in with it they would break its
@@ -101,8 +102,8 @@ func (w *writer) enter(n *html.Node) bool {
 	switch n.DataAtom {
 	case atom.Head, atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Title,
 		atom.Iframe, atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Textarea,
-		atom.Noembed, atom.Noframes, atom.Rt, atom.Rtc, atom.Rp:
-		return false
+		atom.Noembed, atom.Noframes, atom.Rt, atom.Rtc, atom.Rp, atom.Video, atom.Audio:
+		return false // video and audio: their fallback ("Your browser does not support ...")
 	case atom.Dialog:
 		if !hasAttr(n, "open") {
 			return false
@@ -334,23 +335,24 @@ var xmlEncodingAttr = regexp.MustCompile(`\sencoding\s*=\s*(?:"([A-Za-z][A-Za-z0
 // elements) token by token: text outside the elements whose content is
 // never shown as text (script, style, title, textarea and the like, which
 // the tokenizer reads raw) and outside the head, with block tags' line
-// breaks, and without a <dialog> not open and ruby annotations. Without
-// the tree, hidden elements and omitted end tags are not known: an
-// annotation whose end tag is left out ends at the next base, block or
-// end of its ruby.
+// breaks, and without the elements the tree walk leaves out whose end tag
+// is required (a <dialog> not open, <video>, <select>, inline SVG, ...) or
+// ruby annotations. Without the tree, hidden attributes and styles and
+// omitted end tags are not known: an annotation whose end tag is left out
+// ends at the next base, block or end of its ruby.
 func tokens(page []byte) string {
 	var w writer
 	z := html.NewTokenizer(bytes.NewReader(page))
-	skip := atom.Atom(0) // the raw-text element being skipped
-	closed := 0          // depth of the <dialog> not open being skipped
-	annotation := false  // inside <rt>, <rtc> or <rp>
+	skip := atom.Atom(0)           // the raw-text element being skipped
+	hide, depth := atom.Atom(0), 0 // the element being left out, and how deep in it
+	annotation := false            // inside <rt>, <rtc> or <rp>
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
 			return strings.TrimRight(w.b.String(), "\n")
 		case html.TextToken:
-			if skip == 0 && closed == 0 && !annotation {
+			if skip == 0 && hide == 0 && !annotation {
 				w.text(string(z.Text()))
 			}
 			continue
@@ -361,6 +363,9 @@ func tokens(page []byte) string {
 		name, attrs := z.TagName()
 		a := atom.Lookup(name)
 		start := tt != html.EndTagToken // <script/> too: HTML ignores the slash, as a browser does
+		if a == atom.Svg && tt == html.SelfClosingTagToken {
+			continue // a foreign element's slash is kept: <svg/> is empty
+		}
 		if a == atom.Rt || a == atom.Rtc || a == atom.Rp {
 			annotation = start
 			continue
@@ -375,15 +380,16 @@ func tokens(page []byte) string {
 			}
 		case start && rawText(a):
 			skip = a
-		case a == atom.Dialog && closed > 0:
-			if start {
-				closed++
-			} else {
-				closed--
+		case hide != 0:
+			if a == hide && start {
+				depth++
+			} else if a == hide {
+				if depth--; depth == 0 {
+					hide = 0
+				}
 			}
-		case a == atom.Dialog && start && !openAttr(z, attrs):
-			closed = 1
-		case closed > 0:
+		case start && (leftOut(a) || a == atom.Dialog && !openAttr(z, attrs)):
+			hide, depth = a, 1
 		case a == atom.Br:
 			w.ask('\n')
 		case a == atom.Td || a == atom.Th:
@@ -401,6 +407,17 @@ func tokens(page []byte) string {
 			w.ask('\n')
 		}
 	}
+}
+
+// leftOut reports whether the tree walk leaves out an element that is not
+// raw text and whose end tag is required, so the tag-by-tag reader can
+// find its end.
+func leftOut(a atom.Atom) bool {
+	switch a {
+	case atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Video, atom.Audio, atom.Svg:
+		return true
+	}
+	return false
 }
 
 // openAttr reports whether the tag z has just read has an open

@@ -40,6 +40,8 @@ func TestText(t *testing.T) {
 		{"ruby annotations with end tags omitted", "<p><ruby>東<rt>とう<rb>京<rt>きょう</ruby>都<ruby>base<rtc>note</ruby></p>", "東京都base"},
 		{"a dialog not open left out, an open one shown",
 			"<p>Story</p><dialog><p>Subscribe for free</p></dialog><dialog open><p>Shown</p></dialog><p>More</p>", "Story\nShown\nMore"},
+		{"media fallback left out", "<div>Watch<video src=a.mp4><p>Your browser does not support the video tag.</p></video> this</div>" +
+			"<audio controls>No audio</audio><object data=x>No plugin</object><canvas>No canvas</canvas><p>End</p>", "Watch this\nEnd"},
 		{"noembed and noframes left out", "<p>A<noembed>no plugin</noembed></p><noframes>no frames</noframes><p>B</p>", "A\nB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,15 +54,18 @@ func TestText(t *testing.T) {
 
 // TestTextOfDeepNesting: a page nested deeper than the parser takes (512
 // open elements) is read token by token: its text, its blocks' line
-// breaks, no script, no dialog not open, no ruby annotation (one whose end
-// tag is left out ends at the next block).
+// breaks, no script, no element the tree walk leaves out whose end tag is
+// required (a dialog not open, nested video, SVG, select), no ruby
+// annotation (one whose end tag is left out ends at the next block).
 func TestTextOfDeepNesting(t *testing.T) {
 	const depth = 100000
 	page := "<head><title>T</title></head>" + strings.Repeat("<div>", depth) + "deep <b>text</b>" + strings.Repeat("</div>", depth) +
 		"<script>x = '<p>no</p>'</script><p>after<br>the break</p><script/>y()</script><table><tr><td>a<td>b</table>" +
 		"<p><ruby>東<rp>(<rt>とう<rp>)<rb>京<rt>きょう</ruby>都</p><dialog><p>pitch<dialog open>inner</dialog></p></dialog>" +
-		"<dialog open><p>open</p></dialog><p>end<rt>stray<p>shown"
-	if got, want := Text([]byte(page)), "deep text\nafter\nthe break\na\tb\n東京都\nopen\nend\nshown"; got != want {
+		"<dialog open><p>open</p></dialog><p>end<rt>stray<p>shown" +
+		"<p>clip<video><video>inner</video>fallback</video> and <svg/>icon<svg><svg/><text>label</text></svg> " +
+		"<select><option>one</select>pick</p>"
+	if got, want := Text([]byte(page)), "deep text\nafter\nthe break\na\tb\n東京都\nopen\nend\nshown\nclip and icon pick"; got != want {
 		t.Errorf("Text of %d nested divs = %.80q, want %q", depth, got, want)
 	}
 }
