@@ -6,15 +6,15 @@
 // decoded, table cells are separated by tabs, and what a browser does not
 // show is left out: the head, scripts, styles, templates, <noscript>,
 // <noembed>, forms' option lists and text areas, inline SVG, the fallback
-// text of <video>, <audio>, <object> and <canvas>, a <dialog> not open,
-// and elements hidden by the hidden attribute or an inline
-// display:none or visibility:hidden. Ruby annotations (<rt>, <rtc>, and
-// the <rp> parentheses a browser hides) are left out too: a browser sets
-// them above their base text, and run in with it they would break its
-// words (東<rt>とう</rt>京<rt>きょう</rt> reads 東京, as the same text
-// printed without its readings does).
-// Dedupe then finds the repeats a page's markup holds (navigation,
-// teasers, a caption printed twice) line by line, as in extracted text.
+// text of <video>, <audio>, <object> and <canvas>, a <dialog> not open, and
+// elements hidden by the hidden attribute (not hidden="until-found", a
+// collapsed section's) or an inline display:none or visibility:hidden. Ruby
+// annotations (<rt>, <rtc>, and the <rp> parentheses a browser hides) are
+// left out too: a browser sets them above their base text, and run in with
+// it they would break its words (東<rt>とう</rt>京<rt>きょう</rt> reads 東京, as the
+// same text printed without its readings does). Dedupe then finds the
+// repeats a page's markup holds (navigation, teasers, a caption printed
+// twice) line by line, as in extracted text.
 //
 // The page is parsed with golang.org/x/net/html, the HTML5 parsing
 // algorithm browsers follow, so omitted end tags (<p>one<p>two), an
@@ -233,12 +233,16 @@ func hasAttr(n *html.Node, key string) bool {
 }
 
 // hidden reports whether an element is not shown: the hidden attribute,
-// or an inline style of display:none or visibility:hidden.
+// or an inline style of display:none or visibility:hidden. hidden=
+// "until-found" is not: its content is the page's own, collapsed until
+// find-in-page or a link to it opens it.
 func hidden(n *html.Node) bool {
 	for _, a := range n.Attr {
 		switch a.Key {
 		case "hidden":
-			return true
+			if !strings.EqualFold(strings.TrimSpace(a.Val), "until-found") {
+				return true
+			}
 		case "style":
 			s := strings.ToLower(strings.Join(strings.Fields(a.Val), ""))
 			if strings.Contains(s, "display:none") || strings.Contains(s, "visibility:hidden") {

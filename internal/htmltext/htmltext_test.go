@@ -24,6 +24,8 @@ func TestText(t *testing.T) {
 		{"hidden elements left out",
 			`<p>A</p><div hidden>B</div><p style="display: none">C</p><span style="visibility:hidden">D</span><p>E</p>`,
 			"A\nE"},
+		{"hidden until found is the page's own text", `<h2>History</h2><section hidden="until-found"><p>Founded in 1900.</p></section>` +
+			`<div hidden="UNTIL-FOUND">Collapsed</div><div hidden="">Gone</div><div hidden=x>Also gone</div>`, "History\nFounded in 1900.\nCollapsed"},
 		{"forms' options and text areas left out", "<p>Pick</p><select><option>One<option>Two</select><textarea>typed</textarea>", "Pick"},
 		{"inline svg left out", `<p>Share <svg><text>icon</text></svg>this</p>`, "Share this"},
 		{"table cells tab-separated, rows on lines",
