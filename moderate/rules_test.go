@@ -146,15 +146,32 @@ func TestLuhn(t *testing.T) {
 	}
 }
 
-func TestBlocklistOverlappingPhrases(t *testing.T) {
+// blocklistRedactor returns a Moderator with the spam rule off that
+// redacts phrases (and o's extra blocklist).
+func blocklistRedactor(t *testing.T, o Options, phrases ...string) *Moderator {
+	t.Helper()
 	p := DefaultPolicy()
 	p.Spam.Enabled = false
 	p.Blocklist.Action = ActionRedact
-	p.Blocklist.Phrases = []string{"acme", "acme corp", "corp layoffs", "Layoffs at ACME"}
-	m, err := New(p, Options{ExtraBlocklist: []string{"secret project"}})
+	p.Blocklist.Phrases = phrases
+	m, err := New(p, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// redacted returns the text of each span m flags in text, in order.
+func redacted(m *Moderator, text string) []string {
+	var got []string
+	for _, f := range m.Moderate(analyzed(text), nil) {
+		got = append(got, text[f.Span.Start:f.Span.End])
+	}
+	return got
+}
+
+func TestBlocklistOverlappingPhrases(t *testing.T) {
+	m := blocklistRedactor(t, Options{ExtraBlocklist: []string{"secret project"}}, "acme", "acme corp", "corp layoffs", "Layoffs at ACME")
 	text := "News: ACME-Corp layoffs announced.\nLayoffs at Acme hit the Secret   Project.\nNothing here."
 	var got []string
 	for _, f := range m.Moderate(analyzed(text), nil) {
@@ -172,25 +189,14 @@ func TestBlocklistOverlappingPhrases(t *testing.T) {
 // as dedupe reads them ("spinscasino") hold none, and even when none of
 // them starts a phrase; with an entity elsewhere in the line or not.
 func TestBlocklistAcrossGluePoints(t *testing.T) {
-	p := DefaultPolicy()
-	p.Spam.Enabled = false
-	p.Blocklist.Action = ActionRedact
-	p.Blocklist.Phrases = []string{"free spins", "casino bonus"}
-	m, err := New(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := blocklistRedactor(t, Options{}, "free spins", "casino bonus")
 	for text, want := range map[string][]string{
 		"Claim your free spinsCasino bonus codes inside":             {"free spins", "Casino bonus"},
 		"Fish &amp; chips, then free spinsCasino bonus codes inside": {"free spins", "Casino bonus"},
 		"Claim the weekly spinsCasino bonus codes inside":            {"Casino bonus"},
 		"Fish &amp; chips, the weekly spinsCasino bonus codes":       {"Casino bonus"},
 	} {
-		var got []string
-		for _, f := range m.Moderate(analyzed(text), nil) {
-			got = append(got, text[f.Span.Start:f.Span.End])
-		}
-		if !slices.Equal(got, want) {
+		if got := redacted(m, text); !slices.Equal(got, want) {
 			t.Errorf("%q: redacted %q, want %q", text, got, want)
 		}
 	}
@@ -200,24 +206,13 @@ func TestBlocklistAcrossGluePoints(t *testing.T) {
 // hyphen (as a character or "&shy;") or a zero-width joiner inside a word is
 // found, its span the written word; the zero-width space splits words.
 func TestBlocklistThroughInvisibleCharacters(t *testing.T) {
-	p := DefaultPolicy()
-	p.Spam.Enabled = false
-	p.Blocklist.Action = ActionRedact
-	p.Blocklist.Phrases = []string{"casino bonus", "notfalldaten"}
-	m, err := New(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := blocklistRedactor(t, Options{}, "casino bonus", "notfalldaten")
 	for text, want := range map[string][]string{
 		"Claim your ca\u00adsino bo&shy;nus today": {"ca\u00adsino bo&shy;nus"},
 		"Die Not\u00adfall\u200ddaten sind hier":   {"Not\u00adfall\u200ddaten"},
 		"Die Notfall\u200bdaten sind hier":         nil,
 	} {
-		var got []string
-		for _, f := range m.Moderate(analyzed(text), nil) {
-			got = append(got, text[f.Span.Start:f.Span.End])
-		}
-		if !slices.Equal(got, want) {
+		if got := redacted(m, text); !slices.Equal(got, want) {
 			t.Errorf("%q: redacted %q, want %q", text, got, want)
 		}
 	}
@@ -228,19 +223,9 @@ func TestBlocklistThroughInvisibleCharacters(t *testing.T) {
 // found as it is written, beside a phrase only the split shows, and an
 // occurrence both readings of a line find is reported once.
 func TestBlocklistCamelCaseNames(t *testing.T) {
-	p := DefaultPolicy()
-	p.Spam.Enabled = false
-	p.Blocklist.Action = ActionRedact
-	p.Blocklist.Phrases = []string{"YouTube", "PayPal", "enable JavaScript", "casino bonus", "weekly"}
-	m, err := New(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := blocklistRedactor(t, Options{}, "YouTube", "PayPal", "enable JavaScript", "casino bonus", "weekly")
 	text := "Pay with PayPal and watch on YouTube today.\nPlease enable JavaScript now.\nThe weekly spinsCasino bonus, by PayPal"
-	var got []string
-	for _, f := range m.Moderate(analyzed(text), nil) {
-		got = append(got, text[f.Span.Start:f.Span.End])
-	}
+	got := redacted(m, text)
 	slices.Sort(got)
 	if want := []string{"Casino bonus", "PayPal", "PayPal", "YouTube", "enable JavaScript", "weekly"}; !slices.Equal(got, want) {
 		t.Errorf("redacted %q, want %q", got, want)
@@ -343,22 +328,11 @@ func TestReadPhrases(t *testing.T) {
 // TestBlocklistInUnspacedText: in Chinese and Japanese a phrase is matched
 // and redacted inside a clause, a character a word, as dedupe hashes them.
 func TestBlocklistInUnspacedText(t *testing.T) {
-	p := DefaultPolicy()
-	p.Spam.Enabled = false
-	p.Blocklist.Action = ActionRedact
-	p.Blocklist.Phrases = []string{"無料配布", "ガチャ"}
-	m, err := New(p, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := blocklistRedactor(t, Options{}, "無料配布", "ガチャ")
 	// the second ガチャ is written with a half-width ｶ and its sound mark,
 	// the third with the sound mark as an HTML entity
 	text := "本日は会場で記念品の無料配布を行います。\n新しいガチャとｶﾞチャとカ&#x3099;チャの告知"
-	var got []string
-	for _, f := range m.Moderate(analyzed(text), nil) {
-		got = append(got, text[f.Span.Start:f.Span.End])
-	}
-	if want := []string{"無料配布", "ガチャ", "ｶﾞチャ", "カ&#x3099;チャ"}; !slices.Equal(got, want) {
+	if got, want := redacted(m, text), []string{"無料配布", "ガチャ", "ｶﾞチャ", "カ&#x3099;チャ"}; !slices.Equal(got, want) {
 		t.Errorf("redacted %q, want %q", got, want)
 	}
 }
