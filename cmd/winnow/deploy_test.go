@@ -297,6 +297,8 @@ func TestKubernetesSecondDeployment(t *testing.T) {
 	var sm monitoringv1.ServiceMonitor
 	var pdb policyv1.PodDisruptionBudget
 	var cm corev1.ConfigMap
+	into := map[string]any{"Deployment": &dep, "ScaledObject": &so, "Service": &svc,
+		"ServiceMonitor": &sm, "PodDisruptionBudget": &pdb, "ConfigMap": &cm}
 	for _, r := range kustomizeDir(t, "k8s-mail", "", "k8s") {
 		if !strings.HasSuffix(r.GetName(), "-mail") {
 			t.Errorf("%s/%s has no -mail suffix", r.GetKind(), r.GetName())
@@ -305,19 +307,8 @@ func TestKubernetesSecondDeployment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch r.GetKind() {
-		case "Deployment":
-			strict(t, doc, &dep)
-		case "ScaledObject":
-			strict(t, doc, &so)
-		case "Service":
-			strict(t, doc, &svc)
-		case "ServiceMonitor":
-			strict(t, doc, &sm)
-		case "PodDisruptionBudget":
-			strict(t, doc, &pdb)
-		case "ConfigMap":
-			strict(t, doc, &cm)
+		if v, ok := into[r.GetKind()]; ok {
+			strict(t, doc, v)
 		}
 	}
 	if so.Spec.ScaleTargetRef.Name != dep.Name || dep.Name != "winnow-mail" {
