@@ -54,27 +54,35 @@ func TestRemoteCommandsFlags(t *testing.T) {
 		if cmd == "show" {
 			args = append(args, "some-id")
 		}
-		if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "--nats-url (or WINNOW_NATS_URL) is required") {
+		if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "--nats-url (or WINNOW_NATS_URL) or --context is required") {
 			t.Errorf("%s without a URL: exit %d, stderr %q", cmd, code, errb.String())
 		}
 	}
 }
 
 // TestToolsNameNATSURL: a tool run without --nats-url in a shell where the
-// nats CLI's NATS_URL is set says it is not read, and how to pass it.
+// nats CLI's NATS_URL is set says it is not read, and how to pass it; in
+// one where `nats context select` chose a context, it names the context
+// (not used unasked: a shell's selected context may be production's).
 func TestToolsNameNATSURL(t *testing.T) {
 	for _, v := range []string{"WINNOW_NATS_URL", "WINNOW_CONFIG"} {
 		t.Setenv(v, "") // puts back what was there
 		os.Unsetenv(v)
 	}
-	for env, want := range map[string]string{
-		"":                    "winnow show: --nats-url (or WINNOW_NATS_URL) is required\n",
-		"nats://127.0.0.1:42": "winnow show: --nats-url (or WINNOW_NATS_URL) is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"\n",
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	for _, c := range []struct{ env, selected, want string }{
+		{"", "", "winnow show: --nats-url (or WINNOW_NATS_URL) or --context is required\n"},
+		{"nats://127.0.0.1:42", "", "winnow show: --nats-url (or WINNOW_NATS_URL) or --context is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"\n"},
+		{"", "staging\n", "winnow show: --nats-url (or WINNOW_NATS_URL) or --context is required; the nats CLI's selected context is not read unasked: --context staging\n"},
 	} {
-		t.Setenv("NATS_URL", env)
+		t.Setenv("NATS_URL", c.env)
+		if c.selected != "" {
+			writeContext(t, filepath.Join(config, "nats", "context.txt"), c.selected)
+		}
 		var errb bytes.Buffer
-		if code := Main(context.Background(), []string{"show", "a"}, nil, &bytes.Buffer{}, &errb); code != exitFatal || errb.String() != want {
-			t.Errorf("NATS_URL=%q: exit %d, %q", env, code, errb.String())
+		if code := Main(context.Background(), []string{"show", "a"}, nil, &bytes.Buffer{}, &errb); code != exitFatal || errb.String() != c.want {
+			t.Errorf("NATS_URL=%q, selected %q: exit %d, %q", c.env, c.selected, code, errb.String())
 		}
 	}
 }

@@ -165,19 +165,36 @@ func fail(w io.Writer, cmd string, err error) int {
 	return exitFatal
 }
 
-// remoteFlags are the flags `winnow publish`, `audit` and `redrive` share:
-// where the configuration is and which NATS to reach. (They took `winnow
-// run`'s, whose --handlers, --http-addr, --store-dir, --policy, --log-level
-// and --check-config they ignored.)
-func remoteFlags(fs *flag.FlagSet) (cfgPath *string, apply func(*Config)) {
+// remoteFlags are the flags `winnow publish`, `audit`, `redrive` and
+// `show` share: where the configuration is and which NATS to reach. (They
+// took `winnow run`'s, whose --handlers, --http-addr, --store-dir,
+// --policy, --log-level and --check-config they ignored.)
+func remoteFlags(fs *flag.FlagSet) (cfgPath *string, apply func(*Config) error) {
 	cfgPath = fs.String("config", "", "YAML config `FILE` (also WINNOW_CONFIG): NATS, streams and subjects")
-	natsURL := fs.String("nats-url", "", "NATS server `URL`s, comma-separated (also WINNOW_NATS_URL; required)")
-	apply = func(c *Config) {
+	natsURL := fs.String("nats-url", "", "NATS server `URL`s, comma-separated (also WINNOW_NATS_URL; required without --context)")
+	natsCtx := fs.String("context", "", "reach NATS as the nats CLI's context `NAME` does (its URL, credentials, TLS files, inbox prefix and domain; or a context file's path)")
+	apply = func(c *Config) error {
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "context" {
+				var nctx natsContext
+				if nctx, err = loadNATSContext(*natsCtx); err == nil {
+					nctx.apply(&c.NATS)
+				} else {
+					err = fmt.Errorf("--context: %w", err)
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		// --nats-url comes last: the context's credentials to another URL.
 		fs.Visit(func(f *flag.Flag) {
 			if f.Name == "nats-url" {
 				c.NATS.URL = *natsURL
 			}
 		})
+		return nil
 	}
 	return cfgPath, apply
 }
@@ -185,20 +202,25 @@ func remoteFlags(fs *flag.FlagSet) (cfgPath *string, apply func(*Config)) {
 // remoteConfig is the configuration of a subcommand that talks to a running
 // NATS server (audit, publish): file, environment, then flags; a URL is
 // required since there is nothing to embed.
-func remoteConfig(cfgPath string, apply func(*Config)) (Config, error) {
+func remoteConfig(cfgPath string, apply func(*Config) error) (Config, error) {
 	cfg, err := loadConfig(cfgPath, os.LookupEnv)
 	if err != nil {
 		return cfg, err
 	}
-	apply(&cfg)
+	if err := apply(&cfg); err != nil {
+		return cfg, err
+	}
 	cfg.Worker.JetStreamDomain = cfg.NATS.JetStreamDomain
 	if cfg.NATS.URL == "" {
 		if u, ok := os.LookupEnv("NATS_URL"); ok && u != "" {
 			// The nats CLI's variable, set in many shells: not read, as
 			// its credentials (NATS_CREDS, NATS_USER, ...) would not be.
-			return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"")
+			return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) or --context is required; NATS_URL, the nats CLI's, is not read: --nats-url \"$NATS_URL\"")
 		}
-		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) is required")
+		if name := selectedContext(); name != "" {
+			return cfg, fmt.Errorf("--nats-url (or WINNOW_NATS_URL) or --context is required; the nats CLI's selected context is not read unasked: --context %s", name)
+		}
+		return cfg, errors.New("--nats-url (or WINNOW_NATS_URL) or --context is required")
 	}
 	if problem := natsURLsProblem(cfg.NATS.URL); problem != "" {
 		return cfg, errors.New("--nats-url: " + problem)

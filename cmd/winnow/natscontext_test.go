@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/winnow-dev/winnow/internal/natstest"
+)
+
+// writeContext saves a nats CLI context file at path.
+func writeContext(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestToolsReachNATSThroughAContext: `--context NAME` reaches NATS as the
+// nats CLI's context of that name does (its URL and credentials), where
+// the tools took --nats-url and a configuration file only. The context
+// replaces the credentials the environment gives, --nats-url replaces its
+// URL, and a path names a context file kept elsewhere.
+func TestToolsReachNATSThroughAContext(t *testing.T) {
+	s := natstest.Start(t, func(o *server.Options) {
+		o.Users = []*server.User{{Username: "ops", Password: "s3cret"}}
+	})
+	_, js := jsClient(t, "nats://ops:s3cret@"+s.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "IN", Subjects: []string{"in.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", home)
+	dir := filepath.Join(home, "nats", "context")
+	writeContext(t, filepath.Join(dir, "prod.json"), `{"description":"the cluster","url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret","color_scheme":"","tls_first":false}`)
+	writeContext(t, filepath.Join(dir, "elsewhere.json"), `{"url":"nats://127.0.0.1:1","user":"ops","password":"s3cret"}`)
+	file := filepath.Join(t.TempDir(), "docs.jsonl")
+	if err := os.WriteFile(file, []byte(`{"id":"a","text":"one"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(args ...string) (int, string) {
+		t.Helper()
+		var errb bytes.Buffer
+		code := Main(ctx, append(append([]string{"publish", "--subject", "in.x", "--no-msg-id"}, args...), file), nil, &bytes.Buffer{}, &errb)
+		return code, errb.String()
+	}
+
+	if code, errs := publish("--nats-url", s.ClientURL()); code != exitFatal || !strings.Contains(errs, "Authorization Violation") {
+		t.Fatalf("without the context's credentials: exit %d: %s", code, errs)
+	}
+	if code, errs := publish("--context", "prod"); code != exitOK {
+		t.Fatalf("--context prod: exit %d: %s", code, errs)
+	}
+	t.Setenv("WINNOW_NATS_USER", "ops")
+	t.Setenv("WINNOW_NATS_PASSWORD", "wrong")
+	if code, errs := publish("--context", "prod"); code != exitOK {
+		t.Fatalf("--context prod beside a wrong password in the environment: exit %d: %s", code, errs)
+	}
+	if code, errs := publish("--context", "elsewhere", "--nats-url", s.ClientURL()); code != exitOK {
+		t.Fatalf("--context elsewhere with --nats-url: exit %d: %s", code, errs)
+	}
+	moved := filepath.Join(t.TempDir(), "team-prod.json")
+	writeContext(t, moved, `{"url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret"}`)
+	if code, errs := publish("--context", moved); code != exitOK {
+		t.Fatalf("--context %s: exit %d: %s", moved, code, errs)
+	}
+	if n := storedIn(ctx, t, st); n != 4 {
+		t.Fatalf("%d documents stored, want 4", n)
+	}
+}
+
+// TestContextErrorsSayWhy: a context that is not there names the ones
+// that are; one that sets what winnow cannot use (an nsc lookup, a SOCKS
+// proxy) is refused by its keys rather than connected without them; a
+// file that is not a context says so, and a URL clients cannot use is
+// named as the context's. Nothing connects.
+func TestContextErrorsSayWhy(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", home)
+	dir := filepath.Join(home, "nats", "context")
+	writeContext(t, filepath.Join(dir, "dev.json"), `{"url":"nats://127.0.0.1:1"}`)
+	writeContext(t, filepath.Join(dir, "staging.json"), `{"url":"nats://127.0.0.1:1"}`)
+	writeContext(t, filepath.Join(dir, "ngs.json"), `{"url":"tls://connect.ngs.global","nsc":"nsc://synadia/acct/user","socks_proxy":"proxy:1080"}`)
+	writeContext(t, filepath.Join(dir, "broken.json"), `{"url":`)
+	writeContext(t, filepath.Join(dir, "monitor.json"), `{"url":"http://nats:8222"}`)
+	for _, c := range []struct{ name, want string }{
+		{"prod", `winnow show: --context: no context "prod" in ` + dir + "; there are: broken, dev, monitor, ngs, staging\n"},
+		{"ngs", "winnow show: --context: " + filepath.Join(dir, "ngs.json") + " sets nsc, socks_proxy, which winnow cannot use: give --nats-url and a configuration file (nats.*) instead\n"},
+		{"broken", "winnow show: --context: " + filepath.Join(dir, "broken.json") + ": not a nats context file: unexpected end of JSON input\n"},
+		{"monitor", "winnow show: --context: " + filepath.Join(dir, "monitor.json") + ": url: " + natsURLsProblem("http://nats:8222") + "\n"},
+		{"", "winnow show: --context: want a context name (nats context ls lists them) or the path of a context file\n"},
+		{"..", "winnow show: --context: \"..\" is no context name\n"},
+	} {
+		var errb bytes.Buffer
+		code := Main(context.Background(), []string{"show", "--context", c.name, "some-id"}, nil, &bytes.Buffer{}, &errb)
+		if code != exitFatal || errb.String() != c.want {
+			t.Errorf("--context %q: exit %d, said %q; want %q", c.name, code, errb.String(), c.want)
+		}
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	var errb bytes.Buffer
+	if code := Main(context.Background(), []string{"audit", "--context", "dev"}, nil, &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), `no context "dev": `) || !strings.Contains(errb.String(), "nats context save dev") {
+		t.Errorf("no contexts at all: exit %d: %s", code, errb.String())
+	}
+}
+
+// TestContextApplies: a context replaces every way to NATS the
+// configuration had (a token left from the file would otherwise be sent
+// beside the context's creds), takes the nats CLI's default URL when it
+// names none, and reads ~/ in its file paths as the home directory.
+func TestContextApplies(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	path := filepath.Join(t.TempDir(), "c.json")
+	writeContext(t, path, `{"creds":"~/keys/ops.creds","ca":"/etc/ca.pem","jetstream_domain":"hub","inbox_prefix":"_INBOX_ops"}`)
+	c, err := loadNATSContext(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NATSConfig{URL: "nats://file:4222", Name: "winnow", User: "u", Password: "p", Token: "t", NKeySeedFile: "seed.nk", TLS: TLSConfig{Cert: "c.pem", Key: "k.pem"}, ConnectTimeout: time.Second}
+	c.apply(&n)
+	want := NATSConfig{URL: "nats://127.0.0.1:4222", Name: "winnow", CredsFile: filepath.Join(home, "keys", "ops.creds"), TLS: TLSConfig{CA: "/etc/ca.pem"}, InboxPrefix: "_INBOX_ops", JetStreamDomain: "hub", ConnectTimeout: time.Second}
+	if n != want {
+		t.Fatalf("applied:\n%+v\nwant\n%+v", n, want)
+	}
+}
