@@ -28,22 +28,40 @@ import (
 	"github.com/winnow-dev/winnow/pipeline"
 )
 
-// freePort returns a port free now, for a server the test starts later.
-// It is taken below the kernel's ephemeral range where there is room: a
-// port from that range (what listening on :0 gives) may meanwhile become
-// the source port of an outgoing connection, as a cluster node's dials to
-// routes not yet up are, or another test's listener, and the server
-// started on it later then fails to bind. No port is given twice in one
-// test binary. A port the test only has to name until then is safer held
-// (holdPort).
-func freePort(t *testing.T) int {
+// refusingPort returns a port no other process can take until release,
+// on which nothing listens meanwhile, so a dial to it is refused as at a
+// port nothing holds ("no servers available"; an accepting listener, as
+// holdPort's, would hand the NATS client a connection closed at once). It
+// is a socket bound but not listening, without SO_REUSEADDR: any other
+// bind of the port fails while it stands. release frees it just before the
+// server that takes it starts. The port is taken as listenFree takes one:
+// below the kernel's ephemeral range, where an outgoing connection's source
+// port (a cluster node's dials to routes not yet up) or another test's
+// listener on :0 does not land, and never twice in one test binary.
+func refusingPort(t *testing.T) (port int, release func()) {
 	t.Helper()
-	l := listenFree(t)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 10 {
+		l := listenFree(t)
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			syscall.Close(fd) // taken since listenFree closed it: try another
+			continue
+		}
+		var once sync.Once
+		release = func() { once.Do(func() { syscall.Close(fd) }) }
+		t.Cleanup(release)
+		return port, release
+	}
+	t.Fatal("no port could be bound in 10 tries")
+	return 0, nil
 }
 
-// holdPort returns a port freePort would, held until release: connections
+// holdPort returns a port listenFree chose, held until release: connections
 // to it are accepted and closed at once, as a port nothing listens on
 // refuses them, and release frees it just before the server that takes it
 // starts, so no other process can take it in the seconds between.
@@ -506,9 +524,13 @@ func TestRunWaitsForNATS(t *testing.T) {
 			return -1
 		}
 	}
-	nowhere := func() string { return fmt.Sprint("nats://127.0.0.1:", freePort(t)) }
+	nowhere := func() string { port, _ := refusingPort(t); return fmt.Sprint("nats://127.0.0.1:", port) }
 
-	port := freePort(t)
+	port, release := refusingPort(t)
+	if l, err := net.Listen("tcp", fmt.Sprint("127.0.0.1:", port)); err == nil {
+		l.Close()
+		t.Fatalf("port %d is not held: another listener took it", port)
+	}
 	r := startRun(t, fmt.Sprint("nats://127.0.0.1:", port))
 	waitStatus(r, "/healthz", http.StatusOK)
 	if got := status(r.base() + "/readyz"); got != http.StatusServiceUnavailable {
@@ -526,6 +548,7 @@ func TestRunWaitsForNATS(t *testing.T) {
 			t.Fatalf("/readyz while waiting for NATS: %q", body)
 		}
 	}
+	release()
 	natstest.Start(t, func(o *server.Options) { o.Port = port })
 	waitStatus(r, "/readyz", http.StatusOK)
 	r.cancel()

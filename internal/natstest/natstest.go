@@ -42,7 +42,7 @@ func Start(t testing.TB, opt func(*server.Options)) *server.Server {
 
 // whyNotReady says, for each port the options fixed, whether another
 // process holds it now that the server is down: a port a test picked free
-// (freePort) can be taken before the server binds it, and NoLog hides the
+// and let go can be taken before the server binds it, and NoLog hides the
 // server's own "address already in use".
 func whyNotReady(o *server.Options) string {
 	var out []string
