@@ -36,6 +36,7 @@ type natsContext struct {
 	// as another user, than the nats CLI does.
 	NSC                string   `json:"nsc"`
 	UserJWT            string   `json:"user_jwt"`
+	UserSeed           string   `json:"user_seed"`
 	JetStreamAPIPrefix string   `json:"jetstream_api_prefix"`
 	SocksProxy         string   `json:"socks_proxy"`
 	TLSFirst           bool     `json:"tls_first"`
@@ -134,7 +135,7 @@ func loadNATSContext(name string) (natsContext, error) {
 		key string
 		set bool
 	}{
-		{"nsc", c.NSC != ""}, {"user_jwt", c.UserJWT != ""}, {"jetstream_api_prefix", c.JetStreamAPIPrefix != ""},
+		{"nsc", c.NSC != ""}, {"user_jwt", c.UserJWT != ""}, {"user_seed", c.UserSeed != ""}, {"jetstream_api_prefix", c.JetStreamAPIPrefix != ""},
 		{"socks_proxy", c.SocksProxy != ""}, {"tls_first", c.TLSFirst},
 		{"windows_cert_store", c.WindowsCertStore != ""}, {"windows_ca_certs_match", len(c.WindowsCAMatch) > 0},
 	} {

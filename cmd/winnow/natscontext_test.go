@@ -93,12 +93,12 @@ func TestContextErrorsSayWhy(t *testing.T) {
 	dir := filepath.Join(home, "nats", "context")
 	writeContext(t, filepath.Join(dir, "dev.json"), `{"url":"nats://127.0.0.1:1"}`)
 	writeContext(t, filepath.Join(dir, "staging.json"), `{"url":"nats://127.0.0.1:1"}`)
-	writeContext(t, filepath.Join(dir, "ngs.json"), `{"url":"tls://connect.ngs.global","nsc":"nsc://synadia/acct/user","socks_proxy":"proxy:1080"}`)
+	writeContext(t, filepath.Join(dir, "ngs.json"), `{"url":"tls://connect.ngs.global","nsc":"nsc://synadia/acct/user","user_seed":"SU...","socks_proxy":"proxy:1080"}`)
 	writeContext(t, filepath.Join(dir, "broken.json"), `{"url":`)
 	writeContext(t, filepath.Join(dir, "monitor.json"), `{"url":"http://nats:8222"}`)
 	for _, c := range []struct{ name, want string }{
 		{"prod", `winnow show: --context: no context "prod" in ` + dir + "; there are: broken, dev, monitor, ngs, staging\n"},
-		{"ngs", "winnow show: --context: " + filepath.Join(dir, "ngs.json") + " sets nsc, socks_proxy, which winnow cannot use: give --nats-url and a configuration file (nats.*) instead\n"},
+		{"ngs", "winnow show: --context: " + filepath.Join(dir, "ngs.json") + " sets nsc, user_seed, socks_proxy, which winnow cannot use: give --nats-url and a configuration file (nats.*) instead\n"},
 		{"broken", "winnow show: --context: " + filepath.Join(dir, "broken.json") + ": not a nats context file: unexpected end of JSON input\n"},
 		{"monitor", "winnow show: --context: " + filepath.Join(dir, "monitor.json") + ": url: " + natsURLsProblem("http://nats:8222") + "\n"},
 		{"", "winnow show: --context: want a context name (nats context ls lists them) or the path of a context file\n"},
