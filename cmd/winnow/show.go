@@ -55,22 +55,47 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	subject := fs.String("subject", "", "read only the outputs on `SUBJECT` (wildcards allowed: docs.*.site-1)")
 	asJSON := fs.Bool("json", false, "print each outcome as a JSON line (seq, subject, time, headers, body) instead of explaining it")
 	records := fs.String("records", "", "explain the records and dead letters of JSON-lines `FILE` (- for stdin), as winnow clean writes them, instead of reading the stream; every one when no ID is given")
+	follow := fs.Bool("follow", false, "then wait for new outputs and show each as it is stored, until interrupted (Ctrl-C); without IDs, only outputs stored from now on unless --since says otherwise")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n       winnow show --subject SUBJECT [flags]\n\nFinds each ID's outcomes on the output stream (or, without IDs, every output\non SUBJECT, e.g. 'docs.dlq.>') and says what winnow did: the outcome, and for a\nrecord every removed block with its reason and evidence (what it repeats, how\nsimilar), its flags, a duplicate's original, a rejection's rule, a dead\nletter's reason. It reads the stream from the start (or --since) and changes\nnothing. Exit 1 when an ID has no outcome.\n\n")
+		fmt.Fprint(stderr, "Usage: winnow show [flags] ID…\n       winnow show --subject SUBJECT [flags]\n       winnow show --follow [--subject SUBJECT] [flags]\n\nFinds each ID's outcomes on the output stream (or, without IDs, every output\non SUBJECT, e.g. 'docs.dlq.>') and says what winnow did: the outcome, and for a\nrecord every removed block with its reason and evidence (what it repeats, how\nsimilar), its flags, a duplicate's original, a rejection's rule, a dead\nletter's reason. It reads the stream from the start (or --since) and changes\nnothing; --follow goes on with the outputs stored later, as they come. Exit 1\nwhen an ID has no outcome.\n\n")
 		fs.PrintDefaults()
 	}
 	ids, code, done := parseArgs(fs, args, -1) // flags may follow the ids
 	if done {
 		return code
 	}
-	var found []shown
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the body as stored: a '<' stays one byte
+	seen := make([]bool, len(ids))
+	emit := func(s shown) error {
+		for i, id := range ids {
+			seen[i] = seen[i] || s.matches(id)
+		}
+		if *asJSON {
+			if !json.Valid(s.Body) { // not winnow's: an operator's message on its subjects
+				s.Body, _ = json.Marshal(string(s.Body))
+			}
+			return enc.Encode(s)
+		}
+		explain(w, s)
+		return nil
+	}
 	var err error
 	switch {
-	case *records != "" && (since.given() || *subject != ""):
-		return fail(stderr, "winnow show", errors.New("--since and --subject choose what to read of the stream, not of --records"))
+	case *records != "" && (since.given() || *subject != "" || *follow):
+		return fail(stderr, "winnow show", errors.New("--since, --subject and --follow choose what to read of the stream, not of --records"))
 	case *records != "":
-		found, err = recordsOf(*records, stdin, ids)
-	case len(ids) == 0 && *subject == "":
+		var found []shown
+		if found, err = recordsOf(*records, stdin, ids); err == nil {
+			for _, s := range found {
+				if err = emit(s); err != nil {
+					break
+				}
+			}
+		}
+	case len(ids) == 0 && *subject == "" && !*follow:
 		fs.Usage()
 		return exitFatal
 	default:
@@ -83,30 +108,33 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return fail(stderr, "winnow show", err)
 		}
 		defer nc.Close()
-		found, err = outcomesOf(ctx, nc, cfg.Worker, ids, *subject, since.from(time.Now()), stderr)
+		var out outputStream
+		if out, err = openOutputStream(ctx, nc, cfg.Worker); err != nil {
+			return fail(stderr, "winnow show", err)
+		}
+		// --follow without ids starts now, unless --since says otherwise:
+		// every output on a subject, or all of them, is too many to read
+		// first.
+		if !*follow || len(ids) > 0 || since.given() {
+			err = out.read(ctx, ids, *subject, since.from(time.Now()), stderr, emit)
+		}
+		if err == nil && *follow {
+			if err = w.Flush(); err == nil {
+				err = out.follow(ctx, ids, *subject, stderr, func(s shown) error {
+					if err := emit(s); err != nil {
+						return err
+					}
+					return w.Flush()
+				})
+			}
+		}
 	}
 	if err != nil {
 		return fail(stderr, "winnow show", err)
 	}
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // the body as stored: a '<' stays one byte
-	for _, s := range found {
-		if *asJSON {
-			if !json.Valid(s.Body) { // not winnow's: an operator's message on its subjects
-				s.Body, _ = json.Marshal(string(s.Body))
-			}
-			if err := enc.Encode(s); err != nil {
-				return fail(stderr, "winnow show", err)
-			}
-		} else {
-			explain(w, s)
-		}
-	}
 	code = exitOK
-	for _, id := range ids {
-		if !slices.ContainsFunc(found, func(s shown) bool { return s.matches(id) }) {
+	for i, id := range ids {
+		if !seen[i] {
 			where := "on the output stream"
 			if *records != "" {
 				where = "in " + *records
@@ -118,22 +146,50 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return code
 }
 
-// outcomesOf reads the output stream (from from, on subject when set) and
-// returns the outputs of the documents ids name, or every output read
-// when ids is empty.
-func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []string, subject string, from time.Time, stderr io.Writer) ([]shown, error) {
-	js, err := worker.NewJetStream(nc, wc.JetStreamDomain)
-	if err != nil {
-		return nil, err
+// outputStream is the output stream as `winnow show` found it: its last
+// sequence then is where the read of what is stored ends and --follow
+// begins.
+type outputStream struct {
+	js   jetstream.JetStream
+	st   jetstream.Stream
+	name string
+	last uint64
+}
+
+func openOutputStream(ctx context.Context, nc *nats.Conn, wc worker.Config) (outputStream, error) {
+	o := outputStream{name: wc.OutputStream}
+	var err error
+	if o.js, err = worker.NewJetStream(nc, wc.JetStreamDomain); err != nil {
+		return o, err
 	}
-	st, err := js.Stream(ctx, wc.OutputStream)
-	if err != nil {
-		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+	if o.st, err = o.js.Stream(ctx, wc.OutputStream); err != nil {
+		return o, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
 	}
-	info, err := st.Info(ctx)
+	info, err := o.st.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+		return o, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
 	}
+	o.last = info.State.LastSeq
+	return o, nil
+}
+
+// shownOf is an output message as shown, and whether it is one: a part of
+// a dead letter's input is not (its dead letter says how many parts).
+func shownOf(m jetstream.Msg, ids []string) (shown, bool) {
+	if m.Headers().Get(worker.HeaderPartOf) != "" {
+		return shown{}, false
+	}
+	s := newShown(m.Subject(), m.Headers(), m.Data())
+	if md, err := m.Metadata(); err == nil {
+		s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
+	}
+	return s, len(ids) == 0 || slices.ContainsFunc(ids, s.matches)
+}
+
+// read reads the output stream up to its last sequence (from from, on
+// subject when set) and passes on the outputs of the documents ids name,
+// or every output read when ids is empty.
+func (o outputStream) read(ctx context.Context, ids []string, subject string, from time.Time, stderr io.Writer, emit func(shown) error) error {
 	cfg := jetstream.OrderedConsumerConfig{}
 	if subject != "" {
 		cfg.FilterSubjects = []string{subject}
@@ -141,27 +197,69 @@ func outcomesOf(ctx context.Context, nc *nats.Conn, wc worker.Config, ids []stri
 	if !from.IsZero() {
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from
 	}
-	var found []shown
-	progress := newReadProgress(stderr, "winnow show", info.State.LastSeq)
-	err = worker.ReadStream(ctx, js, st, cfg, info.State.LastSeq, 30*time.Second, func(m jetstream.Msg) error {
+	progress := newReadProgress(stderr, "winnow show", o.last)
+	err := worker.ReadStream(ctx, o.js, o.st, cfg, o.last, 30*time.Second, func(m jetstream.Msg) error {
 		progress.at(m)
-		if m.Headers().Get(worker.HeaderPartOf) != "" {
-			return nil // more of a dead letter's input: its dead letter says how many parts
-		}
-		s := newShown(m.Subject(), m.Headers(), m.Data())
-		if md, err := m.Metadata(); err == nil {
-			s.Seq, s.Time = md.Sequence.Stream, &md.Timestamp
-		}
-		if len(ids) == 0 || slices.ContainsFunc(ids, s.matches) {
+		if s, ok := shownOf(m, ids); ok {
 			s.Body = slices.Clone(s.Body)
-			found = append(found, s)
+			return emit(s)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("output stream %s: %w", wc.OutputStream, err)
+		return fmt.Errorf("output stream %s: %w", o.name, err)
 	}
-	return found, nil
+	return nil
+}
+
+// follow passes on each output stored after the read's last sequence (on
+// subject when set; of ids when any) as it comes, until ctx ends. Its
+// ordered consumer makes itself again after a gap (a server restarting,
+// the connection lost and back), from the message after the last it gave.
+func (o outputStream) follow(ctx context.Context, ids []string, subject string, stderr io.Writer, emit func(shown) error) error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: o.last + 1}
+	if subject != "" {
+		cfg.FilterSubjects = []string{subject}
+	}
+	var c jetstream.Consumer
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var err error
+		if c, err = o.st.OrderedConsumer(ctx, cfg); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("output stream %s: following it: %w", o.name, err)
+		}
+		time.Sleep(time.Second)
+	}
+	on := ""
+	if subject != "" {
+		on = " on " + plain(subject)
+	}
+	fmt.Fprintf(stderr, "winnow show: following %s%s after sequence %d; Ctrl-C ends\n", o.name, on, o.last)
+	for ctx.Err() == nil {
+		batch, err := c.Fetch(100, jetstream.FetchMaxWait(time.Second))
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return fmt.Errorf("output stream %s: following it: %w", o.name, err)
+		}
+		if err != nil { // the connection down for a while: the consumer is made again
+			if ctx.Err() == nil {
+				time.Sleep(250 * time.Millisecond)
+			}
+			continue
+		}
+		for m := range batch.Messages() {
+			if s, ok := shownOf(m, ids); ok {
+				if err := emit(s); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil // interrupted: how --follow ends
 }
 
 // recordsOf reads the records and dead letters of a JSON-lines file (-:

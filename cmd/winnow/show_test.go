@@ -287,3 +287,98 @@ func TestAuditAndShowDeadLetterInParts(t *testing.T) {
 		t.Fatalf("show: exit %d, %q, %q", code, out.String(), errb.String())
 	}
 }
+
+// TestShowFollows: `winnow show --follow` goes on after what is stored and
+// shows each output as the worker stores it, until interrupted (exit 0):
+// with an id, the outcome of a document published after it started; with
+// only a subject, the outputs stored from then on, none of those before
+// (unless --since asks for them); --json gives each as a line.
+func TestShowFollows(t *testing.T) {
+	s := natstest.Start(t, nil)
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	nc, js := jsClient(t, s.ClientURL())
+	bg := context.Background()
+	publish := func(id, text string) {
+		t.Helper()
+		if _, err := js.Publish(bg, "docs.raw.t", []byte(`{"id":"`+id+`","text":`+jsonString(t, text)+`}`)); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := audit(bg, nc, worker.DefaultConfig(), []string{id}, 20*time.Second, false, nil); err != nil || len(rep.Missing) > 0 {
+			t.Fatalf("audit %s: %+v, %v", id, rep, err)
+		}
+	}
+	type follower struct {
+		out, errb syncBuffer
+		code      chan int
+		stop      context.CancelFunc
+	}
+	follow := func(args ...string) *follower {
+		ctx, cancel := context.WithCancel(bg)
+		f := &follower{code: make(chan int, 1), stop: cancel}
+		go func() {
+			f.code <- Main(ctx, append([]string{"show", "--nats-url", s.ClientURL(), "--follow"}, args...), nil, &f.out, &f.errb)
+		}()
+		t.Cleanup(cancel)
+		return f
+	}
+	waitIn := func(f *follower, b *syncBuffer, want string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(b.String(), want); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in %q (stderr %q)", want, f.out.String(), f.errb.String())
+			}
+		}
+	}
+	waitFor := func(f *follower, want string) { t.Helper(); waitIn(f, &f.out, want) }
+	end := func(f *follower) (int, string) {
+		t.Helper()
+		f.stop()
+		select {
+		case code := <-f.code:
+			return code, f.out.String()
+		case <-time.After(20 * time.Second):
+			t.Fatal("--follow did not end when interrupted")
+			return 0, ""
+		}
+	}
+
+	publish("old", "The tide was out all morning.")
+	subject := follow("--subject", "docs.clean.>")
+	byID := follow("new", "old")
+	asJSON := follow("--json", "--since", "1h", "--subject", "docs.clean.>")
+	never := follow("never")
+	waitFor(byID, "old: clean on docs.clean.t")
+	waitFor(asJSON, `"id":"old"`)
+	for _, f := range []*follower{subject, byID, asJSON, never} { // each past its read of what is stored
+		waitIn(f, &f.errb, "; Ctrl-C ends\n")
+	}
+	if want := "winnow show: following WINNOW_OUT on docs.clean.> after sequence 1; Ctrl-C ends\n"; subject.errb.String() != want {
+		t.Errorf("--follow --subject said %q, want %q", subject.errb.String(), want)
+	}
+	publish("new", "The boats came in at noon.")
+	waitFor(subject, "new: clean on docs.clean.t")
+	waitFor(byID, "new: clean on docs.clean.t")
+	waitFor(asJSON, `"id":"new"`)
+
+	if code, out := end(subject); code != exitOK || strings.Contains(out, "old:") || strings.Count(out, "new: clean") != 1 {
+		t.Errorf("--follow --subject: exit %d, %q, %q", code, out, subject.errb.String())
+	}
+	if code, out := end(byID); code != exitOK || !strings.HasPrefix(out, "old: clean") || strings.Count(out, ": clean on ") != 2 {
+		t.Errorf("--follow new old: exit %d, %q, %q", code, out, byID.errb.String())
+	}
+	code, out := end(asJSON)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var first, second shown
+	if code != exitOK || len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[1]), &second) != nil ||
+		first.body().ID != "old" || second.body().ID != "new" || second.Seq <= first.Seq {
+		t.Errorf("--follow --json --since 1h: exit %d, %q, %q", code, out, asJSON.errb.String())
+	}
+	if code, out := end(never); code != exitFatal || out != "" || !strings.Contains(never.errb.String(), `"never": no outcome on the output stream`) {
+		t.Errorf("--follow never: exit %d, %q, %q", code, out, never.errb.String())
+	}
+	var errb bytes.Buffer
+	if code := Main(bg, []string{"show", "--records", "-", "--follow"}, strings.NewReader(""), &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "not of --records") {
+		t.Errorf("--records with --follow: exit %d, %q", code, errb.String())
+	}
+}
