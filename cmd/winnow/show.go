@@ -213,8 +213,9 @@ func (o outputStream) read(ctx context.Context, ids []string, subject string, fr
 
 // follow passes on each output stored after the read's last sequence (on
 // subject when set; of ids when any) as it comes, until ctx ends. Its
-// ordered consumer makes itself again after a gap (a server restarting,
-// the connection lost and back), from the message after the last it gave.
+// ordered consumer is made again after a gap (a server restarting, the
+// connection lost and back, the consumer deleted), from the message after
+// the last it gave; what goes wrong meanwhile is said on stderr, once.
 func (o outputStream) follow(ctx context.Context, ids []string, subject string, stderr io.Writer, emit func(shown) error) error {
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: o.last + 1}
 	if subject != "" {
@@ -234,23 +235,45 @@ func (o outputStream) follow(ctx context.Context, ids []string, subject string, 
 		}
 		time.Sleep(time.Second)
 	}
+	// nats.go calls both handlers on its own goroutines; what they pass
+	// is printed here, one at a time.
+	msgs, problems := make(chan jetstream.Msg), make(chan error, 1)
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		select {
+		case problems <- err:
+		default: // one unsaid already: enough
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("output stream %s: following it: %w", o.name, err)
+	}
+	// Not waited for: nats.go's ordered consumer holds its lock while it
+	// tries to make itself again (for ever, by default, backing off to
+	// 10 s between tries), and Stop takes that lock, so with the stream
+	// gone a Ctrl-C waited for the next try, up to 10 s.
+	defer func() { go cc.Stop() }()
 	on := ""
 	if subject != "" {
 		on = " on " + plain(subject)
 	}
 	fmt.Fprintf(stderr, "winnow show: following %s%s after sequence %d; Ctrl-C ends\n", o.name, on, o.last)
-	for ctx.Err() == nil {
-		batch, err := c.Fetch(100, jetstream.FetchMaxWait(time.Second))
-		if errors.Is(err, nats.ErrConnectionClosed) {
-			return fmt.Errorf("output stream %s: following it: %w", o.name, err)
-		}
-		if err != nil { // the connection down for a while: the consumer is made again
-			if ctx.Err() == nil {
-				time.Sleep(250 * time.Millisecond)
+	said := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil // interrupted: how --follow ends
+		case err := <-problems:
+			if err.Error() != said {
+				said = err.Error()
+				fmt.Fprintf(stderr, "winnow show: following %s: %v; trying again\n", o.name, err)
 			}
-			continue
-		}
-		for m := range batch.Messages() {
+		case m := <-msgs:
+			said = ""
 			if s, ok := shownOf(m, ids); ok {
 				if err := emit(s); err != nil {
 					return err
@@ -258,7 +281,6 @@ func (o outputStream) follow(ctx context.Context, ids []string, subject string, 
 			}
 		}
 	}
-	return nil // interrupted: how --follow ends
 }
 
 // recordsOf reads the records and dead letters of a JSON-lines file (-:

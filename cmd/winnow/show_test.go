@@ -292,7 +292,8 @@ func TestAuditAndShowDeadLetterInParts(t *testing.T) {
 // shows each output as the worker stores it, until interrupted (exit 0):
 // with an id, the outcome of a document published after it started; with
 // only a subject, the outputs stored from then on, none of those before
-// (unless --since asks for them); --json gives each as a line.
+// (unless --since asks for them); --json gives each as a line. One whose
+// stream is deleted says so, and still ends when interrupted.
 func TestShowFollows(t *testing.T) {
 	s := natstest.Start(t, nil)
 	r := startRun(t, s.ClientURL())
@@ -376,6 +377,24 @@ func TestShowFollows(t *testing.T) {
 	}
 	if code, out := end(never); code != exitFatal || out != "" || !strings.Contains(never.errb.String(), `"never": no outcome on the output stream`) {
 		t.Errorf("--follow never: exit %d, %q, %q", code, out, never.errb.String())
+	}
+	// The stream deleted under a follower: it says so and keeps trying,
+	// and an interrupt still ends it.
+	// The worker stopped first: it would make the stream again.
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+	gone := follow("--subject", "docs.clean.>")
+	waitIn(gone, &gone.errb, "; Ctrl-C ends\n")
+	if err := js.DeleteStream(bg, worker.DefaultConfig().OutputStream); err != nil {
+		t.Fatal(err)
+	}
+	waitIn(gone, &gone.errb, "; trying again\n")
+	if code, out := end(gone); code != exitOK || out != "" {
+		t.Errorf("--follow with the stream gone: exit %d, %q, %q", code, out, gone.errb.String())
 	}
 	var errb bytes.Buffer
 	if code := Main(bg, []string{"show", "--records", "-", "--follow"}, strings.NewReader(""), &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "not of --records") {
