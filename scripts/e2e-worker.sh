@@ -2,8 +2,10 @@
 # End-to-end: the worker with the real nats CLI.
 #  1. README flow: `winnow run` with embedded NATS, `nats pub docs.raw.demo` of the
 #     seed article, the cleaned record read back from docs.clean.demo, repeats gone,
-#     and the same record from `winnow clean --text seed-article.txt`; a gzipped
-#     windows-1252 body sent with its headers, cleaned as its text; a text/html page,
+#     and the same record from `winnow clean --text seed-article.txt`; a context the
+#     nats CLI saved, read by `winnow show --context --follow`, which shows the next
+#     outcome as it comes and exits 0 on SIGINT; a gzipped windows-1252 body sent
+#     with its headers, cleaned as its text; a text/html page,
 #     cleaned as the text a browser shows; a page of 250,000 one-letter lines, its
 #     record listing 1000 of its removals and counting the rest;
 #     a 7 MB document over max_doc_bytes, its dead letter in parts, redriven whole;
@@ -65,6 +67,14 @@ for k in ("text", "removed", "flags", "stats"):
     assert batch[k] == worker[k], f"clean --text: {k} differs from the worker's record"
 print(f"clean --text seed-article.txt: the worker's record ({batch['stats']['bytes_in']} -> {batch['stats']['bytes_out']} bytes)")
 PY
+# A context the nats CLI saved takes the tools there; a follower started before the next
+# document shows its outcome as it is stored, and SIGINT ends it with exit 0.
+XDG_CONFIG_HOME="$work/xdg" "$NATS" context save e2e --server "nats://127.0.0.1:$nport" >/dev/null ||
+	fail "nats context save failed"
+XDG_CONFIG_HOME="$work/xdg" "$W" show --context e2e --follow latin1 >"$work/follow.out" 2>"$work/follow.err" &
+follower=$!
+pids+=("$follower")
+WAIT=20 wait_until grep -q 'Ctrl-C ends' "$work/follow.err" || fail "winnow show --follow: $(cat "$work/follow.err")"
 # A gzipped plain-text body in windows-1252, as a crawler passing on a page's bytes
 # compressed would send it: the record holds the text, decoded, its repeat gone.
 printf 'Caf\xe9 cr\xe8me at the harbour.\nCaf\xe9 cr\xe8me at the harbour.\nThe end.\n' | gzip >"$work/latin1.gz"
@@ -76,6 +86,12 @@ WAIT=20 wait_until sh -c "'$W' show --nats-url nats://127.0.0.1:$nport latin1 >'
 grep -q '^latin1: clean on docs.clean.demo' "$work/latin1.out" && grep -q '"Café crème at the harbour."' "$work/latin1.out" ||
 	fail "the gzipped windows-1252 body: $(cat "$work/latin1.out")"
 echo "gzip, windows-1252: $(sed -n 2p "$work/latin1.out" | sed 's/^ *//')"
+WAIT=20 wait_until grep -q '^latin1: clean on docs.clean.demo' "$work/follow.out" ||
+	fail "winnow show --context e2e --follow latin1 showed no outcome: $(cat "$work/follow.out" "$work/follow.err")"
+kill -INT "$follower"
+code=0; wait "$follower" || code=$?
+[ "$code" = 0 ] || fail "winnow show --follow: exit $code after SIGINT"
+echo "show --context e2e --follow: the outcome as it came, exit 0 on SIGINT"
 # A page as a crawler fetched it (text/html, its charset in its <meta>): cleaned as the
 # text a browser shows, no markup or script in the record, the caption's repeat gone.
 printf '<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Harbour</title><script>track("page")</script></head>\n<body><nav><a href="/">Home</a></nav><figure><img src="a.jpg"><figcaption>Caf\xe9 at the harbour</figcaption></figure>\n<p>Caf\xe9 at the&nbsp;harbour</p><p>The boats came in at dawn.</p></body></html>\n' >"$work/page.html"
