@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/winnow-dev/winnow/internal/natstest"
 	"github.com/winnow-dev/winnow/worker"
@@ -27,10 +28,7 @@ import (
 // the stored message; --subject narrows the read; an id without an outcome
 // exits 1 naming it. With --records it explains `winnow clean`'s output.
 func TestShow(t *testing.T) {
-	s := natstest.Start(t, nil)
-	r := startRun(t, s.ClientURL())
-	waitReady(t, r, 20*time.Second)
-	nc, js := jsClient(t, s.ClientURL())
+	s, r, nc, js := workerOnServer(t, nil)
 	ctx := context.Background()
 	text := "A harbour at dawn, the boats coming in with the night's catch.\nThe market opens at six <6am>.\nA harbour at dawn, the boats coming in with the night's catch."
 	// One at a time: b is a duplicate of a only once a has its record.
@@ -257,10 +255,7 @@ func readFile(t *testing.T, path string) string {
 // once, saying how many parts hold the input. `audit --wait` waits for ids
 // still to come though the stream holds as many messages as it wants ids.
 func TestAuditAndShowDeadLetterInParts(t *testing.T) {
-	s := natstest.Start(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
-	r := startRun(t, s.ClientURL())
-	waitReady(t, r, 20*time.Second)
-	nc, js := jsClient(t, s.ClientURL())
+	s, _, nc, js := workerOnServer(t, func(o *server.Options) { o.MaxPayload = 64 << 10 })
 	ctx := context.Background()
 	body := `{"id":"wide","text":5,"pad":"` + strings.Repeat(`\\`, 20<<10) + `"}` // 40 KiB, 80 written in a dead letter
 	if _, err := js.Publish(ctx, "docs.raw.t", []byte(body)); err != nil {
@@ -295,10 +290,7 @@ func TestAuditAndShowDeadLetterInParts(t *testing.T) {
 // (unless --since asks for them); --json gives each as a line. One whose
 // stream is deleted says so, and still ends when interrupted.
 func TestShowFollows(t *testing.T) {
-	s := natstest.Start(t, nil)
-	r := startRun(t, s.ClientURL())
-	waitReady(t, r, 20*time.Second)
-	nc, js := jsClient(t, s.ClientURL())
+	s, r, nc, js := workerOnServer(t, nil)
 	bg := context.Background()
 	publish := func(id, text string) {
 		t.Helper()
@@ -400,4 +392,16 @@ func TestShowFollows(t *testing.T) {
 	if code := Main(bg, []string{"show", "--records", "-", "--follow"}, strings.NewReader(""), &bytes.Buffer{}, &errb); code != exitFatal || !strings.Contains(errb.String(), "not of --records") {
 		t.Errorf("--records with --follow: exit %d, %q", code, errb.String())
 	}
+}
+
+// workerOnServer starts a NATS server (opts, when not nil, changes its
+// options) and `winnow run` against it, waits until the worker is ready,
+// and connects a client to the server.
+func workerOnServer(t *testing.T, opts func(*server.Options)) (*server.Server, *running, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	s := natstest.Start(t, opts)
+	r := startRun(t, s.ClientURL())
+	waitReady(t, r, 20*time.Second)
+	nc, js := jsClient(t, s.ClientURL())
+	return s, r, nc, js
 }
