@@ -200,8 +200,9 @@ func remoteFlags(fs *flag.FlagSet) (cfgPath *string, apply func(*Config) error) 
 }
 
 // remoteConfig is the configuration of a subcommand that talks to a running
-// NATS server (audit, publish): file, environment, then flags; a URL is
-// required since there is nothing to embed.
+// NATS server (publish, audit, redrive, show): file, environment, then
+// flags (--context, then --nats-url); a URL is required since there is
+// nothing to embed.
 func remoteConfig(cfgPath string, apply func(*Config) error) (Config, error) {
 	cfg, err := loadConfig(cfgPath, os.LookupEnv)
 	if err != nil {

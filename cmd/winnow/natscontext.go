@@ -135,9 +135,10 @@ func loadNATSContext(name string) (natsContext, error) {
 		key string
 		set bool
 	}{
-		{"nsc", c.NSC != ""}, {"user_jwt", c.UserJWT != ""}, {"user_seed", c.UserSeed != ""}, {"jetstream_api_prefix", c.JetStreamAPIPrefix != ""},
-		{"socks_proxy", c.SocksProxy != ""}, {"tls_first", c.TLSFirst},
-		{"windows_cert_store", c.WindowsCertStore != ""}, {"windows_ca_certs_match", len(c.WindowsCAMatch) > 0},
+		{"nsc", c.NSC != ""}, {"user_jwt", c.UserJWT != ""}, {"user_seed", c.UserSeed != ""},
+		{"jetstream_api_prefix", c.JetStreamAPIPrefix != ""}, {"socks_proxy", c.SocksProxy != ""},
+		{"tls_first", c.TLSFirst}, {"windows_cert_store", c.WindowsCertStore != ""},
+		{"windows_ca_certs_match", len(c.WindowsCAMatch) > 0},
 	} {
 		if s.set {
 			unsupported = append(unsupported, s.key)
