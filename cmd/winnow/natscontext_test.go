@@ -30,10 +30,13 @@ func writeContext(t *testing.T, path, body string) {
 // nats CLI's context of that name does (its URL and credentials), where
 // the tools took --nats-url and a configuration file only. The context
 // replaces the credentials the environment gives, --nats-url replaces its
-// URL, and a path names a context file kept elsewhere.
+// URL, and a path names a context file kept elsewhere. A follower whose
+// connection the server closes for good (a password changed) ends so.
 func TestToolsReachNATSThroughAContext(t *testing.T) {
+	var opts server.Options
 	s := natstest.Start(t, func(o *server.Options) {
 		o.Users = []*server.User{{Username: "ops", Password: "s3cret"}}
+		opts = *o
 	})
 	_, js := jsClient(t, "nats://ops:s3cret@"+s.Addr().String())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,6 +82,34 @@ func TestToolsReachNATSThroughAContext(t *testing.T) {
 	}
 	if n := storedIn(ctx, t, st); n != 4 {
 		t.Fatalf("%d documents stored, want 4", n)
+	}
+
+	// `show --follow` through the context, until the password changes
+	// under it: the connection closed for good ends it, saying why (it
+	// waited for ever, its consumer stopped).
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WINNOW_OUT", Subjects: []string{"docs.clean.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main(ctx, []string{"show", "--context", "prod", "--follow"}, nil, &out, &errb) }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(errb.String(), "Ctrl-C ends"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("show --context prod --follow: %q", errb.String())
+		}
+	}
+	changed := opts
+	changed.Users = []*server.User{{Username: "ops", Password: "changed"}}
+	if err := s.ReloadOptions(&changed); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != exitFatal || !strings.Contains(errb.String(), "winnow show: output stream WINNOW_OUT: following it: nats: Authorization Violation\n") {
+			t.Errorf("show --follow, the password changed: exit %d, %q", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("show --follow went on with its connection closed: %q", errb.String())
 	}
 }
 

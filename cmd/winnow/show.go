@@ -150,6 +150,7 @@ func runShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // sequence then is where the read of what is stored ends and --follow
 // begins.
 type outputStream struct {
+	nc   *nats.Conn
 	js   jetstream.JetStream
 	st   jetstream.Stream
 	name string
@@ -157,7 +158,7 @@ type outputStream struct {
 }
 
 func openOutputStream(ctx context.Context, nc *nats.Conn, wc worker.Config) (outputStream, error) {
-	o := outputStream{name: wc.OutputStream}
+	o := outputStream{nc: nc, name: wc.OutputStream}
 	var err error
 	if o.js, err = worker.NewJetStream(nc, wc.JetStreamDomain); err != nil {
 		return o, err
@@ -268,6 +269,9 @@ func (o outputStream) follow(ctx context.Context, ids []string, subject string, 
 		case <-ctx.Done():
 			return nil // interrupted: how --follow ends
 		case err := <-problems:
+			if errors.Is(err, jetstream.ErrConnectionClosed) { // for good: the consumer has stopped
+				return fmt.Errorf("output stream %s: following it: %w", o.name, cmp.Or(o.nc.LastError(), err))
+			}
 			if err.Error() != said {
 				said = err.Error()
 				fmt.Fprintf(stderr, "winnow show: following %s: %v; trying again\n", o.name, err)
