@@ -370,9 +370,9 @@ func TestShowFollows(t *testing.T) {
 	if code, out := end(never); code != exitFatal || out != "" || !strings.Contains(never.errb.String(), `"never": no outcome on the output stream`) {
 		t.Errorf("--follow never: exit %d, %q, %q", code, out, never.errb.String())
 	}
-	// The stream deleted under a follower: it says so and keeps trying,
-	// and an interrupt still ends it.
-	// The worker stopped first: it would make the stream again.
+	// The stream deleted under a follower (the worker stopped first: it
+	// would make the stream again): it says so and keeps trying, and an
+	// interrupt still ends it.
 	r.cancel()
 	select {
 	case <-r.done:
