@@ -27,11 +27,13 @@ Usage:
   winnow audit [flags]          check every input has exactly one outcome on the output stream
   winnow redrive [flags]        republish dead letters of processing failures once the fault is fixed
   winnow show [flags] ID…       say what winnow did with documents: outcome, removals and their evidence
+                                (--follow: each new one as it is stored)
   winnow healthcheck [--url U]  exit 0 when a running winnow is ready
   winnow train-spam [flags]     train the spam model on ../shared/corpus/spam-train.txt
   winnow version                print the version, the commit built from and the Go release
 
-Run 'winnow COMMAND -h' for a command's flags.
+publish, audit, redrive and show reach NATS by --nats-url URL or --context NAME
+(a nats CLI context). Run 'winnow COMMAND -h' for a command's flags.
 `
 
 // Main runs the command line args and returns the exit code. It is main
