@@ -30,14 +30,14 @@ import (
 
 // refusingPort returns a port no other process can take until release,
 // on which nothing listens meanwhile, so a dial to it is refused as at a
-// port nothing holds ("no servers available"; an accepting listener, as
-// holdPort's, would hand the NATS client a connection closed at once). It
-// is a socket bound but not listening, without SO_REUSEADDR: any other
-// bind of the port fails while it stands. release frees it just before the
-// server that takes it starts. The port is taken as listenFree takes one:
-// below the kernel's ephemeral range, where an outgoing connection's source
-// port (a cluster node's dials to routes not yet up) or another test's
-// listener on :0 does not land, and never twice in one test binary.
+// port nothing holds ("no servers available" to a NATS client; a cluster
+// node's route dial fails as to a node not up yet). It is a socket bound
+// but not listening, without SO_REUSEADDR: any other bind of the port
+// fails while it stands. release frees it just before the server that
+// takes it starts. The port is taken as listenFree takes one: below the
+// kernel's ephemeral range, where an outgoing connection's source port (a
+// cluster node's dials to routes not yet up) or another test's listener on
+// :0 does not land, and never twice in one test binary.
 func refusingPort(t *testing.T) (port int, release func()) {
 	t.Helper()
 	for range 10 {
@@ -59,28 +59,6 @@ func refusingPort(t *testing.T) (port int, release func()) {
 	}
 	t.Fatal("no port could be bound in 10 tries")
 	return 0, nil
-}
-
-// holdPort returns a port listenFree chose, held until release: connections
-// to it are accepted and closed at once, as a port nothing listens on
-// refuses them, and release frees it just before the server that takes it
-// starts, so no other process can take it in the seconds between.
-func holdPort(t *testing.T) (port int, release func()) {
-	t.Helper()
-	l := listenFree(t)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	var once sync.Once
-	release = func() { once.Do(func() { l.Close() }) }
-	t.Cleanup(release)
-	return l.Addr().(*net.TCPAddr).Port, release
 }
 
 // givenPorts are the ports listenFree has given in this test binary.
@@ -594,7 +572,7 @@ func TestRunWaitsForJetStream(t *testing.T) {
 	var releases []func()
 	var routes []string
 	for range 3 {
-		p, release := holdPort(t)
+		p, release := refusingPort(t)
 		cports, releases = append(cports, p), append(releases, release)
 		routes = append(routes, fmt.Sprint("nats://127.0.0.1:", p))
 	}
