@@ -99,11 +99,13 @@ func (w *writer) enter(n *html.Node) bool {
 	if n.Namespace != "" && n.Namespace != "math" || hidden(n) {
 		return false // inline SVG's drawing (its text is mostly icons' labels); hidden elements
 	}
+	if leftOut(n.DataAtom) {
+		return false // video and audio: their fallback ("Your browser does not support ...")
+	}
 	switch n.DataAtom {
 	case atom.Head, atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Title,
-		atom.Iframe, atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Textarea,
-		atom.Noembed, atom.Noframes, atom.Rt, atom.Rtc, atom.Rp, atom.Video, atom.Audio:
-		return false // video and audio: their fallback ("Your browser does not support ...")
+		atom.Iframe, atom.Textarea, atom.Noembed, atom.Noframes, atom.Rt, atom.Rtc, atom.Rp:
+		return false
 	case atom.Dialog:
 		if !hasAttr(n, "open") {
 			return false
@@ -413,9 +415,10 @@ func tokens(page []byte) string {
 	}
 }
 
-// leftOut reports whether the tree walk leaves out an element that is not
-// raw text and whose end tag is required, so the tag-by-tag reader can
-// find its end.
+// leftOut reports whether an element is left out, with its content, that
+// is not raw text and whose end tag is required: both readers use it, the
+// tag-by-tag one because it can find such an element's end. (The tree walk
+// leaves out inline SVG by its namespace.)
 func leftOut(a atom.Atom) bool {
 	switch a {
 	case atom.Object, atom.Canvas, atom.Select, atom.Datalist, atom.Video, atom.Audio, atom.Svg:
