@@ -78,7 +78,7 @@ func TestToolsNameNATSURL(t *testing.T) {
 	} {
 		t.Setenv("NATS_URL", c.env)
 		if c.selected != "" {
-			writeContext(t, filepath.Join(config, "nats", "context.txt"), c.selected)
+			writeFile(t, filepath.Join(config, "nats"), "context.txt", []byte(c.selected))
 		}
 		var errb bytes.Buffer
 		if code := Main(context.Background(), []string{"show", "a"}, nil, &bytes.Buffer{}, &errb); code != exitFatal || errb.String() != c.want {

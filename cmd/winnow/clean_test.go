@@ -236,10 +236,14 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
-// writeFile writes b to dir/name and returns the path.
+// writeFile writes b to dir/name, making dir if need be, and returns the
+// path.
 func writeFile(t *testing.T, dir, name string, b []byte) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -15,17 +15,6 @@ import (
 	"github.com/winnow-dev/winnow/internal/natstest"
 )
 
-// writeContext saves a nats CLI context file at path.
-func writeContext(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestToolsReachNATSThroughAContext: `--context NAME` reaches NATS as the
 // nats CLI's context of that name does (its URL and credentials), where
 // the tools took --nats-url and a configuration file only. The context
@@ -48,8 +37,8 @@ func TestToolsReachNATSThroughAContext(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", home)
 	dir := filepath.Join(home, "nats", "context")
-	writeContext(t, filepath.Join(dir, "prod.json"), `{"description":"the cluster","url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret","color_scheme":"","tls_first":false}`)
-	writeContext(t, filepath.Join(dir, "elsewhere.json"), `{"url":"nats://127.0.0.1:1","user":"ops","password":"s3cret"}`)
+	writeFile(t, dir, "prod.json", []byte(`{"description":"the cluster","url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret","color_scheme":"","tls_first":false}`))
+	writeFile(t, dir, "elsewhere.json", []byte(`{"url":"nats://127.0.0.1:1","user":"ops","password":"s3cret"}`))
 	file := filepath.Join(t.TempDir(), "docs.jsonl")
 	if err := os.WriteFile(file, []byte(`{"id":"a","text":"one"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -75,8 +64,7 @@ func TestToolsReachNATSThroughAContext(t *testing.T) {
 	if code, errs := publish("--context", "elsewhere", "--nats-url", s.ClientURL()); code != exitOK {
 		t.Fatalf("--context elsewhere with --nats-url: exit %d: %s", code, errs)
 	}
-	moved := filepath.Join(t.TempDir(), "team-prod.json")
-	writeContext(t, moved, `{"url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret"}`)
+	moved := writeFile(t, t.TempDir(), "team-prod.json", []byte(`{"url":"nats://`+s.Addr().String()+`","user":"ops","password":"s3cret"}`))
 	if code, errs := publish("--context", moved); code != exitOK {
 		t.Fatalf("--context %s: exit %d: %s", moved, code, errs)
 	}
@@ -122,11 +110,11 @@ func TestContextErrorsSayWhy(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", home)
 	dir := filepath.Join(home, "nats", "context")
-	writeContext(t, filepath.Join(dir, "dev.json"), `{"url":"nats://127.0.0.1:1"}`)
-	writeContext(t, filepath.Join(dir, "staging.json"), `{"url":"nats://127.0.0.1:1"}`)
-	writeContext(t, filepath.Join(dir, "ngs.json"), `{"url":"tls://connect.ngs.global","nsc":"nsc://synadia/acct/user","user_seed":"SU...","socks_proxy":"proxy:1080"}`)
-	writeContext(t, filepath.Join(dir, "broken.json"), `{"url":`)
-	writeContext(t, filepath.Join(dir, "monitor.json"), `{"url":"http://nats:8222"}`)
+	writeFile(t, dir, "dev.json", []byte(`{"url":"nats://127.0.0.1:1"}`))
+	writeFile(t, dir, "staging.json", []byte(`{"url":"nats://127.0.0.1:1"}`))
+	writeFile(t, dir, "ngs.json", []byte(`{"url":"tls://connect.ngs.global","nsc":"nsc://synadia/acct/user","user_seed":"SU...","socks_proxy":"proxy:1080"}`))
+	writeFile(t, dir, "broken.json", []byte(`{"url":`))
+	writeFile(t, dir, "monitor.json", []byte(`{"url":"http://nats:8222"}`))
 	for _, c := range []struct{ name, want string }{
 		{"prod", `winnow show: --context: no context "prod" in ` + dir + "; there are: broken, dev, monitor, ngs, staging\n"},
 		{"ngs", "winnow show: --context: " + filepath.Join(dir, "ngs.json") + " sets nsc, user_seed, socks_proxy, which winnow cannot use: give --nats-url and a configuration file (nats.*) instead\n"},
@@ -155,8 +143,7 @@ func TestContextErrorsSayWhy(t *testing.T) {
 func TestContextApplies(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	path := filepath.Join(t.TempDir(), "c.json")
-	writeContext(t, path, `{"creds":"~/keys/ops.creds","ca":"/etc/ca.pem","jetstream_domain":"hub","inbox_prefix":"_INBOX_ops"}`)
+	path := writeFile(t, t.TempDir(), "c.json", []byte(`{"creds":"~/keys/ops.creds","ca":"/etc/ca.pem","jetstream_domain":"hub","inbox_prefix":"_INBOX_ops"}`))
 	c, err := loadNATSContext(path)
 	if err != nil {
 		t.Fatal(err)
